@@ -1,0 +1,184 @@
+// Loading: find the file, parse YAML or JSON, expand ${ENV}, validate, apply defaults.
+// Every problem is reported as `key.path: message (got VALUE)`; nothing is half-applied.
+import { readFileSync, existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { configSchema, describeKeys, type Config } from './schema.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/warden/warden.yaml';
+
+/** Thrown when a configuration cannot be used; `errors` holds one line per problem. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly errors: string[],
+  ) {
+    super(`invalid configuration in ${source}:\n  ${errors.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file it came from, or `built-in defaults`. */
+  source: string;
+}
+
+/** `--config`, else $WARDEN_CONFIG, else /etc/warden/warden.yaml, else built-in defaults. */
+export function resolveConfigPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (explicit) return explicit;
+  if (env.WARDEN_CONFIG) return env.WARDEN_CONFIG;
+  if (existsSync(DEFAULT_CONFIG_PATH)) return DEFAULT_CONFIG_PATH;
+  return null;
+}
+
+export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const path = resolveConfigPath(explicit, env);
+  if (path === null) return { config: parseConfig({}, 'built-in defaults', env), source: 'built-in defaults' };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(path, [`(file): cannot read ${path}: ${e.code ?? e.message}`]);
+  }
+  return { config: parseConfigText(text, path, env), source: path };
+}
+
+export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: unknown;
+  try {
+    // YAML is a superset of JSON, so one parser serves both.
+    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true }) ?? {};
+  } catch (err) {
+    const msg = err instanceof YAMLParseError ? err.message.split('\n')[0] : String(err);
+    throw new ConfigError(source, [`(file): not valid YAML or JSON: ${msg}`]);
+  }
+  return parseConfig(raw, source, env);
+}
+
+export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): Config {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(source, [`(root): must be a mapping of keys (got ${show(raw)})`]);
+  }
+  const expanded = expandEnv(raw, env);
+  const result = configSchema.safeParse(expanded);
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error, expanded));
+  const config = result.data;
+  if (!config.node_name) config.node_name = hostname();
+  if (config.state_dir.startsWith('.')) config.state_dir = resolve(config.state_dir);
+  return config;
+}
+
+/**
+ * Expands `${NAME}` and `${NAME:-default}` inside string values (never keys, never structure:
+ * a variable cannot inject YAML). An unset variable without a default expands to the empty string.
+ */
+export function expandEnv<T>(value: T, env: NodeJS.ProcessEnv): T {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def?: string) => {
+      const v = env[name];
+      return v !== undefined && v !== '' ? v : (def ?? '');
+    }) as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => expandEnv(v, env)) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env);
+    return out as T;
+  }
+  return value;
+}
+
+function formatIssues(error: z.ZodError, input: unknown): string[] {
+  const lines: string[] = [];
+  const allKeys = describeKeys();
+  for (const issue of error.issues) {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const full = joinPath([...path, key]);
+        const hint = suggest(full, allKeys);
+        lines.push(`${full}: unknown key${hint ? `; did you mean ${hint}?` : ''} (got ${show(valueAt(input, [...path, key]))})`);
+      }
+      continue;
+    }
+    const got = valueAt(input, path);
+    let message = issue.message;
+    if (issue.code === 'invalid_type' && got === undefined) message = 'is required';
+    lines.push(`${joinPath(path) || '(root)'}: ${message} (got ${show(got)})`);
+  }
+  return lines;
+}
+
+function joinPath(path: (string | number)[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number' || /^\d+$/.test(String(p))) out += `[${p}]`;
+    else out += out ? `.${p}` : String(p);
+  }
+  return out;
+}
+
+function valueAt(input: unknown, path: (string | number | symbol)[]): unknown {
+  let v: any = input;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = v[p as any];
+  }
+  return v;
+}
+
+/** Renders a user's value for an error line; long values are shortened. */
+export function show(v: unknown): string {
+  let s: string;
+  if (v === undefined) s = 'nothing';
+  else if (typeof v === 'string') s = JSON.stringify(v);
+  else {
+    try {
+      s = JSON.stringify(v) ?? String(v);
+    } catch {
+      s = String(v);
+    }
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** The nearest valid key, by edit distance on the full path and on the last segment. */
+export function suggest(full: string, keys: string[]): string | null {
+  const norm = (k: string) => k.replace(/\[\d+\]/g, '[]');
+  const target = norm(full);
+  const parent = target.includes('.') ? target.slice(0, target.lastIndexOf('.')) : '';
+  const last = target.slice(target.lastIndexOf('.') + 1);
+  let best: string | null = null;
+  let bestScore = Infinity;
+  for (const k of keys) {
+    const kParent = k.includes('.') ? k.slice(0, k.lastIndexOf('.')) : '';
+    const kLast = k.slice(k.lastIndexOf('.') + 1);
+    // Prefer siblings: a typo is usually in the last segment.
+    const score = kParent === parent ? levenshtein(last, kLast) : levenshtein(target, k) + 2;
+    if (score < bestScore) {
+      bestScore = score;
+      best = k;
+    }
+  }
+  if (best === null) return null;
+  const limit = Math.max(2, Math.floor(last.length / 2));
+  return bestScore <= limit ? best.replace(/\[\]/g, '[]') : null;
+}
+
+function levenshtein(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}

@@ -1,0 +1,177 @@
+// The configuration schema: the single source of keys, types and defaults.
+// README's "Configuration reference" is checked against `describeKeys()` by a test.
+import { constants as osConstants } from 'node:os';
+import { z } from 'zod';
+
+const knownSignals = osConstants.signals as unknown as Record<string, number>;
+
+const signal = z
+  .string()
+  .regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as SIGTERM')
+  .refine((s) => s in knownSignals, 'is not a signal this system knows');
+
+const listenAddr = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 0.0.0.0:9880');
+
+const forwardTo = z
+  .string()
+  .regex(/^(tcp:\/\/(\[[0-9a-fA-F:]+\]|[^:/\s]+):\d{1,5}|unix:\/\/\/.+)$/, 'must be tcp://HOST:PORT or unix:///PATH');
+
+const command = z.array(z.string().min(1)).min(1, 'must name a program');
+
+const budgetPair = z
+  .object({
+    cpu_millicores: z.number().int().positive(),
+    memory_mib: z.number().positive(),
+  })
+  .strict();
+
+export const inputSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, _ . or -'),
+    paths: z.array(z.string().startsWith('/', 'must be an absolute glob')).min(1, 'needs at least one glob'),
+    format: z.enum(['auto', 'docker', 'cri', 'plain']).default('auto'),
+  })
+  .strict();
+
+export const defaultInputs = [
+  { name: 'containers', paths: ['/var/log/containers/*.log'], format: 'auto' as const },
+  { name: 'docker', paths: ['/var/lib/docker/containers/*/*-json.log'], format: 'docker' as const },
+  { name: 'host', paths: ['/var/log/*.log'], format: 'plain' as const },
+];
+
+export const configSchema = z
+  .object({
+    node_name: z.string().default(''),
+    state_dir: z.string().startsWith('/', 'must be an absolute path').or(z.string().startsWith('.', 'must be absolute or start with ./')).default('/var/lib/warden'),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+    health: z.object({ listen: listenAddr.default('0.0.0.0:9880') }).strict().prefault({}),
+    inputs: z
+      .array(inputSchema)
+      .default(defaultInputs)
+      .superRefine((inputs, ctx) => {
+        const seen = new Set<string>();
+        inputs.forEach((input, i) => {
+          if (seen.has(input.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'is used by another input', input: input.name });
+          seen.add(input.name);
+        });
+      }),
+    tail: z
+      .object({
+        read_from: z.enum(['head', 'end']).default('end'),
+        exclude: z.array(z.string()).default([]),
+        max_line_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(262144),
+        max_open_files: z.number().int().min(8).default(1024),
+        roots: z.array(z.string().startsWith('/', 'must be absolute')).default(['/var/log', '/var/lib/docker/containers']),
+        rescan_interval_ms: z.number().int().min(100).default(5000),
+        idle_close_s: z.number().positive().default(60),
+        rotated_keep_s: z.number().positive().default(300),
+        rotated_max_files: z.number().int().min(1).default(256),
+        read_chunk_bytes: z.number().int().min(4096).max(16 * 1024 * 1024).default(256 * 1024),
+        partial_flush_ms: z.number().int().min(10).default(5000),
+        checkpoint_interval_ms: z.number().int().min(10).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    forward: z
+      .object({
+        to: forwardTo.default('tcp://127.0.0.1:24224'),
+        shared_key: z.string().min(1).default('auto'),
+        batch_max_records: z.number().int().min(1).default(4096),
+        batch_max_bytes: z.number().int().min(1024).default(1024 * 1024),
+        flush_interval_ms: z.number().int().min(1).default(100),
+        max_inflight_batches: z.number().int().min(1).default(8),
+        ack_timeout_s: z.number().positive().default(30),
+        connect_timeout_ms: z.number().int().min(10).default(5000),
+      })
+      .strict()
+      .prefault({}),
+    child: z
+      .object({
+        command: command.default(['fluentd', '-c', '/etc/fluent/fluent.conf']),
+        check_command: command.optional(),
+        env: z.record(z.string(), z.string()).default({}),
+        stop_signal: signal.default('SIGTERM'),
+        reload_signal: signal.default('SIGUSR2'),
+        stop_grace_s: z.number().min(0).default(30),
+        hang_timeout_s: z.number().positive().default(60),
+        ready_timeout_s: z.number().positive().default(60),
+        restart: z
+          .object({
+            backoff_initial_ms: z.number().int().min(1).default(500),
+            backoff_max_ms: z.number().int().min(1).default(30000),
+            stable_after_s: z.number().min(0).default(60),
+            degraded_after: z.number().int().min(1).default(5),
+          })
+          .strict()
+          .prefault({})
+          .refine((r) => r.backoff_max_ms >= r.backoff_initial_ms, {
+            message: 'backoff_max_ms must be >= backoff_initial_ms',
+            path: ['backoff_max_ms'],
+          }),
+      })
+      .strict()
+      .prefault({}),
+    budgets: z
+      .object({
+        sample_interval_ms: z.number().int().min(100).default(1000),
+        memory_sustain_s: z.number().min(0).default(2),
+        cpu_sustain_s: z.number().min(0).default(10),
+        cpu_action: z.enum(['throttle', 'duty_cycle', 'none']).default('throttle'),
+        memory_hard_share: z.number().gt(0).max(1).default(0.9),
+        child: budgetPair.optional(),
+        agent: budgetPair.optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type InputConfig = Config['inputs'][number];
+
+/** Every key path the schema accepts (array elements as `[]`), for suggestions and the README check. */
+export function describeKeys(): string[] {
+  const out: string[] = [];
+  const walk = (schema: z.ZodType, prefix: string) => {
+    const obj = unwrapToObject(schema);
+    if (obj) {
+      for (const [k, v] of Object.entries(obj.shape)) {
+        const p = prefix ? `${prefix}.${k}` : k;
+        out.push(p);
+        walk(v as z.ZodType, p);
+      }
+      return;
+    }
+    const arr = unwrapToArray(schema);
+    if (arr) walk(arr.element as z.ZodType, `${prefix}[]`);
+  };
+  walk(configSchema, '');
+  return out;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: any = schema;
+  for (let i = 0; i < 10; i++) {
+    const def = s?._zod?.def;
+    if (!def) break;
+    if (def.innerType) s = def.innerType;
+    else if (def.type === 'pipe' && def.in) s = def.in;
+    else break;
+  }
+  return s;
+}
+
+export function unwrapToObject(schema: z.ZodType): z.ZodObject | null {
+  const s = unwrap(schema);
+  return s instanceof z.ZodObject ? s : null;
+}
+
+function unwrapToArray(schema: z.ZodType): z.ZodArray | null {
+  const s = unwrap(schema);
+  return s instanceof z.ZodArray ? s : null;
+}
