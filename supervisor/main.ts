@@ -2,9 +2,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { EXIT } from './exit-codes.js';
+import { VERSION } from './version.js';
 
-declare const WARDEN_VERSION: string;
-export const VERSION = typeof WARDEN_VERSION === 'string' ? WARDEN_VERSION : '0.0.0-dev';
 
 const USAGE = `usage: warden <command> [options]
 

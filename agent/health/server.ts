@@ -1,0 +1,105 @@
+// The health server: read-only snapshots over HTTP. It makes no decisions; the composition root
+// hands it functions that return verdicts. It answers only GET and HEAD on its known paths,
+// bounds request size and time, and never echoes what a client sent.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../supervisor/log.js';
+import type { HealthVerdict } from '../../supervisor/contracts.js';
+
+export interface HealthSources {
+  live(): HealthVerdict;
+  ready(): HealthVerdict;
+  status(): unknown;
+  registry: Registry;
+}
+
+export interface HealthServer {
+  /** host:port actually bound (port 0 resolves here). */
+  address: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export function splitListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]+)):(\d{1,5})$/.exec(listen);
+  if (!m) throw new Error(`health.listen: must be HOST:PORT (got ${JSON.stringify(listen)})`);
+  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export async function startHealthServer(listen: string, sources: HealthSources, logger: Logger): Promise<HealthServer> {
+  const { host, port } = splitListen(listen);
+  const server: Server = createServer(
+    { maxHeaderSize: 8 * 1024, requestTimeout: 5000, headersTimeout: 5000, keepAliveTimeout: 5000 },
+    (req, res) => {
+      handle(req, res, sources).catch((err) => {
+        logger.error({ err: String(err), path: safePath(req.url) }, 'health endpoint failed');
+        if (!res.headersSent) send(res, req, 500, JSON_TYPE, '{"error":"internal"}\n');
+        else res.destroy();
+      });
+    },
+  );
+  server.maxRequestsPerSocket = 100;
+  server.on('clientError', (_err, socket) => {
+    // Malformed or oversized requests: a fixed answer, nothing of the input echoed.
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    address: `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`,
+    port: addr.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, sources: HealthSources): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    return send(res, req, 405, JSON_TYPE, '{"error":"method not allowed"}\n');
+  }
+  // A body on GET is not expected; do not read it (bounded by closing).
+  const path = (req.url ?? '/').split('?')[0];
+  switch (path) {
+    case '/healthz':
+      return verdict(res, req, sources.live());
+    case '/readyz':
+      return verdict(res, req, sources.ready());
+    case '/metrics':
+      return send(res, req, 200, sources.registry.contentType, await sources.registry.metrics());
+    case '/status':
+      return send(res, req, 200, JSON_TYPE, JSON.stringify(sources.status(), null, 2) + '\n');
+    default:
+      return send(res, req, 404, JSON_TYPE, '{"error":"not found","paths":["/healthz","/readyz","/metrics","/status"]}\n');
+  }
+}
+
+function verdict(res: ServerResponse, req: IncomingMessage, v: HealthVerdict): void {
+  send(res, req, v.ok ? 200 : 503, JSON_TYPE, JSON.stringify({ ok: v.ok, reasons: v.reasons }) + '\n');
+}
+
+function send(res: ServerResponse, req: IncomingMessage, code: number, type: string, body: string): void {
+  res.statusCode = code;
+  res.setHeader('Content-Type', type);
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function safePath(url: string | undefined): string {
+  return (url ?? '').slice(0, 64).replace(/[^\x20-\x7e]/g, '?');
+}

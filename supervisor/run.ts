@@ -1,0 +1,270 @@
+// `warden run`: the composition root. It owns the process lifetime (signals, exit code) and wires
+// four parts that do not know each other — the child, the tail pipeline, the budget governor and
+// the health server — through the small interfaces of contracts.ts.
+//
+// Order of life: load config → state dir → health server → child → Forward client → tail
+// pipeline (paused until the child is ready) → budgets. Stop runs it backwards: stop reading,
+// let in-flight chunks be acked (bounded), final checkpoint, stop the child, close the server.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { createMetrics } from '../agent/health/metrics.js';
+import { startHealthServer, type HealthServer } from '../agent/health/server.js';
+import { ForwardClient } from '../agent/forward/client.js';
+import { TailPipeline } from '../agent/tail/pipeline.js';
+import { ChildSupervisor } from './child.js';
+import { BudgetGovernor } from './budgets/governor.js';
+import { readContainerLimits } from './budgets/cgroup.js';
+import { createNotifier } from './sd-notify.js';
+import { pid1Warning } from './pid1.js';
+import { createLogger, type Logger } from './log.js';
+import { EXIT, exitCodeForSignal } from './exit-codes.js';
+import type { HealthVerdict } from './contracts.js';
+import { VERSION } from './version.js';
+
+export interface RunOptions {
+  configPath?: string;
+}
+
+/** The key handed to the child; `auto` makes a fresh one each start. Never logged, never written. */
+export function resolveSharedKey(setting: string): string | null {
+  if (setting === 'none') return null;
+  if (setting === 'auto') return randomBytes(24).toString('base64url');
+  return setting;
+}
+
+export async function runWarden(opts: RunOptions): Promise<number> {
+  let loaded;
+  try {
+    loaded = loadConfig(opts.configPath);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.source}: invalid\n${err.errors.map((e) => `  ${e}\n`).join('')}`);
+      return EXIT.USAGE;
+    }
+    throw err;
+  }
+  let config = loaded.config;
+  const logger = createLogger(config.log.level);
+  logger.info({ version: VERSION, config: loaded.source, node: config.node_name }, 'warden starting');
+  const pid1 = pid1Warning(process.pid);
+  if (pid1) logger.warn(pid1);
+
+  try {
+    mkdirSync(config.state_dir, { recursive: true });
+    accessSync(config.state_dir, fsConstants.W_OK);
+  } catch (err) {
+    // Not fatal: shipping goes on, checkpoints are retried, /readyz says so.
+    logger.error({ state_dir: config.state_dir, err: (err as Error).message }, 'state_dir is not writable; checkpoints will be retried');
+  }
+
+  const metrics = createMetrics();
+  const sharedKey = resolveSharedKey(config.forward.shared_key);
+  const notifier = createNotifier({ env: process.env, logger });
+
+  const child = new ChildSupervisor({
+    ...childOptions(config, sharedKey),
+    logger,
+    metrics,
+  });
+  const client = new ForwardClient({
+    to: config.forward.to,
+    sharedKey,
+    selfHostname: config.node_name,
+    ackTimeoutMs: config.forward.ack_timeout_s * 1000,
+    connectTimeoutMs: config.forward.connect_timeout_ms,
+    maxInflight: config.forward.max_inflight_batches,
+    logger,
+    metrics,
+  });
+  const tail = new TailPipeline({ config, sender: client, logger, metrics, host: config.node_name });
+  const limits = readContainerLimits({});
+  const governor = new BudgetGovernor({ config: config.budgets, child, tail, logger, metrics, limits });
+
+  let stopping = false;
+  let reloadState: 'idle' | 'running' | 'queued' = 'idle';
+  let lastReload: { ok: boolean; at: string; errors?: string[] } | null = null;
+
+  const ready = (): HealthVerdict => {
+    const reasons: string[] = [];
+    const st = child.status();
+    if (stopping) reasons.push('warden is stopping');
+    if (st.state !== 'ready') reasons.push(`child is ${st.state}${st.degraded ? ' (degraded: crash loop)' : ''}${st.last_exit ? `, last exit ${st.last_exit.reason}` : ''}`);
+    else if (!client.connected) reasons.push(`no Forward connection to ${config.forward.to}`);
+    const oldest = client.oldestPendingSince();
+    const stallMs = Math.min(10_000, config.child.hang_timeout_s * 1000);
+    if (oldest !== null && Date.now() - oldest > stallMs) reasons.push(`acks are not flowing: oldest chunk pending for ${Math.round((Date.now() - oldest) / 1000)}s`);
+    const cp = tail.checkpointHealth();
+    if (!cp.ok) reasons.push(`checkpoints cannot be written in ${config.state_dir}: ${cp.error}`);
+    return { ok: reasons.length === 0, reasons };
+  };
+  const live = (): HealthVerdict => {
+    const st = child.status();
+    // Liveness never depends on outputs: only on warden's own loop (it answers) and on the child
+    // being run under policy. A stopped child while warden is not stopping means policy failed.
+    if (st.state === 'stopped' && !stopping) return { ok: false, reasons: ['child is stopped and not being restarted'] };
+    return { ok: true, reasons: [] };
+  };
+
+  let health: HealthServer;
+  try {
+    health = await startHealthServer(config.health.listen, {
+      live,
+      ready,
+      registry: metrics.registry,
+      status: () => ({
+        version: VERSION,
+        node_name: config.node_name,
+        config: loaded.source,
+        ready: ready(),
+        child: child.status(),
+        forward: { to: config.forward.to, connected: client.connected, inflight: client.inflight(), last_ack_at: isoOrNull(client.lastAckAt()) },
+        budgets: governor.snapshot(),
+        checkpoints: tail.checkpointHealth(),
+        lag_bytes: tail.lagBytes(),
+        files: tail.files(),
+        reload: lastReload,
+      }),
+    }, logger);
+  } catch (err) {
+    logger.fatal({ listen: config.health.listen, err: (err as Error).message }, 'cannot listen for health probes (health.listen)');
+    return 1;
+  }
+  logger.info({ listen: health.address }, 'health server listening');
+
+  let wasReady = false;
+  child.on('state', (s) => {
+    metrics.childReady.set(s.state === 'ready' ? 1 : 0);
+    notifier.status(`child ${s.state}${s.degraded ? ' (degraded)' : ''}`);
+    if (s.state === 'ready') {
+      tail.resume();
+      if (!wasReady) notifier.ready();
+      wasReady = true;
+    } else {
+      tail.pause();
+    }
+  });
+
+  client.start();
+  child.start();
+  await tail.start();
+  tail.pause();
+  if (child.status().state === 'ready') tail.resume();
+  governor.start();
+  notifier.startWatchdog();
+
+  // A hung child is a dead child: alive, but no ack for chunks pending longer than hang_timeout_s.
+  const hangTimer = setInterval(() => {
+    const oldest = client.oldestPendingSince();
+    const st = child.status();
+    if (stopping || st.state !== 'ready' || oldest === null) return;
+    const lastAck = client.lastAckAt() ?? 0;
+    const limitMs = config.child.hang_timeout_s * 1000;
+    if (Date.now() - oldest > limitMs && Date.now() - lastAck > limitMs) {
+      logger.error({ pending_s: Math.round((Date.now() - oldest) / 1000) }, 'child accepts no acks for child.hang_timeout_s; restarting it as hung');
+      void child.restart('hung');
+    }
+  }, 1000);
+  hangTimer.unref();
+
+  const reload = async (): Promise<void> => {
+    if (reloadState !== 'idle') {
+      reloadState = 'queued';
+      return;
+    }
+    reloadState = 'running';
+    try {
+      do {
+        if (reloadState === 'queued') reloadState = 'running';
+        await reloadOnce();
+      } while ((reloadState as string) === 'queued');
+    } finally {
+      reloadState = 'idle';
+    }
+  };
+  const reloadOnce = async (): Promise<void> => {
+    let next: Config;
+    try {
+      next = loadConfig(opts.configPath).config;
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.errors : [String(err)];
+      for (const e of errors) logger.error({ error: e }, 'reload refused: invalid configuration; the running one stays');
+      metrics.reloads.inc({ result: 'invalid' });
+      lastReload = { ok: false, at: new Date().toISOString(), errors };
+      return;
+    }
+    const result = await child.reload(next.child.check_command);
+    if (!result.ok) {
+      logger.error({ error: result.error }, 'reload refused: child.check_command failed; the running child stays');
+      metrics.reloads.inc({ result: 'check_failed' });
+      lastReload = { ok: false, at: new Date().toISOString(), errors: [result.error ?? 'check failed'] };
+      return;
+    }
+    child.updateOptions(childOptions(next, sharedKey));
+    tail.reconfigure(next);
+    logger.level = next.log.level;
+    config = next;
+    metrics.reloads.inc({ result: 'ok' });
+    lastReload = { ok: true, at: new Date().toISOString() };
+    logger.info('configuration reloaded');
+  };
+
+  return new Promise<number>((resolve) => {
+    let exitCode: number = EXIT.OK;
+    const stop = async (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second signal while stopping: do not wait any longer.
+        logger.warn({ signal }, 'second signal while stopping: killing the child group now');
+        child.signalGroup('SIGKILL');
+        resolve(exitCodeForSignal(signal));
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      notifier.stopping();
+      clearInterval(hangTimer);
+      governor.stop();
+      try {
+        await tail.stop();
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'tail pipeline did not stop cleanly');
+        exitCode = 1;
+      }
+      await client.close().catch(() => undefined);
+      await child.stop();
+      notifier.stop();
+      await health.close();
+      logger.info({ exit: exitCode }, 'stopped');
+      resolve(exitCode);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      logger.info('SIGHUP: reloading configuration');
+      void reload();
+    });
+  });
+}
+
+function childOptions(config: Config, sharedKey: string | null) {
+  const env: Record<string, string> = { ...config.child.env, WARDEN_FORWARD_TO: config.forward.to };
+  if (sharedKey) env.WARDEN_FORWARD_SHARED_KEY = sharedKey;
+  return {
+    command: config.child.command,
+    env,
+    stopSignal: config.child.stop_signal as NodeJS.Signals,
+    reloadSignal: config.child.reload_signal as NodeJS.Signals,
+    checkCommand: config.child.check_command,
+    stopGraceS: config.child.stop_grace_s,
+    readyTimeoutS: config.child.ready_timeout_s,
+    restart: config.child.restart,
+    forwardTo: config.forward.to,
+  };
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export type { Logger };

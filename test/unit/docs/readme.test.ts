@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { configSchema, describeKeys } from '../../../config/schema.js';
+
+const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+const section = readme.slice(readme.indexOf('## Configuration reference'), readme.indexOf('## Exit codes'));
+const rows = [...section.matchAll(/^\| `([^`]+)` \|\s*([^|]*?)\s*\|/gm)].map((m) => ({ key: m[1]!, def: m[2]!.trim() }));
+
+function leafKeys(): string[] {
+  const all = describeKeys();
+  return all.filter((k) => !all.some((other) => other.startsWith(`${k}.`) || other.startsWith(`${k}[]`)));
+}
+
+function valueAt(obj: any, path: string): unknown {
+  return path.split('.').reduce((v, k) => (v == null ? undefined : v[k]), obj);
+}
+
+describe('README configuration reference', () => {
+  it('documents every leaf key of the schema, and no key the schema does not have', () => {
+    const documented = rows.map((r) => r.key).sort();
+    expect(documented).toEqual(leafKeys().sort());
+  });
+
+  it('states the schema defaults', () => {
+    const defaults = configSchema.parse({});
+    for (const { key, def } of rows) {
+      if (key.includes('[]') || def === '' || def === 'derived' || def === 'hostname') continue;
+      const actual = valueAt(defaults, key);
+      const shown = def.replace(/^`|`$/g, '');
+      const rendered = Array.isArray(actual) ? `[${actual.join(', ')}]` : typeof actual === 'object' ? JSON.stringify(actual) : String(actual);
+      expect(`${key} = ${shown}`).toBe(`${key} = ${rendered}`);
+    }
+  });
+});
