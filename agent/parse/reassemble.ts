@@ -1,0 +1,149 @@
+// Joins the physical lines of one file into logical lines, like Fluent Bit's tail_dockermode.c:
+// one pending logical line per stream, ended by a fragment that is not partial.
+//
+// Bounds: a logical line is emitted in pieces of at most maxLineBytes UTF-8 bytes, each flagged
+// `truncated` — never dropped, never held whole. A pending line holds at most maxLineBytes plus
+// one fragment, and at most MAX_PENDING of them exist (docker's `stream` is free text, so a
+// hostile file could name many); the oldest is emitted as `partial` to make room.
+//
+// The reader's own cut: when a physical line is longer than the reader's buffer, the reader hands
+// it over in pieces and says `cut` for every piece but the last. The first piece is parsed by the
+// format (it holds the timestamp, stream and tag); the following pieces are raw text of the same
+// physical line, so whatever parser they went through, their `content` is appended to the first
+// piece's pending line (pass them through parsePlain so `content` is the raw text). Whether the
+// logical line ends with the physical one is decided by the first piece: a CRI `P` line continues.
+
+import type { Assembled, Fragment, Stream } from './types.js';
+import { utf8Length, utf8PrefixEnd } from './utf8.js';
+
+const MAX_PENDING = 8;
+// Parse errors are joined apart from any stream: their text is raw and must not be glued to a
+// stream's pending line.
+const PARSE_ERROR_KEY = 'e';
+
+interface Pending {
+  sec: number;
+  nsec: number;
+  stream: Stream;
+  parts: string[];
+  bytes: number;
+  truncated: boolean;
+  parseError: boolean;
+  attrs?: Record<string, string>;
+}
+
+/** The physical line the reader is in the middle of (after a `cut` piece). */
+interface CutLine {
+  key: string;
+  stream: Stream;
+  headPartial: boolean;
+  parseError: boolean;
+  attrs?: Record<string, string>;
+}
+
+export class Reassembler {
+  readonly #max: number;
+  readonly #pending = new Map<string, Pending>();
+  #cut: CutLine | null = null;
+  #bytes = 0;
+
+  constructor(maxLineBytes: number) {
+    // Four bytes is one code point: every piece then holds at least one, so splitting progresses.
+    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 4) {
+      throw new RangeError(`Reassembler maxLineBytes must be an integer >= 4, got ${String(maxLineBytes)}`);
+    }
+    this.#max = maxLineBytes;
+  }
+
+  /** cut = the reader had to split this physical line at max_line_bytes (no newline yet). */
+  push(f: Fragment, cut = false): Assembled[] {
+    const inCut = this.#cut;
+    const head: CutLine = inCut ?? {
+      key: f.parseError ? PARSE_ERROR_KEY : `s${f.stream}`,
+      stream: f.stream,
+      headPartial: f.partial,
+      parseError: f.parseError === true,
+      attrs: f.attrs,
+    };
+    this.#cut = cut ? head : null;
+    const ends = !cut && !head.headPartial;
+
+    let p = this.#pending.get(head.key);
+    const out: Assembled[] = [];
+    if (!p) {
+      // The common case: a whole line that fits. Each UTF-16 unit is at most 3 UTF-8 bytes.
+      if (ends && (f.content.length * 3 <= this.#max || utf8Length(f.content) <= this.#max)) {
+        return [assembled(f.sec, f.nsec, head.stream, f.content, false, false, head.parseError, head.attrs)];
+      }
+      if (this.#pending.size >= MAX_PENDING) {
+        const [oldestKey, oldest] = this.#pending.entries().next().value as [string, Pending];
+        this.#drop(oldestKey, oldest);
+        if (oldest.bytes > 0) out.push(finish(oldest, true));
+      }
+      p = { sec: f.sec, nsec: f.nsec, stream: head.stream, parts: [], bytes: 0, truncated: false, parseError: head.parseError, attrs: head.attrs };
+      this.#pending.set(head.key, p);
+    }
+    const size = utf8Length(f.content);
+    p.parts.push(f.content);
+    p.bytes += size;
+    this.#bytes += size;
+    while (p.bytes > this.#max) {
+      const text = p.parts.length === 1 ? p.parts[0]! : p.parts.join('');
+      const end = utf8PrefixEnd(text, this.#max);
+      const piece = text.slice(0, end);
+      const pieceBytes = utf8Length(piece);
+      p.parts = [text.slice(end)];
+      p.bytes -= pieceBytes;
+      this.#bytes -= pieceBytes;
+      p.truncated = true;
+      out.push(assembled(p.sec, p.nsec, p.stream, piece, false, true, p.parseError, p.attrs));
+    }
+    if (ends) {
+      this.#drop(head.key, p);
+      out.push(finish(p, false));
+    }
+    return out;
+  }
+
+  /** Emits what is pending (flagged partial: true) — called on a timeout or when the file is finished. */
+  flush(): Assembled[] {
+    const out: Assembled[] = [];
+    for (const [key, p] of this.#pending) {
+      this.#drop(key, p);
+      // An empty pending line (a `P` piece with no content) carries nothing to ship.
+      if (p.bytes > 0) out.push(finish(p, true));
+    }
+    return out;
+  }
+
+  pendingBytes(): number {
+    return this.#bytes;
+  }
+
+  #drop(key: string, p: Pending): void {
+    this.#pending.delete(key);
+    this.#bytes -= p.bytes;
+  }
+}
+
+function finish(p: Pending, partial: boolean): Assembled {
+  return assembled(p.sec, p.nsec, p.stream, p.parts.join(''), partial, p.truncated, p.parseError, p.attrs);
+}
+
+function assembled(
+  sec: number,
+  nsec: number,
+  stream: Stream,
+  log: string,
+  partial: boolean,
+  truncated: boolean,
+  parseError: boolean,
+  attrs: Record<string, string> | undefined,
+): Assembled {
+  const a: Assembled = { sec, nsec, stream, log };
+  if (partial) a.partial = true;
+  if (truncated) a.truncated = true;
+  if (parseError) a.parse_error = true;
+  if (attrs) a.attrs = attrs;
+  return a;
+}
