@@ -1,0 +1,350 @@
+// `warden sink`: a Forward receiver that acks and writes one NDJSON line per record. It is the
+// embedded default child where no fluentd is installed, a debugging aid, and the tests' peer.
+// It accepts all four event modes over tcp and unix sockets, answers `chunk` with `{ack}` only
+// after the lines were handed to the file (write callback), and runs the shared-key handshake.
+import { accessSync, constants as fsConstants, createWriteStream, existsSync, lstatSync, mkdirSync, unlinkSync, type WriteStream } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { dirname } from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb } from 'node:zlib';
+import pino from 'pino';
+import { createLogger, type Logger } from '../../supervisor/log.js';
+import {
+  EventTime,
+  ForwardProtocolError,
+  checkEntry,
+  checkRecord,
+  checkTime,
+  describe,
+  encodeMessage,
+  formatForwardAddress,
+  heloMessage,
+  newDecoder,
+  newStreamDecoder,
+  text,
+  textify,
+  newNonce,
+  parseForwardTo,
+  parsePing,
+  pongMessage,
+  sharedKeyDigest,
+  timeParts,
+  type ForwardAddress,
+} from './protocol.js';
+
+const gunzip = promisify(gunzipCb);
+
+export interface SinkOptions {
+  /** tcp://HOST:PORT (port 0 = any free port) or unix:///PATH */
+  listen: string;
+  /** NDJSON output file (appended; parent directories created) or `-` for stdout. */
+  out: string;
+  /** Count records, write nothing. */
+  countOnly?: boolean;
+  /** Shared key for the HELO/PING/PONG handshake; null = no handshake. */
+  sharedKey: string | null;
+  /** The hostname sent in PONG. */
+  hostname?: string;
+  logger?: Logger;
+}
+
+export interface SinkStats {
+  /** Records written (or counted, with countOnly). */
+  records: number;
+  /** Forward messages taken, of any mode. */
+  chunks: number;
+  /** Connections accepted since start. */
+  connections: number;
+  /** Peers refused for a wrong shared-key digest. */
+  authFailures: number;
+}
+
+export interface Sink {
+  /** Where it listens, usable as `forward.to`: the real port when asked for port 0. */
+  readonly address: string;
+  readonly port: number | null;
+  stats(): SinkStats;
+  /** Stop listening, drop connections, flush and close the output. */
+  close(): Promise<void>;
+}
+
+/** Where NDJSON goes: a file opened for append, stdout, or nowhere (count-only). */
+interface Output {
+  write(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startSink(opts: SinkOptions): Promise<Sink> {
+  const logger = opts.logger ?? pino({ enabled: false });
+  const addr = parseForwardTo(opts.listen);
+  const hostname = opts.hostname ?? `sink@${osHostname()}`;
+  const out = opts.countOnly ? null : openOutput(opts.out);
+  const stats: SinkStats = { records: 0, chunks: 0, connections: 0, authFailures: 0 };
+  const sockets = new Set<Socket>();
+  const busy = new Set<Promise<void>>();
+
+  const server = createServer((socket) => {
+    stats.connections++;
+    sockets.add(socket);
+    const done = serveConnection(socket, { out, stats, sharedKey: opts.sharedKey, hostname, logger })
+      .catch((err) => logger.error({ err: String(err) }, 'sink connection failed'))
+      .finally(() => {
+        sockets.delete(socket);
+        busy.delete(done);
+      });
+    busy.add(done);
+  });
+
+  await listen(server, addr);
+  let bound: ForwardAddress = addr;
+  let port: number | null = null;
+  if (addr.kind === 'tcp') {
+    const a = server.address();
+    port = typeof a === 'object' && a ? a.port : addr.port;
+    bound = { ...addr, port };
+  }
+
+  let closing: Promise<void> | null = null;
+  return {
+    address: formatForwardAddress(bound),
+    port,
+    stats: () => ({ ...stats }),
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const s of sockets) s.destroy();
+        await closed;
+        await Promise.allSettled([...busy]);
+        await out?.close();
+        if (addr.kind === 'unix') removeStaleSocket(addr.path);
+      })();
+      return closing;
+    },
+  };
+}
+
+interface ConnectionContext {
+  out: Output | null;
+  stats: SinkStats;
+  sharedKey: string | null;
+  hostname: string;
+  logger: Logger;
+}
+
+/**
+ * One peer: handshake (when a shared key is set), then messages one at a time. Reading waits for
+ * each message's write, so a slow output pushes back on the peer instead of buffering.
+ * Malformed input closes this connection only.
+ */
+async function serveConnection(socket: Socket, ctx: ConnectionContext): Promise<void> {
+  const peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
+  socket.on('error', () => {}); // reported by the read loop below; a reset peer must not crash us
+  const nonce = ctx.sharedKey === null ? null : newNonce();
+  let authenticated = nonce === null;
+  if (nonce) socket.write(encodeMessage(heloMessage(nonce)));
+  try {
+    for await (const msg of newStreamDecoder().decodeStream(socket)) {
+      if (!authenticated) {
+        const ping = parsePing(msg);
+        const expected = sharedKeyDigest(ping.salt, ping.hostname, nonce!, ctx.sharedKey!);
+        if (ping.digest !== expected) {
+          ctx.stats.authFailures++;
+          ctx.logger.warn({ peer, hostname: ping.hostname }, 'sink refused a peer: shared key mismatch');
+          // Wait for the PONG to be flushed: returning from the for-await destroys the socket.
+          await new Promise<void>((resolve) => socket.end(encodeMessage(['PONG', false, 'shared_key mismatch', ctx.hostname, '']), resolve));
+          return;
+        }
+        authenticated = true;
+        socket.write(encodeMessage(pongMessage(true, '', ctx.hostname, ping.salt, nonce!, ctx.sharedKey!)));
+        continue;
+      }
+      const { chunk } = await handleMessage(msg, ctx);
+      if (chunk !== undefined && !socket.destroyed) socket.write(encodeMessage({ ack: chunk }));
+    }
+  } catch (err) {
+    // Checked by type, not by socket state: leaving the for-await early destroys the socket.
+    const e = err as Error & { code?: string };
+    if (e instanceof ForwardProtocolError || e.name === 'DecodeError' || e instanceof RangeError) {
+      ctx.logger.error({ peer, err: e.message }, 'sink closed a connection: malformed input');
+    } else {
+      ctx.logger.warn({ peer, err: e.message, code: e.code }, 'sink connection error');
+    }
+    socket.destroy();
+  }
+}
+
+/** Validate one Forward message, write its records, and return the chunk id to ack, if any. */
+async function handleMessage(msg: unknown, ctx: ConnectionContext): Promise<{ chunk?: string }> {
+  if (!Array.isArray(msg) || msg.length < 2 || msg.length > 4 || !(msg[0] instanceof Uint8Array)) {
+    throw new ForwardProtocolError(`expected [tag, …] Forward message (got ${describe(msg)})`);
+  }
+  const tag = text(msg[0]) as string;
+  const second = msg[1];
+  let option: unknown;
+  const lines: string[] | null = ctx.out ? [] : null;
+  let count = 0;
+
+  if (second instanceof EventTime || typeof second === 'number') {
+    // Message mode: [tag, time, record, option?]
+    checkTime(second, 'Message mode time');
+    const record = textify(msg[2]);
+    checkRecord(record, 'Message mode record');
+    option = textify(msg[3]);
+    lines?.push(line(tag, second, record));
+    count = 1;
+  } else if (Array.isArray(second)) {
+    // Forward mode: [tag, [[time, record], ...], option?]
+    if (msg.length > 3) throw new ForwardProtocolError(`Forward mode: expected [tag, entries, option?] (got array(${msg.length}))`);
+    option = textify(msg[2]);
+    second.forEach((e, i) => {
+      const [t, r] = checkEntry(textify(e), i);
+      lines?.push(line(tag, t, r));
+    });
+    count = second.length;
+  } else if (second instanceof Uint8Array) {
+    // (Compressed)PackedForward: [tag, bin|str(entries), option?] (str arrives as bytes too)
+    if (msg.length > 3) throw new ForwardProtocolError(`PackedForward: expected [tag, entries, option?] (got array(${msg.length}))`);
+    option = textify(msg[2]);
+    checkOption(option);
+    let bin = second;
+    const compressed = (option as { compressed?: unknown } | undefined)?.compressed;
+    if (compressed !== undefined && compressed !== 'text') {
+      if (compressed !== 'gzip') throw new ForwardProtocolError(`option compressed: expected "gzip" or "text" (got ${describe(compressed)})`);
+      try {
+        bin = await gunzip(bin); // several concatenated gzip members are read as one stream
+      } catch (err) {
+        throw new ForwardProtocolError(`CompressedPackedForward: bad gzip data (${(err as Error).message})`);
+      }
+    }
+    try {
+      for (const e of newDecoder().decodeMulti(bin)) {
+        const [t, r] = checkEntry(e, count);
+        lines?.push(line(tag, t, r));
+        count++;
+      }
+    } catch (err) {
+      if (err instanceof ForwardProtocolError) throw err;
+      throw new ForwardProtocolError(`PackedForward entries of tag ${JSON.stringify(tag)}: not a msgpack entry stream after entry ${count} (${(err as Error).message})`);
+    }
+  } else {
+    throw new ForwardProtocolError(`tag ${JSON.stringify(tag)}: second element must be time, entries array or bin (got ${describe(second)})`);
+  }
+  checkOption(option);
+
+  if (ctx.out && lines && lines.length > 0) await ctx.out.write(lines.join(''));
+  ctx.stats.records += count;
+  ctx.stats.chunks++;
+  const chunk = (option as { chunk?: string } | null | undefined)?.chunk;
+  return chunk === undefined ? {} : { chunk };
+}
+
+function checkOption(option: unknown): void {
+  if (option === undefined || option === null) return;
+  if (typeof option !== 'object' || Array.isArray(option) || option instanceof Uint8Array) {
+    throw new ForwardProtocolError(`option: expected a map (got ${describe(option)})`);
+  }
+  const chunk = (option as { chunk?: unknown }).chunk;
+  if (chunk !== undefined && typeof chunk !== 'string') throw new ForwardProtocolError(`option chunk: expected a string (got ${describe(chunk)})`);
+}
+
+// Formatting the seconds part is the costly half of a timestamp; records of one chunk mostly share it.
+let cachedSec = -1;
+let cachedPrefix = '';
+
+/** ISO-8601 UTC with 9 fractional digits: 2026-11-27T18:00:00.123456789Z */
+export function formatTime(t: EventTime | number): string {
+  const { sec, nsec } = timeParts(t);
+  if (sec !== cachedSec) {
+    cachedSec = sec;
+    cachedPrefix = new Date(sec * 1000).toISOString().slice(0, 19);
+  }
+  return `${cachedPrefix}.${String(nsec).padStart(9, '0')}Z`;
+}
+
+function line(tag: string, t: EventTime | number, record: Record<string, unknown>): string {
+  return `{"tag":${JSON.stringify(tag)},"time":"${formatTime(t)}","record":${JSON.stringify(record)}}\n`;
+}
+
+function openOutput(path: string): Output {
+  if (path === '-') {
+    return {
+      write: (text) => new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve()))),
+      close: async () => {},
+    };
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  // Fail at start, naming the file, rather than on the first chunk. Not by opening it here: a
+  // FIFO's open blocks until a reader comes, and the write stream opens it in the background.
+  try {
+    accessSync(existsSync(path) ? path : dirname(path), fsConstants.W_OK);
+  } catch (err) {
+    throw new Error(`sink output ${path}: not writable (${(err as Error).message})`);
+  }
+  const stream: WriteStream = createWriteStream(path, { flags: 'a' });
+  let failed: Error | null = null;
+  stream.on('error', (err) => {
+    failed = err;
+  });
+  return {
+    write: (text) =>
+      new Promise((resolve, reject) => {
+        if (failed) return reject(new Error(`sink output ${path}: ${failed.message}`));
+        stream.write(text, (err) => (err ? reject(new Error(`sink output ${path}: ${err.message}`)) : resolve()));
+      }),
+    close: () => new Promise((resolve) => (failed ? resolve() : stream.end(() => resolve()))),
+  };
+}
+
+function listen(server: Server, addr: ForwardAddress): Promise<void> {
+  if (addr.kind === 'unix') {
+    mkdirSync(dirname(addr.path), { recursive: true });
+    removeStaleSocket(addr.path);
+  }
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const ready = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (addr.kind === 'unix') server.listen(addr.path, ready);
+    else server.listen(addr.port, addr.host, ready);
+  });
+}
+
+/** A socket file left by a previous run blocks listen(); remove it, but never a regular file. */
+function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // absent: nothing to remove
+  }
+}
+
+/**
+ * The `warden sink` command: listen until SIGTERM/SIGINT, then close and exit 0. warden sends its
+ * child SIGUSR2 (reload) and SIGUSR1 (flush); Node's default for those (and SIGHUP) is to die, so
+ * they are caught: USR1/USR2 print a stats line on stderr, HUP is logged and ignored.
+ */
+export async function runSink(opts: { listen: string; out: string; countOnly: boolean; sharedKey: string | null }): Promise<number> {
+  const logger = createLogger('info', { stream: process.stderr, tty: false });
+  const sink = await startSink({ ...opts, logger });
+  logger.info({ address: sink.address, out: opts.countOnly ? null : opts.out, handshake: opts.sharedKey !== null }, 'sink listening');
+
+  const onStats = () => logger.info({ stats: sink.stats() }, 'sink stats');
+  const onHup = () => logger.info('sink ignores SIGHUP');
+  process.on('SIGUSR1', onStats);
+  process.on('SIGUSR2', onStats);
+  process.on('SIGHUP', onHup);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal }, 'sink stopping');
+  await sink.close();
+  process.off('SIGUSR1', onStats);
+  process.off('SIGUSR2', onStats);
+  process.off('SIGHUP', onHup);
+  if (opts.countOnly) process.stdout.write(JSON.stringify(sink.stats()) + '\n');
+  return 0;
+}

@@ -1,0 +1,354 @@
+// ForwardClient against the built-in sink and against scripted raw receivers, over real sockets on
+// loopback; the restart test runs `warden sink` as a real process (dist/warden.mjs: `npm run build`).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ForwardClient, ForwardClosedError, type ForwardClientOptions } from '../../agent/forward/client.js';
+import { concatEntries, decodeEntries, encodeEntry, encodeMessage, newStreamDecoder, text, textify } from '../../agent/forward/protocol.js';
+import { startSink, type Sink } from '../../agent/forward/sink.js';
+import { createMetrics, type Metrics } from '../../agent/health/metrics.js';
+
+let dir: string;
+const cleanups: Array<() => unknown> = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'warden-fwd-'));
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function client(to: string, over: Partial<ForwardClientOptions> = {}): { c: ForwardClient; metrics: Metrics; logs: Array<Record<string, unknown>> } {
+  const metrics = createMetrics({ defaults: false });
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (s: string) => logs.push(JSON.parse(s)) });
+  const c = new ForwardClient({
+    to,
+    sharedKey: null,
+    selfHostname: 'test-node',
+    ackTimeoutMs: 5000,
+    connectTimeoutMs: 2000,
+    maxInflight: 8,
+    logger,
+    metrics,
+    reconnect: { initialMs: 20, maxMs: 200 },
+    ...over,
+  });
+  cleanups.push(() => c.close());
+  return { c, metrics, logs };
+}
+
+async function sinkAt(opts: { listen?: string; sharedKey?: string | null } = {}): Promise<{ sink: Sink; out: string }> {
+  const out = join(dir, `out-${cleanups.length}.ndjson`);
+  const sink = await startSink({ listen: opts.listen ?? 'tcp://127.0.0.1:0', out, sharedKey: opts.sharedKey ?? null });
+  cleanups.push(() => sink.close());
+  return { sink, out };
+}
+
+const value = async (m: { get(): Promise<{ values: Array<{ value: number }> }> }) => (await m.get()).values[0]?.value ?? 0;
+
+const lines = (path: string) =>
+  existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+
+function batch(from: number, n: number, sec = 1_795_802_400): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let i = from; i < from + n; i++) parts.push(encodeEntry(sec, i, { log: `line ${i}`, stream: 'stdout', seq: i }));
+  return concatEntries(parts);
+}
+
+async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * A scripted receiver: `onChunk(socket, chunkId, connectionIndex, entries)` decides what to do
+ * with each PackedForward chunk (ack, ignore, hang up). Records every chunk id per connection.
+ */
+async function rawReceiver(onChunk: (s: Socket, chunk: string, conn: number, entries: Uint8Array) => void): Promise<{ server: Server; port: number; seen: string[][] }> {
+  const seen: string[][] = [];
+  const server = createServer((s) => {
+    const conn = seen.length;
+    seen.push([]);
+    s.on('error', () => {});
+    void (async () => {
+      try {
+        for await (const m of newStreamDecoder().decodeStream(s)) {
+          const msg = m as unknown[];
+          const chunk = text((textify(msg[2]) as { chunk: string }).chunk) as string;
+          seen[conn]!.push(chunk);
+          onChunk(s, chunk, conn, msg[1] as Uint8Array);
+        }
+      } catch {
+        // hung up
+      }
+    })();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  cleanups.push(() => sockets.forEach((s) => s.destroy()));
+  return { server, port: (server.address() as { port: number }).port, seen };
+}
+
+describe('ForwardClient with the sink', () => {
+  it.each([['tcp'], ['unix']])('delivers chunks over %s with exact nanosecond times and counts them', async (kind) => {
+    const { sink, out } = await sinkAt({ listen: kind === 'tcp' ? 'tcp://127.0.0.1:0' : `unix://${join(dir, 'fwd.sock')}` });
+    const { c, metrics } = client(sink.address);
+    const acks: Array<[number, number]> = [];
+    c.on('ack', (ms: number, n: number) => acks.push([ms, n]));
+    expect(c.lastAckAt()).toBeNull();
+    c.start();
+    const sends = [c.send('kube.ns.pod.app', batch(0, 3), 3), c.send('kube.ns.pod.app', batch(3, 2), 2)];
+    expect(c.inflight()).toBe(2);
+    expect(c.oldestPendingSince()).not.toBeNull();
+    await Promise.all(sends);
+    expect(c.connected).toBe(true);
+    expect(c.inflight()).toBe(0);
+    expect(c.oldestPendingSince()).toBeNull();
+    expect(c.lastAckAt()).toBeGreaterThan(0);
+    expect(acks.map((a) => a[1])).toEqual([3, 2]);
+    const got = lines(out);
+    expect(got.map((l) => l.record.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(got[1]).toEqual({ tag: 'kube.ns.pod.app', time: '2026-11-27T18:00:00.000000001Z', record: { log: 'line 1', stream: 'stdout', seq: 1 } });
+    expect(await value(metrics.recordsSent)).toBe(5);
+    expect(await value(metrics.recordsAcked)).toBe(5);
+    expect(await value(metrics.forwardConnected)).toBe(1);
+    expect(await value(metrics.forwardInflight)).toBe(0);
+    expect((await metrics.ackLatency.get()).values.find((v) => v.labels.le === '+Inf')?.value).toBe(2);
+  });
+
+  it('runs the handshake with the right shared key; with a wrong key it never connects and close() rejects what is pending', async () => {
+    const { sink, out } = await sinkAt({ sharedKey: 'right' });
+    const good = client(sink.address, { sharedKey: 'right' });
+    good.c.start();
+    await good.c.send('t', batch(0, 1), 1);
+    expect(lines(out)).toHaveLength(1);
+
+    const bad = client(sink.address, { sharedKey: 'wrong' });
+    bad.c.start();
+    const pending = bad.c.send('t', batch(1, 1), 1);
+    const rejected = pending.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await until(() => sink.stats().authFailures >= 2, 5000, 'two refused handshakes');
+    expect(bad.c.connected).toBe(false);
+    expect(bad.logs.some((l) => /refused the handshake/.test(String(l.err)))).toBe(true);
+    await bad.c.close();
+    expect(await rejected).toBeInstanceOf(ForwardClosedError);
+    expect(lines(out)).toHaveLength(1);
+  });
+
+  it('close({drainMs}) waits for outstanding acks; send() after close rejects', async () => {
+    const { sink } = await sinkAt();
+    const { c } = client(sink.address);
+    c.start();
+    const sent = c.send('t', batch(0, 10), 10);
+    await c.close({ drainMs: 3000 });
+    await expect(sent).resolves.toBeUndefined();
+    expect(sink.stats().records).toBe(10);
+    await expect(c.send('t', batch(0, 1), 1)).rejects.toBeInstanceOf(ForwardClosedError);
+    expect(c.writable()).toBe(false);
+  });
+
+  it('is not writable at maxInflight and emits drain when an ack frees a slot', async () => {
+    const held: Array<() => void> = [];
+    const rx = await rawReceiver((s, chunk) => held.push(() => s.write(encodeMessage({ ack: chunk }))));
+    const { c } = client(`tcp://127.0.0.1:${rx.port}`, { maxInflight: 2 });
+    c.start();
+    const a = c.send('t', batch(0, 1), 1);
+    expect(c.writable()).toBe(true);
+    const b = c.send('t', batch(1, 1), 1);
+    expect(c.writable()).toBe(false);
+    let drained = 0;
+    c.on('drain', () => drained++);
+    await until(() => held.length === 2, 5000, 'both chunks at the receiver');
+    held[0]!();
+    await a;
+    expect(drained).toBe(1);
+    expect(c.writable()).toBe(true);
+    held[1]!();
+    await b;
+    expect(drained).toBe(1);
+  });
+});
+
+describe('ForwardClient failure handling', () => {
+  it('resends the same chunk after an ack timeout, on a new connection', async () => {
+    // First connection: never acks. Later connections: ack everything.
+    const rx = await rawReceiver((s, chunk, conn) => {
+      if (conn > 0) s.write(encodeMessage({ ack: chunk }));
+    });
+    const { c, metrics } = client(`tcp://127.0.0.1:${rx.port}`, { ackTimeoutMs: 200 });
+    c.start();
+    await c.send('t', batch(0, 2), 2);
+    expect(rx.seen.length).toBeGreaterThanOrEqual(2);
+    expect(rx.seen[1]).toEqual(rx.seen[0]);
+    expect(await value(metrics.chunksResent)).toBe(1);
+    expect(await value(metrics.recordsSent)).toBe(4);
+    expect(await value(metrics.recordsAcked)).toBe(2);
+  });
+
+  it('reads acks that arrive one byte at a time', async () => {
+    // every ack's bytes go out one at a time, acks one after another
+    const queue: number[] = [];
+    let dripping = false;
+    const rx = await rawReceiver((s, chunk) => {
+      s.setNoDelay(true);
+      queue.push(...encodeMessage({ ack: chunk }));
+      if (dripping) return;
+      dripping = true;
+      const t = setInterval(() => {
+        const b = queue.shift();
+        if (b === undefined || s.destroyed) {
+          dripping = false;
+          return clearInterval(t);
+        }
+        s.write(Uint8Array.of(b));
+      }, 1);
+    });
+    const { c } = client(`tcp://127.0.0.1:${rx.port}`);
+    c.start();
+    await Promise.all([c.send('t', batch(0, 1), 1), c.send('t', batch(1, 1), 1), c.send('t', batch(2, 1), 1)]);
+    expect(rx.seen).toHaveLength(1);
+  });
+
+  it('resends when the receiver hangs up in the middle of a chunk', async () => {
+    let cut = false;
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      if (!cut) {
+        // read part of the first chunk, then drop the connection
+        s.once('data', () => {
+          cut = true;
+          s.destroy();
+        });
+        return;
+      }
+      void (async () => {
+        for await (const m of newStreamDecoder().decodeStream(s)) {
+          const chunk = (textify((m as unknown[])[2]) as { chunk: string }).chunk;
+          s.write(encodeMessage({ ack: chunk }));
+        }
+      })().catch(() => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => server.close(r)));
+    const { c } = client(`tcp://127.0.0.1:${(server.address() as { port: number }).port}`);
+    const disconnects: unknown[] = [];
+    c.on('disconnected', (e: unknown) => disconnects.push(e));
+    c.start();
+    await c.send('t', batch(0, 2000), 2000);
+    expect(cut).toBe(true);
+    expect(disconnects).toHaveLength(1);
+  });
+
+  it('retries a refused address with backoff (no tight loop, no unhandled error) and delivers once it listens', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+
+    const { c, logs } = client(`tcp://127.0.0.1:${port}`, { reconnect: { initialMs: 20, maxMs: 100 } });
+    c.start();
+    const sent = c.send('t', batch(0, 5), 5);
+    await new Promise((r) => setTimeout(r, 600));
+    const attempts = logs.filter((l) => /Forward (connect failed|connection lost)/.test(String(l.msg))).length;
+    // 20, 40, 80, then every ≤100 ms: about 8 in 600 ms; a tight loop would make thousands
+    expect(attempts).toBeGreaterThanOrEqual(3);
+    expect(attempts).toBeLessThan(40);
+    expect(logs.some((l) => /ECONNREFUSED/.test(String(l.err)))).toBe(true);
+    expect(c.connected).toBe(false);
+    expect(c.oldestPendingSince()).not.toBeNull();
+
+    const { out } = await sinkAt({ listen: `tcp://127.0.0.1:${port}` });
+    await sent;
+    expect(lines(out).map((l) => l.record.seq)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('refuses a receiver that asks for a shared key when none is configured', async () => {
+    const { sink } = await sinkAt({ sharedKey: 'k' });
+    const { c, logs } = client(sink.address);
+    c.start();
+    await until(() => logs.some((l) => /asks for a shared key/.test(String(l.err))), 5000, 'handshake error');
+    expect(c.connected).toBe(false);
+  });
+});
+
+describe('ForwardClient with a `warden sink` process killed and restarted', () => {
+  // WARDEN_BIN: test another build of the same CLI (e.g. while dist/ cannot be rebuilt)
+  const bin = process.env.WARDEN_BIN ?? join(process.cwd(), 'dist', 'warden.mjs');
+
+  async function startProcess(port: number, out: string): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [bin, 'sink', '--listen', `tcp://127.0.0.1:${port}`, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    await until(() => /sink listening/.test(stderr), 5000, `sink process to listen (stderr: ${stderr})`);
+    return child;
+  }
+
+  it('loses nothing: unacked chunks are sent again to the restarted receiver', async () => {
+    expect(existsSync(bin), 'dist/warden.mjs missing: run `npm run build`').toBe(true);
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const out = join(dir, 'out.ndjson');
+
+    let sinkProc = await startProcess(port, out);
+    const { c, metrics } = client(`tcp://127.0.0.1:${port}`, { maxInflight: 4, ackTimeoutMs: 2000 });
+    c.start();
+    const total = 60;
+    const per = 200;
+    const sends: Promise<void>[] = [];
+    let killed = false;
+    for (let i = 0; i < total; i++) {
+      if (!c.writable()) await new Promise((r) => c.once('drain', r));
+      sends.push(c.send('kube.ns.pod.app', batch(i * per, per), per));
+      if (i === total / 2) {
+        // kill -9 with chunks in flight, then bring it back on the same port and file
+        sinkProc.kill('SIGKILL');
+        await new Promise((r) => sinkProc.once('exit', r));
+        killed = true;
+        await new Promise((r) => setTimeout(r, 150));
+        sinkProc = await startProcess(port, out);
+      }
+    }
+    await Promise.all(sends);
+    expect(killed).toBe(true);
+    const seqs = new Set(lines(out).map((l) => l.record.seq as number));
+    const missing = [];
+    for (let i = 0; i < total * per; i++) if (!seqs.has(i)) missing.push(i);
+    expect(missing).toEqual([]);
+    expect(await value(metrics.recordsAcked)).toBe(total * per);
+    expect(await value(metrics.chunksResent)).toBeGreaterThan(0);
+  });
+});
+
+describe('encodeEntry output is what the sink decodes', () => {
+  it('decodeEntries reads a batch built from encodeEntry', () => {
+    const entries = decodeEntries(batch(7, 2));
+    expect(entries.map((e) => (e[1] as { seq: number }).seq)).toEqual([7, 8]);
+  });
+});
