@@ -1,0 +1,587 @@
+// The child's lifetime: spawn it as the leader of its own process group, stream its output into
+// warden's log, wait until its Forward input accepts connections, and when it ends, clear what
+// is left of its group, classify the exit and start it again per the restart policy.
+// The state machine is documented on `ChildState` (supervisor/contracts.ts).
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import type { Metrics } from '../agent/health/metrics.js';
+import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } from './contracts.js';
+import { classifyExit, oomCounterFiles, parseOomKills } from './exit-classify.js';
+import type { Logger } from './log.js';
+import { signalGroup, terminateGroup, waitGroupGone } from './process-group.js';
+import { waitReady } from './readiness.js';
+import { INITIAL_POLICY_STATE, markStable, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from './restart-policy.js';
+import { resolveCommand } from './self-command.js';
+
+export interface ChildOptions {
+  command: string[];
+  /** Extra environment on top of process.env (e.g. WARDEN_FORWARD_SHARED_KEY). Values are never logged. */
+  env: Record<string, string>;
+  stopSignal: NodeJS.Signals;
+  reloadSignal: NodeJS.Signals;
+  checkCommand?: string[];
+  /** How long a check command may run before it is killed and the reload refused. Default 60. */
+  checkTimeoutS?: number;
+  stopGraceS: number;
+  readyTimeoutS: number;
+  restart: RestartPolicyConfig;
+  /** tcp://HOST:PORT | unix:///PATH — the child is ready when this accepts a connection. */
+  forwardTo: string;
+  logger: Logger;
+  metrics: Metrics;
+  /** Directory holding memory.events (v2) or memory.oom_control (v1); default: this process's memory cgroup. */
+  cgroupRoot?: string;
+  /** Where to look for process-group members (zombie detection). Default /proc. */
+  procRoot?: string;
+  random?: () => number;
+  now?: () => number;
+}
+
+/** Lines kept for crash reports. */
+export const LAST_LINES = 200;
+/** A longer line is cut here and the rest of it up to the next newline is dropped (and counted). */
+export const MAX_CHILD_LINE_BYTES = 16 * 1024;
+/** How long to wait for the child's pipes to drain after its group is gone, for the last lines. */
+const DRAIN_WAIT_MS = 500;
+/** Bound on waiting for a SIGKILLed group to vanish (a process in uninterruptible sleep). */
+const KILL_WAIT_MS = 10_000;
+const LOGGED_LAST_LINES = 20;
+const CHECK_OUTPUT_TAIL = 4096;
+
+/** Splits a byte stream into lines of at most `maxBytes`; memory stays bounded whatever the input. */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private dropped = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly onLine: (line: string, droppedBytes: number) => void,
+  ) {}
+
+  write(chunk: Buffer): void {
+    let start = 0;
+    while (start <= chunk.length) {
+      const nl = chunk.indexOf(10, start);
+      this.append(chunk.subarray(start, nl === -1 ? chunk.length : nl));
+      if (nl === -1) return;
+      this.flush();
+      start = nl + 1;
+    }
+  }
+
+  /** The stream ended: a last line without newline still counts. */
+  end(): void {
+    if (this.size > 0 || this.dropped > 0) this.flush();
+  }
+
+  private append(seg: Buffer): void {
+    if (seg.length === 0) return;
+    const room = this.maxBytes - this.size;
+    if (seg.length <= room) {
+      this.parts.push(seg);
+      this.size += seg.length;
+    } else {
+      if (room > 0) this.parts.push(seg.subarray(0, room));
+      this.size += Math.max(room, 0);
+      this.dropped += seg.length - Math.max(room, 0);
+    }
+  }
+
+  private flush(): void {
+    let line = Buffer.concat(this.parts, this.size).toString('utf8');
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    const dropped = this.dropped;
+    this.parts = [];
+    this.size = 0;
+    this.dropped = 0;
+    this.onLine(line, dropped);
+  }
+}
+
+/** The last `capacity` lines, oldest first. */
+export class LineRing {
+  private readonly buf: string[] = [];
+  private next = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  push(line: string): void {
+    if (this.buf.length < this.capacity) this.buf.push(line);
+    else this.buf[this.next] = line;
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  lines(): string[] {
+    return this.buf.length < this.capacity ? [...this.buf] : [...this.buf.slice(this.next), ...this.buf.slice(0, this.next)];
+  }
+}
+
+/** Why we ended a run ourselves: a stop, or a restart counted under `reason`. */
+type Intent = { kind: 'stop' } | { kind: 'restart'; reason: RestartReason | 'ready_timeout'; immediate: boolean };
+
+interface Run {
+  sub: ResultPromise | null;
+  pid: number | null;
+  startedAt: number;
+  oomBefore: number | null;
+  ready: boolean;
+  intent: Intent | null;
+  exitSeen: boolean;
+  terminating: Promise<boolean> | null;
+  abort: AbortController;
+  stableTimer: NodeJS.Timeout | null;
+  streamsClosed: Promise<void>;
+  /** Resolves once the exit has been handled (group gone, ExitInfo recorded, next step taken). */
+  done: Promise<void>;
+  resolveDone: () => void;
+}
+
+type ReloadResult = { ok: boolean; error?: string };
+
+export class ChildSupervisor extends EventEmitter implements ChildHandle {
+  private opts: ChildOptions;
+  private state: ChildState = 'stopped';
+  private wanted = false;
+  private run: Run | null = null;
+  private policy: RestartPolicyState = INITIAL_POLICY_STATE;
+  private restarts = 0;
+  private lastExit: ExitInfo | null = null;
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private nextStartAt: number | null = null;
+  private ring = new LineRing(LAST_LINES);
+  private oomFile: string | null | undefined;
+  private reloadRunning: Promise<ReloadResult> | null = null;
+  private reloadNext: { check: string[] | undefined; promise: Promise<ReloadResult> } | null = null;
+
+  constructor(opts: ChildOptions) {
+    super();
+    this.opts = { ...opts };
+  }
+
+  private get now(): () => number {
+    return this.opts.now ?? Date.now;
+  }
+
+  private get name(): string {
+    return basename(this.opts.command[0] ?? 'child');
+  }
+
+  /** Start supervising: spawn now, and again after every exit until stop(). */
+  start(): void {
+    this.wanted = true;
+    if (this.run || this.backoffTimer) return;
+    this.launch();
+  }
+
+  /** Stop restarting, stop signal to the group, SIGKILL after `stopGraceS`; resolves when the group is gone. */
+  stop(): Promise<void> {
+    this.wanted = false;
+    this.clearBackoff();
+    const run = this.run;
+    if (!run) {
+      if (this.state !== 'stopped') {
+        this.setState('stopped');
+        this.emit('stopped');
+      }
+      return Promise.resolve();
+    }
+    run.intent ??= { kind: 'stop' };
+    void this.terminate(run);
+    return run.done;
+  }
+
+  /** Graceful stop of the current process, then an immediate start (no backoff), counted under `reason`. */
+  async restart(reason: RestartReason): Promise<void> {
+    if (!this.wanted) return;
+    const run = this.run;
+    if (!run) {
+      this.clearBackoff();
+      this.countRestart(reason);
+      this.launch();
+      return;
+    }
+    run.intent ??= { kind: 'restart', reason, immediate: true };
+    void this.terminate(run);
+    await run.done;
+  }
+
+  /**
+   * Check the new configuration with `checkCommand` (or the configured one), then send the reload
+   * signal to the group. One at a time: calls made while a reload runs share one follow-up reload,
+   * which checks the configuration as it is then.
+   */
+  reload(checkCommand?: string[]): Promise<ReloadResult> {
+    if (!this.reloadRunning) return this.startReload(checkCommand);
+    if (this.reloadNext) {
+      if (checkCommand) this.reloadNext.check = checkCommand;
+      return this.reloadNext.promise;
+    }
+    const next = { check: checkCommand, promise: undefined as unknown as Promise<ReloadResult> };
+    next.promise = this.reloadRunning.then(() => {
+      this.reloadNext = null;
+      return this.startReload(next.check);
+    });
+    this.reloadNext = next;
+    return next.promise;
+  }
+
+  status(): ChildStatus {
+    const run = this.run;
+    const running = run !== null && run.pid !== null && !run.exitSeen;
+    return {
+      pid: running ? run.pid : null,
+      state: this.state,
+      degraded: this.policy.degraded,
+      uptime_s: running ? Math.max(0, (this.now() - run.startedAt) / 1000) : 0,
+      restarts: this.restarts,
+      last_exit: this.lastExit,
+      next_start_in_ms: this.state === 'backoff' && this.nextStartAt !== null ? Math.max(0, this.nextStartAt - this.now()) : null,
+      command: [...this.opts.command],
+    };
+  }
+
+  pid(): number | null {
+    return this.status().pid;
+  }
+
+  signalGroup(signal: NodeJS.Signals): boolean {
+    const pid = this.pid();
+    return pid !== null && signalGroup(pid, signal);
+  }
+
+  /** New options (after a config reload); command and env apply from the next start. */
+  updateOptions(partial: Partial<ChildOptions>): void {
+    this.opts = { ...this.opts, ...partial };
+  }
+
+  // ---- one run ----------------------------------------------------------------------------
+
+  private launch(): void {
+    this.clearBackoff();
+    const o = this.opts;
+    let resolveDone!: () => void;
+    const run: Run = {
+      sub: null,
+      pid: null,
+      startedAt: this.now(),
+      oomBefore: this.readOomKills(),
+      ready: false,
+      intent: null,
+      exitSeen: false,
+      terminating: null,
+      abort: new AbortController(),
+      stableTimer: null,
+      streamsClosed: Promise.resolve(),
+      done: new Promise<void>((r) => (resolveDone = r)),
+      resolveDone: () => resolveDone(),
+    };
+    this.run = run;
+    this.setState('starting');
+
+    let sub: ResultPromise;
+    try {
+      const { file, args } = resolveCommand(o.command);
+      sub = execa(file, args, {
+        detached: true, // setsid(): the child leads its own process group, which is what we signal
+        reject: false,
+        buffer: false,
+        stdin: 'ignore',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        env: o.env,
+        extendEnv: true,
+        forceKillAfterDelay: false,
+      });
+    } catch (err) {
+      queueMicrotask(() => void this.onExit(run, null, null, (err as NodeJS.ErrnoException).code ?? 'EINVAL'));
+      return;
+    }
+    run.sub = sub;
+    sub.catch(() => {}); // reject: false already; no unhandled rejection whatever execa does
+    // If `error` is emitted before `spawn`, `exit` will never be emitted: both paths lead to onExit once.
+    sub.once('error', (err: NodeJS.ErrnoException) => {
+      if (run.pid === null) void this.onExit(run, null, null, err.code ?? 'EUNKNOWN');
+    });
+    sub.once('exit', (code, signal) => void this.onExit(run, code, signal, null));
+    if (sub.pid === undefined) return; // spawn failed; the error event follows
+
+    run.pid = sub.pid;
+    run.streamsClosed = this.pipeOutput(sub);
+    o.metrics.childStarts.inc();
+    o.metrics.childUp.set(1);
+    o.logger.info({ child: this.name, pid: run.pid, command: o.command, env_keys: Object.keys(o.env) }, 'child started');
+    this.emit('state', this.status());
+
+    const stableMs = o.restart.stable_after_s * 1000;
+    run.stableTimer = setTimeout(() => {
+      const before = this.policy;
+      this.policy = markStable(this.policy, this.opts.restart, (this.now() - run.startedAt) / 1000);
+      if (this.policy !== before) {
+        this.opts.metrics.childDegraded.set(0);
+        this.emit('state', this.status());
+      }
+    }, stableMs);
+
+    void waitReady(o.forwardTo, { timeoutMs: o.readyTimeoutS * 1000, signal: run.abort.signal }).then(
+      (ok) => this.onReadyResult(run, ok),
+      (err) => {
+        o.logger.error({ child: this.name, err: String(err) }, 'child readiness probe failed');
+        this.onReadyResult(run, false);
+      },
+    );
+  }
+
+  private onReadyResult(run: Run, ok: boolean): void {
+    if (run !== this.run || run.exitSeen || run.intent) return;
+    if (ok) {
+      run.ready = true;
+      this.opts.metrics.childReady.set(1);
+      this.opts.logger.info({ child: this.name, pid: run.pid, forward_to: this.opts.forwardTo }, 'child ready');
+      this.setState('ready');
+      this.emit('ready');
+      return;
+    }
+    this.opts.logger.warn(
+      { child: this.name, pid: run.pid, forward_to: this.opts.forwardTo, ready_timeout_s: this.opts.readyTimeoutS },
+      'child did not accept a connection in time; restarting it',
+    );
+    run.intent = { kind: 'restart', reason: 'ready_timeout', immediate: false };
+    void this.terminate(run);
+  }
+
+  /** Graceful stop of one run's group; idempotent. */
+  private terminate(run: Run): Promise<boolean> {
+    if (!run.terminating) {
+      if (run.pid === null || run.exitSeen) {
+        run.terminating = Promise.resolve(true);
+      } else {
+        this.setState('stopping');
+        this.opts.metrics.childReady.set(0);
+        run.terminating = terminateGroup(run.pid, {
+          signal: this.opts.stopSignal,
+          graceMs: this.opts.stopGraceS * 1000,
+          killWaitMs: KILL_WAIT_MS,
+          procRoot: this.opts.procRoot,
+        });
+      }
+    }
+    return run.terminating;
+  }
+
+  private async onExit(run: Run, code: number | null, signal: NodeJS.Signals | null, spawnError: string | null): Promise<void> {
+    if (run.exitSeen) return;
+    run.exitSeen = true;
+    try {
+      await this.handleExit(run, code, signal, spawnError);
+    } catch (err) {
+      this.opts.logger.error({ child: this.name, err: String((err as Error)?.stack ?? err) }, 'handling the child exit failed');
+    } finally {
+      run.resolveDone();
+    }
+  }
+
+  private async handleExit(run: Run, code: number | null, signal: NodeJS.Signals | null, spawnError: string | null): Promise<void> {
+    const o = this.opts;
+    run.abort.abort();
+    if (run.stableTimer) clearTimeout(run.stableTimer);
+    o.metrics.childUp.set(0);
+    o.metrics.childReady.set(0);
+    const endedAt = this.now();
+
+    if (run.pid !== null) {
+      // The leader is gone, but its workers may not be (fluentd's can outlive a killed supervisor and
+      // hold the port). During a graceful stop they get the rest of the grace; otherwise SIGKILL now.
+      const gone = run.terminating
+        ? await run.terminating
+        : (signalGroup(run.pid, 'SIGKILL'), await waitGroupGone(run.pid, KILL_WAIT_MS, { procRoot: o.procRoot }));
+      if (!gone) o.logger.error({ child: this.name, pgid: run.pid }, 'processes of the child group survived SIGKILL; going on');
+      await Promise.race([run.streamsClosed, new Promise((r) => setTimeout(r, DRAIN_WAIT_MS))]);
+      // A process that left the group (setsid) may still hold the pipes; do not keep them open for it.
+      run.sub?.stdout?.destroy();
+      run.sub?.stderr?.destroy();
+    }
+
+    const cls = classifyExit({ code, signal, spawnError, oomKillsBefore: run.oomBefore, oomKillsAfter: this.readOomKills() });
+    const intent = run.intent;
+    const ours = intent?.kind === 'restart' ? intent.reason : null;
+    const info: ExitInfo = {
+      kind: ours ?? cls.kind,
+      reason: ours ?? cls.reason,
+      code: cls.code,
+      signal: cls.signal,
+      at: new Date(endedAt).toISOString(),
+      uptime_s: Math.max(0, (endedAt - run.startedAt) / 1000),
+      last_lines: this.ring.lines(),
+    };
+    this.lastExit = info;
+    this.run = null;
+    const logFields = {
+      child: this.name,
+      pid: run.pid,
+      reason: info.reason,
+      ...(ours ? { exit: cls.reason } : {}),
+      code: info.code,
+      signal: info.signal,
+      uptime_s: Math.round(info.uptime_s * 1000) / 1000,
+      last_lines: info.last_lines!.slice(-LOGGED_LAST_LINES),
+    };
+    if (intent?.kind === 'stop' || !this.wanted) o.logger.info(logFields, 'child stopped');
+    else if (ours || cls.kind === 'exited' || cls.kind === 'signaled') o.logger.warn(logFields, 'child exited');
+    else o.logger.error(logFields, 'child exited');
+    this.emit('exit', info);
+
+    if (!this.wanted) {
+      this.setState('stopped');
+      this.emit('stopped');
+      return;
+    }
+    if (intent?.kind === 'stop' || (intent?.kind === 'restart' && intent.immediate)) {
+      this.countRestart(info.kind);
+      this.launch();
+      return;
+    }
+    // A run that never became ready was not stable, however long it took to fail.
+    const uptime = run.ready ? info.uptime_s : 0;
+    const decision = nextRestart(this.policy, o.restart, uptime, o.random ?? Math.random);
+    this.policy = decision.state;
+    o.metrics.childDegraded.set(this.policy.degraded ? 1 : 0);
+    if (this.policy.degraded) {
+      o.logger.error({ child: this.name, attempt: this.policy.attempt, delay_ms: decision.delayMs }, 'child is crash-looping; retrying at the maximum backoff');
+    }
+    this.nextStartAt = this.now() + decision.delayMs;
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = null;
+      if (!this.wanted) return;
+      this.countRestart(info.kind);
+      this.launch();
+    }, decision.delayMs);
+    this.setState('backoff');
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  private pipeOutput(sub: ResultPromise): Promise<void> {
+    const closed: Promise<void>[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const readable = sub[stream];
+      if (!readable) continue;
+      const splitter = new LineSplitter(MAX_CHILD_LINE_BYTES, (line, dropped) => {
+        this.ring.push(line);
+        this.opts.logger.info(dropped > 0 ? { child: this.name, stream, truncated_bytes: dropped } : { child: this.name, stream }, line);
+      });
+      readable.on('data', (chunk: Buffer | string) => splitter.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+      readable.on('error', () => {});
+      closed.push(
+        new Promise<void>((resolve) =>
+          readable.once('close', () => {
+            splitter.end();
+            resolve();
+          }),
+        ),
+      );
+    }
+    return Promise.all(closed).then(() => undefined);
+  }
+
+  private startReload(check: string[] | undefined): Promise<ReloadResult> {
+    const p = this.doReload(check).finally(() => {
+      if (this.reloadRunning === p) this.reloadRunning = null;
+    });
+    this.reloadRunning = p;
+    return p;
+  }
+
+  private async doReload(check: string[] | undefined): Promise<ReloadResult> {
+    const o = this.opts;
+    const cmd = check ?? o.checkCommand;
+    if (cmd && cmd.length > 0) {
+      const failure = await this.runCheck(cmd);
+      if (failure) {
+        o.logger.warn({ child: this.name, check_command: cmd, error: failure }, 'reload refused: check command failed; child left untouched');
+        return { ok: false, error: failure };
+      }
+    }
+    if (!this.wanted) return { ok: false, error: 'child is stopped' };
+    const run = this.run;
+    if (!run || run.pid === null || run.exitSeen || run.intent) {
+      o.logger.info({ child: this.name, state: this.state }, 'reload: child not running; its next start uses the new configuration');
+      return { ok: true };
+    }
+    if (!signalGroup(run.pid, o.reloadSignal)) return { ok: true };
+    o.logger.info({ child: this.name, pid: run.pid, signal: o.reloadSignal }, 'reload signal sent to the child group');
+    return { ok: true };
+  }
+
+  /** Runs the check command; null when it passed, else what went wrong with the tail of its output. */
+  private async runCheck(cmd: string[]): Promise<string | null> {
+    const timeoutS = this.opts.checkTimeoutS ?? 60;
+    try {
+      const { file, args } = resolveCommand(cmd);
+      const r = await execa(file, args, {
+        reject: false,
+        stdin: 'ignore',
+        all: true,
+        env: this.opts.env,
+        extendEnv: true,
+        timeout: timeoutS * 1000,
+        forceKillAfterDelay: 1000,
+        maxBuffer: 1024 * 1024,
+      });
+      if (!r.failed) return null;
+      const what = r.timedOut
+        ? `timed out after ${timeoutS}s`
+        : r.code
+          ? `could not start (${r.code})`
+          : classifyExit({ code: r.exitCode ?? null, signal: r.signal ?? null }).reason;
+      const out = typeof r.all === 'string' ? r.all.slice(-CHECK_OUTPUT_TAIL).trim() : '';
+      return `check command ${JSON.stringify(cmd)} ${what}${out ? `: ${out}` : ''}`;
+    } catch (err) {
+      return `check command ${JSON.stringify(cmd)} failed: ${(err as Error).message}`;
+    }
+  }
+
+  private countRestart(reason: string): void {
+    this.restarts += 1;
+    this.opts.metrics.childRestarts.inc({ reason });
+  }
+
+  private clearBackoff(): void {
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.backoffTimer = null;
+    this.nextStartAt = null;
+  }
+
+  private setState(s: ChildState): void {
+    this.state = s;
+    this.emit('state', this.status());
+  }
+
+  /** The memory cgroup's `oom_kill` count, or null where no counter is readable. */
+  private readOomKills(): number | null {
+    if (this.oomFile === undefined) {
+      const root = this.opts.cgroupRoot;
+      let candidates: string[];
+      if (root) candidates = [`${root}/memory.events`, `${root}/memory.oom_control`];
+      else {
+        try {
+          candidates = oomCounterFiles(readFileSync('/proc/self/cgroup', 'utf8'));
+        } catch {
+          candidates = [];
+        }
+      }
+      this.oomFile = candidates.find((f) => readCounter(f) !== null) ?? null;
+    }
+    return this.oomFile ? readCounter(this.oomFile) : null;
+  }
+}
+
+function readCounter(file: string): number | null {
+  try {
+    return parseOomKills(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,68 @@
+// Why the child's run ended, from what the kernel told us. Pure: the caller reads the cgroup's
+// OOM-kill counters before the spawn and after the exit and passes both in.
+import type { ExitInfo } from './contracts.js';
+
+/** The child's own configuration was rejected: fluentd and `warden sink` exit 2 for that. */
+export const CONFIG_ERROR_EXIT_CODE = 2;
+
+export interface ExitFacts {
+  code: number | null;
+  signal: string | null;
+  /** The spawn itself failed (no process ran); its errno code, e.g. `ENOENT`, `EACCES`. */
+  spawnError?: string | null;
+  /** `oom_kill` counter of the child's memory cgroup before the spawn and after the exit; null when unreadable. */
+  oomKillsBefore?: number | null;
+  oomKillsAfter?: number | null;
+}
+
+export type ExitClass = Pick<ExitInfo, 'kind' | 'reason' | 'code' | 'signal'>;
+
+/**
+ * - spawn error → `start_failed(CODE)`
+ * - SIGKILL while the cgroup's `oom_kill` count rose → `oom_killed`
+ *   (a SIGKILL from someone else with no OOM in between stays `signaled(SIGKILL)`)
+ * - any other signal → `signaled(SIGNAME)`
+ * - exit 2 → `config_error`, else `exited(N)`
+ */
+export function classifyExit(f: ExitFacts): ExitClass {
+  const code = f.code ?? null;
+  const signal = f.signal ?? null;
+  if (f.spawnError) return { kind: 'start_failed', reason: `start_failed(${f.spawnError})`, code, signal };
+  if (signal) {
+    const rose = f.oomKillsBefore != null && f.oomKillsAfter != null && f.oomKillsAfter > f.oomKillsBefore;
+    if (signal === 'SIGKILL' && rose) return { kind: 'oom_killed', reason: 'oom_killed', code, signal };
+    return { kind: 'signaled', reason: `signaled(${signal})`, code, signal };
+  }
+  if (code === CONFIG_ERROR_EXIT_CODE) return { kind: 'config_error', reason: 'config_error', code, signal };
+  return { kind: 'exited', reason: `exited(${code ?? 'unknown'})`, code, signal };
+}
+
+/**
+ * The `oom_kill N` line of cgroup v2 `memory.events` or of cgroup v1 `memory.oom_control`
+ * (both use the same key); null when absent (v1 kernels before 4.13 have no such line).
+ */
+export function parseOomKills(text: string): number | null {
+  const m = /^oom_kill (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Files that may hold this process's OOM-kill counter, most specific first, from the text of
+ * `/proc/self/cgroup`: v2 (`0::/path`, at the root or under `unified/` on hybrid hosts) and
+ * v1 (`N:memory:/path`). Inside a container's cgroup namespace the path is usually `/`.
+ */
+export function oomCounterFiles(procSelfCgroup: string, cgroupMount = '/sys/fs/cgroup'): string[] {
+  const out: string[] = [];
+  for (const line of procSelfCgroup.split('\n')) {
+    const m = /^(\d+):([^:]*):(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const [, id, controllers, path] = m;
+    const rel = path === '/' ? '' : path;
+    if (id === '0' && controllers === '') {
+      out.push(`${cgroupMount}${rel}/memory.events`, `${cgroupMount}/unified${rel}/memory.events`);
+    } else if (controllers!.split(',').includes('memory')) {
+      out.push(`${cgroupMount}/memory${rel}/memory.oom_control`);
+    }
+  }
+  return out;
+}

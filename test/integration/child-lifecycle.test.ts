@@ -1,0 +1,135 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChildSupervisor } from '../../supervisor/child.js';
+import { alive, fixture, freePort, groupExists, makeChild, metricValue, until } from './child-harness.js';
+
+const node = process.execPath;
+let running: ChildSupervisor[] = [];
+let dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'warden-child-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(async () => {
+  await Promise.all(running.map((c) => c.stop()));
+  running = [];
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+
+describe('ChildSupervisor stop, readiness and reload', () => {
+  it('stop() on a child that ignores SIGTERM: SIGKILL after the grace, nothing of the group remains', async () => {
+    const port = await freePort();
+    const h = makeChild({ command: [node, fixture('ignore-sigterm.mjs')], port, stopGraceS: 0.5 });
+    running.push(h.child);
+    h.child.start();
+    await until('ready', () => h.child.status().state === 'ready');
+    const pgid = h.child.pid()!;
+    const worker = Number(await until('worker pid', () => h.entries.find((e) => /^worker \d+$/.test(e.msg))?.msg.split(' ')[1]));
+    const escaped = Number(await until('escaped pid', () => h.entries.find((e) => /^escaped \d+$/.test(e.msg))?.msg.split(' ')[1]));
+    expect(alive(worker)).toBe(true);
+    expect(alive(escaped)).toBe(true);
+    const stopping = h.child.stop();
+    await until('stopping', () => h.states.some((s) => s.state === 'stopping'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(groupExists(pgid)).toBe(true); // SIGTERM alone did not end it: still inside the grace
+    await stopping;
+    expect(groupExists(pgid)).toBe(false);
+    expect(alive(worker)).toBe(false);
+    expect(alive(escaped)).toBe(false); // left the group, found through the parent tree
+    const s = h.child.status();
+    expect(s).toMatchObject({ state: 'stopped', pid: null });
+    expect(s.last_exit).toMatchObject({ kind: 'signaled', reason: 'signaled(SIGKILL)' });
+    expect(h.entries.some((e) => e.msg === 'ignoring SIGTERM' && e.child === 'node' && e.stream === 'stdout')).toBe(true);
+    expect(await metricValue(h.metrics, 'warden_child_up')).toBe(0);
+  });
+
+  it('a slow child stays starting until its port accepts, then becomes ready', async () => {
+    const port = await freePort();
+    const h = makeChild({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), READY_DELAY_MS: '700' } });
+    running.push(h.child);
+    let readyEvents = 0;
+    h.child.on('ready', () => readyEvents++);
+    h.child.start();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(h.child.status()).toMatchObject({ state: 'starting' });
+    expect(h.child.pid()).toBeGreaterThan(0);
+    expect(await metricValue(h.metrics, 'warden_child_ready')).toBe(0);
+    await until('ready', () => h.child.status().state === 'ready');
+    expect(readyEvents).toBe(1);
+    expect(await metricValue(h.metrics, 'warden_child_ready')).toBe(1);
+  });
+
+  it('a child that never accepts within ready_timeout_s is restarted as ready_timeout', async () => {
+    const port = await freePort();
+    const h = makeChild({
+      command: [node, fixture('listen.mjs')],
+      port,
+      readyTimeoutS: 0.5,
+      env: { PORT: String(port), READY_DELAY_MS: '60000' },
+    });
+    running.push(h.child);
+    h.child.start();
+    const first = await until('pid', () => h.child.pid());
+    await until('restarted', () => h.child.status().restarts === 1, 5000);
+    expect(h.child.status().last_exit).toMatchObject({ kind: 'ready_timeout', reason: 'ready_timeout' });
+    expect(groupExists(first)).toBe(false);
+    expect(await metricValue(h.metrics, 'warden_child_restarts_total', { reason: 'ready_timeout' })).toBe(1);
+  });
+
+  it('reload with a failing check command leaves the child untouched', async () => {
+    const port = await freePort();
+    const marker = join(tempDir(), 'marker');
+    const h = makeChild({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker } });
+    running.push(h.child);
+    h.child.start();
+    await until('ready', () => h.child.status().state === 'ready');
+    const pid = h.child.pid();
+    const r = await h.child.reload([node, '-e', "console.error('fluent.conf line 3: unknown directive'); process.exit(1)"]);
+    expect(r.ok).toBe(false);
+    expect(r.error).toContain('exited(1)');
+    expect(r.error).toContain('fluent.conf line 3: unknown directive');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(marker)).toBe(false);
+    expect(h.child.pid()).toBe(pid);
+    expect(h.child.status().state).toBe('ready');
+  });
+
+  it('reload with a passing check: the group receives the reload signal, same pid', async () => {
+    const port = await freePort();
+    const marker = join(tempDir(), 'marker');
+    const h = makeChild({
+      command: [node, fixture('listen.mjs')],
+      port,
+      env: { PORT: String(port), MARKER_FILE: marker },
+      checkCommand: [node, '-e', 'process.exit(0)'],
+    });
+    running.push(h.child);
+    h.child.start();
+    await until('ready', () => h.child.status().state === 'ready');
+    const pid = h.child.pid();
+    expect(await h.child.reload()).toEqual({ ok: true });
+    await until('marker', () => existsSync(marker) && readFileSync(marker, 'utf8'));
+    expect(readFileSync(marker, 'utf8')).toBe(`SIGUSR2 ${pid}\n`);
+    expect(h.child.pid()).toBe(pid);
+  });
+
+  it('reloads called while one runs share one follow-up reload', async () => {
+    const port = await freePort();
+    const dir = tempDir();
+    const marker = join(dir, 'marker');
+    const checks = join(dir, 'checks');
+    const h = makeChild({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker } });
+    running.push(h.child);
+    h.child.start();
+    await until('ready', () => h.child.status().state === 'ready');
+    const check = [node, '-e', `require('node:fs').appendFileSync(${JSON.stringify(checks)}, 'x'); setTimeout(() => {}, 300)`];
+    const results = await Promise.all([h.child.reload(check), h.child.reload(check), h.child.reload(check), h.child.reload(check)]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(readFileSync(checks, 'utf8')).toBe('xx');
+    await until('two signals', () => existsSync(marker) && readFileSync(marker, 'utf8').split('\n').length === 3);
+  });
+});

@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LAST_LINES, MAX_CHILD_LINE_BYTES, type ChildSupervisor } from '../../supervisor/child.js';
+import { fixture, freePort, makeChild, until } from './child-harness.js';
+
+const node = process.execPath;
+let running: ChildSupervisor[] = [];
+afterEach(async () => {
+  await Promise.all(running.map((c) => c.stop()));
+  running = [];
+});
+
+describe('ChildSupervisor output', () => {
+  it('streams lines into the log and keeps the last 200 for the crash report', async () => {
+    const port = await freePort();
+    const h = makeChild({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), LINES: '500' } });
+    running.push(h.child);
+    h.child.start();
+    await until('ready', () => h.child.status().state === 'ready');
+    await until('all lines logged', () => h.entries.some((e) => e.msg === `listening ${port}`));
+    expect(h.entries.filter((e) => e.child === 'node' && e.stream === 'stdout').length).toBe(501);
+    const pid = h.child.pid()!;
+    process.kill(pid, 'SIGKILL');
+    const exit = await until('exit', () => h.child.status().last_exit);
+    expect(exit.last_lines).toHaveLength(LAST_LINES);
+    expect(exit.last_lines![0]).toBe('line 301');
+    expect(exit.last_lines!.at(-2)).toBe('line 499');
+    expect(exit.last_lines!.at(-1)).toBe(`listening ${port}`);
+  });
+
+  it('a huge line without newline is cut at 16 KiB and the rest counted, not buffered', async () => {
+    const port = await freePort();
+    const big = 1_000_000;
+    const h = makeChild({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), BIG_LINE_BYTES: String(big) } });
+    running.push(h.child);
+    h.child.start();
+    await until('line after the big one', () => h.entries.some((e) => e.msg === 'after big'));
+    const cut = h.entries.find((e) => e.truncated_bytes !== undefined)!;
+    expect(cut.msg).toHaveLength(MAX_CHILD_LINE_BYTES);
+    expect(cut.truncated_bytes).toBe(big - MAX_CHILD_LINE_BYTES);
+  });
+
+  it('passes env to the child and never logs its values', async () => {
+    const port = await freePort();
+    const secret = 'sk-' + 'a1b2c3d4e5f6'.repeat(3);
+    const h = makeChild({
+      command: [node, '-e', "console.log('key length', process.env.WARDEN_FORWARD_SHARED_KEY.length); require('node:net').createServer().listen(Number(process.env.PORT), '127.0.0.1')"],
+      port,
+      env: { PORT: String(port), WARDEN_FORWARD_SHARED_KEY: secret },
+    });
+    running.push(h.child);
+    h.child.start();
+    await until('ready', () => h.child.status().state === 'ready');
+    await until('child line', () => h.entries.some((e) => e.msg === `key length ${secret.length}`));
+    await h.child.stop();
+    expect(h.raw.join('\n')).not.toContain(secret);
+    expect(h.entries.find((e) => e.msg === 'child started')!.env_keys).toContain('WARDEN_FORWARD_SHARED_KEY');
+  });
+});

@@ -1,0 +1,96 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChildSupervisor } from '../../supervisor/child.js';
+import { alive, fixture, freePort, groupExists, makeChild, metricValue, until } from './child-harness.js';
+
+const node = process.execPath;
+let running: ChildSupervisor[] = [];
+let dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(running.map((c) => c.stop()));
+  running = [];
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+
+describe('ChildSupervisor restarts', () => {
+  it('kill -9 of the child: restarted after backoff, signaled(SIGKILL) in status and in the restart metric', async () => {
+    const port = await freePort();
+    const h = makeChild({ command: [node, fixture('listen.mjs')], port });
+    running.push(h.child);
+    h.child.start();
+    await until('ready', () => h.child.status().state === 'ready');
+    const first = h.child.pid()!;
+    process.kill(first, 'SIGKILL');
+    await until('restarted and ready', () => h.child.status().state === 'ready' && h.child.pid() !== first);
+    const s = h.child.status();
+    expect(s.last_exit).toMatchObject({ kind: 'signaled', reason: 'signaled(SIGKILL)', signal: 'SIGKILL', code: null });
+    expect(s.restarts).toBe(1);
+    expect(h.states.map((x) => x.state)).toEqual(['starting', 'starting', 'ready', 'backoff', 'starting', 'starting', 'ready']);
+    expect(await metricValue(h.metrics, 'warden_child_restarts_total', { reason: 'signaled' })).toBe(1);
+    expect(await metricValue(h.metrics, 'warden_child_starts_total')).toBe(2);
+    expect(await metricValue(h.metrics, 'warden_child_ready')).toBe(1);
+    expect(groupExists(first)).toBe(false);
+    const exitLog = h.entries.find((e) => e.msg === 'child exited');
+    expect(exitLog).toMatchObject({ level: 'warn', reason: 'signaled(SIGKILL)' });
+    expect(exitLog!.last_lines).toContain(`listening ${port}`);
+  });
+
+  it('exit 2 is classified as config_error', async () => {
+    const port = await freePort();
+    const h = makeChild({ command: [node, fixture('exit-code.mjs'), '2'], port, restart: { backoff_initial_ms: 1000, backoff_max_ms: 2000, stable_after_s: 60, degraded_after: 5 } });
+    running.push(h.child);
+    h.child.start();
+    await until('backoff', () => h.child.status().state === 'backoff');
+    const s = h.child.status();
+    expect(s.last_exit).toMatchObject({ kind: 'config_error', code: 2 });
+    expect(s.last_exit!.last_lines).toEqual(['exiting with 2']);
+    expect(s.next_start_in_ms).toBeGreaterThan(0);
+    expect(h.entries.find((e) => e.msg === 'child exited')).toMatchObject({ level: 'error', reason: 'config_error' });
+  });
+
+  it('leave-worker: the worker left in the group is killed before the restart', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'warden-child-'));
+    dirs.push(dir);
+    const pidFile = join(dir, 'workers');
+    const h = makeChild({ command: [node, fixture('leave-worker.mjs'), '400'], port, env: { PORT: String(port), WORKER_PID_FILE: pidFile } });
+    running.push(h.child);
+    const workerAliveAtRestart: boolean[] = [];
+    h.child.on('state', (s) => {
+      if (s.state === 'starting' && s.pid === null && h.child.status().restarts > 0) {
+        const workers = readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
+        workerAliveAtRestart.push(alive(workers[0]!));
+      }
+    });
+    h.child.start();
+    await until('ready (the worker listens)', () => h.child.status().state === 'ready');
+    const leader = h.child.pid()!;
+    await until('restart after the leader killed itself', () => workerAliveAtRestart.length > 0);
+    expect(workerAliveAtRestart[0]).toBe(false);
+    expect(groupExists(leader)).toBe(false);
+    expect(h.child.status().last_exit).toMatchObject({ kind: 'signaled', reason: 'signaled(SIGKILL)' });
+    // The port is free again for the new worker: readiness comes back.
+    await until('ready again', () => h.child.status().state === 'ready' && h.child.pid() !== leader);
+  });
+
+  it('restart(reason): graceful stop, immediate start, counted under the reason', async () => {
+    const port = await freePort();
+    const h = makeChild({ command: [node, fixture('listen.mjs')], port, restart: { backoff_initial_ms: 5000, backoff_max_ms: 10000, stable_after_s: 60, degraded_after: 5 } });
+    running.push(h.child);
+    h.child.start();
+    await until('ready', () => h.child.status().state === 'ready');
+    const first = h.child.pid()!;
+    await h.child.restart('budget_memory');
+    expect(groupExists(first)).toBe(false);
+    const s = h.child.status();
+    expect(s.state).toBe('starting');
+    expect(s.pid).not.toBe(first);
+    expect(s.last_exit).toMatchObject({ kind: 'budget_memory', reason: 'budget_memory' });
+    expect(s.restarts).toBe(1);
+    expect(await metricValue(h.metrics, 'warden_child_restarts_total', { reason: 'budget_memory' })).toBe(1);
+    await until('ready', () => h.child.status().state === 'ready');
+  });
+});
