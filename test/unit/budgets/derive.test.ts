@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { deriveBudgets } from '../../../supervisor/budgets/derive.js';
+
+const MIB = 1024 * 1024;
+const base = { memory_hard_share: 0.9 };
+
+describe('deriveBudgets', () => {
+  it('from a 200m / 200Mi container: child 75% cpu and 80% memory, agent the rest (memory less 5% headroom)', () => {
+    const b = deriveBudgets(base, { version: 'v2', cpuMillicores: 200, memoryBytes: 200 * MIB });
+    expect(b.child).toEqual({ cpuMillicores: 150, memoryBytes: 160 * MIB });
+    expect(b.agent).toEqual({ cpuMillicores: 50, memoryBytes: 30 * MIB });
+    expect(b.childHardMemoryBytes).toBe(180 * MIB);
+    expect(b.how).toMatch(/cgroup v2; cpu: container limit 200m → child 75% 150m/);
+    expect(b.how).toMatch(/hard ceiling memory_hard_share 0.9 × 200Mi = 180Mi/);
+  });
+
+  it('unlimited: the DESIGN defaults and a hard ceiling of 1.5× the child budget', () => {
+    const b = deriveBudgets(base, { version: 'v1', cpuMillicores: null, memoryBytes: null });
+    expect(b.child).toEqual({ cpuMillicores: 150, memoryBytes: 160 * MIB });
+    expect(b.agent).toEqual({ cpuMillicores: 50, memoryBytes: 48 * MIB });
+    expect(b.childHardMemoryBytes).toBe(240 * MIB);
+    expect(b.how).toMatch(/no container limit/);
+  });
+
+  it('configured budgets win; the hard ceiling still follows the container', () => {
+    const b = deriveBudgets(
+      { ...base, child: { cpu_millicores: 300, memory_mib: 100 }, agent: { cpu_millicores: 20, memory_mib: 40 } },
+      { version: 'hybrid', cpuMillicores: 1000, memoryBytes: 1024 * MIB },
+    );
+    expect(b.child).toEqual({ cpuMillicores: 300, memoryBytes: 100 * MIB });
+    expect(b.agent).toEqual({ cpuMillicores: 20, memoryBytes: 40 * MIB });
+    expect(b.childHardMemoryBytes).toBe(Math.round(1024 * MIB * 0.9));
+    expect(b.how).toMatch(/cpu: configured; memory: configured/);
+  });
+
+  it('only the child configured: the agent gets what the container leaves', () => {
+    const b = deriveBudgets({ ...base, child: { cpu_millicores: 100, memory_mib: 120 } }, { version: 'v2', cpuMillicores: 200, memoryBytes: 200 * MIB });
+    expect(b.agent).toEqual({ cpuMillicores: 100, memoryBytes: 70 * MIB });
+  });
+
+  it('warns when the hard ceiling is not above the child budget', () => {
+    const b = deriveBudgets({ memory_hard_share: 0.5 }, { version: 'v2', cpuMillicores: null, memoryBytes: 200 * MIB });
+    expect(b.how).toMatch(/warning: hard ceiling 100Mi is not above the child budget/);
+  });
+});
