@@ -328,18 +328,21 @@ function removeStaleSocket(path: string): void {
  */
 export async function runSink(opts: { listen: string; out: string; countOnly: boolean; sharedKey: string | null }): Promise<number> {
   const logger = createLogger('info', { stream: process.stderr, tty: false });
-  const sink = await startSink({ ...opts, logger });
-  logger.info({ address: sink.address, out: opts.countOnly ? null : opts.out, handshake: opts.sharedKey !== null }, 'sink listening');
-
-  const onStats = () => logger.info({ stats: sink.stats() }, 'sink stats');
+  // Handlers first: a stop signal that arrives while the socket is being bound must still end in
+  // a clean exit 0, not in Node's default death by signal.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  let sink: Sink | null = null;
+  const onStats = () => logger.info({ stats: sink?.stats() ?? null }, 'sink stats');
   const onHup = () => logger.info('sink ignores SIGHUP');
   process.on('SIGUSR1', onStats);
   process.on('SIGUSR2', onStats);
   process.on('SIGHUP', onHup);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  sink = await startSink({ ...opts, logger });
+  logger.info({ address: sink.address, out: opts.countOnly ? null : opts.out, handshake: opts.sharedKey !== null }, 'sink listening');
+  const signal = await stopSignal;
   logger.info({ signal }, 'sink stopping');
   await sink.close();
   process.off('SIGUSR1', onStats);
