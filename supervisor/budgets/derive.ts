@@ -19,6 +19,9 @@ export const UNLIMITED_DEFAULTS = {
   agent: { cpuMillicores: 50, memoryBytes: 48 * MIB },
 };
 
+/** The least memory a derived agent budget gets. */
+export const AGENT_MEMORY_FLOOR = 48 * MIB;
+
 /** When unlimited, the hard memory ceiling is this multiple of the child's budget. */
 export const UNLIMITED_HARD_FACTOR = 1.5;
 
@@ -73,8 +76,14 @@ export function deriveBudgets(config: BudgetsConfig, limits: Pick<Limits, 'versi
     notes.push(`memory: no container limit, child ${mib(childMem)}, agent ${mib(agentMem)}`);
   } else {
     const headroom = Math.round(mem * SHARES.memoryHeadroom);
+    agentMem = config.agent ? config.agent.memory_mib * MIB : 0;
     childMem = config.child ? config.child.memory_mib * MIB : Math.round(mem * SHARES.childMemory);
-    agentMem = config.agent ? config.agent.memory_mib * MIB : Math.max(16 * MIB, mem - childMem - headroom);
+    if (!config.agent) {
+      // Node.js itself needs ~40 MiB resident: below AGENT_MEMORY_FLOOR warden would shed all the
+      // time, so the floor is kept and a derived child budget gives way to it.
+      agentMem = Math.max(AGENT_MEMORY_FLOOR, mem - childMem - headroom);
+      if (!config.child && childMem + agentMem + headroom > mem) childMem = Math.max(16 * MIB, mem - agentMem - headroom);
+    }
     notes.push(
       `memory: container limit ${mib(mem)} → child ${config.child ? 'configured' : `${SHARES.childMemory * 100}%`} ${mib(childMem)}, agent ${config.agent ? 'configured' : `the rest less ${SHARES.memoryHeadroom * 100}% headroom`} ${mib(agentMem)}`,
     );

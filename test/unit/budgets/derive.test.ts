@@ -5,13 +5,19 @@ const MIB = 1024 * 1024;
 const base = { memory_hard_share: 0.9 };
 
 describe('deriveBudgets', () => {
-  it('from a 200m / 200Mi container: child 75% cpu and 80% memory, agent the rest (memory less 5% headroom)', () => {
+  it('from a 200m / 200Mi container: child 75% cpu; agent keeps its 48Mi floor and the child gets the rest less 5% headroom', () => {
     const b = deriveBudgets(base, { version: 'v2', cpuMillicores: 200, memoryBytes: 200 * MIB });
-    expect(b.child).toEqual({ cpuMillicores: 150, memoryBytes: 160 * MIB });
-    expect(b.agent).toEqual({ cpuMillicores: 50, memoryBytes: 30 * MIB });
+    expect(b.child).toEqual({ cpuMillicores: 150, memoryBytes: 200 * MIB - 48 * MIB - 10 * MIB });
+    expect(b.agent).toEqual({ cpuMillicores: 50, memoryBytes: 48 * MIB });
     expect(b.childHardMemoryBytes).toBe(180 * MIB);
     expect(b.how).toMatch(/cgroup v2; cpu: container limit 200m → child 75% 150m/);
     expect(b.how).toMatch(/hard ceiling memory_hard_share 0.9 × 200Mi = 180Mi/);
+  });
+
+  it('from a 1Gi container: child 80% memory, agent the rest less headroom (above the floor)', () => {
+    const b = deriveBudgets(base, { version: 'v1', cpuMillicores: 1000, memoryBytes: 1024 * MIB });
+    expect(b.child.memoryBytes).toBe(Math.round(1024 * MIB * 0.8));
+    expect(b.agent.memoryBytes).toBe(1024 * MIB - Math.round(1024 * MIB * 0.8) - Math.round(1024 * MIB * 0.05));
   });
 
   it('unlimited: the DESIGN defaults and a hard ceiling of 1.5× the child budget', () => {
