@@ -16,8 +16,8 @@ import { TailPipeline } from '../agent/tail/pipeline.js';
 import { ChildSupervisor } from './child.js';
 import { BudgetGovernor } from './budgets/governor.js';
 import { readContainerLimits } from './budgets/cgroup.js';
-import { createNotifier } from './sd-notify.js';
-import { pid1Warning } from './pid1.js';
+import { createNotifier, NOTIFY_ENV_KEYS } from './sd-notify.js';
+import { countZombieOrphans, pid1Warning } from './pid1.js';
 import { createLogger, type Logger } from './log.js';
 import { EXIT, exitCodeForSignal } from './exit-codes.js';
 import type { HealthVerdict } from './contracts.js';
@@ -61,7 +61,9 @@ export async function runWarden(opts: RunOptions): Promise<number> {
 
   const metrics = createMetrics();
   const sharedKey = resolveSharedKey(config.forward.shared_key);
-  const notifier = createNotifier({ env: process.env, logger });
+  const notifier = createNotifier({ env: { ...process.env }, logger });
+  // systemd's notify variables are warden's, not the child's: fluentd must not talk to systemd.
+  for (const key of NOTIFY_ENV_KEYS) delete process.env[key];
 
   const child = new ChildSupervisor({
     ...childOptions(config, sharedKey),
@@ -80,10 +82,9 @@ export async function runWarden(opts: RunOptions): Promise<number> {
   });
   const tail = new TailPipeline({ config, sender: client, logger, metrics, host: config.node_name });
   const limits = readContainerLimits({});
-  const governor = new BudgetGovernor({ config: config.budgets, child, tail, logger, metrics, limits });
+  const governor = new BudgetGovernor({ config: config.budgets, child, tail, logger, metrics, limits, stateDir: config.state_dir });
 
   let stopping = false;
-  let reloadState: 'idle' | 'running' | 'queued' = 'idle';
   let lastReload: { ok: boolean; at: string; errors?: string[] } | null = null;
 
   const ready = (): HealthVerdict => {
@@ -156,6 +157,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
 
   // A hung child is a dead child: alive, but no ack for chunks pending longer than hang_timeout_s.
   const hangTimer = setInterval(() => {
+    if (pid1) metrics.zombieOrphans.set(countZombieOrphans());
     const oldest = client.oldestPendingSince();
     const st = child.status();
     if (stopping || st.state !== 'ready' || oldest === null) return;
@@ -168,20 +170,22 @@ export async function runWarden(opts: RunOptions): Promise<number> {
   }, 1000);
   hangTimer.unref();
 
-  const reload = async (): Promise<void> => {
-    if (reloadState !== 'idle') {
-      reloadState = 'queued';
+  // One reload at a time; SIGHUPs that arrive meanwhile fold into one more reload after it.
+  let reloading: Promise<void> | null = null;
+  let reloadAgain = false;
+  const reload = (): void => {
+    if (reloading) {
+      reloadAgain = true;
       return;
     }
-    reloadState = 'running';
-    try {
+    reloading = (async () => {
       do {
-        if (reloadState === 'queued') reloadState = 'running';
+        reloadAgain = false;
         await reloadOnce();
-      } while ((reloadState as string) === 'queued');
-    } finally {
-      reloadState = 'idle';
-    }
+      } while (reloadAgain);
+    })().finally(() => {
+      reloading = null;
+    });
   };
   const reloadOnce = async (): Promise<void> => {
     let next: Config;
@@ -234,6 +238,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
       await client.close().catch(() => undefined);
       await child.stop();
       notifier.stop();
+      await notifier.idle();
       await health.close();
       logger.info({ exit: exitCode }, 'stopped');
       resolve(exitCode);
@@ -242,7 +247,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', () => {
       logger.info('SIGHUP: reloading configuration');
-      void reload();
+      reload();
     });
   });
 }
