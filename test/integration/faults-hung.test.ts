@@ -1,0 +1,89 @@
+// Issue 7 item 2: a hung child is a dead child. A child that is alive and accepts the Forward
+// connection but never acks is restarted as `hung` after child.hang_timeout_s, and the lines it
+// swallowed reach the next, healthy child.
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT, WARDEN, tempDir, waitFor, type RunningWarden } from './harness.js';
+import { faultConfig, killHard, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+
+const NO_ACK = join(ROOT, 'test/fixtures/faults/no-ack-receiver.mjs');
+
+let running: RunningWarden | undefined;
+let cleanup: (() => void) | undefined;
+let stopped: number | undefined;
+afterEach(async () => {
+  if (stopped) {
+    try {
+      process.kill(stopped, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+  }
+  stopped = undefined;
+  await killHard(running);
+  running = undefined;
+  cleanup?.();
+  cleanup = undefined;
+});
+
+const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);
+
+describe('hung child (child.hang_timeout_s)', () => {
+  it('a child that accepts the connection but never answers is restarted as hung; the healthy next child gets every line', async () => {
+    const t = tempDir('warden-hung-');
+    cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    const marker = join(t.dir, 'wedged-once');
+    c.child.command = [process.execPath, NO_ACK];
+    c.child.env = {
+      PORT: String(c.fwdPort),
+      SINK_AFTER_MARKER: marker,
+      SINK_ARGV: JSON.stringify([WARDEN, 'sink', '--listen', c.forward.to, '--out', c.out]),
+    };
+    c.child.hang_timeout_s = 2;
+    writeFileSync(join(c.logs, 'app.log'), 'one\ntwo\nthree\n');
+    running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = running;
+    await waitFor('the wedged receiver to start', () => existsSync(marker), 10000);
+    const st = await waitFor('last_exit hung in /status', async () => {
+      const s = await w.json('/status');
+      return s.child.last_exit?.reason === 'hung' ? s : null;
+    }, 15000);
+    expect(st.child.last_exit.kind).toBe('hung');
+    expect(st.child.restarts).toBeGreaterThanOrEqual(1);
+    expect((await w.get('/metrics')).body).toMatch(/warden_child_restarts_total\{reason="hung"\} 1\b/);
+    expect(w.output()).toContain('restarting it as hung');
+    await waitFor('the lines in the healthy sink', () => logsOf(c.out).length >= 3, 15000);
+    appendFileSync(join(c.logs, 'app.log'), 'four\n');
+    await waitFor('a new line too', () => logsOf(c.out).includes('four'), 10000);
+    expect(logsOf(c.out).filter((l) => l !== 'four').sort()).toEqual(['one', 'three', 'two']);
+    expect((await w.get('/readyz')).status).toBe(200);
+  }, 40000);
+
+  it('SIGSTOP of the real warden sink child: restarted as hung (SIGKILL after the grace), lines written meanwhile arrive', async () => {
+    const t = tempDir('warden-hung-');
+    cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.child.hang_timeout_s = 2;
+    const file = join(c.logs, 'app.log');
+    writeFileSync(file, 'before\n');
+    running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = running;
+    await waitFor('first line delivered', () => logsOf(c.out).includes('before'), 15000);
+    const pid = (await w.json('/status')).child.pid as number;
+    process.kill(pid, 'SIGSTOP');
+    stopped = pid;
+    appendFileSync(file, 'while-stopped-1\nwhile-stopped-2\n');
+    const st = await waitFor('last_exit hung', async () => {
+      const s = await w.json('/status');
+      return s.child.last_exit?.reason === 'hung' ? s : null;
+    }, 15000);
+    expect(st.child.pid).not.toBe(pid);
+    expect((await w.get('/metrics')).body).toMatch(/warden_child_restarts_total\{reason="hung"\} 1\b/);
+    await waitFor('lines written while the child was wedged', () => logsOf(c.out).includes('while-stopped-2'), 15000);
+    appendFileSync(file, 'after\n');
+    await waitFor('a line after the restart', () => logsOf(c.out).includes('after'), 10000);
+    expect(new Set(logsOf(c.out))).toEqual(new Set(['before', 'while-stopped-1', 'while-stopped-2', 'after']));
+  }, 40000);
+});

@@ -1,0 +1,148 @@
+// Issue 7 item 3, warden's own state: a state_dir that cannot be written (parent is a regular
+// file; a read-only tmpfs; a full tmpfs) must not stop shipping; /readyz says so naming the state
+// dir, the log says so, and checkpoints catch up once writing works again. A corrupt or truncated
+// checkpoint file is kept aside with a warning and nothing is lost.
+// The tmpfs cases mount as root (CAP_SYS_ADMIN); where mount is refused they are skipped.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir, waitFor, type RunningWarden } from './harness.js';
+import { canMountTmpfs, faultConfig, killHard, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+
+let running: RunningWarden | undefined;
+let cleanup: (() => void) | undefined;
+let mounted: string | undefined;
+afterEach(async () => {
+  await killHard(running);
+  running = undefined;
+  if (mounted) spawnSync('umount', ['-l', mounted]);
+  mounted = undefined;
+  cleanup?.();
+  cleanup = undefined;
+});
+
+const mountProbe = tempDir('warden-mnt-probe-');
+const MOUNT_OK = canMountTmpfs(join(mountProbe.dir, 'm'));
+mountProbe.cleanup();
+
+const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);
+
+function checkpointOffset(stateDir: string, path: string): number | null {
+  try {
+    const doc = JSON.parse(readFileSync(join(stateDir, 'checkpoints.json'), 'utf8'));
+    return doc.files.find((e: { path: string }) => e.path === path)?.offset ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function mountTmpfs(dir: string, opts: string): void {
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mount tmpfs ${dir}: ${r.stderr}`);
+  mounted = dir;
+}
+
+/** Ship, expect /readyz 503 naming the state dir and a log line, then `fix()` and expect checkpoints to catch up. */
+async function shipsWhileStateDirBroken(dir: string, stateDir: string, fix: () => void, errPattern: RegExp): Promise<void> {
+  const c = await faultConfig(dir);
+  c.state_dir = stateDir;
+  const file = join(c.logs, 'app.log');
+  writeFileSync(file, 'a1\na2\n');
+  running = startWardenWrapped(dir, wardenConfig(c));
+  const w = running;
+  await waitFor('lines delivered although the state dir is broken', () => logsOf(c.out).includes('a2'), 15000);
+  appendFileSync(file, 'a3\n');
+  await waitFor('more lines delivered', () => logsOf(c.out).includes('a3'), 10000);
+  const ready = await waitFor('/readyz 503 naming the state dir', async () => {
+    const r = await w.get('/readyz');
+    return r.status === 503 && r.body.includes(stateDir) ? JSON.parse(r.body) : null;
+  }, 10000);
+  expect(ready.reasons.join('\n')).toMatch(errPattern);
+  expect(w.output()).toMatch(/checkpoint write failed|state_dir is not writable/);
+  expect((await w.get('/metrics')).body).toMatch(/warden_checkpoint_writes_total\{result="error"\} [1-9]/);
+  fix();
+  await waitFor('/readyz 200 once the state dir works', async () => (await w.get('/readyz')).status === 200, 10000);
+  const size = statSync(file).size;
+  await waitFor('the checkpoint caught up to the end of the file', () => checkpointOffset(stateDir, file) === size, 10000);
+  expect(w.output()).toContain('checkpoint writes work again');
+}
+
+describe('state_dir faults', () => {
+  it('state_dir under a regular file (ENOTDIR): keeps shipping, /readyz 503 names it, catches up once the path is a directory', async () => {
+    const t = tempDir('warden-state-');
+    cleanup = t.cleanup;
+    const blocker = join(t.dir, 'blocker');
+    writeFileSync(blocker, 'not a directory\n');
+    await shipsWhileStateDirBroken(t.dir, join(blocker, 'state'), () => rmSync(blocker), /ENOTDIR|EEXIST|not a directory/);
+  }, 30000);
+
+  it.skipIf(!MOUNT_OK)('state_dir on a read-only tmpfs (EROFS): keeps shipping, /readyz 503, catches up after remount rw', async () => {
+    const t = tempDir('warden-state-');
+    cleanup = t.cleanup;
+    const mnt = join(t.dir, 'state-ro');
+    mountTmpfs(mnt, 'size=1m');
+    expect(spawnSync('mount', ['-o', 'remount,ro', mnt]).status).toBe(0);
+    await shipsWhileStateDirBroken(t.dir, mnt, () => {
+      expect(spawnSync('mount', ['-o', 'remount,rw', mnt]).status).toBe(0);
+    }, /EROFS|read-only/);
+  }, 30000);
+
+  it.skipIf(!MOUNT_OK)('state_dir on a full 64 KiB tmpfs (ENOSPC): keeps shipping, /readyz 503, catches up once space is freed', async () => {
+    const t = tempDir('warden-state-');
+    cleanup = t.cleanup;
+    const mnt = join(t.dir, 'state-full');
+    mountTmpfs(mnt, 'size=64k');
+    const filler = join(mnt, 'filler');
+    const fd = openSync(filler, 'w');
+    const block = Buffer.alloc(4096, 0x61);
+    try {
+      for (;;) writeSync(fd, block);
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    // Fill the last partial block too, byte by byte.
+    try {
+      for (;;) writeSync(fd, block, 0, 1);
+    } catch {
+      // full now
+    }
+    closeSync(fd);
+    await shipsWhileStateDirBroken(t.dir, mnt, () => rmSync(filler), /ENOSPC|no space/i);
+  }, 30000);
+});
+
+describe('corrupt checkpoint file', () => {
+  const cases: Array<[string, string]> = [
+    ['binary garbage', '\u0000\u00ff garbage \u0001{{{'],
+    ['truncated JSON (a write cut short)', '{"version":1,"files":[{"dev":2049,"ino":12,"fp":"ab'],
+  ];
+  for (const [name, body] of cases) {
+    it(`${name}: kept aside as .corrupt-*, warning logged, every line of the existing file shipped (read_from end applies only to a first start)`, async () => {
+      const t = tempDir('warden-cp-');
+      cleanup = t.cleanup;
+      const c = await faultConfig(t.dir);
+      c.tail.read_from = 'end';
+      mkdirSync(c.state_dir, { recursive: true });
+      writeFileSync(join(c.state_dir, 'checkpoints.json'), body);
+      const file = join(c.logs, 'app.log');
+      writeFileSync(file, 'old-1\nold-2\n');
+      running = startWardenWrapped(t.dir, wardenConfig(c));
+      const w = running;
+      await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 15000);
+      appendFileSync(file, 'new-1\n');
+      // The checkpoint existed (it was corrupt, not absent): this is not a first start, so the
+      // file it may have described is read from its start — duplicates possible, nothing lost.
+      await waitFor('old and new lines', () => ['old-1', 'old-2', 'new-1'].every((l) => logsOf(c.out).includes(l)), 10000);
+      const aside = readdirSync(c.state_dir).filter((n) => n.startsWith('checkpoints.json.corrupt-'));
+      expect(aside).toHaveLength(1);
+      expect(readFileSync(join(c.state_dir, aside[0]!), 'utf8')).toBe(body);
+      const warn = w.output().split('\n').find((l) => l.includes('checkpoint file is corrupt'));
+      expect(warn).toBeDefined();
+      expect(JSON.parse(warn!).level).toBe('warn');
+      await waitFor('a fresh valid checkpoint', () => checkpointOffset(c.state_dir, file) === statSync(file).size, 10000);
+      expect(existsSync(join(c.state_dir, 'checkpoints.json'))).toBe(true);
+    }, 30000);
+  }
+});
