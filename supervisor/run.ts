@@ -93,9 +93,9 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     if (stopping) reasons.push('warden is stopping');
     if (st.state !== 'ready') reasons.push(`child is ${st.state}${st.degraded ? ' (degraded: crash loop)' : ''}${st.last_exit ? `, last exit ${st.last_exit.reason}` : ''}`);
     else if (!client.connected) reasons.push(`no Forward connection to ${config.forward.to}`);
-    const oldest = client.oldestPendingSince();
+    const pendingMs = client.oldestPendingMs();
     const stallMs = Math.min(10_000, config.child.hang_timeout_s * 1000);
-    if (oldest !== null && Date.now() - oldest > stallMs) reasons.push(`acks are not flowing: oldest chunk pending for ${Math.round((Date.now() - oldest) / 1000)}s`);
+    if (pendingMs !== null && pendingMs > stallMs) reasons.push(`acks are not flowing: oldest chunk pending for ${Math.round(pendingMs / 1000)}s`);
     const cp = tail.checkpointHealth();
     if (!cp.ok) reasons.push(`checkpoints cannot be written in ${config.state_dir}: ${cp.error}`);
     return { ok: reasons.length === 0, reasons };
@@ -158,13 +158,13 @@ export async function runWarden(opts: RunOptions): Promise<number> {
   // A hung child is a dead child: alive, but no ack for chunks pending longer than hang_timeout_s.
   const hangTimer = setInterval(() => {
     if (pid1) metrics.zombieOrphans.set(countZombieOrphans());
-    const oldest = client.oldestPendingSince();
+    const pendingMs = client.oldestPendingMs();
     const st = child.status();
-    if (stopping || st.state !== 'ready' || oldest === null) return;
-    const lastAck = client.lastAckAt() ?? 0;
+    if (stopping || st.state !== 'ready' || pendingMs === null) return;
+    const sinceAck = client.sinceLastAckMs() ?? Infinity;
     const limitMs = config.child.hang_timeout_s * 1000;
-    if (Date.now() - oldest > limitMs && Date.now() - lastAck > limitMs) {
-      logger.error({ pending_s: Math.round((Date.now() - oldest) / 1000) }, 'child accepts no acks for child.hang_timeout_s; restarting it as hung');
+    if (pendingMs > limitMs && sinceAck > limitMs) {
+      logger.error({ pending_s: Math.round(pendingMs / 1000) }, 'child accepts no acks for child.hang_timeout_s; restarting it as hung');
       void child.restart('hung');
     }
   }, 1000);

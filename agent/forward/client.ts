@@ -18,6 +18,10 @@ import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { Logger } from '../../supervisor/log.js';
 import type { Metrics } from '../health/metrics.js';
+
+/** Ages and timeouts use the monotonic clock: a wall clock stepped back or forward must neither
+ * hide a wedged receiver nor invent one. */
+const monotonicMs = (): number => performance.now();
 import {
   encodeMessage,
   encodePackedForward,
@@ -169,7 +173,7 @@ export class ForwardClient extends EventEmitter {
     if (this.state === 'closed') return Promise.reject(new ForwardClosedError(`Forward client to ${this.opts.to} is closed`));
     return new Promise<void>((resolve, reject) => {
       const id = newChunkId();
-      const chunk: Chunk = { id, frame: encodePackedForward(tag, entries, count, id), count, queuedAt: Date.now(), sentAt: null, sends: 0, resolve, reject };
+      const chunk: Chunk = { id, frame: encodePackedForward(tag, entries, count, id), count, queuedAt: monotonicMs(), sentAt: null, sends: 0, resolve, reject };
       this.pending.set(id, chunk);
       if (this.pending.size >= this.opts.maxInflight) this.full = true;
       this.opts.metrics?.forwardInflight.set(this.pending.size);
@@ -185,12 +189,19 @@ export class ForwardClient extends EventEmitter {
     return this.pending.size;
   }
 
+  /** Wall-clock time of the last ack, for display only (it jumps with the clock). */
   lastAckAt(): number | null {
-    return this.lastAck;
+    return this.lastAck === null ? null : Date.now() - (monotonicMs() - this.lastAck);
   }
 
-  oldestPendingSince(): number | null {
-    for (const c of this.pending.values()) return c.queuedAt;
+  /** Milliseconds since the last ack, on the monotonic clock; null before the first. */
+  sinceLastAckMs(): number | null {
+    return this.lastAck === null ? null : monotonicMs() - this.lastAck;
+  }
+
+  /** Age of the oldest chunk not yet acked, on the monotonic clock; null when nothing is pending. */
+  oldestPendingMs(): number | null {
+    for (const c of this.pending.values()) return monotonicMs() - c.queuedAt;
     return null;
   }
 
@@ -257,7 +268,7 @@ export class ForwardClient extends EventEmitter {
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;
     this.state = 'ready';
-    this.readyAt = Date.now();
+    this.readyAt = monotonicMs();
     this.ackedOnThisConnection = false;
     this.opts.metrics?.forwardConnected.set(1);
     this.opts.logger.info({ to: this.opts.to, resend: this.pending.size }, 'Forward connection ready');
@@ -268,7 +279,7 @@ export class ForwardClient extends EventEmitter {
   }
 
   private write(socket: Socket, c: Chunk): void {
-    c.sentAt = Date.now();
+    c.sentAt = monotonicMs();
     c.sends++;
     this.opts.metrics?.recordsSent.inc(c.count);
     if (c.sends > 1) this.opts.metrics?.chunksResent.inc();
@@ -280,7 +291,7 @@ export class ForwardClient extends EventEmitter {
     // An ack for a chunk we no longer hold: a late answer to a resent chunk. Harmless.
     if (!c) return;
     this.pending.delete(id);
-    const now = Date.now();
+    const now = monotonicMs();
     const latencyMs = now - (c.sentAt ?? c.queuedAt);
     this.lastAck = now;
     this.failures = 0;
@@ -297,7 +308,7 @@ export class ForwardClient extends EventEmitter {
   }
 
   private checkAckTimeout(socket: Socket): void {
-    const limit = Date.now() - this.opts.ackTimeoutMs;
+    const limit = monotonicMs() - this.opts.ackTimeoutMs;
     for (const c of this.pending.values()) {
       if (c.sentAt !== null && c.sentAt <= limit) {
         socket.destroy(new ForwardAckTimeoutError(`Forward receiver ${this.opts.to}: chunk ${c.id} (${c.count} records) not acked within ${this.opts.ackTimeoutMs} ms`));
@@ -315,7 +326,7 @@ export class ForwardClient extends EventEmitter {
     this.opts.metrics?.forwardConnected.set(0);
     // A connection that carried acks, or stayed up a while, was healthy: reconnect at once.
     // Otherwise back off, so a refusing or flapping receiver is not hammered.
-    const healthy = wasReady && (this.ackedOnThisConnection || Date.now() - this.readyAt >= this.backoff.maxMs);
+    const healthy = wasReady && (this.ackedOnThisConnection || monotonicMs() - this.readyAt >= this.backoff.maxMs);
     this.failures = healthy ? 0 : this.failures + 1;
     const delay = this.failures === 0 ? 0 : Math.round(Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1)) * (0.5 + Math.random() * 0.5));
     const reason = err?.message ?? 'connection closed by the receiver';

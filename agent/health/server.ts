@@ -32,7 +32,9 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export async function startHealthServer(listen: string, sources: HealthSources, logger: Logger): Promise<HealthServer> {
   const { host, port } = splitListen(listen);
   const server: Server = createServer(
-    { maxHeaderSize: 8 * 1024, requestTimeout: 5000, headersTimeout: 5000, keepAliveTimeout: 5000 },
+    // Node checks requestTimeout/headersTimeout only every connectionsCheckingInterval (30 s by
+    // default), so a slow client would hold a socket six times longer than the bound says.
+    { maxHeaderSize: 8 * 1024, requestTimeout: 5000, headersTimeout: 5000, keepAliveTimeout: 5000, connectionsCheckingInterval: 1000 },
     (req, res) => {
       handle(req, res, sources).catch((err) => {
         logger.error({ err: String(err), path: safePath(req.url) }, 'health endpoint failed');

@@ -118,11 +118,11 @@ describe('ForwardClient with the sink', () => {
     c.start();
     const sends = [c.send('kube.ns.pod.app', batch(0, 3), 3), c.send('kube.ns.pod.app', batch(3, 2), 2)];
     expect(c.inflight()).toBe(2);
-    expect(c.oldestPendingSince()).not.toBeNull();
+    expect(c.oldestPendingMs()).not.toBeNull();
     await Promise.all(sends);
     expect(c.connected).toBe(true);
     expect(c.inflight()).toBe(0);
-    expect(c.oldestPendingSince()).toBeNull();
+    expect(c.oldestPendingMs()).toBeNull();
     expect(c.lastAckAt()).toBeGreaterThan(0);
     expect(acks.map((a) => a[1])).toEqual([3, 2]);
     const got = lines(out);
@@ -277,7 +277,7 @@ describe('ForwardClient failure handling', () => {
     expect(attempts).toBeLessThan(40);
     expect(logs.some((l) => /ECONNREFUSED/.test(String(l.err)))).toBe(true);
     expect(c.connected).toBe(false);
-    expect(c.oldestPendingSince()).not.toBeNull();
+    expect(c.oldestPendingMs()).not.toBeNull();
 
     const { out } = await sinkAt({ listen: `tcp://127.0.0.1:${port}` });
     await sent;

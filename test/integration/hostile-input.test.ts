@@ -171,7 +171,7 @@ describe('hostile input into warden run', () => {
     cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     // Throughput is not the point here: the CPU budget must not throttle reading on a busy CI box.
-    (c as Record<string, unknown>).budgets = { cpu_action: 'none' };
+    (c as unknown as Record<string, unknown>).budgets = { cpu_action: 'none' };
     const HUGE = 100 * 1024 * 1024;
     const huge = join(c.logs, 'huge.log');
     const chunk = Buffer.alloc(1024 * 1024, 0x78);
