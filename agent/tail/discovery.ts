@@ -1,0 +1,227 @@
+// Which files to tail: every input's globs minus `tail.exclude`, found by a walk of each glob's
+// fixed prefix (the rescan, a readdir + stat per file) and hinted by chokidar events in between.
+// inotify events get lost under load and watches run out (ENOSPC/EMFILE), so the rescan is the
+// source of truth and chokidar only shortens the wait; when watching fails, the rescan carries on alone.
+//
+// Safety: a path is classified with lstat/stat before anything opens it. Symlinks are followed
+// only when their target resolves inside `tail.roots` or a glob's fixed prefix; FIFOs, sockets,
+// devices and directories are never opened (opening a FIFO for reading blocks).
+import { promises as fsp, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Config, InputConfig } from '../../config/schema.js';
+import type { Logger } from '../../supervisor/log.js';
+import type { Metrics } from '../health/metrics.js';
+import { compileGlob, isInside, type CompiledGlob } from './glob.js';
+
+export interface Candidate {
+  /** The path as found (may be a symlink). */
+  path: string;
+  /** The resolved regular file. */
+  realPath: string;
+  input: InputConfig;
+  dev: number;
+  ino: number;
+  size: number;
+}
+
+interface InputGlobs {
+  input: InputConfig;
+  globs: CompiledGlob[];
+}
+
+export type RefuseReason = 'outside_roots' | 'not_regular';
+
+export class Discovery {
+  private inputs: InputGlobs[] = [];
+  private excludes: CompiledGlob[] = [];
+  private allowed: string[] = [];
+  private readonly refusedPaths = new Map<string, RefuseReason>();
+  private watcher: FSWatcher | null = null;
+  private watchFailed = false;
+  private readonly watchedDirs = new Set<string>();
+
+  constructor(
+    config: Config,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.configure(config);
+  }
+
+  configure(config: Config): void {
+    this.inputs = config.inputs.map((input) => ({ input, globs: input.paths.map(compileGlob) }));
+    this.excludes = config.tail.exclude.map(compileGlob);
+    this.allowed = [...config.tail.roots, ...this.inputs.flatMap((i) => i.globs.map((g) => g.prefix))];
+  }
+
+  /** Resolve the allowed roots themselves (a root may be a symlink, e.g. /var/log → /data/log). */
+  async init(): Promise<void> {
+    const resolved = await Promise.all(this.allowed.map((r) => fsp.realpath(r).catch(() => r)));
+    this.allowed = [...new Set([...this.allowed, ...resolved])];
+  }
+
+  prefixes(): Array<{ dir: string; depth: number }> {
+    return this.inputs.flatMap((i) => i.globs.map((g) => ({ dir: g.prefix, depth: g.depth })));
+  }
+
+  /** The input a path belongs to, or null (no glob matches, or an exclude does). */
+  inputFor(path: string): InputConfig | null {
+    if (this.excludes.some((g) => g.match(path))) return null;
+    for (const i of this.inputs) if (i.globs.some((g) => g.match(path))) return i.input;
+    return null;
+  }
+
+  /** Walk every glob's prefix; returns the files to tail (first input wins on overlap). */
+  async scan(): Promise<Candidate[]> {
+    const out = new Map<string, Candidate>();
+    for (const { input, globs } of this.inputs) {
+      for (const g of globs) {
+        for (const path of await walk(g.prefix, g.depth, g)) {
+          if (out.has(path) || this.excludes.some((x) => x.match(path))) continue;
+          const c = await this.classify(path, input);
+          if (c) out.set(path, c);
+        }
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** Classify one path (after an event): a candidate, or null when not to be tailed. */
+  async check(path: string): Promise<Candidate | null> {
+    const input = this.inputFor(path);
+    return input ? this.classify(path, input) : null;
+  }
+
+  private async classify(path: string, input: InputConfig): Promise<Candidate | null> {
+    let l: Stats;
+    try {
+      l = await fsp.lstat(path);
+    } catch {
+      return null;
+    }
+    let realPath = path;
+    let st = l;
+    if (l.isSymbolicLink()) {
+      try {
+        realPath = await fsp.realpath(path);
+      } catch {
+        return null; // dangling: the target may appear later
+      }
+      if (!this.allowed.some((root) => isInside(realPath, root))) return this.refuse(path, 'outside_roots', { target: realPath });
+      try {
+        st = await fsp.stat(realPath);
+      } catch {
+        return null;
+      }
+    } else if (!this.allowed.some((root) => isInside(path, root))) {
+      // A path under an allowed prefix can still resolve elsewhere through a symlinked directory.
+      const rp = await fsp.realpath(path).catch(() => path);
+      if (!this.allowed.some((root) => isInside(rp, root))) return this.refuse(path, 'outside_roots', { target: rp });
+    }
+    if (!st.isFile()) return this.refuse(path, 'not_regular', { type: fileType(st) });
+    this.refusedPaths.delete(path);
+    return { path, realPath, input, dev: st.dev, ino: st.ino, size: st.size };
+  }
+
+  private refuse(path: string, reason: RefuseReason, extra: Record<string, unknown>): null {
+    // Counted and logged once per path, not once per rescan.
+    if (this.refusedPaths.get(path) !== reason) {
+      this.refusedPaths.set(path, reason);
+      this.metrics.refused.inc({ reason });
+      this.logger.warn({ path, reason, ...extra }, reason === 'outside_roots' ? 'refusing a path that resolves outside tail.roots; never opened' : 'skipping a path that is not a regular file; never opened');
+    }
+    return null;
+  }
+
+  /** Start chokidar on every prefix; `onPath` gets paths that may have changed. */
+  startWatching(onPath: (event: string, path: string) => void): void {
+    if (this.watcher || this.watchFailed) return;
+    const prefixes = this.prefixes();
+    const depth = Math.max(0, ...prefixes.map((p) => (p.depth === Infinity ? 99 : p.depth)));
+    try {
+      this.watcher = watch([], { ignoreInitial: true, followSymlinks: false, depth, ignorePermissionErrors: true, persistent: false });
+    } catch (err) {
+      this.watchFailed = true;
+      this.logger.warn({ err: String(err) }, 'file watching unavailable; relying on the periodic rescan');
+      return;
+    }
+    const w = this.watcher;
+    for (const ev of ['add', 'change', 'unlink'] as const) w.on(ev, (p: string) => onPath(ev, p));
+    w.on('error', (err: unknown) => {
+      const code = (err as NodeJS.ErrnoException)?.code;
+      this.logger.warn({ err: String(err), code }, 'file watching failed (inotify watches or descriptors exhausted?); falling back to the periodic rescan alone');
+      this.watchFailed = true;
+      this.watcher = null;
+      void w.close().catch(() => {});
+    });
+    for (const p of prefixes) this.watchDir(p.dir);
+  }
+
+  /** Also watch the directory of a symlink's target, so growth behind /var/log/containers links is seen. */
+  watchTargetDir(realPath: string): void {
+    this.watchDir(dirname(realPath));
+  }
+
+  private watchDir(dir: string): void {
+    if (!this.watcher || this.watchedDirs.has(dir)) return;
+    if ([...this.watchedDirs].some((d) => isInside(dir, d))) return;
+    this.watchedDirs.add(dir);
+    this.watcher.add(dir);
+  }
+
+  watching(): boolean {
+    return this.watcher !== null;
+  }
+
+  async close(): Promise<void> {
+    const w = this.watcher;
+    this.watcher = null;
+    this.watchedDirs.clear();
+    if (w) await w.close().catch(() => {});
+  }
+}
+
+/** Paths below `dir`, at most `depth` directories down, that the glob matches. Symlinked dirs are not entered. */
+async function walk(dir: string, depth: number, g: CompiledGlob): Promise<string[]> {
+  const out: string[] = [];
+  const visit = async (d: string, level: number) => {
+    let entries;
+    try {
+      entries = await fsp.readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (g.match(p)) out.push(p);
+      if (e.isDirectory() && level < depth) await visit(p, level + 1);
+    }
+  };
+  await visit(dir, 0);
+  return out;
+}
+
+function fileType(st: Stats): string {
+  if (st.isDirectory()) return 'directory';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'device';
+  return 'other';
+}
+
+/** Files in `dir` with this (dev, ino): where a rotated file went (`0.log.<ts>`, `x-json.log.1`). */
+export async function findByInode(dir: string, dev: number, ino: number): Promise<string | null> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return null;
+  }
+  for (const n of names) {
+    const p = join(dir, n);
+    const st = await fsp.lstat(p).catch(() => null);
+    if (st && st.isFile() && st.ino === ino && st.dev === dev) return p;
+  }
+  return null;
+}

@@ -1,0 +1,129 @@
+// One tailed file's state, keyed by identity (dev:ino, fingerprint checked beside it).
+import type { InputConfig } from '../../config/schema.js';
+import type { K8sMeta } from '../parse/kubernetes.js';
+import { Reassembler } from '../parse/reassemble.js';
+
+/**
+ * A file's life:
+ * - `active`: fd held, its path still names it → `idle` (no growth for idle_close_s, or fd pressure
+ *   while at EOF) | `rotated` (its path names another file, or is gone).
+ * - `waiting`: needs an fd but `max_open_files` are held; keeps its place in line → `active`.
+ * - `idle`: closed at EOF; reopened (fingerprint verified) when a stat shows growth → `waiting` | `active`.
+ * - `rotated`: renamed or deleted; held open until drained to EOF, at most rotated_keep_s → `done`.
+ * - `done`: finished or given up; forgotten once its last batch was acked or failed.
+ */
+export type FileState = 'active' | 'waiting' | 'idle' | 'rotated' | 'done';
+
+/** The end offset of the lines carried by one or more batches; committable once `pending` is 0. */
+export interface Segment {
+  offset: number;
+  pending: number;
+  file: TailedFile;
+}
+
+/** Where to start once the file is opened: a checkpoint (verified against its fingerprint) or a plain offset. */
+export interface ResumePlan {
+  offset: number;
+  fp?: string;
+  fpLen?: number;
+}
+
+export type Format = 'docker' | 'cri' | 'plain';
+
+export class TailedFile {
+  state: FileState = 'waiting';
+  fd: number | null = null;
+  /** Bytes up to here were split into lines (the carry follows). */
+  lineEnd = 0;
+  /** An unterminated line's bytes read so far (at most max_line_bytes). */
+  carry: Buffer | null = null;
+  /** The checkpointed offset: every line before it was acked. */
+  committed = 0;
+  /** Last size seen by stat/fstat/read. */
+  size = 0;
+  /** Ordered end offsets of lines in flight. */
+  queue: Segment[] = [];
+  /** Start of the first line whose text sits in the Reassembler (not sent, not committable); -1 none. */
+  pendingStart = -1;
+  /** The previous piece was cut at max_line_bytes: the next piece continues it (parsed plain). */
+  inCut = false;
+  format: Format | null;
+  reasm: Reassembler;
+  lastActivity: number;
+  eofSince: number | null = null;
+  rotatedAt: number | null = null;
+  /** The `.updated` field of its checkpoint entry: when `committed` last moved. */
+  updated: string;
+  resume: ResumePlan | null = null;
+  /** It was read to EOF: before the next read, check its first bytes (copytruncate then quick writes). */
+  checkFp = false;
+  /** A read on its fd is in progress: it must not be closed now. */
+  busy = false;
+
+  constructor(
+    readonly key: string,
+    readonly dev: number,
+    readonly ino: number,
+    public fp: string,
+    public fpLen: number,
+    public path: string,
+    public realPath: string,
+    public input: InputConfig,
+    readonly meta: { k8s: K8sMeta | null; dockerId: string | null; tag: string },
+    maxLineBytes: number,
+    now: number,
+  ) {
+    this.format = input.format === 'auto' ? null : input.format;
+    this.reasm = new Reassembler(maxLineBytes);
+    this.lastActivity = now;
+    this.updated = new Date(now).toISOString();
+  }
+
+  get readPos(): number {
+    return this.lineEnd + (this.carry ? this.carry.length : 0);
+  }
+
+  /** Where the checkpoint could go if everything read were acked (partials not yet sent excluded). */
+  get sendableEnd(): number {
+    return this.pendingStart >= 0 ? this.pendingStart : this.lineEnd;
+  }
+
+  lag(): number {
+    return Math.max(0, this.size - this.committed);
+  }
+
+  /** Queue a segment ending at `offset` (monotonic), or return the last one when it ends there already. */
+  segment(offset: number): Segment {
+    const last = this.queue[this.queue.length - 1];
+    if (last && last.offset >= offset) return last;
+    const seg: Segment = { offset, pending: 0, file: this };
+    this.queue.push(seg);
+    return seg;
+  }
+
+  /** Advance `committed` over the acked head of the queue; true when it moved. */
+  settle(now: number): boolean {
+    let moved = false;
+    while (this.queue.length > 0 && this.queue[0]!.pending === 0) {
+      const seg = this.queue.shift()!;
+      if (seg.offset > this.committed) {
+        this.committed = seg.offset;
+        moved = true;
+      }
+    }
+    if (moved) this.updated = new Date(now).toISOString();
+    return moved;
+  }
+
+  /** Start over from offset 0 (copytruncate, or a checkpoint that no longer matches). */
+  restart(): void {
+    this.lineEnd = 0;
+    this.carry = null;
+    this.committed = 0;
+    // Segments still in flight belong to the old content: orphan them so their acks move nothing.
+    this.queue = [];
+    this.pendingStart = -1;
+    this.inCut = false;
+    this.eofSince = null;
+  }
+}

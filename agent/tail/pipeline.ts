@@ -1,0 +1,753 @@
+// The tail pipeline: discovery → per-file reader → parse → reassembly → record → per-tag batch →
+// ChunkSender, and back: ack → segment settled → checkpoint. The files are the buffer: reading
+// stops while the sender is not writable, so memory is bounded by the in-flight window and the
+// open batches, never by how far behind reading is.
+//
+// At least once: a file's checkpoint moves only over segments whose batches were all acked, in
+// file order (acks may arrive out of order across chunks). Text still in the Reassembler or in an
+// unterminated line is never committed.
+import { closeSync, constants as fsc, fstat, open, promises as fsp, read } from 'node:fs';
+import { dirname } from 'node:path';
+import { promisify } from 'node:util';
+import type { Config } from '../../config/schema.js';
+import type { TailControl } from '../../supervisor/contracts.js';
+import type { Logger } from '../../supervisor/log.js';
+import type { Metrics } from '../health/metrics.js';
+import { concatEntries, encodeEntry } from '../forward/protocol.js';
+import { parseCri } from '../parse/cri.js';
+import { detectFormat } from '../parse/detect.js';
+import { parseDocker } from '../parse/docker.js';
+import { dockerContainerId, k8sMetaFromContainersName, k8sMetaFromPath, type K8sMeta } from '../parse/kubernetes.js';
+import { parsePlain } from '../parse/plain.js';
+import { buildRecord } from '../parse/record.js';
+import { tagFor } from '../parse/tag.js';
+import type { Assembled, Fragment } from '../parse/types.js';
+import { Batcher, type Batch } from './batch.js';
+import { CheckpointStore, type CheckpointEntry } from './checkpoint.js';
+import { Discovery, findByInode, type Candidate } from './discovery.js';
+import { TailedFile, type Format } from './file.js';
+import { FP_BYTES, displayIdentity, fingerprintFd, fingerprintMatches, fingerprintOf, inodeKey } from './identity.js';
+import { splitLines } from './reader.js';
+
+const openAsync = promisify(open);
+const readAsync = promisify(read);
+const fstatAsync = promisify(fstat);
+
+/** What the pipeline needs from the Forward client (agent/forward/client.ts ForwardClient fits). */
+export interface ChunkSender {
+  /** Resolves when the receiver acked the chunk; rejects only when the sender was closed first. */
+  send(tag: string, entries: Uint8Array, count: number): Promise<void>;
+  writable(): boolean;
+  on(ev: 'drain', fn: () => void): unknown;
+  /** When present, stop() takes its 'drain' listener off again (one sender may outlive pipelines). */
+  off?(ev: 'drain', fn: () => void): unknown;
+}
+
+export interface TailPipelineOptions {
+  config: Config;
+  sender: ChunkSender;
+  logger: Logger;
+  metrics: Metrics;
+  host: string;
+  now?: () => number;
+}
+
+export interface FileStatus {
+  path: string;
+  input: string;
+  identity: string;
+  offset: number;
+  size: number;
+  lag: number;
+  state: string;
+}
+
+/** How long a rotated file must sit at EOF before it counts as finished (late writes by the runtime land in it). */
+const ROTATED_SETTLE_MS = 1000;
+const STOP_WAIT_MS = 5000;
+const EMPTY_FP = fingerprintOf(new Uint8Array(0));
+
+const parsers: Record<Format, (line: string, sec: number, nsec: number) => Fragment> = {
+  docker: parseDocker,
+  cri: parseCri,
+  plain: parsePlain,
+};
+
+export class TailPipeline implements TailControl {
+  private config: Config;
+  private readonly sender: ChunkSender;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics;
+  private readonly host: string;
+  private readonly now: () => number;
+  private readonly discovery: Discovery;
+  private readonly store: CheckpointStore;
+  private readonly batcher: Batcher;
+
+  private readonly byKey = new Map<string, TailedFile>();
+  private readonly byPath = new Map<string, TailedFile>();
+  private readonly ready = new Set<TailedFile>();
+  private readonly waiting = new Set<TailedFile>();
+  private saved = new Map<string, CheckpointEntry>();
+  private firstStart = false;
+  private openCount = 0;
+  private inflight = new Set<Promise<void>>();
+
+  private started = false;
+  private stopping = false;
+  private paused = false;
+  private shedding = false;
+  private pumping: Promise<void> | null = null;
+  private scanning: Promise<void> | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
+  private houseTimer: NodeJS.Timeout | null = null;
+  private rateTimer: NodeJS.Timeout | null = null;
+  private rate: number | null = null;
+  private tokens = 0;
+  private tokensAt = 0;
+  private checkpointDirty = false;
+  private lastCheckpoint = 0;
+  private loggedWaiting = false;
+  private buf: Buffer = Buffer.alloc(0);
+  private readonly onDrain = () => this.kick();
+
+  constructor(opts: TailPipelineOptions) {
+    this.config = opts.config;
+    this.sender = opts.sender;
+    this.logger = opts.logger;
+    this.metrics = opts.metrics;
+    this.host = opts.host;
+    this.now = opts.now ?? Date.now;
+    this.discovery = new Discovery(opts.config, opts.logger, opts.metrics);
+    this.store = new CheckpointStore(opts.config.state_dir, opts.logger, opts.metrics, this.now);
+    this.batcher = new Batcher(opts.config.forward.batch_max_records, opts.config.forward.batch_max_bytes);
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.discovery.init();
+    const loaded = await this.store.load();
+    this.firstStart = !loaded.existed;
+    for (const e of loaded.entries) this.saved.set(inodeKey(e.dev, e.ino), e);
+    for (const c of await this.discovery.scan()) this.adopt(c, true);
+    await this.recoverRotated();
+    this.saved.clear();
+    this.checkpointDirty = true;
+    this.sender.on('drain', this.onDrain);
+    this.discovery.startWatching((ev, p) => this.onPathEvent(ev, p));
+    this.rescanTimer = setInterval(() => void this.rescan(), this.config.tail.rescan_interval_ms);
+    const t = this.config.tail;
+    const houseMs = Math.max(10, Math.min(250, t.partial_flush_ms, t.checkpoint_interval_ms, this.config.forward.flush_interval_ms));
+    this.houseTimer = setInterval(() => this.housekeeping(), houseMs);
+    this.kick();
+  }
+
+  /** Stop reading, send open batches, wait (bounded) for acks, write the final checkpoint, close fds. */
+  async stop(): Promise<void> {
+    if (!this.started || this.stopping) return;
+    this.stopping = true;
+    for (const t of [this.rescanTimer, this.houseTimer, this.rateTimer]) if (t) clearInterval(t);
+    this.sender.off?.('drain', this.onDrain);
+    await this.discovery.close();
+    await this.pumping;
+    await this.scanning;
+    for (const b of this.batcher.due(this.now(), 0)) this.sendBatch(b);
+    if (this.inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.inflight]),
+        new Promise<void>((r) => (timer = setTimeout(r, STOP_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+    }
+    await this.store.write(this.entries());
+    for (const f of this.byKey.values()) this.closeFd(f);
+    this.metrics.openFiles.set(0);
+  }
+
+  /** The child is not ready: stop reading (state kept). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.kick();
+  }
+
+  setRateLimit(bytesPerSec: number | null): void {
+    this.rate = bytesPerSec !== null && bytesPerSec > 0 ? bytesPerSec : null;
+    this.tokens = 0;
+    this.tokensAt = this.now();
+    this.kick();
+  }
+
+  /** Shed memory: smaller batches and reads, and close every file that is at EOF now. */
+  shed(on: boolean): void {
+    this.shedding = on;
+    const fwd = this.config.forward;
+    if (on) this.batcher.setLimits(Math.max(1, fwd.batch_max_records >> 2), Math.max(1024, fwd.batch_max_bytes >> 2));
+    else this.batcher.setLimits(fwd.batch_max_records, fwd.batch_max_bytes);
+    if (on) for (const f of this.byKey.values()) if (f.state === 'active' && !f.busy && f.readPos >= f.size) this.closeIdle(f);
+  }
+
+  /** After SIGHUP: new inputs, excludes and roots apply from the next rescan. */
+  reconfigure(config: Config): void {
+    this.config = config;
+    this.discovery.configure(config);
+    void this.discovery.init();
+    this.shed(this.shedding);
+    void this.rescan();
+  }
+
+  files(): FileStatus[] {
+    return [...this.byKey.values()].map((f) => ({
+      path: f.path,
+      input: f.input.name,
+      identity: displayIdentity(f.dev, f.ino, f.fp || EMPTY_FP.fp),
+      offset: f.committed,
+      size: f.size,
+      lag: f.lag(),
+      state: f.state,
+    }));
+  }
+
+  lagBytes(): number {
+    let n = 0;
+    for (const f of this.byKey.values()) n += f.lag();
+    return n;
+  }
+
+  checkpointHealth(): { ok: boolean; error?: string } {
+    return this.store.healthy();
+  }
+
+  // ---- discovery ------------------------------------------------------------------------------
+
+  private adopt(c: Candidate, initial: boolean): void {
+    const key = inodeKey(c.dev, c.ino);
+    const known = this.byKey.get(key);
+    const prev = this.byPath.get(c.path);
+    if (prev && prev !== known) this.rotated(prev);
+    if (known) {
+      if (known.state === 'rotated' || known.state === 'done') return;
+      this.byPath.set(c.path, known);
+      if (c.size > known.size) known.size = c.size;
+      if (c.size !== known.readPos) this.wantRead(known);
+      return;
+    }
+    const saved = this.saved.get(key);
+    let plan: { offset: number; fp?: string; fpLen?: number };
+    if (saved) {
+      this.saved.delete(key);
+      plan = { offset: saved.offset, fp: saved.fp, fpLen: saved.fp_len };
+    } else if (initial && this.firstStart && this.config.tail.read_from === 'end') plan = { offset: c.size };
+    else plan = { offset: 0 };
+    const f = this.makeFile(c, plan);
+    this.byPath.set(c.path, f);
+    if (c.realPath !== c.path) {
+      this.byPath.set(c.realPath, f);
+      this.discovery.watchTargetDir(c.realPath);
+    }
+    this.wantRead(f);
+  }
+
+  private makeFile(c: Candidate, plan: { offset: number; fp?: string; fpLen?: number }): TailedFile {
+    const containers = c.path === c.realPath ? null : k8sMetaFromContainersName(c.path);
+    let k8s: K8sMeta | null = k8sMetaFromPath(c.realPath);
+    if (!k8s && containers) k8s = { namespace_name: containers.namespace_name, pod_name: containers.pod_name, pod_uid: '', container_name: containers.container_name };
+    const dockerId = dockerContainerId(c.realPath) ?? dockerContainerId(c.path);
+    const meta = { k8s, dockerId, tag: tagFor({ k8s, dockerId }, c.path) };
+    const key = inodeKey(c.dev, c.ino);
+    const f = new TailedFile(key, c.dev, c.ino, '', -1, c.path, c.realPath, c.input, meta, this.config.tail.max_line_bytes, this.now());
+    f.size = c.size;
+    f.resume = plan;
+    f.committed = f.lineEnd = plan.offset;
+    this.byKey.set(key, f);
+    this.metrics.watchedFiles.set(this.byKey.size);
+    return f;
+  }
+
+  /** Checkpointed files no longer at a matching path: rotated while warden was down. Drain them. */
+  private async recoverRotated(): Promise<void> {
+    for (const [key, e] of this.saved) {
+      if (this.byKey.has(key)) continue;
+      const found = await findByInode(dirname(e.real_path ?? e.path), e.dev, e.ino);
+      if (!found) continue;
+      const input = this.config.inputs.find((i) => i.name === e.input) ?? this.discovery.inputFor(e.path);
+      if (!input) continue;
+      const st = await fsp.stat(found).catch(() => null);
+      if (!st) continue;
+      const f = this.makeFile({ path: e.path, realPath: found, input, dev: e.dev, ino: e.ino, size: st.size }, { offset: e.offset, fp: e.fp, fpLen: e.fp_len });
+      this.markRotated(f, 'recovered');
+    }
+  }
+
+  private onPathEvent(ev: string, path: string): void {
+    if (this.stopping) return;
+    const f = this.byPath.get(path);
+    if (ev === 'change' && f && f.state !== 'rotated') {
+      this.wantRead(f);
+      return;
+    }
+    void this.discovery.check(path).then((c) => {
+      if (c && !this.stopping) this.adopt(c, false);
+    });
+    if (f) this.wantRead(f);
+  }
+
+  private rescan(): Promise<void> {
+    if (this.scanning || this.stopping) return this.scanning ?? Promise.resolve();
+    this.scanning = (async () => {
+      try {
+        const seen = new Set<string>();
+        for (const c of await this.discovery.scan()) {
+          if (this.stopping) return;
+          seen.add(inodeKey(c.dev, c.ino));
+          this.adopt(c, false);
+        }
+        for (const f of [...this.byKey.values()]) {
+          if (seen.has(f.key) || f.state === 'rotated' || f.state === 'done') continue;
+          if (f.fd !== null) {
+            this.rotated(f);
+            continue;
+          }
+          // Closed while idle or still waiting: find where it went, or forget it.
+          const found = await findByInode(dirname(f.realPath), f.dev, f.ino);
+          if (found && f.resume === null) {
+            f.realPath = found;
+            for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
+            this.markRotated(f, 'rename');
+          } else {
+            this.logger.debug({ path: f.path }, 'file gone while closed; forgetting it');
+            this.forget(f);
+          }
+        }
+      } catch (err) {
+        this.logger.warn({ err: String(err) }, 'rescan failed');
+      } finally {
+        this.scanning = null;
+      }
+    })();
+    return this.scanning;
+  }
+
+  // ---- rotation -------------------------------------------------------------------------------
+
+  /** Its path names another file now, or nothing: it was rotated or deleted. */
+  private rotated(f: TailedFile): void {
+    if (f.state === 'rotated' || f.state === 'done') return;
+    for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
+    if (f.fd === null) {
+      void this.rescan();
+      return;
+    }
+    const fd = f.fd;
+    fstat(fd, (err, st) => {
+      const kind = !err && st.nlink === 0 ? 'deleted' : f.realPath.endsWith('-json.log') ? 'docker' : f.meta.k8s ? 'kubelet' : 'rename';
+      if (f.state !== 'rotated' && f.state !== 'done') this.markRotated(f, kind);
+    });
+  }
+
+  private markRotated(f: TailedFile, kind: string): void {
+    f.state = 'rotated';
+    f.rotatedAt = this.now();
+    this.metrics.rotations.inc({ kind });
+    this.logger.info({ path: f.path, real_path: f.realPath, kind, offset: f.readPos }, 'file rotated; draining it from its descriptor');
+    const rotated = [...this.byKey.values()].filter((g) => g.state === 'rotated').sort((a, b) => a.rotatedAt! - b.rotatedAt!);
+    for (let i = 0; i < rotated.length - this.config.tail.rotated_max_files; i++) void this.giveUp(rotated[i]!, 'rotated_max_files');
+    this.wantRead(f);
+  }
+
+  /** Stop draining a rotated file: what was not read is lost, counted and logged with the path. */
+  private async giveUp(f: TailedFile, reason: string): Promise<void> {
+    if (f.state === 'done') return;
+    let size = f.size;
+    if (f.fd !== null) size = await fstatAsync(f.fd).then((s) => s.size).catch(() => f.size);
+    const lost = Math.max(0, size - f.readPos);
+    if (lost > 0) {
+      this.metrics.bytesLost.inc({ reason }, lost);
+      this.logger.warn({ path: f.path, real_path: f.realPath, reason, bytes: lost }, 'gave up a rotated file before it was drained');
+    }
+    this.finish(f);
+  }
+
+  /** A rotated file is drained: ship its last unterminated line and pending partials, close it. */
+  private finish(f: TailedFile): void {
+    if (f.state === 'done') return;
+    if (f.carry && f.carry.length > 0) {
+      const carry = f.carry;
+      f.carry = null;
+      this.consumeLine(f, carry, 0, carry.length, f.lineEnd + carry.length, false, ...this.nowParts());
+    }
+    this.flushPartials(f);
+    f.state = 'done';
+    this.ready.delete(f);
+    this.waiting.delete(f);
+    if (!f.busy) this.closeFd(f);
+    f.settle(this.now());
+    if (f.queue.length === 0) this.forget(f);
+  }
+
+  private forget(f: TailedFile): void {
+    f.state = 'done';
+    this.ready.delete(f);
+    this.waiting.delete(f);
+    if (!f.busy) this.closeFd(f);
+    if (this.byKey.get(f.key) === f) this.byKey.delete(f.key);
+    for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
+    this.metrics.watchedFiles.set(this.byKey.size);
+    this.checkpointDirty = true;
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  private wantRead(f: TailedFile): void {
+    if (f.state === 'done') return;
+    this.ready.add(f);
+    this.kick();
+  }
+
+  private canRead(): boolean {
+    return this.started && !this.stopping && !this.paused && this.sender.writable();
+  }
+
+  private kick(): void {
+    if (this.pumping || !this.canRead() || this.ready.size === 0) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+      if (this.ready.size > 0 && this.canRead() && !this.rateTimer) setImmediate(() => this.kick());
+    });
+  }
+
+  private async pump(): Promise<void> {
+    while (this.canRead()) {
+      if (!this.takeTokens()) return;
+      const f = this.ready.values().next().value as TailedFile | undefined;
+      if (!f) return;
+      this.ready.delete(f);
+      f.busy = true;
+      try {
+        await this.step(f);
+      } catch (err) {
+        this.logger.warn({ path: f.path, err: String(err) }, 'read failed; will retry on the next event or rescan');
+      } finally {
+        f.busy = false;
+        if (f.state === 'done') this.closeFd(f);
+      }
+    }
+  }
+
+  private takeTokens(): boolean {
+    if (this.rate === null) return true;
+    const now = this.now();
+    this.tokens = Math.min(this.rate, this.tokens + ((now - this.tokensAt) * this.rate) / 1000);
+    this.tokensAt = now;
+    if (this.tokens > 0) return true;
+    const waitMs = Math.max(10, Math.ceil((-this.tokens / this.rate) * 1000));
+    if (!this.rateTimer) {
+      this.rateTimer = setTimeout(() => {
+        this.rateTimer = null;
+        this.kick();
+      }, waitMs);
+    }
+    return false;
+  }
+
+  private async step(f: TailedFile): Promise<void> {
+    if (f.state === 'done' || !(await this.ensureOpen(f))) return;
+    const fd = f.fd!;
+    // A file truncated and written past its old size again looks like growth; its first bytes tell.
+    if (f.checkFp && f.fpLen > 0) {
+      f.checkFp = false;
+      if (!(await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen }))) this.truncated(f, (await fstatAsync(fd)).size);
+    }
+    const pos = f.readPos;
+    const want = this.shedding ? Math.min(this.config.tail.read_chunk_bytes, 64 * 1024) : this.config.tail.read_chunk_bytes;
+    // The carry goes in front of the block in one reused buffer: no per-read concatenation.
+    const carryLen = f.carry ? f.carry.length : 0;
+    const buf = this.readBuffer(carryLen + want);
+    const { bytesRead } = await readAsync(fd, buf, carryLen, want, pos);
+    const now = this.now();
+    if (bytesRead > 0) {
+      if (this.rate !== null) this.tokens -= bytesRead;
+      f.lastActivity = now;
+      f.eofSince = null;
+      if (f.carry) f.carry.copy(buf, 0);
+      f.carry = null;
+      this.consume(f, buf.subarray(0, carryLen + bytesRead), pos - carryLen);
+      if (f.readPos > f.size) f.size = f.readPos;
+      this.metrics.bytesRead.inc({ input: f.input.name }, bytesRead);
+      if (f.fpLen < FP_BYTES && f.readPos > f.fpLen) {
+        const fp = await fingerprintFd(fd);
+        f.fp = fp.fp;
+        f.fpLen = fp.fpLen;
+      }
+      if (bytesRead === want) this.ready.add(f);
+      else f.checkFp = true;
+      return;
+    }
+    const st = await fstatAsync(fd);
+    if (st.size < pos) {
+      this.truncated(f, st.size);
+      this.ready.add(f);
+      return;
+    }
+    f.size = st.size;
+    if (st.size > pos) {
+      this.ready.add(f);
+      return;
+    }
+    if (f.eofSince === null) f.eofSince = now;
+    f.checkFp = true;
+    if (st.nlink === 0 && f.state === 'active') this.rotated(f);
+  }
+
+  /** One read buffer for all files (reads are sequential): read_chunk_bytes plus room for a carry. */
+  private readBuffer(size: number): Buffer {
+    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(size);
+    return this.buf;
+  }
+
+  /** copytruncate: the file shrank below what was read. Reread from 0 (the old tail is in the copy). */
+  private truncated(f: TailedFile, size: number): void {
+    this.metrics.truncations.inc();
+    this.metrics.rotations.inc({ kind: 'copytruncate' });
+    this.logger.info({ path: f.path, size, offset: f.readPos }, 'file truncated (copytruncate?); reading it again from the start');
+    this.flushPartials(f);
+    f.restart();
+    f.size = size;
+    // Zero bytes fingerprinted: the entry stays in the checkpoint (offset 0) until the next read
+    // fingerprints the new content.
+    f.fp = EMPTY_FP.fp;
+    f.fpLen = 0;
+    this.checkpointDirty = true;
+  }
+
+  private nowParts(): [number, number] {
+    const ms = this.now();
+    const sec = Math.floor(ms / 1000);
+    return [sec, (ms - sec * 1000) * 1e6];
+  }
+
+  private consume(f: TailedFile, block: Buffer, pos: number): void {
+    const [sec, nsec] = this.nowParts();
+    let lines = 0;
+    f.carry = splitLines(f.carry, block, pos, this.config.tail.max_line_bytes, (data, s, e, endOffset, cut) => {
+      if (!cut) lines++;
+      this.consumeLine(f, data, s, e, endOffset, cut, sec, nsec);
+    });
+    if (lines > 0) this.metrics.linesRead.inc({ input: f.input.name }, lines);
+  }
+
+  private consumeLine(f: TailedFile, data: Buffer, s: number, e: number, endOffset: number, cut: boolean, sec: number, nsec: number): void {
+    const lineStart = f.lineEnd;
+    if (f.format === null && e > s) f.format = detectFormat(data[s]!);
+    const text = data.toString('utf8', s, e);
+    // Pieces after a cut are raw text of the same physical line (see Reassembler).
+    const frag = f.inCut ? parsePlain(text, sec, nsec) : parsers[f.format ?? 'plain'](text, sec, nsec);
+    if (frag.parseError) this.metrics.parseErrors.inc({ input: f.input.name });
+    f.inCut = cut;
+    const out = f.reasm.push(frag, cut);
+    f.lineEnd = endOffset;
+    // Text held back (a partial, or a physical line not finished) makes its first line uncommittable.
+    if (f.reasm.pendingBytes() > 0 || cut) {
+      if (f.pendingStart < 0) f.pendingStart = lineStart;
+    } else f.pendingStart = -1;
+    if (out.length > 0) this.emit(f, out);
+    else if (f.pendingStart < 0) f.segment(f.lineEnd);
+  }
+
+  private flushPartials(f: TailedFile): void {
+    const out = f.reasm.flush();
+    if (!f.inCut) f.pendingStart = -1;
+    if (out.length > 0) this.emit(f, out);
+  }
+
+  private emit(f: TailedFile, out: Assembled[]): void {
+    const seg = f.segment(f.sendableEnd);
+    const now = this.now();
+    const meta = { k8s: f.meta.k8s, dockerId: f.meta.dockerId, host: this.host };
+    for (const a of out) {
+      if (a.truncated) this.metrics.truncatedLines.inc();
+      const entry = encodeEntry(a.sec, a.nsec, buildRecord(a, meta));
+      const full = this.batcher.add(f.meta.tag, entry, seg, now);
+      if (full) this.sendBatch(full);
+    }
+  }
+
+  private sendBatch(b: Batch): void {
+    let p: Promise<void>;
+    try {
+      p = this.sender.send(b.tag, concatEntries(b.parts), b.count);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    const tracked: Promise<void> = p.then(
+      () => this.acked(b),
+      (err) => this.logger.warn({ tag: b.tag, records: b.count, err: String(err) }, 'batch not acknowledged; its offsets stay uncommitted'),
+    );
+    this.inflight.add(tracked);
+    void tracked.finally(() => this.inflight.delete(tracked));
+  }
+
+  private acked(b: Batch): void {
+    const now = this.now();
+    for (const seg of b.segments) seg.pending--;
+    for (const seg of b.segments) {
+      const f = seg.file;
+      if (f.settle(now)) this.checkpointDirty = true;
+      if (f.state === 'done' && f.queue.length === 0 && this.byKey.get(f.key) === f) this.forget(f);
+    }
+  }
+
+  // ---- descriptors ----------------------------------------------------------------------------
+
+  private async ensureOpen(f: TailedFile): Promise<boolean> {
+    if (f.fd !== null) return true;
+    if (this.openCount >= this.config.tail.max_open_files && !this.freeSlot(f)) {
+      f.state = f.state === 'rotated' ? 'rotated' : 'waiting';
+      this.waiting.add(f);
+      this.metrics.watchedFiles.set(this.byKey.size);
+      if (!this.loggedWaiting) {
+        this.loggedWaiting = true;
+        this.logger.info({ max_open_files: this.config.tail.max_open_files }, 'tail.max_open_files reached; further files wait their turn');
+      }
+      return false;
+    }
+    this.waiting.delete(f);
+    let fd: number;
+    try {
+      // O_NONBLOCK: if a FIFO was swapped in after the check, open must not block.
+      fd = await openAsync(f.realPath, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    } catch (err) {
+      this.logger.debug({ path: f.realPath, err: String(err) }, 'cannot open; forgetting until found again');
+      if (f.state === 'rotated') await this.giveUp(f, 'open_failed');
+      else this.forget(f);
+      return false;
+    }
+    const st = await fstatAsync(fd);
+    if (!st.isFile() || st.dev !== f.dev || st.ino !== f.ino) {
+      closeSync(fd);
+      // Its path names something else now: the rescan sorts out which file is where.
+      if (f.state === 'rotated') await this.giveUp(f, 'replaced');
+      else this.forget(f);
+      return false;
+    }
+    f.fd = fd;
+    this.openCount++;
+    this.metrics.openFiles.set(this.openCount);
+    if (f.state !== 'rotated') f.state = 'active';
+    if (f.resume) {
+      const r = f.resume;
+      f.resume = null;
+      let start = Math.min(r.offset, st.size);
+      if (r.fp !== undefined && r.fpLen !== undefined) {
+        const ok = r.offset <= st.size && (await fingerprintMatches(fd, { fp: r.fp, fpLen: r.fpLen }));
+        if (!ok) {
+          this.logger.info({ path: f.path, offset: r.offset, size: st.size }, 'checkpoint does not match this file (inode reused or truncated); reading it from the start');
+          start = 0;
+        }
+      }
+      f.lineEnd = f.committed = start;
+      f.queue = [];
+    } else if (f.fpLen >= 0) {
+      // Reopened after an idle close: the inode may have been freed and reused meanwhile.
+      const same = await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen });
+      if (!same) {
+        this.logger.info({ path: f.path }, 'file changed identity while closed (inode reused); reading it from the start');
+        this.flushPartials(f);
+        f.restart();
+      } else if (st.size < f.readPos) this.truncated(f, st.size);
+    }
+    f.size = st.size;
+    const fp = await fingerprintFd(fd);
+    f.fp = fp.fp;
+    f.fpLen = fp.fpLen;
+    return true;
+  }
+
+  /** Close the least recently active file that is at EOF to make room for `f`; false when none can go. */
+  private freeSlot(f: TailedFile): boolean {
+    let victim: TailedFile | null = null;
+    for (const g of this.byKey.values()) {
+      if (g === f || g.fd === null || g.busy || g.state !== 'active' || g.readPos < g.size || this.ready.has(g)) continue;
+      if (!victim || g.lastActivity < victim.lastActivity) victim = g;
+    }
+    if (!victim) return false;
+    this.closeIdle(victim);
+    return true;
+  }
+
+  private closeIdle(f: TailedFile): void {
+    this.closeFd(f);
+    f.state = 'idle';
+  }
+
+  private closeFd(f: TailedFile): void {
+    if (f.fd === null) return;
+    try {
+      closeSync(f.fd);
+    } catch {
+      // already closed: nothing to release
+    }
+    f.fd = null;
+    this.openCount--;
+    this.metrics.openFiles.set(this.openCount);
+    if (this.waiting.size > 0) {
+      const next = this.waiting.values().next().value as TailedFile;
+      this.waiting.delete(next);
+      this.wantRead(next);
+    }
+  }
+
+  // ---- timers ---------------------------------------------------------------------------------
+
+  private housekeeping(): void {
+    if (this.stopping) return;
+    const now = this.now();
+    const t = this.config.tail;
+    for (const b of this.batcher.due(now, this.config.forward.flush_interval_ms)) this.sendBatch(b);
+    let lag = 0;
+    for (const f of [...this.byKey.values()]) {
+      lag += f.lag();
+      if (f.reasm.pendingBytes() > 0 && !f.inCut && now - f.lastActivity >= t.partial_flush_ms) this.flushPartials(f);
+      if (f.state === 'rotated' && !f.busy) {
+        if (now - f.rotatedAt! > t.rotated_keep_s * 1000) void this.giveUp(f, 'rotated_keep_s');
+        else if (f.eofSince !== null && f.readPos >= f.size && now - f.eofSince >= Math.min(ROTATED_SETTLE_MS, t.rotated_keep_s * 1000)) this.finish(f);
+        else this.ready.add(f);
+      } else if (f.state === 'active' && !f.busy && f.fd !== null && f.readPos >= f.size && now - f.lastActivity >= t.idle_close_s * 1000) {
+        this.closeIdle(f);
+      }
+    }
+    this.metrics.lagBytes.set(lag);
+    if (this.waiting.size > 0 && this.openCount < t.max_open_files) for (const f of this.waiting) this.wantRead(f);
+    if (this.ready.size > 0) this.kick();
+    if (this.checkpointDirty && now - this.lastCheckpoint >= t.checkpoint_interval_ms) {
+      this.checkpointDirty = false;
+      this.lastCheckpoint = now;
+      void this.store.write(this.entries()).then((ok) => {
+        if (!ok) this.checkpointDirty = true;
+      });
+    }
+  }
+
+  private entries(): CheckpointEntry[] {
+    const out: CheckpointEntry[] = [];
+    const updatedNow = new Date(this.now()).toISOString();
+    for (const f of this.byKey.values()) {
+      const base = { dev: f.dev, ino: f.ino, path: f.path, input: f.input.name, updated: f.updated };
+      const real = f.realPath !== f.path ? { real_path: f.realPath } : {};
+      if (f.resume) {
+        const fp = f.resume.fp !== undefined ? { fp: f.resume.fp, fp_len: f.resume.fpLen! } : { fp: EMPTY_FP.fp, fp_len: 0 };
+        out.push({ ...base, ...real, ...fp, offset: f.resume.offset, updated: updatedNow });
+      } else if (f.fpLen >= 0) {
+        out.push({ ...base, ...real, fp: f.fp, fp_len: f.fpLen, offset: f.committed });
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,107 @@
+// Many files under a descriptor cap, recovery of a file rotated while warden was down, and a huge
+// line without a newline — with an in-memory acking sender (a fake for the Forward client).
+import { appendFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../agent/health/metrics.js';
+import { TailPipeline } from '../../agent/tail/pipeline.js';
+import { counter, memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+
+let root: string;
+let logDir: string;
+let stateDir: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'warden-tscale-'));
+  logDir = join(root, 'log');
+  stateDir = join(root, 'state');
+  mkdirSync(logDir, { recursive: true });
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+const fdCount = () => readdirSync('/proc/self/fd').length;
+
+function pipeline(sender: { send: any; writable: any; on: any }, tail: Record<string, unknown>, glob: string) {
+  const metrics = createMetrics({ defaults: false });
+  const { logger, lines } = memoryLogger();
+  const config = tailConfig(stateDir, [logDir], [{ name: 'host', paths: [glob], format: 'plain' }], tail);
+  return { p: new TailPipeline({ config, sender, logger, metrics, host: 'h' }), metrics, lines };
+}
+
+describe('tail at scale (in-memory acking sender)', () => {
+  it('2,000 files in 500 directories with max_open_files 64: every line, never more than 64 descriptors', async () => {
+    for (let d = 0; d < 500; d++) {
+      const dir = join(logDir, `d${d}`);
+      mkdirSync(dir);
+      for (let i = 0; i < 4; i++) appendFileSync(join(dir, `f${i}.log`), `d${d}f${i}-0\nd${d}f${i}-1\n`);
+    }
+    const sender = new MemorySender();
+    const before = fdCount();
+    const { p, metrics, lines } = pipeline(sender, { max_open_files: 64, rescan_interval_ms: 1000 }, join(logDir, '*', '*.log'));
+    let maxFds = 0;
+    let maxOpen = 0;
+    const probe = setInterval(async () => {
+      maxFds = Math.max(maxFds, fdCount() - before);
+      maxOpen = Math.max(maxOpen, (await metrics.openFiles.get()).values[0]?.value ?? 0);
+    }, 5);
+    try {
+      await p.start();
+      await waitFor(() => sender.got.length >= 4000, '4000 records', 20_000);
+      // A second round of writes reaches files closed under the cap.
+      for (let d = 0; d < 500; d += 50) appendFileSync(join(logDir, `d${d}`, 'f0.log'), `d${d}f0-2\n`);
+      await waitFor(() => sender.got.length >= 4010, 'appended lines', 10_000);
+    } finally {
+      clearInterval(probe);
+      await p.stop();
+    }
+    expect(new Set(sender.logs()).size).toBe(4010);
+    expect(maxOpen).toBeLessThanOrEqual(64);
+    // The pipeline's 64 plus a few of chokidar's watch descriptors and the checkpoint file.
+    expect(maxFds).toBeLessThan(64 + 40);
+    expect(lines.join('\n')).not.toMatch(/ENOSPC|EMFILE/);
+    expect(p.files()).toHaveLength(2000);
+  });
+
+  it('a file rotated while warden was stopped is found by its inode and drained on restart', async () => {
+    const f = join(logDir, 'app.log');
+    appendFileSync(f, 'a-0\na-1\n');
+    const glob = join(logDir, '*.log');
+    const s1 = new MemorySender();
+    const first = pipeline(s1, {}, glob);
+    await first.p.start();
+    await waitFor(() => s1.got.length >= 2, 'first lines');
+    await first.p.stop();
+    appendFileSync(f, 'a-2\na-3\n');
+    renameSync(f, f + '.1');
+    appendFileSync(f, 'b-0\n');
+    const s2 = new MemorySender();
+    const second = pipeline(s2, {}, glob);
+    await second.p.start();
+    try {
+      await waitFor(() => s2.got.length >= 3, 'rest of the rotated file and the new one');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(s2.logs().sort()).toEqual(['a-2', 'a-3', 'b-0']);
+      expect(await counter(second.metrics.rotations, { kind: 'recovered' })).toBe(1);
+    } finally {
+      await second.p.stop();
+    }
+  });
+
+  it('a 64 MiB line without a newline is split at max_line_bytes and does not lift RSS with it (child with a 32 MiB heap)', async () => {
+    const f = join(logDir, 'huge.log');
+    const chunk = Buffer.alloc(1024 * 1024, 'z');
+    const fd = openSync(f, 'w');
+    for (let i = 0; i < 64; i++) writeSync(fd, chunk);
+    closeSync(fd);
+    const script = join(import.meta.dirname, '../fixtures/tail/huge-line.ts');
+    const { stdout } = await execa('node', ['--max-old-space-size=32', '--max-semi-space-size=1', '--import', 'tsx', script, stateDir, logDir, String(63 * 1024 * 1024)], {
+      timeout: 25_000,
+    });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.maxRecord).toBeLessThan(65536 + 200);
+    expect(r.records).toBeGreaterThanOrEqual(1000);
+    // Holding the line whole takes 64 MiB as bytes, and more again as a string.
+    expect((r.hwmKb - r.rssStartKb) * 1024).toBeLessThan(40 * 1024 * 1024);
+  }, 30_000);
+});

@@ -1,0 +1,84 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CheckpointStore, type CheckpointEntry } from '../../../agent/tail/checkpoint.js';
+import { createMetrics } from '../../../agent/health/metrics.js';
+import { createLogger } from '../../../supervisor/log.js';
+
+let dir: string;
+const logLines: string[] = [];
+const logger = createLogger('info', { stream: { write: (l: string) => logLines.push(l) } as unknown as NodeJS.WritableStream, tty: false });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'warden-cp-'));
+  logLines.length = 0;
+});
+afterEach(() => {
+  chmodSync(dir, 0o755);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const entry = (offset: number): CheckpointEntry => ({ dev: 1, ino: 2, fp: 'abcd', fp_len: 4, path: '/var/log/a.log', offset, updated: new Date(0).toISOString() });
+
+describe('CheckpointStore', () => {
+  it('reports a first start, then reads back what it wrote atomically (no temp file left)', async () => {
+    const s = new CheckpointStore(dir, logger, createMetrics({ defaults: false }));
+    expect(await s.load()).toEqual({ existed: false, entries: [] });
+    expect(await s.write([entry(10)])).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8'))).toMatchObject({ version: 1, files: [{ offset: 10 }] });
+    expect(existsSync(join(dir, 'checkpoints.json.tmp'))).toBe(false);
+    expect(await new CheckpointStore(dir, logger, createMetrics({ defaults: false })).load()).toEqual({ existed: true, entries: [entry(10)] });
+  });
+
+  it('reads the temp file when the main file is missing (a write cut before the rename)', async () => {
+    writeFileSync(join(dir, 'checkpoints.json.tmp'), JSON.stringify({ version: 1, files: [entry(7)] }));
+    const r = await new CheckpointStore(dir, logger, createMetrics({ defaults: false })).load();
+    expect(r).toEqual({ existed: true, entries: [entry(7)] });
+  });
+
+  it('keeps a corrupt file aside with a warning and starts without it', async () => {
+    writeFileSync(join(dir, 'checkpoints.json'), '{"version": 1, "files": [');
+    const r = await new CheckpointStore(dir, logger, createMetrics({ defaults: false }), () => 1234).load();
+    expect(r).toEqual({ existed: true, entries: [] });
+    expect(readdirSync(dir)).toContain('checkpoints.json.corrupt-1234');
+    expect(logLines.join('')).toMatch(/corrupt/);
+  });
+
+  it('treats another version as corrupt rather than misreading it', async () => {
+    writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 2, files: [entry(1)] }));
+    const r = await new CheckpointStore(dir, logger, createMetrics({ defaults: false }), () => 5).load();
+    expect(r.entries).toEqual([]);
+    expect(readdirSync(dir)).toContain('checkpoints.json.corrupt-5');
+  });
+
+  it('reports a failing write (state_dir is a file), never throws, and recovers when it works again', async () => {
+    const stateDir = join(dir, 'state');
+    writeFileSync(stateDir, 'not a directory');
+    const metrics = createMetrics({ defaults: false });
+    const s = new CheckpointStore(stateDir, logger, metrics);
+    expect(await s.write([entry(1)])).toBe(false);
+    const h = s.healthy();
+    expect(h.ok).toBe(false);
+    expect(h.error).toContain(stateDir);
+    expect((await metrics.checkpointWrites.get()).values.find((v) => v.labels.result === 'error')?.value).toBe(1);
+    rmSync(stateDir);
+    mkdirSync(stateDir);
+    expect(await s.write([entry(2)])).toBe(true);
+    expect(s.healthy()).toEqual({ ok: true });
+  });
+
+  it('reports a read-only state_dir (EACCES/EROFS-like)', async () => {
+    if (process.getuid?.() === 0) {
+      // root ignores directory permissions; a state_dir below a file fails the same way for root.
+      const s = new CheckpointStore(join(dir, 'file', 'sub'), logger, createMetrics({ defaults: false }));
+      writeFileSync(join(dir, 'file'), '');
+      expect(await s.write([entry(1)])).toBe(false);
+      expect(s.healthy().ok).toBe(false);
+      return;
+    }
+    chmodSync(dir, 0o500);
+    const s = new CheckpointStore(dir, logger, createMetrics({ defaults: false }));
+    expect(await s.write([entry(1)])).toBe(false);
+    expect(s.healthy().ok).toBe(false);
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { splitLines } from '../../../agent/tail/reader.js';
+
+function run(blocks: string[], max: number) {
+  const out: Array<[string, number, boolean]> = [];
+  let carry: Buffer | null = null;
+  let off = 0;
+  for (const b of blocks) {
+    const buf = Buffer.from(b);
+    carry = splitLines(carry, buf, off, max, (d, s, e, end, cut) => out.push([d.toString('utf8', s, e), end, cut]));
+    off += buf.length;
+  }
+  return { out, carry: carry?.toString() ?? null };
+}
+
+describe('splitLines', () => {
+  it('splits on newlines across blocks, with end offsets and the unterminated rest as carry', () => {
+    const r = run(['ab\ncd', 'e\n\nf'], 100);
+    expect(r.out).toEqual([
+      ['ab', 3, false],
+      ['cde', 7, false],
+      ['', 8, false],
+    ]);
+    expect(r.carry).toBe('f');
+  });
+
+  it('cuts a line longer than the bound into pieces flagged cut, the last piece not', () => {
+    const r = run(['0123456789', 'abcdefghij\n'], 8);
+    expect(r.out.map((x) => x[0]).join('')).toBe('0123456789abcdefghij');
+    expect(r.out.every(([t]) => Buffer.byteLength(t) <= 8)).toBe(true);
+    expect(r.out.at(-1)).toEqual(['ghij', 21, false]);
+    expect(r.out.slice(0, -1).every(([, , cut]) => cut)).toBe(true);
+  });
+
+  it('holds no more than the bound while a line has no newline', () => {
+    const r = run(['x'.repeat(50), 'y'.repeat(50)], 16);
+    expect(r.carry!.length).toBeLessThanOrEqual(16);
+  });
+
+  it('does not cut inside a UTF-8 character', () => {
+    const r = run(['ééééé\n'], 5);
+    for (const [t] of r.out) expect(t).not.toContain('\uFFFD');
+    expect(r.out.map((x) => x[0]).join('')).toBe('ééééé');
+  });
+});
