@@ -1,0 +1,278 @@
+// `npm run bench`: warden end to end on a Docker json-file tree, against plain Node's
+// read+split+JSON.parse on the same files in the same run, and against Fluent Bit / fluentd where
+// installed. Prints a table and writes bench/results.md (machine, versions, date).
+//
+//   npm run bench -- [--mib 256] [--tree DIR] [--quick] [--only baseline,drain,latency,idle,pickup,others]
+//                    [--cpu-prof DIR] [--results FILE] [--keep]
+//
+// Sections: baseline (Node ceiling), drain (backlog → every line acked: lines/s, MiB/s,
+// CPU-s per million lines, peak RSS), latency (steady 10k lines/s, write → sink p50/p99 and the
+// ack-latency histogram), idle (1,000 quiet files), pickup (10,000 new files), others
+// (fluent-bit, fluentd). Each is bounded in time; one that fails shows its error as a row.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { baseline, type BaselineResult } from './bench/baseline.js';
+import { drain, type DrainResult } from './bench/drain.js';
+import { idle } from './bench/idle.js';
+import { latency } from './bench/latency.js';
+import { describeMachine, type Machine } from './bench/machine.js';
+import { onPath, runOther, type Other } from './bench/others.js';
+import { pickup } from './bench/pickup.js';
+import { topSelfTime, type HotFunction } from './bench/profile.js';
+import { consoleTable, markdown } from './bench/report.js';
+import { runSection, type Row } from './bench/row.js';
+import { findDockerFiles, generateDockerTree, warmAndCount, type DockerTree } from './bench/tree.js';
+import { ROOT, WARDEN } from './bench/warden.js';
+
+export const SECTIONS = ['baseline', 'drain', 'latency', 'idle', 'pickup', 'others'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  /** Size of the generated tree; default 256 (4 with quick). */
+  mib?: number;
+  /** Reuse (or generate and keep) the tree under this directory. */
+  tree?: string;
+  /** Small sizes and short windows, for the smoke test; targets are not judged. */
+  quick?: boolean;
+  only?: Section[];
+  /** Where to write the markdown; default bench/results.md. */
+  results?: string;
+  /** Also profile warden during an extra drain and summarise it (node --cpu-prof into DIR). */
+  cpuProfDir?: string;
+  /** Keep the temp dir. */
+  keep?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface BenchReport {
+  machine: Machine;
+  rows: Row[];
+  table: string;
+  markdown: string;
+  profile: { file: string; totalMs: number; top: HotFunction[] } | null;
+}
+
+const MiB = 1048576;
+
+export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const quick = opts.quick === true;
+  const only = new Set<Section>(opts.only ?? SECTIONS);
+  const mib = opts.mib ?? (quick ? 4 : 256);
+  const judge = (ok: boolean): boolean | null => (quick ? null : ok);
+  const sizes = quick
+    ? { latency: { rate: 2000, seconds: 3, files: 2, warmupS: 0.5 }, idleFiles: 100, idleS: 2, idleSettleS: 0.5, pickupFiles: 300 }
+    : { latency: { rate: 10_000, seconds: 15, files: 4, warmupS: 1 }, idleFiles: 1000, idleS: 20, idleSettleS: 3, pickupFiles: 10_000 };
+
+  if (!existsSync(WARDEN)) throw new Error(`${WARDEN} not found: run \`npm run build\` first`);
+  const machine = describeMachine(WARDEN);
+  const work = mkdtempSync(join(tmpdir(), 'warden-bench-'));
+  const rows: Row[] = [];
+  let profile: BenchReport['profile'] = null;
+  try {
+    // The tree: generated in the temp dir, or reused / generated and kept under --tree.
+    let tree: DockerTree | null = null;
+    const needTree = only.has('baseline') || only.has('drain') || only.has('others');
+    if (needTree) {
+      const root = opts.tree ? resolve(opts.tree) : join(work, 'tree');
+      let files = findDockerFiles(root);
+      if (files.length === 0) {
+        log(`generating a ${mib} MiB Docker json-file tree in ${root}`);
+        files = generateDockerTree(root, mib * MiB).files;
+      } else log(`reusing ${files.length} files under ${root}`);
+      tree = warmAndCount(root, files); // reads it once: warm page cache
+      log(`tree: ${tree.files.length} files, ${tree.lines} lines, ${(tree.bytes / MiB).toFixed(1)} MiB`);
+    }
+    const treeNote = tree ? `${tree.lines.toLocaleString('en-US')} lines, ${(tree.bytes / MiB).toFixed(0)} MiB, ${tree.files.length} files` : '';
+
+    let parseBase: BaselineResult | null = null;
+    if (only.has('baseline') && tree) {
+      log('baseline: Node read + split (+ JSON.parse)');
+      rows.push(
+        ...(await runSection('baseline', 300_000, async () => {
+          const split = baseline(tree.files, false, quick ? 1 : 3);
+          parseBase = baseline(tree.files, true, quick ? 1 : 3);
+          const b = parseBase;
+          return [
+            { section: 'baseline', metric: 'Node read + split', value: split.lines / split.seconds, unit: 'lines/s', note: `${(split.bytes / MiB / split.seconds).toFixed(0)} MiB/s; best of ${quick ? 1 : 3}` },
+            { section: 'baseline', metric: 'Node read + split + JSON.parse', value: b.lines / b.seconds, unit: 'lines/s', note: `${(b.bytes / MiB / b.seconds).toFixed(0)} MiB/s; ${treeNote}` },
+          ];
+        })),
+      );
+    }
+
+    let drained: DrainResult | null = null;
+    if (only.has('drain') && tree) {
+      log('drain: warden read_from head → warden sink --count-only');
+      const bound = 60_000 + (tree.bytes / MiB) * 1000;
+      rows.push(
+        ...(await runSection('drain', bound + 30_000, async (scope) => {
+          const d = await drain(scope, join(work, 'drain'), tree, bound);
+          drained = d;
+          const rate = d.lines / d.seconds;
+          const perM = d.cpuSeconds / (d.lines / 1e6);
+          const base = parseBase as BaselineResult | null;
+          const ratio = base ? rate / (base.lines / base.seconds) : null;
+          const gib = d.bytes >= 1024 * MiB;
+          return [
+            { section: 'drain', metric: 'end to end (file → parse → Forward → acked)', value: rate, unit: 'lines/s', note: `${d.seconds.toFixed(2)} s from first read (${d.secondsFromSpawn.toFixed(2)} s from spawn); ${treeNote}` },
+            { section: 'drain', metric: 'end to end', value: d.bytes / MiB / d.seconds, unit: 'MiB/s' },
+            { section: 'drain', metric: 'ratio to Node read+split+JSON.parse', value: ratio, unit: '×', target: '≥ 0.35', met: ratio === null ? null : judge(ratio >= 0.35), note: ratio === null ? 'baseline not run' : undefined },
+            { section: 'drain', metric: 'warden CPU per million lines', value: perM, unit: 'CPU-s', target: '≤ 1.5', met: judge(perM <= 1.5), note: 'utime+stime of warden alone' },
+            { section: 'drain', metric: 'warden peak RSS while draining', value: d.peakRssMiB, unit: 'MiB', target: '≤ 96 (1 GiB backlog)', met: judge(d.peakRssMiB <= 96), note: gib ? 'VmHWM' : `VmHWM; backlog ${(d.bytes / MiB).toFixed(0)} MiB, not 1 GiB` },
+            { section: 'drain', metric: 'sink (child) CPU per million lines', value: d.sinkCpuSeconds === null ? null : d.sinkCpuSeconds / (d.lines / 1e6), unit: 'CPU-s', note: 'context: the receiver shares the cores' },
+          ];
+        })),
+      );
+    }
+
+    if (opts.cpuProfDir && tree) {
+      const dir = resolve(opts.cpuProfDir);
+      mkdirSync(dir, { recursive: true });
+      log(`profile: a second drain under node --cpu-prof into ${dir}`);
+      const bound = 60_000 + (tree.bytes / MiB) * 2000;
+      let pid = 0;
+      const failed = await runSection('profile', bound + 30_000, async (scope) => {
+        const d = await drain(scope, join(work, 'profile'), tree, bound, ['--cpu-prof', '--cpu-prof-dir', dir]);
+        pid = d.pid;
+        return [];
+      });
+      rows.push(...failed);
+      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.`));
+      if (pid && file) profile = { file: join(dir, file), ...topSelfTime(join(dir, file), 15, ROOT) };
+      else if (pid) rows.push({ section: 'profile', metric: 'failed', value: null, unit: '', note: `no .cpuprofile of pid ${pid} in ${dir}` });
+    }
+
+    if (only.has('latency')) {
+      const l = sizes.latency;
+      log(`latency: ${l.rate} lines/s for ${l.seconds} s into ${l.files} files, tailed from the end`);
+      rows.push(
+        ...(await runSection('latency', (l.seconds + 90) * 1000, async (scope) => {
+          const r = await latency(scope, join(work, 'latency'), l);
+          const note = `${r.counted.toLocaleString('en-US')} lines after a ${l.warmupS} s warm-up`;
+          return [
+            { section: 'latency', metric: 'steady write rate achieved', value: r.achievedRate, unit: 'lines/s', note: `${l.files} files, ${l.seconds} s` },
+            { section: 'latency', metric: 'write → sink receipt p50', value: r.p50ms, unit: 'ms', note },
+            { section: 'latency', metric: 'write → sink receipt p99', value: r.p99ms, unit: 'ms', target: '≤ 200', met: judge(r.p99ms <= 200), note: `max ${r.maxms.toFixed(0)} ms (line written at +${r.maxAtS.toFixed(1)} s); ${r.overOneS} lines over 1 s` },
+            { section: 'latency', metric: 'send → ack p50 (warden_forward_ack_latency_seconds)', value: r.ackP50ms, unit: 'ms', note: 'interpolated within histogram buckets' },
+            { section: 'latency', metric: 'send → ack p99 (warden_forward_ack_latency_seconds)', value: r.ackP99ms, unit: 'ms', target: '≤ 200', met: r.ackP99ms === null ? null : judge(r.ackP99ms <= 200) },
+            { section: 'latency', metric: 'warden CPU at this rate', value: r.cpuPercent, unit: '% of a core', note: r.rssMiB === null ? undefined : `RSS ${r.rssMiB.toFixed(0)} MiB` },
+          ];
+        })),
+      );
+    }
+
+    if (only.has('idle')) {
+      log(`idle: ${sizes.idleFiles} quiet files, ${sizes.idleS} s`);
+      rows.push(
+        ...(await runSection('idle', (sizes.idleS + sizes.idleSettleS + 120) * 1000, async (scope) => {
+          const r = await idle(scope, join(work, 'idle'), sizes.idleFiles, sizes.idleS, sizes.idleSettleS);
+          return [
+            { section: 'idle', metric: `warden CPU, ${r.files} quiet files`, value: r.cpuPercent, unit: '% of a core', target: '≤ 1', met: judge(r.cpuPercent <= 1), note: `over ${sizes.idleS} s, no scrapes; ${r.openFiles} files open` },
+            { section: 'idle', metric: `warden RSS, ${r.files} quiet files`, value: r.rssMiB, unit: 'MiB', target: '≤ 60', met: judge(r.rssMiB <= 60) },
+          ];
+        })),
+      );
+    }
+
+    if (only.has('pickup')) {
+      log(`pickup: ${sizes.pickupFiles} new files while warden runs`);
+      rows.push(
+        ...(await runSection('pickup', 150_000, async (scope) => {
+          const r = await pickup(scope, join(work, 'pickup'), sizes.pickupFiles, 90_000);
+          return [
+            { section: 'pickup', metric: `${r.files} new files (1 line each) → all acked`, value: r.seconds, unit: 's', target: '≤ 10', met: judge(r.seconds <= 10), note: `from the first file created; creating them took ${r.createSeconds.toFixed(2)} s` },
+          ];
+        })),
+      );
+    }
+
+    if (only.has('others') && tree) {
+      const d = drained as DrainResult | null;
+      const wardenRate = d ? d.lines / d.seconds : null;
+      for (const which of ['fluent-bit', 'fluentd'] as Other[]) {
+        const program = onPath(which);
+        const label = which === 'fluent-bit' ? 'Fluent Bit tail → forward (acks)' : 'fluentd in_tail → forward (acks)';
+        if (!program) {
+          rows.push({ section: which, metric: label, value: null, unit: 'lines/s', note: `skipped: ${which} not on PATH` });
+          rows.push({ section: which, metric: `warden / ${which}`, value: null, unit: '×', target: which === 'fluent-bit' ? '≥ 1.5' : undefined, note: `skipped: ${which} not on PATH` });
+          continue;
+        }
+        log(`${which}: ${program} on the same tree into warden sink --count-only`);
+        rows.push(
+          ...(await runSection(which, 600_000, async (scope) => {
+            const r = await runOther(scope, join(work, which), which, program, tree, 540_000);
+            const rate = tree.lines / r.seconds;
+            const ratio = wardenRate === null ? null : wardenRate / rate;
+            return [
+              { section: which, metric: label, value: rate, unit: 'lines/s', note: `${(tree.bytes / MiB / r.seconds).toFixed(0)} MiB/s; ${(r.cpuSeconds / (tree.lines / 1e6)).toFixed(2)} CPU-s per million lines; peak RSS ${r.peakRssMiB.toFixed(0)} MiB` },
+              { section: which, metric: `warden / ${which}`, value: ratio, unit: '×', target: which === 'fluent-bit' ? '≥ 1.5' : undefined, met: ratio === null || which !== 'fluent-bit' ? null : judge(ratio >= 1.5), note: ratio === null ? 'drain not run' : undefined },
+            ];
+          })),
+        );
+      }
+    }
+  } finally {
+    if (!opts.keep) rmSync(work, { recursive: true, force: true });
+    else log(`kept ${work}`);
+  }
+
+  const settings = [quick ? 'quick' : 'full', `--mib ${mib}`, opts.tree ? `--tree ${opts.tree}` : '', opts.only ? `--only ${[...only].join(',')}` : ''].filter(Boolean).join(' ');
+  const table = consoleTable(rows);
+  const md = markdown(machine, rows, settings, profile);
+  const results = opts.results ?? join(ROOT, 'bench/results.md');
+  mkdirSync(dirname(results), { recursive: true });
+  writeFileSync(results, md);
+  return { machine, rows, table, markdown: md, profile };
+}
+
+function parseOnly(v: string | undefined): Section[] | undefined {
+  if (!v) return undefined;
+  const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (!(SECTIONS as readonly string[]).includes(n)) throw new Error(`--only: unknown section ${JSON.stringify(n)} (sections: ${SECTIONS.join(', ')})`);
+  return names as Section[];
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      mib: { type: 'string' },
+      tree: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      results: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const mib = values.mib === undefined ? undefined : Number(values.mib);
+  if (mib !== undefined && !(mib > 0)) throw new Error(`--mib: must be a positive number (got ${JSON.stringify(values.mib)})`);
+  const report = await runBench({
+    mib,
+    tree: values.tree,
+    quick: values.quick,
+    only: parseOnly(values.only),
+    results: values.results,
+    cpuProfDir: values['cpu-prof'],
+    keep: values.keep,
+  });
+  const m = report.machine;
+  process.stdout.write(`\n${m.warden} · Node ${m.node} · ${m.nproc} × ${m.cpuModel} · ${m.memoryMiB} MiB · ${m.date}\n\n${report.table}\n`);
+  if (report.profile) {
+    process.stdout.write(`\nwarden CPU profile (${report.profile.file}), top self time of ${(report.profile.totalMs / 1000).toFixed(1)} s:\n`);
+    for (const f of report.profile.top) process.stdout.write(`${f.selfMs.toFixed(0).padStart(8)} ms ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}  ${f.where}\n`);
+  }
+  return 0;
+}
+
+if (process.argv[1] && /scripts\/bench\.(ts|js|mjs)$/.test(process.argv[1])) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`bench: ${(err as Error).message}\n`);
+      process.exit(2);
+    },
+  );
+}

@@ -1,0 +1,37 @@
+// What the numbers were measured on: cores, CPU model, memory, runtimes, warden's version, date.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
+
+export interface Machine {
+  nproc: number;
+  cpuModel: string;
+  memoryMiB: number;
+  node: string;
+  warden: string;
+  date: string;
+}
+
+export function describeMachine(wardenScript: string): Machine {
+  let cpuModel = 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpuModel = m[1]!.trim();
+  } catch {
+    // no /proc/cpuinfo (not Linux): keep "unknown"
+  }
+  let warden = 'unknown';
+  try {
+    warden = execFileSync(process.execPath, [wardenScript, '--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
+  } catch (err) {
+    warden = `unknown (${(err as Error).message.split('\n')[0]})`;
+  }
+  return {
+    nproc: availableParallelism(),
+    cpuModel,
+    memoryMiB: Math.round(totalmem() / 1048576),
+    node: process.version,
+    warden,
+    date: new Date().toISOString(),
+  };
+}

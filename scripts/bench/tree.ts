@@ -1,0 +1,115 @@
+// The bench's data: a Docker json-file tree whose lines are 180–250 bytes (gen-logs' default
+// lines run a little longer), deterministic from a seed, each line carrying `<key>#<seq>`.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { dockerLines, rng } from '../gen-logs.js';
+
+export const DOCKER_DIR = 'var/lib/docker/containers';
+
+export interface DockerTree {
+  root: string;
+  files: string[];
+  lines: number;
+  bytes: number;
+}
+
+const WORDS = 'GET POST request served user cache miss hit order processed latency ms status ok error retry upstream connection pool worker queued job done timeout'.split(' ');
+
+/** The glob warden's docker input uses for a tree rooted at `root`. */
+export function dockerGlob(root: string): string {
+  return join(root, DOCKER_DIR, '*/*-json.log');
+}
+
+export function containerId(r: () => number): string {
+  let s = '';
+  for (let i = 0; i < 64; i++) s += Math.floor(r() * 16).toString(16);
+  return s;
+}
+
+/** Creates `<root>/var/lib/docker/containers/<id>/<id>-json.log` and returns its path. */
+export function newContainerFile(root: string, id: string): string {
+  const dir = join(root, DOCKER_DIR, id);
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${id}-json.log`);
+}
+
+/**
+ * One Docker json-file line of 181–250 bytes: the JSON wrapper (with a 30-byte time and the
+ * escaped newline) is 71 bytes, the text 110–179.
+ */
+export function makeLine(r: () => number, key: string, seq: number, timeNs: bigint): string {
+  const len = 110 + Math.floor(r() * 70);
+  let text = `${key}#${seq} `;
+  while (text.length < len) text += WORDS[Math.floor(r() * WORDS.length)] + ' ';
+  return dockerLines(text.slice(0, len), r() < 0.8 ? 'stdout' : 'stderr', timeNs);
+}
+
+/** Writes `containers` files of about `totalBytes / containers` each. */
+export function generateDockerTree(root: string, totalBytes: number, containers = 8, seed = 1): DockerTree {
+  const r = rng(seed);
+  const perFile = Math.max(4096, Math.ceil(totalBytes / containers));
+  let t = 1_780_000_000_000_000_000n;
+  const files: string[] = [];
+  let lines = 0;
+  let bytes = 0;
+  for (let c = 0; c < containers; c++) {
+    const path = newContainerFile(root, containerId(r));
+    const fd = openSync(path, 'w');
+    let written = 0;
+    let seq = 0;
+    let buf: string[] = [];
+    let pending = 0;
+    while (written < perFile) {
+      t += BigInt(1 + Math.floor(r() * 1_000_000));
+      const line = makeLine(r, `dock${c}`, seq++, t);
+      buf.push(line);
+      pending += line.length; // ASCII only: characters are bytes
+      written += line.length;
+      if (pending > 1 << 20) {
+        writeSync(fd, buf.join(''));
+        buf = [];
+        pending = 0;
+      }
+    }
+    if (buf.length) writeSync(fd, buf.join(''));
+    closeSync(fd);
+    files.push(path);
+    lines += seq;
+    bytes += written;
+  }
+  return { root, files, lines, bytes };
+}
+
+/** The docker files already under `root` (for `--tree DIR` reuse). */
+export function findDockerFiles(root: string): string[] {
+  const base = join(root, DOCKER_DIR);
+  if (!existsSync(base)) return [];
+  const out: string[] = [];
+  for (const id of readdirSync(base).sort()) {
+    const p = join(base, id, `${id}-json.log`);
+    if (existsSync(p) && statSync(p).isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Reads every file once in large blocks (warms the page cache) and counts lines and bytes. */
+export function warmAndCount(root: string, files: string[]): DockerTree {
+  const block = Buffer.allocUnsafe(4 << 20);
+  let lines = 0;
+  let bytes = 0;
+  for (const f of files) {
+    const fd = openSync(f, 'r');
+    try {
+      for (;;) {
+        const n = readSync(fd, block, 0, block.length, null);
+        if (n === 0) break;
+        bytes += n;
+        let i = -1;
+        while ((i = block.indexOf(10, i + 1)) !== -1 && i < n) lines++;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { root, files, lines, bytes };
+}

@@ -1,0 +1,183 @@
+// Starting `node dist/warden.mjs run` for one bench section, with its own `warden sink` child on
+// loopback, and reading its /metrics. Sections differ only in inputs and a few tail settings.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const WARDEN = join(ROOT, 'dist/warden.mjs');
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value; throws naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, everyMs = 100): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}${last ? ` (${String(last)})` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface WardenRunOptions {
+  /** Working dir of this run: config, state_dir. */
+  dir: string;
+  /** Globs of the docker input. */
+  globs: string[];
+  /** Directories every file must resolve into. */
+  roots: string[];
+  readFrom: 'head' | 'end';
+  /** The sink's output: count-only when absent. */
+  sinkOut?: string;
+  /** Extra `tail:` settings (defaults otherwise). */
+  tail?: Record<string, unknown>;
+  /** Extra `forward:` settings (defaults otherwise). */
+  forward?: Record<string, unknown>;
+  /** Extra node flags for warden (e.g. --cpu-prof); its `warden sink` child inherits them. */
+  nodeFlags?: string[];
+}
+
+export interface WardenRun {
+  proc: ChildProcess;
+  pid: number;
+  base: string;
+  /** The last 8 KiB of warden's stdout+stderr, for error messages. */
+  output(): string;
+  metrics(): Promise<Map<string, number>>;
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Budgets are set far above what a drain uses and `cpu_action: none`: the bench measures how fast
+ * warden can go, not the governor slowing it to the default 50m/48 MiB agent budget on purpose.
+ */
+export async function startWarden(opts: WardenRunOptions): Promise<WardenRun> {
+  mkdirSync(opts.dir, { recursive: true });
+  const fwd = await freePort();
+  const health = await freePort();
+  const sinkArgs = ['warden', 'sink', '--listen', `tcp://127.0.0.1:${fwd}`, ...(opts.sinkOut ? ['--out', opts.sinkOut] : ['--count-only'])];
+  const config = {
+    node_name: 'bench',
+    state_dir: join(opts.dir, 'state'),
+    log: { level: 'warn' },
+    health: { listen: `127.0.0.1:${health}` },
+    inputs: [{ name: 'docker', paths: opts.globs, format: 'docker' }],
+    tail: { read_from: opts.readFrom, roots: opts.roots, ...opts.tail },
+    forward: { to: `tcp://127.0.0.1:${fwd}`, ...opts.forward },
+    child: { command: sinkArgs, stop_grace_s: 5, ready_timeout_s: 30 },
+    budgets: {
+      cpu_action: 'none',
+      child: { cpu_millicores: 4000, memory_mib: 4096 },
+      agent: { cpu_millicores: 4000, memory_mib: 4096 },
+    },
+  };
+  const cfgPath = join(opts.dir, 'warden.yaml');
+  writeFileSync(cfgPath, stringify(config));
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), WARDEN, 'run', '--config', cfgPath], {
+    cwd: opts.dir,
+    env: { ...process.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-8192);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
+  if (proc.pid === undefined) throw new Error(`could not start ${WARDEN}`);
+  const base = `http://127.0.0.1:${health}`;
+  const run: WardenRun = {
+    proc,
+    pid: proc.pid,
+    base,
+    output: () => out,
+    metrics: async () => parseMetrics(await (await fetch(base + '/metrics')).text()),
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      const r = await exited;
+      clearTimeout(timer);
+      return r;
+    },
+  };
+  void exited.then(() => {
+    out += `\n[warden exited: code ${proc.exitCode} signal ${proc.signalCode}]`;
+  });
+  return run;
+}
+
+/** Waits for /readyz 200 (child up, Forward connected), failing fast if warden exits. */
+export async function waitReady(w: WardenRun, timeoutMs = 30_000): Promise<void> {
+  await waitFor(
+    'warden /readyz 200',
+    async () => {
+      if (w.proc.exitCode !== null || w.proc.signalCode !== null) throw new Error(`warden exited early: ${w.output().slice(-600)}`);
+      return (await fetch(w.base + '/readyz')).status === 200;
+    },
+    timeoutMs,
+    50,
+  );
+}
+
+/** Prometheus text → `name{labels}` → value (label sets kept verbatim). */
+export function parseMetrics(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const sp = line.lastIndexOf(' ');
+    m.set(line.slice(0, sp), Number(line.slice(sp + 1)));
+  }
+  return m;
+}
+
+/** Sum of every series of metric `name` (all label sets). */
+export function metricSum(m: Map<string, number>, name: string): number {
+  let sum = 0;
+  for (const [k, v] of m) if (k === name || k.startsWith(name + '{')) sum += v;
+  return sum;
+}
+
+/** Histogram quantile from the bucket deltas between two scrapes (linear within a bucket). */
+export function histogramQuantile(before: Map<string, number>, after: Map<string, number>, name: string, q: number): number | null {
+  const buckets: Array<{ le: number; count: number }> = [];
+  for (const [k, v] of after) {
+    const m = new RegExp(`^${name}_bucket\\{.*le="([^"]+)".*\\}$`).exec(k);
+    if (!m) continue;
+    buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: v - (before.get(k) ?? 0) });
+  }
+  buckets.sort((a, b) => a.le - b.le);
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe;
+      return prevLe + ((b.le - prevLe) * (rank - prevCount)) / Math.max(1, b.count - prevCount);
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe;
+}
