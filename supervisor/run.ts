@@ -147,16 +147,65 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     }
   });
 
-  client.start();
-  child.start();
-  await tail.start();
-  tail.pause();
-  if (child.status().state === 'ready') tail.resume();
-  governor.start();
-  notifier.startWatchdog();
+  // Signals are handled from here on, before anything is started: a stop signal during start-up
+  // waits for the start to finish and then stops cleanly (Node's default would kill warden and
+  // orphan the child).
+  let reloadNow: (() => void) | null = null;
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((r) => (resolveExit = r));
+  let started!: Promise<void>;
+  let hangTimer: NodeJS.Timeout | undefined;
+  let exitCode: number = EXIT.OK;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal while stopping: do not wait any longer.
+      logger.warn({ signal }, 'second signal while stopping: killing the child group now');
+      child.signalGroup('SIGKILL');
+      resolveExit(exitCodeForSignal(signal));
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    notifier.stopping();
+    await started.catch(() => undefined);
+    clearInterval(hangTimer);
+    governor.stop();
+    try {
+      await tail.stop();
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'tail pipeline did not stop cleanly');
+      exitCode = 1;
+    }
+    await client.close().catch(() => undefined);
+    await child.stop();
+    notifier.stop();
+    await notifier.idle();
+    await health.close();
+    logger.info({ exit: exitCode }, 'stopped');
+    resolveExit(exitCode);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    if (!reloadNow) return logger.warn('SIGHUP during start-up: ignored; send it again once warden is running');
+    logger.info('SIGHUP: reloading configuration');
+    reloadNow();
+  });
+
+  started = (async () => {
+    client.start();
+    child.start();
+    await tail.start();
+    if (stopping) return;
+    if (child.status().state !== 'ready') tail.pause();
+    governor.start();
+    notifier.startWatchdog();
+  })();
+  await started;
 
   // A hung child is a dead child: alive, but no ack for chunks pending longer than hang_timeout_s.
-  const hangTimer = setInterval(() => {
+  hangTimer = setInterval(() => {
     if (pid1) metrics.zombieOrphans.set(countZombieOrphans());
     const pendingMs = client.oldestPendingMs();
     const st = child.status();
@@ -187,6 +236,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
       reloading = null;
     });
   };
+  reloadNow = reload;
   const reloadOnce = async (): Promise<void> => {
     let next: Config;
     try {
@@ -214,42 +264,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     logger.info('configuration reloaded');
   };
 
-  return new Promise<number>((resolve) => {
-    let exitCode: number = EXIT.OK;
-    const stop = async (signal: NodeJS.Signals) => {
-      if (stopping) {
-        // A second signal while stopping: do not wait any longer.
-        logger.warn({ signal }, 'second signal while stopping: killing the child group now');
-        child.signalGroup('SIGKILL');
-        resolve(exitCodeForSignal(signal));
-        return;
-      }
-      stopping = true;
-      logger.info({ signal }, 'stopping');
-      notifier.stopping();
-      clearInterval(hangTimer);
-      governor.stop();
-      try {
-        await tail.stop();
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'tail pipeline did not stop cleanly');
-        exitCode = 1;
-      }
-      await client.close().catch(() => undefined);
-      await child.stop();
-      notifier.stop();
-      await notifier.idle();
-      await health.close();
-      logger.info({ exit: exitCode }, 'stopped');
-      resolve(exitCode);
-    };
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      logger.info('SIGHUP: reloading configuration');
-      reload();
-    });
-  });
+  return exited;
 }
 
 function childOptions(config: Config, sharedKey: string | null) {

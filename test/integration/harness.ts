@@ -1,7 +1,7 @@
 // Runs the real `warden` (dist/warden.mjs, built by `npm test`) as a child process of the test,
 // with a config in a temp dir, and talks to it over its real health endpoint.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,6 +49,40 @@ export interface RunningWarden {
   get: (path: string) => Promise<{ status: number; body: string }>;
   json: (path: string) => Promise<any>;
   stop: () => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** kill -9 of warden and of its children's process groups, so no test leaves an orphan behind. */
+  kill: () => Promise<void>;
+}
+
+/** kill -9 of a warden process and of its children's process groups. */
+export async function killTree(proc: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const kids = childrenOf(proc.pid!);
+  proc.kill('SIGKILL');
+  await exited;
+  for (const pid of kids) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // not a group leader, or gone
+      }
+    }
+  }
+}
+
+/** Pids whose parent is `ppid`, from /proc. */
+export function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const s = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 /** Writes `config` (a plain object) as YAML in `dir` and starts `warden run` on it. */
@@ -81,6 +115,7 @@ export async function startWarden(dir: string, config: Record<string, unknown>, 
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       return exited;
     },
+    kill: () => killTree(proc, exited),
   };
 }
 

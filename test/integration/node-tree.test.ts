@@ -10,10 +10,7 @@ import { freePort, groupAlive, readNdjson, startWarden, tempDir, waitFor, type R
 let running: RunningWarden | undefined;
 let cleanup: (() => void) | undefined;
 afterEach(async () => {
-  if (running && running.proc.exitCode === null && running.proc.signalCode === null) {
-    running.proc.kill('SIGKILL');
-    await running.exited;
-  }
+  await running?.kill();
   running = undefined;
   cleanup?.();
 });
