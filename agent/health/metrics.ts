@@ -45,6 +45,8 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     budgetUsage: new Gauge({ name: 'warden_budget_usage', help: 'Measured usage (cpu in millicores, memory in bytes)', labelNames: ['who', 'resource'] as const, registers: r }),
     budgetLimit: new Gauge({ name: 'warden_budget_limit', help: 'Budget in force (cpu in millicores, memory in bytes)', labelNames: ['who', 'resource'] as const, registers: r }),
     budgetViolations: new Counter({ name: 'warden_budget_violations_total', help: 'Budget actions taken', labelNames: ['who', 'resource', 'action'] as const, registers: r }),
+    // tail (appended)
+    waitingFiles: new Gauge({ name: 'warden_tail_waiting_files', help: 'Files waiting for a descriptor because tail.max_open_files are held', registers: r }),
   };
 }
 

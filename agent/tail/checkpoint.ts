@@ -1,7 +1,9 @@
 // Offsets per file identity in `<state_dir>/checkpoints.json`, written the boring safe way:
 // temp file, fsync, rename over the old one, fsync the directory. On load the temp file is read
 // first when the main one is missing (a write cut between rename steps). A corrupt file is renamed
-// aside (`.corrupt-<ts>`) with a warning and the agent starts as if at first start for those files.
+// aside (`.corrupt-<ts>`, kept for inspection) with a warning; its offsets are gone, so every file
+// is then read from offset 0 (not as at a first start: `tail.read_from: end` does not apply, since
+// skipping to the end would lose what was never acked; re-sending is the at-least-once side).
 // Write failures (ENOSPC, EROFS, a state_dir that is not a directory) are reported via `healthy()`
 // and retried on the next write; they never throw into the reader.
 import { promises as fsp, constants as fsc } from 'node:fs';
@@ -94,7 +96,7 @@ export class CheckpointStore {
         await fsp.rename(candidate, aside).catch(() => {});
         this.logger.warn(
           { file: candidate, kept_as: aside, err: String(err) },
-          'checkpoint file is corrupt; kept aside, files it described are treated as new',
+          'checkpoint file is corrupt; kept aside, every file is read from offset 0',
         );
         return { existed: true, entries: [] };
       }

@@ -30,7 +30,13 @@ interface InputGlobs {
   globs: CompiledGlob[];
 }
 
-export type RefuseReason = 'outside_roots' | 'not_regular';
+export type RefuseReason = 'outside_roots' | 'not_regular' | 'symlink_loop';
+
+const REFUSE_MESSAGES: Record<RefuseReason, string> = {
+  outside_roots: 'refusing a path that resolves outside tail.roots; never opened',
+  not_regular: 'skipping a path that is not a regular file; never opened',
+  symlink_loop: 'skipping a symlink loop (ELOOP: too many levels of symbolic links); never opened',
+};
 
 export class Discovery {
   private inputs: InputGlobs[] = [];
@@ -40,6 +46,10 @@ export class Discovery {
   private watcher: FSWatcher | null = null;
   private watchFailed = false;
   private readonly watchedDirs = new Set<string>();
+  /** Directories the last scan could not list (EACCES, EIO…), by errno: their files are hidden, not gone. */
+  private unlistable = new Map<string, string>();
+  /** `path\0errno` of failures already warned about (directories and symlinks), once each until they pass. */
+  private readonly warned = new Set<string>();
 
   constructor(
     config: Config,
@@ -75,16 +85,41 @@ export class Discovery {
   /** Walk every glob's prefix; returns the files to tail (first input wins on overlap). */
   async scan(): Promise<Candidate[]> {
     const out = new Map<string, Candidate>();
+    const unlistable = new Map<string, string>();
+    const onDirError = (dir: string, err: NodeJS.ErrnoException) => {
+      const code = err.code ?? 'EUNKNOWN';
+      unlistable.set(dir, code);
+      this.warnOnce(dir, code, { dir, code, err: String(err) }, 'cannot list an input directory; its files are not tailed until it can be read (missing CAP_DAC_READ_SEARCH?)');
+    };
     for (const { input, globs } of this.inputs) {
       for (const g of globs) {
-        for (const path of await walk(g.prefix, g.depth, g)) {
+        for (const path of await walk(g.prefix, g.depth, g, onDirError)) {
           if (out.has(path) || this.excludes.some((x) => x.match(path))) continue;
           const c = await this.classify(path, input);
           if (c) out.set(path, c);
         }
       }
     }
+    for (const [dir, code] of this.unlistable) {
+      if (unlistable.get(dir) === code) continue;
+      this.warned.delete(`${dir}\0${code}`);
+      if (!unlistable.has(dir)) this.logger.info({ dir, was: code }, 'input directory can be listed again');
+    }
+    this.unlistable = unlistable;
     return [...out.values()];
+  }
+
+  /** True when `path` lies in a directory the last scan could not list: not seeing it says nothing. */
+  hidden(path: string): boolean {
+    for (const dir of this.unlistable.keys()) if (isInside(path, dir)) return true;
+    return false;
+  }
+
+  private warnOnce(path: string, code: string, fields: Record<string, unknown>, msg: string): void {
+    const key = `${path}\0${code}`;
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.logger.warn(fields, msg);
   }
 
   /** Classify one path (after an event): a candidate, or null when not to be tailed. */
@@ -105,8 +140,13 @@ export class Discovery {
     if (l.isSymbolicLink()) {
       try {
         realPath = await fsp.realpath(path);
-      } catch {
-        return null; // dangling: the target may appear later
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+        // Dangling (ENOENT, ENOTDIR): the target may appear later; that is normal, and quiet.
+        if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+        if (code === 'ELOOP') return this.refuse(path, 'symlink_loop', { code });
+        this.warnOnce(path, code, { path, code, err: String(err) }, 'cannot resolve a symlink; skipped, tried again on the next rescan');
+        return null;
       }
       if (!this.allowed.some((root) => isInside(realPath, root))) return this.refuse(path, 'outside_roots', { target: realPath });
       try {
@@ -129,7 +169,7 @@ export class Discovery {
     if (this.refusedPaths.get(path) !== reason) {
       this.refusedPaths.set(path, reason);
       this.metrics.refused.inc({ reason });
-      this.logger.warn({ path, reason, ...extra }, reason === 'outside_roots' ? 'refusing a path that resolves outside tail.roots; never opened' : 'skipping a path that is not a regular file; never opened');
+      this.logger.warn({ path, reason, ...extra }, REFUSE_MESSAGES[reason]);
     }
     return null;
   }
@@ -182,14 +222,20 @@ export class Discovery {
   }
 }
 
-/** Paths below `dir`, at most `depth` directories down, that the glob matches. Symlinked dirs are not entered. */
-async function walk(dir: string, depth: number, g: CompiledGlob): Promise<string[]> {
+/**
+ * Paths below `dir`, at most `depth` directories down, that the glob matches. Symlinked dirs are
+ * not entered. A directory that cannot be listed goes to `onError`, except when it does not exist
+ * (ENOENT, ENOTDIR): a missing input directory is normal (no containers yet).
+ */
+async function walk(dir: string, depth: number, g: CompiledGlob, onError: (dir: string, err: NodeJS.ErrnoException) => void): Promise<string[]> {
   const out: string[] = [];
   const visit = async (d: string, level: number) => {
     let entries;
     try {
       entries = await fsp.readdir(d, { withFileTypes: true });
-    } catch {
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, err as NodeJS.ErrnoException);
       return;
     }
     for (const e of entries) {

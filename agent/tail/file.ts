@@ -9,10 +9,13 @@ import { Reassembler } from '../parse/reassemble.js';
  *   while at EOF) | `rotated` (its path names another file, or is gone).
  * - `waiting`: needs an fd but `max_open_files` are held; keeps its place in line → `active`.
  * - `idle`: closed at EOF; reopened (fingerprint verified) when a stat shows growth → `waiting` | `active`.
+ * - `unreadable`: open() failed with an error that may pass (EACCES/EPERM after a chmod, EMFILE, EIO);
+ *   keeps its offset and checkpoint entry, retried on every rescan → `active` (or `rotated`/forgotten
+ *   when the rescan finds it renamed or gone). A rotated file keeps `rotated` and sets `openError`.
  * - `rotated`: renamed or deleted; held open until drained to EOF, at most rotated_keep_s → `done`.
  * - `done`: finished or given up; forgotten once its last batch was acked or failed.
  */
-export type FileState = 'active' | 'waiting' | 'idle' | 'rotated' | 'done';
+export type FileState = 'active' | 'waiting' | 'idle' | 'unreadable' | 'rotated' | 'done';
 
 /** The end offset of the lines carried by one or more batches; committable once `pending` is 0. */
 export interface Segment {
@@ -59,6 +62,8 @@ export class TailedFile {
   checkFp = false;
   /** A read on its fd is in progress: it must not be closed now. */
   busy = false;
+  /** The errno of the last failed open() while it still exists (see `unreadable`); null once it opens. */
+  openError: string | null = null;
 
   constructor(
     readonly key: string,

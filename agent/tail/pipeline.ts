@@ -6,7 +6,7 @@
 // At least once: a file's checkpoint moves only over segments whose batches were all acked, in
 // file order (acks may arrive out of order across chunks). Text still in the Reassembler or in an
 // unterminated line is never committed.
-import { closeSync, constants as fsc, fstat, open, promises as fsp, read } from 'node:fs';
+import { closeSync, constants as fsc, fstat, open, promises as fsp, read, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../config/schema.js';
@@ -108,6 +108,8 @@ export class TailPipeline implements TailControl {
   private checkpointDirty = false;
   private lastCheckpoint = 0;
   private loggedWaiting = false;
+  /** `dev:ino\0errno` of open() failures already warned about (once per file and errno until it opens again). */
+  private readonly warnedOpen = new Set<string>();
   private buf: Buffer = Buffer.alloc(0);
   private readonly onDrain = () => this.kick();
 
@@ -154,18 +156,64 @@ export class TailPipeline implements TailControl {
     await this.discovery.close();
     await this.pumping;
     await this.scanning;
+    const deadline = Date.now() + STOP_WAIT_MS;
+    await this.drainDeleted(deadline);
     for (const b of this.batcher.due(this.now(), 0)) this.sendBatch(b);
     if (this.inflight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.allSettled([...this.inflight]),
-        new Promise<void>((r) => (timer = setTimeout(r, STOP_WAIT_MS))),
+        new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now())))),
       ]);
       clearTimeout(timer);
     }
     await this.store.write(this.entries());
     for (const f of this.byKey.values()) this.closeFd(f);
     this.metrics.openFiles.set(0);
+    this.metrics.waitingFiles.set(0);
+  }
+
+  /**
+   * Files deleted while open (a docker shift renames `.1` over `.2`; kubelet gzips and removes
+   * `0.log.<ts>`; a plain rm) live only in our descriptor: a restart cannot recover them from the
+   * checkpoint. Read them to EOF and finish them (their unterminated last line is final), within
+   * the stop bound; what cannot be read in time is given up, counted and logged. Rotated files still
+   * linked are left as they are: the next start finds them by inode and resumes from the checkpoint,
+   * so a late write by the runtime still joins their last line.
+   */
+  private async drainDeleted(deadline: number): Promise<void> {
+    for (const f of [...this.byKey.values()]) {
+      if ((f.state !== 'rotated' && f.state !== 'active') || f.fd === null) continue;
+      const st = await fstatAsync(f.fd).catch(() => null);
+      if (!st || st.nlink > 0) continue;
+      // Deleted before a read at EOF or a rescan noticed it.
+      if (f.state === 'active') {
+        for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
+        this.markRotated(f, 'deleted');
+      }
+      f.size = Math.max(f.size, st.size);
+      // EOF is confirmed by a read at stop time, not by an older one (the runtime may have written since).
+      f.eofSince = null;
+      while (f.state === 'rotated' && f.eofSince === null && Date.now() < deadline) {
+        if (!this.sender.writable()) {
+          for (const b of this.batcher.due(this.now(), 0)) this.sendBatch(b);
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
+        }
+        f.busy = true;
+        try {
+          await this.step(f);
+        } catch (err) {
+          this.logger.warn({ path: f.path, real_path: f.realPath, err: String(err) }, 'read of a deleted file failed while stopping');
+          break;
+        } finally {
+          f.busy = false;
+        }
+      }
+      if (f.state !== 'rotated') continue;
+      if (f.eofSince !== null && f.readPos >= f.size) this.finish(f);
+      else await this.giveUp(f, 'deleted_at_stop');
+    }
   }
 
   /** The child is not ready: stop reading (state kept). */
@@ -233,10 +281,14 @@ export class TailPipeline implements TailControl {
     const prev = this.byPath.get(c.path);
     if (prev && prev !== known) this.rotated(prev);
     if (known) {
-      if (known.state === 'rotated' || known.state === 'done') return;
+      if (known.state === 'done') return;
+      if (known.state === 'rotated') {
+        if (known.openError !== null) this.wantRead(known);
+        return;
+      }
       this.byPath.set(c.path, known);
       if (c.size > known.size) known.size = c.size;
-      if (c.size !== known.readPos) this.wantRead(known);
+      if (c.size !== known.readPos || known.openError !== null) this.wantRead(known);
       return;
     }
     const saved = this.saved.get(key);
@@ -310,7 +362,11 @@ export class TailPipeline implements TailControl {
           this.adopt(c, false);
         }
         for (const f of [...this.byKey.values()]) {
+          // Rotated files that could not be opened are retried here, not on every housekeeping tick.
+          if (f.state === 'rotated' && f.openError !== null) this.wantRead(f);
           if (seen.has(f.key) || f.state === 'rotated' || f.state === 'done') continue;
+          // A directory that cannot be listed hides its files; that is not a rotation or a deletion.
+          if (this.discovery.hidden(f.path) || this.discovery.hidden(f.realPath)) continue;
           if (f.fd !== null) {
             this.rotated(f);
             continue;
@@ -381,12 +437,13 @@ export class TailPipeline implements TailControl {
     if (f.carry && f.carry.length > 0) {
       const carry = f.carry;
       f.carry = null;
-      this.consumeLine(f, carry, 0, carry.length, f.lineEnd + carry.length, false, ...this.nowParts());
+      // No newline will come: the line is shipped as it is, flagged `partial` (its end never arrived).
+      this.consumeLine(f, carry, 0, carry.length, f.lineEnd + carry.length, false, ...this.nowParts(), true);
     }
     this.flushPartials(f);
     f.state = 'done';
     this.ready.delete(f);
-    this.waiting.delete(f);
+    this.setWaiting(f, false);
     if (!f.busy) this.closeFd(f);
     f.settle(this.now());
     if (f.queue.length === 0) this.forget(f);
@@ -395,7 +452,7 @@ export class TailPipeline implements TailControl {
   private forget(f: TailedFile): void {
     f.state = 'done';
     this.ready.delete(f);
-    this.waiting.delete(f);
+    this.setWaiting(f, false);
     if (!f.busy) this.closeFd(f);
     if (this.byKey.get(f.key) === f) this.byKey.delete(f.key);
     for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
@@ -417,10 +474,14 @@ export class TailPipeline implements TailControl {
 
   private kick(): void {
     if (this.pumping || !this.canRead() || this.ready.size === 0) return;
-    this.pumping = this.pump().finally(() => {
-      this.pumping = null;
-      if (this.ready.size > 0 && this.canRead() && !this.rateTimer) setImmediate(() => this.kick());
-    });
+    // The pump starts a microtask later, once `pumping` is set: its synchronous start can call
+    // kick() again (freeSlot → closeFd → wantRead), and a second pump would open past max_open_files.
+    this.pumping = Promise.resolve()
+      .then(() => this.pump())
+      .finally(() => {
+        this.pumping = null;
+        if (this.ready.size > 0 && this.canRead() && !this.rateTimer) setImmediate(() => this.kick());
+      });
   }
 
   private async pump(): Promise<void> {
@@ -487,7 +548,12 @@ export class TailPipeline implements TailControl {
         f.fpLen = fp.fpLen;
       }
       if (bytesRead === want) this.ready.add(f);
-      else f.checkFp = true;
+      else {
+        f.checkFp = true;
+        // At EOF for now while others wait for a descriptor: hand this one over (closeFd wakes the
+        // next in line), or waiting files would only get a turn at the next rescan.
+        if (this.waiting.size > 0 && f.state === 'active') this.closeIdle(f);
+      }
       return;
     }
     const st = await fstatAsync(fd);
@@ -543,7 +609,7 @@ export class TailPipeline implements TailControl {
     if (lines > 0) this.metrics.linesRead.inc({ input: f.input.name }, lines);
   }
 
-  private consumeLine(f: TailedFile, data: Buffer, s: number, e: number, endOffset: number, cut: boolean, sec: number, nsec: number): void {
+  private consumeLine(f: TailedFile, data: Buffer, s: number, e: number, endOffset: number, cut: boolean, sec: number, nsec: number, unterminated = false): void {
     const lineStart = f.lineEnd;
     if (f.format === null && e > s) f.format = detectFormat(data[s]!);
     const text = data.toString('utf8', s, e);
@@ -552,6 +618,7 @@ export class TailPipeline implements TailControl {
     if (frag.parseError) this.metrics.parseErrors.inc({ input: f.input.name });
     f.inCut = cut;
     const out = f.reasm.push(frag, cut);
+    if (unterminated && out.length > 0) out[out.length - 1]!.partial = true;
     f.lineEnd = endOffset;
     // Text held back (a partial, or a physical line not finished) makes its first line uncommittable.
     if (f.reasm.pendingBytes() > 0 || cut) {
@@ -610,32 +677,41 @@ export class TailPipeline implements TailControl {
     if (f.fd !== null) return true;
     if (this.openCount >= this.config.tail.max_open_files && !this.freeSlot(f)) {
       f.state = f.state === 'rotated' ? 'rotated' : 'waiting';
-      this.waiting.add(f);
-      this.metrics.watchedFiles.set(this.byKey.size);
+      this.setWaiting(f, true);
       if (!this.loggedWaiting) {
         this.loggedWaiting = true;
         this.logger.info({ max_open_files: this.config.tail.max_open_files }, 'tail.max_open_files reached; further files wait their turn');
       }
       return false;
     }
-    this.waiting.delete(f);
-    let fd: number;
-    try {
-      // O_NONBLOCK: if a FIFO was swapped in after the check, open must not block.
-      fd = await openAsync(f.realPath, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-    } catch (err) {
-      this.logger.debug({ path: f.realPath, err: String(err) }, 'cannot open; forgetting until found again');
-      if (f.state === 'rotated') await this.giveUp(f, 'open_failed');
-      else this.forget(f);
+    this.setWaiting(f, false);
+    let opened = await openIdentity(f.realPath, f.dev, f.ino);
+    if ('gone' in opened) {
+      // Renamed again before it was (re)opened: a docker shift moves `.1` to `.2` under a file
+      // recovered at start; a file closed while idle was rotated. Its inode says where it went.
+      const found = await findByInode(dirname(f.realPath), f.dev, f.ino);
+      if (found && found !== f.realPath) {
+        this.moved(f, found);
+        opened = await openIdentity(found, f.dev, f.ino);
+      }
+    }
+    if ('gone' in opened) {
+      if (f.state === 'rotated') await this.giveUp(f, opened.gone === 'replaced' ? 'replaced' : 'open_failed');
+      else {
+        this.logger.debug({ path: f.realPath, reason: opened.gone }, 'file gone while closed; forgetting it');
+        this.forget(f);
+      }
       return false;
     }
-    const st = await fstatAsync(fd);
-    if (!st.isFile() || st.dev !== f.dev || st.ino !== f.ino) {
-      closeSync(fd);
-      // Its path names something else now: the rescan sorts out which file is where.
-      if (f.state === 'rotated') await this.giveUp(f, 'replaced');
-      else this.forget(f);
+    if ('error' in opened) {
+      this.unreadable(f, opened.error);
       return false;
+    }
+    const { fd, st } = opened;
+    if (f.openError !== null) {
+      this.logger.info({ path: f.path, real_path: f.realPath, was: f.openError }, 'file can be opened again; reading on from its offset');
+      this.warnedOpen.delete(`${f.key}\0${f.openError}`);
+      f.openError = null;
     }
     f.fd = fd;
     this.openCount++;
@@ -670,6 +746,37 @@ export class TailPipeline implements TailControl {
     return true;
   }
 
+  /**
+   * open() failed with an error that may pass (EACCES/EPERM after a chmod, EMFILE, EIO): the file
+   * keeps its identity, offset and checkpoint entry, and every rescan tries again. Forgetting it
+   * instead would adopt it as new at offset 0 once readable and send acked lines again.
+   */
+  private unreadable(f: TailedFile, err: NodeJS.ErrnoException): void {
+    const code = err.code ?? 'EUNKNOWN';
+    f.openError = code;
+    if (f.state !== 'rotated') f.state = 'unreadable';
+    const key = `${f.key}\0${code}`;
+    if (this.warnedOpen.has(key)) return;
+    this.warnedOpen.add(key);
+    this.logger.warn(
+      { path: f.path, real_path: f.realPath, code, err: String(err), offset: f.committed },
+      'cannot open a tailed file; keeping its offset and retrying on every rescan',
+    );
+  }
+
+  /** A closed file found under another name in its directory: it was rotated while closed. */
+  private moved(f: TailedFile, found: string): void {
+    f.realPath = found;
+    for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
+    if (f.state !== 'rotated') this.markRotated(f, 'rename');
+  }
+
+  private setWaiting(f: TailedFile, on: boolean): void {
+    if (on) this.waiting.add(f);
+    else this.waiting.delete(f);
+    this.metrics.waitingFiles.set(this.waiting.size);
+  }
+
   /** Close the least recently active file that is at EOF to make room for `f`; false when none can go. */
   private freeSlot(f: TailedFile): boolean {
     let victim: TailedFile | null = null;
@@ -699,7 +806,7 @@ export class TailPipeline implements TailControl {
     this.metrics.openFiles.set(this.openCount);
     if (this.waiting.size > 0) {
       const next = this.waiting.values().next().value as TailedFile;
-      this.waiting.delete(next);
+      this.setWaiting(next, false);
       this.wantRead(next);
     }
   }
@@ -718,7 +825,7 @@ export class TailPipeline implements TailControl {
       if (f.state === 'rotated' && !f.busy) {
         if (now - f.rotatedAt! > t.rotated_keep_s * 1000) void this.giveUp(f, 'rotated_keep_s');
         else if (f.eofSince !== null && f.readPos >= f.size && now - f.eofSince >= Math.min(ROTATED_SETTLE_MS, t.rotated_keep_s * 1000)) this.finish(f);
-        else this.ready.add(f);
+        else if (f.openError === null) this.ready.add(f);
       } else if (f.state === 'active' && !f.busy && f.fd !== null && f.readPos >= f.size && now - f.lastActivity >= t.idle_close_s * 1000) {
         this.closeIdle(f);
       }
@@ -750,4 +857,29 @@ export class TailPipeline implements TailControl {
     }
     return out;
   }
+}
+
+type Opened = { fd: number; st: Stats } | { gone: string } | { error: NodeJS.ErrnoException };
+
+/**
+ * Open a file for reading and check it is still (dev, ino): `gone` when nothing or another file is
+ * at the path (ENOENT, ENOTDIR, ELOOP from O_NOFOLLOW on a symlink swapped in, `replaced`),
+ * `error` for what may pass (EACCES, EPERM, EMFILE, EIO).
+ */
+async function openIdentity(path: string, dev: number, ino: number): Promise<Opened> {
+  let fd: number;
+  try {
+    // O_NONBLOCK: if a FIFO was swapped in after the check, open must not block.
+    fd = await openAsync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return { gone: code };
+    return { error: err as NodeJS.ErrnoException };
+  }
+  const st = await fstatAsync(fd).catch(() => null);
+  if (!st || !st.isFile() || st.dev !== dev || st.ino !== ino) {
+    closeSync(fd);
+    return { gone: 'replaced' };
+  }
+  return { fd, st };
 }

@@ -66,18 +66,16 @@ describe.skipIf(!CAN_SETPRIV)('a file made unreadable after discovery (warden as
     expect((await w.get('/readyz')).status).toBe(200);
   }, 30000);
 
-  // Bug: agent/tail/pipeline.ts ensureOpen() logs a failed open() at debug level only
-  // ('cannot open; forgetting until found again'), so at the default level nothing says why a file stopped.
-  it.fails('BUG an EACCES on reopen is logged at debug only: no warning naming the file', async () => {
+  it('an EACCES on reopen is warned about once, naming the file and the errno', async () => {
     const { about } = await unreadableScenario();
-    expect(about.length).toBeGreaterThanOrEqual(1);
+    expect(about).toHaveLength(1);
+    expect(about[0]).toMatchObject({ level: 'warn', code: 'EACCES' });
     expect(JSON.stringify(about[0])).toMatch(/EACCES|permission/i);
   }, 30000);
 
-  // Bug: ensureOpen()'s failure path calls forget(), which drops the file's committed offset (and
-  // its checkpoint entry); when the rescan finds it again it is adopted as new at offset 0, so
-  // already acked lines are sent again — a breach of invariant 1 beyond the in-flight window.
-  it.fails('BUG after an EACCES the file is forgotten with its offset: readable again, acked lines are sent again', async () => {
+  // Invariant 1: the file keeps its committed offset while it cannot be opened, so lines acked
+  // before the EACCES are not sent again once it is readable.
+  it('after an EACCES the file keeps its offset: readable again, only its new line is sent', async () => {
     const { logs } = await unreadableScenario();
     expect(logs().filter((l) => l === 'u-1')).toHaveLength(1);
   }, 30000);

@@ -215,12 +215,26 @@ async function runModel(seed: number, steps: number) {
 }
 
 describe('tail pipeline against a model (in-memory acking sender)', () => {
-  // TAIL_MODEL_SEEDS=1,2,3 explores more seeds; TAIL_MODEL_STEPS sets the sequence length.
-  const seeds = (process.env.TAIL_MODEL_SEEDS ?? '1,7,42').split(',').map(Number);
+  // TAIL_MODEL_SEEDS=1,2,3 explores more seeds (only those run then); TAIL_MODEL_STEPS sets the sequence length.
+  const explore = process.env.TAIL_MODEL_SEEDS;
   const steps = Number(process.env.TAIL_MODEL_STEPS ?? 40);
-  for (const seed of seeds) {
-    it(`random write/partial/rotate/copytruncate/delete/restart/hold sequence, seed ${seed}`, async () => {
-      await runModel(seed, steps);
+  const runs: Array<[number, number]> = explore
+    ? explore.split(',').map((s) => [Number(s), steps])
+    : [
+        [1, 40],
+        [7, 40],
+        [42, 40],
+        // Seeds that once lost the last line of a rotated file at 80 steps: a file deleted while
+        // rotated (a docker shift renames .1 over .2) and a quick restart before it was finished, and
+        // a file recovered at start as .1 that was shifted to .2 before it was opened.
+        [218, 80],
+        [225, 80],
+        [232, 80],
+        [258, 80],
+      ];
+  for (const [seed, n] of runs) {
+    it(`random write/partial/rotate/copytruncate/delete/restart/hold sequence, seed ${seed}, ${n} steps`, async () => {
+      await runModel(seed, n);
     }, 30_000);
   }
 });

@@ -200,6 +200,49 @@ describe('tail pipeline (in-memory acking sender)', () => {
     await waitFor(async () => (await counter(metrics.rotations, { kind: 'deleted' })) === 1, 'deleted rotation counted');
   });
 
+  it('a file deleted while open is drained at stop: its unterminated last line arrives flagged partial, nothing counted lost', async () => {
+    const f = join(logDir, 'app.log');
+    appendFileSync(f, 'gone-0\ngone-last');
+    const { p, sender, metrics } = await startPipeline();
+    await waitFor(() => sender.logs().includes('gone-0'), 'first line');
+    // The descriptor is the only reference left; a restart could not find it in the checkpoint.
+    const fd = openSync(f, 'a');
+    unlinkSync(f);
+    writeSync(fd, '\ngone-1\ngone-tail');
+    closeSync(fd);
+    await stopPipeline(p);
+    expect(sender.logs()).toEqual(['gone-0', 'gone-last', 'gone-1', 'gone-tail']);
+    // Its end never arrived: flagged; the lines before it are whole.
+    expect(sender.got.map((g) => g.record.partial)).toEqual([undefined, undefined, undefined, true]);
+    expect(await counter(metrics.bytesLost)).toBe(0);
+    expect(await counter(metrics.rotations, { kind: 'deleted' })).toBe(1);
+  });
+
+  it('a file rotated while stopped and renamed again before it was opened (docker shift) is found by its inode', async () => {
+    const f = join(logDir, 'app.log');
+    appendFileSync(f, 'shift-0\n');
+    const first = await startPipeline();
+    await waitFor(() => checkpointOffset(f) === 'shift-0\n'.length, 'first line committed');
+    await stopPipeline(first.p);
+    appendFileSync(f, 'shift-1\nshift-last');
+    renameSync(f, f + '.1');
+    write(f, ['new-0']);
+    // Paused: recovered at start from the checkpoint (as .1) but not opened before the next shift.
+    const sender = new MemorySender();
+    const metrics = createMetrics({ defaults: false });
+    const p = new TailPipeline({ config: tailConfig(stateDir, [logDir], plainInput()), sender, logger: memoryLogger().logger, metrics, host: 'h' });
+    running.push(p);
+    p.pause();
+    await p.start();
+    expect(await counter(metrics.rotations, { kind: 'recovered' })).toBe(1);
+    renameSync(f + '.1', f + '.2');
+    p.resume();
+    await waitFor(() => sender.logs().includes('shift-last'), 'the rest of the rotated file, its last line flushed once drained');
+    expect(sender.logs().filter((l) => l.startsWith('shift'))).toEqual(['shift-1', 'shift-last']);
+    expect(sender.logs()).toContain('new-0');
+    expect(await counter(metrics.bytesLost)).toBe(0);
+  });
+
   it('inode reuse: a checkpoint whose fingerprint no longer matches means a new file read from 0', async () => {
     const f = join(logDir, 'app.log');
     write(f, lines('orig', 0, 10));

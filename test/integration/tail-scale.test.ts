@@ -63,6 +63,37 @@ describe('tail at scale (in-memory acking sender)', () => {
     expect(p.files()).toHaveLength(2000);
   });
 
+  it('files beyond max_open_files wait for a descriptor: warden_tail_waiting_files counts them, 0 once all are read', async () => {
+    const N = 12;
+    const body = (i: number) => Array.from({ length: 2000 }, (_, k) => `w${i}-${k} ${'x'.repeat(100)}\n`).join('');
+    for (let i = 0; i < N; i++) appendFileSync(join(logDir, `w${i}.log`), body(i));
+    const sender = new MemorySender();
+    // Small reads keep every open file short of EOF for many turns, so none can be closed for the others.
+    const { p, metrics } = pipeline(sender, { max_open_files: 8, read_chunk_bytes: 4096 }, join(logDir, '*.log'));
+    const gauge = async () => (await metrics.waitingFiles.get()).values[0]?.value ?? 0;
+    let maxWaiting = 0;
+    let maxOpen = 0;
+    const probe = setInterval(async () => {
+      maxWaiting = Math.max(maxWaiting, await gauge());
+      maxOpen = Math.max(maxOpen, (await metrics.openFiles.get()).values[0]?.value ?? 0);
+    }, 2);
+    try {
+      await p.start();
+      await waitFor(() => sender.got.length >= N * 2000, 'every line', 20_000);
+    } finally {
+      clearInterval(probe);
+    }
+    try {
+      expect(maxOpen).toBeLessThanOrEqual(8);
+      expect(maxWaiting).toBeGreaterThanOrEqual(1);
+      expect(maxWaiting).toBeLessThanOrEqual(N - 8);
+      expect(await gauge()).toBe(0);
+      expect(new Set(sender.logs()).size).toBe(N * 2000);
+    } finally {
+      await p.stop();
+    }
+  });
+
   it('a file rotated while warden was stopped is found by its inode and drained on restart', async () => {
     const f = join(logDir, 'app.log');
     appendFileSync(f, 'a-0\na-1\n');
