@@ -9,13 +9,13 @@
 // Exit 0 when nothing was lost and nothing grew; 1 otherwise.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, existsSync, createReadStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { criLines, dockerLines, rng } from './gen-logs.js';
+import { criLines, dockerLines } from './gen-logs.js';
+import { freePort, rng, sleep } from './lib/util.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WARDEN = join(ROOT, 'dist/warden.mjs');
@@ -52,18 +52,7 @@ export interface ChaosResult {
   ok: boolean;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function hex(r: () => number, n: number): string {
   let s = '';

@@ -9,6 +9,9 @@
 import { mkdirSync, symlinkSync, openSync, writeSync, closeSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { rng } from './lib/util.js';
+
+export { rng };
 
 export interface TreeOptions {
   root: string;
@@ -41,17 +44,6 @@ export interface GeneratedTree {
   bytes: number;
 }
 
-/** mulberry32: small, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = 'GET POST request served user cache miss hit order processed latency ms status ok error retry upstream connection pool worker queued job done timeout'.split(' ');
 

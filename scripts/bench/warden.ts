@@ -2,25 +2,16 @@
 // loopback, and reading its /metrics. Sections differ only in inputs and a few tail settings.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { freePort, sleep } from '../lib/util.js';
+
+export { freePort, sleep };
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const WARDEN = join(ROOT, 'dist/warden.mjs');
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value; throws naming `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, everyMs = 100): Promise<NonNullable<T>> {

@@ -1,7 +1,6 @@
 // Shared by the child*.test.ts files: real fixture processes, a free loopback port, a logger that
 // keeps what it wrote, and a metrics registry of our own.
 import { readFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createMetrics } from '../../agent/health/metrics.js';
@@ -11,17 +10,7 @@ import { createLogger } from '../../supervisor/log.js';
 
 export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/children/${name}`, import.meta.url));
 
-/** A port that was free a moment ago on 127.0.0.1 (bound to 0, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../scripts/lib/util.js';
 
 export interface LogEntry {
   level: string;
