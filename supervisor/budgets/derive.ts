@@ -13,14 +13,18 @@ export const SHARES = {
   memoryHeadroom: 0.05,
 };
 
-/** Used when the container has no limit (DESIGN's example, sized for the seed's 200m/200Mi pod). */
+/**
+ * Used when the container has no limit: DESIGN's example for the child; for warden itself more
+ * than the example's 48Mi, because warden on Node.js is ~70 MiB resident when idle, and a budget
+ * below that would only make it shed all the time.
+ */
 export const UNLIMITED_DEFAULTS = {
   child: { cpuMillicores: 150, memoryBytes: 160 * MIB },
-  agent: { cpuMillicores: 50, memoryBytes: 48 * MIB },
+  agent: { cpuMillicores: 50, memoryBytes: 96 * MIB },
 };
 
 /** The least memory a derived agent budget gets. */
-export const AGENT_MEMORY_FLOOR = 48 * MIB;
+export const AGENT_MEMORY_FLOOR = 80 * MIB;
 
 /** When unlimited, the hard memory ceiling is this multiple of the child's budget. */
 export const UNLIMITED_HARD_FACTOR = 1.5;
@@ -79,8 +83,8 @@ export function deriveBudgets(config: BudgetsConfig, limits: Pick<Limits, 'versi
     agentMem = config.agent ? config.agent.memory_mib * MIB : 0;
     childMem = config.child ? config.child.memory_mib * MIB : Math.round(mem * SHARES.childMemory);
     if (!config.agent) {
-      // Node.js itself needs ~40 MiB resident: below AGENT_MEMORY_FLOOR warden would shed all the
-      // time, so the floor is kept and a derived child budget gives way to it.
+      // warden is ~70 MiB resident when idle: below AGENT_MEMORY_FLOOR it would shed all the time,
+      // so the floor is kept and a derived child budget gives way to it.
       agentMem = Math.max(AGENT_MEMORY_FLOOR, mem - childMem - headroom);
       if (!config.child && childMem + agentMem + headroom > mem) childMem = Math.max(16 * MIB, mem - agentMem - headroom);
     }

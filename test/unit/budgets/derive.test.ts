@@ -5,10 +5,10 @@ const MIB = 1024 * 1024;
 const base = { memory_hard_share: 0.9 };
 
 describe('deriveBudgets', () => {
-  it('from a 200m / 200Mi container: child 75% cpu; agent keeps its 48Mi floor and the child gets the rest less 5% headroom', () => {
+  it('from a 200m / 200Mi container: child 75% cpu; agent keeps its 80Mi floor and the child gets the rest less 5% headroom', () => {
     const b = deriveBudgets(base, { version: 'v2', cpuMillicores: 200, memoryBytes: 200 * MIB });
-    expect(b.child).toEqual({ cpuMillicores: 150, memoryBytes: 200 * MIB - 48 * MIB - 10 * MIB });
-    expect(b.agent).toEqual({ cpuMillicores: 50, memoryBytes: 48 * MIB });
+    expect(b.child).toEqual({ cpuMillicores: 150, memoryBytes: 200 * MIB - 80 * MIB - 10 * MIB });
+    expect(b.agent).toEqual({ cpuMillicores: 50, memoryBytes: 80 * MIB });
     expect(b.childHardMemoryBytes).toBe(180 * MIB);
     expect(b.how).toMatch(/cgroup v2; cpu: container limit 200m → child 75% 150m/);
     expect(b.how).toMatch(/hard ceiling memory_hard_share 0.9 × 200Mi = 180Mi/);
@@ -23,7 +23,7 @@ describe('deriveBudgets', () => {
   it('unlimited: the DESIGN defaults and a hard ceiling of 1.5× the child budget', () => {
     const b = deriveBudgets(base, { version: 'v1', cpuMillicores: null, memoryBytes: null });
     expect(b.child).toEqual({ cpuMillicores: 150, memoryBytes: 160 * MIB });
-    expect(b.agent).toEqual({ cpuMillicores: 50, memoryBytes: 48 * MIB });
+    expect(b.agent).toEqual({ cpuMillicores: 50, memoryBytes: 96 * MIB });
     expect(b.childHardMemoryBytes).toBe(240 * MIB);
     expect(b.how).toMatch(/no container limit/);
   });
@@ -39,9 +39,9 @@ describe('deriveBudgets', () => {
     expect(b.how).toMatch(/cpu: configured; memory: configured/);
   });
 
-  it('only the child configured: the agent gets what the container leaves', () => {
+  it('only the child configured: the agent gets what the container leaves, but not below its floor', () => {
     const b = deriveBudgets({ ...base, child: { cpu_millicores: 100, memory_mib: 120 } }, { version: 'v2', cpuMillicores: 200, memoryBytes: 200 * MIB });
-    expect(b.agent).toEqual({ cpuMillicores: 100, memoryBytes: 70 * MIB });
+    expect(b.agent).toEqual({ cpuMillicores: 100, memoryBytes: 80 * MIB });
   });
 
   it('warns when the hard ceiling is not above the child budget', () => {
