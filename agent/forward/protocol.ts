@@ -128,9 +128,176 @@ export function concatEntries(parts: readonly Uint8Array[]): Uint8Array {
 
 const frameEncoder = newEncoder();
 
-/** PackedForward: `[tag, bin(entries), {size, chunk}]`; the receiver answers `{ack: chunk}`. */
+/**
+ * PackedForward: `[tag, bin(entries), {size, chunk}]`; the receiver answers `{ack: chunk}`.
+ * Framed by hand into one buffer of the exact size (one copy of `entries`); the bytes are those
+ * @msgpack/msgpack writes for the same array (test/unit/forward/protocol.test.ts compares them).
+ */
 export function encodePackedForward(tag: string, entries: Uint8Array, count: number, chunkId: string): Uint8Array {
-  return frameEncoder.encode([tag, entries, { size: count, chunk: chunkId }]);
+  if (!Number.isSafeInteger(count) || count < 0 || count >= 0x100000000) return frameEncoder.encode([tag, entries, { size: count, chunk: chunkId }]);
+  const tagLen = Buffer.byteLength(tag);
+  const idLen = Buffer.byteLength(chunkId);
+  const n = entries.byteLength;
+  const size = 1 + strHeaderSize(tagLen) + tagLen + (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5) + n + 1 + 5 + uintSize(count) + 6 + strHeaderSize(idLen) + idLen;
+  const out = Buffer.allocUnsafe(size);
+  let p = 0;
+  out[p++] = 0x93; // fixarray of 3
+  p = writeStr(out, p, tag, tagLen);
+  if (n < 0x100) {
+    out[p++] = 0xc4;
+    out[p++] = n;
+  } else if (n < 0x10000) {
+    out[p++] = 0xc5;
+    p = out.writeUInt16BE(n, p);
+  } else {
+    out[p++] = 0xc6;
+    p = out.writeUInt32BE(n, p);
+  }
+  out.set(entries, p);
+  p += n;
+  out[p++] = 0x82; // fixmap of 2
+  p += out.write('\xa4size', p, 'latin1');
+  if (count < 0x80) out[p++] = count;
+  else if (count < 0x100) {
+    out[p++] = 0xcc;
+    out[p++] = count;
+  } else if (count < 0x10000) {
+    out[p++] = 0xcd;
+    p = out.writeUInt16BE(count, p);
+  } else {
+    out[p++] = 0xce;
+    p = out.writeUInt32BE(count, p);
+  }
+  p += out.write('\xa5chunk', p, 'latin1');
+  writeStr(out, p, chunkId, idLen);
+  return out;
+}
+
+function strHeaderSize(byteLength: number): number {
+  return byteLength < 32 ? 1 : byteLength < 0x100 ? 2 : byteLength < 0x10000 ? 3 : 5;
+}
+
+function uintSize(v: number): number {
+  return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : 5;
+}
+
+/** msgpack str header (the smallest that fits, as @msgpack/msgpack picks) at `p`; returns the end. */
+function writeStrHeader(out: Buffer, p: number, byteLength: number): number {
+  if (byteLength < 32) out[p++] = 0xa0 + byteLength;
+  else if (byteLength < 0x100) {
+    out[p++] = 0xd9;
+    out[p++] = byteLength;
+  } else if (byteLength < 0x10000) {
+    out[p++] = 0xda;
+    p = out.writeUInt16BE(byteLength, p);
+  } else {
+    out[p++] = 0xdb;
+    p = out.writeUInt32BE(byteLength, p);
+  }
+  return p;
+}
+
+function writeStr(out: Buffer, p: number, s: string, byteLength: number): number {
+  p = writeStrHeader(out, p, byteLength);
+  return p + out.write(s, p, byteLength, 'utf8');
+}
+
+/** Buffer's UTF-8 writer without Buffer#write's argument juggling (present on every Node Buffer). */
+type Utf8Writable = Buffer & { utf8Write(s: string, offset: number, length: number): number };
+
+/**
+ * A growable buffer that entries are msgpack-encoded into directly, one per batch: no per-entry
+ * array, no concatenation. Strings go in with Buffer#write (UTF-8); they must be well formed (no
+ * lone surrogates), where Buffer#write and @msgpack/msgpack agree byte for byte (buildRecord and
+ * writeRecordEntry in agent/parse/record.ts see to that).
+ */
+export class EntryBuffer {
+  bytes: Buffer;
+  length = 0;
+
+  constructor(capacity = 16 * 1024) {
+    this.bytes = Buffer.allocUnsafeSlow(capacity);
+  }
+
+  /** Make room for `n` more bytes (doubling: amortised O(1) per byte). */
+  reserve(n: number): void {
+    const need = this.length + n;
+    if (need <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(need, this.bytes.length * 2));
+    this.bytes.copy(grown, 0, 0, this.length);
+    this.bytes = grown;
+  }
+
+  /** The written entries (a view: valid until the next write or reset). */
+  view(): Uint8Array {
+    return this.bytes.subarray(0, this.length);
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** `[EventTime(sec, nsec),` — the 11-byte head of an entry; the record follows. */
+  entryHead(sec: number, nsec: number): void {
+    this.reserve(ENTRY_HEAD);
+    const b = this.bytes;
+    let p = this.length;
+    b[p++] = 0x92; // fixarray of 2
+    b[p++] = 0xd7; // fixext 8
+    b[p++] = EVENT_TIME_EXT;
+    b.writeUInt32BE(sec >>> 0, p);
+    b.writeUInt32BE(nsec >>> 0, p + 4);
+    this.length = p + 8;
+  }
+
+  /** A fixmap header (records have fewer than 16 keys). */
+  fixmap(n: number): void {
+    this.reserve(1);
+    this.bytes[this.length++] = 0x80 | n;
+  }
+
+  /** A map header of any size, as @msgpack/msgpack writes it. */
+  map(n: number): void {
+    if (n < 16) return this.fixmap(n);
+    this.reserve(5);
+    if (n < 0x10000) {
+      this.bytes[this.length] = 0xde;
+      this.length = this.bytes.writeUInt16BE(n, this.length + 1);
+    } else {
+      this.bytes[this.length] = 0xdf;
+      this.length = this.bytes.writeUInt32BE(n, this.length + 1);
+    }
+  }
+
+  /** A well-formed string as msgpack str. */
+  str(s: string): void {
+    this.reserve(5 + s.length * 3);
+    // Guess the header from the UTF-16 length (exact for ASCII); move the text when it was wrong.
+    const guess = strHeaderSize(s.length);
+    const start = this.length + guess;
+    const n = (this.bytes as Utf8Writable).utf8Write(s, start, this.bytes.length - start);
+    const hdr = strHeaderSize(n);
+    if (hdr !== guess) this.bytes.copyWithin(this.length + hdr, start, start + n);
+    this.length = writeStrHeader(this.bytes, this.length, n) + n;
+  }
+
+  /** Bytes already msgpack-encoded (a precomputed key, or key/value pairs). */
+  raw(b: Uint8Array): void {
+    const n = b.byteLength;
+    this.reserve(n);
+    // TypedArray#set costs more than a loop for the few bytes of a key.
+    if (n <= 16) {
+      const out = this.bytes;
+      let p = this.length;
+      for (let i = 0; i < n; i++) out[p++] = b[i]!;
+    } else this.bytes.set(b, this.length);
+    this.length += n;
+  }
+
+  true(): void {
+    this.reserve(1);
+    this.bytes[this.length++] = 0xc3;
+  }
 }
 
 /** Encode any message (handshake, ack, Message/Forward mode in tests) with EventTime support. */

@@ -17,10 +17,15 @@ import { Reassembler } from '../parse/reassemble.js';
  */
 export type FileState = 'active' | 'waiting' | 'idle' | 'unreadable' | 'rotated' | 'done';
 
-/** The end offset of the lines carried by one or more batches; committable once `pending` is 0. */
+/**
+ * The end offset of the lines carried by one or more batches; committable once `pending` is 0.
+ * Until one of its batches is sent (`sealed`), new lines extend it instead of queueing another:
+ * a segment per batch, not per line.
+ */
 export interface Segment {
   offset: number;
   pending: number;
+  sealed: boolean;
   file: TailedFile;
 }
 
@@ -44,8 +49,11 @@ export class TailedFile {
   committed = 0;
   /** Last size seen by stat/fstat/read. */
   size = 0;
-  /** Ordered end offsets of lines in flight. */
+  /** Ordered end offsets of lines in flight; settled ones before `head` wait to be compacted away. */
   queue: Segment[] = [];
+  private head = 0;
+  /** A read soon after a change event, for writes whose own event chokidar dropped (see pipeline). */
+  recheck: NodeJS.Timeout | null = null;
   /** Start of the first line whose text sits in the Reassembler (not sent, not committable); -1 none. */
   pendingStart = -1;
   /** The previous piece was cut at max_line_bytes: the next piece continues it (parsed plain). */
@@ -97,27 +105,53 @@ export class TailedFile {
     return Math.max(0, this.size - this.committed);
   }
 
-  /** Queue a segment ending at `offset` (monotonic), or return the last one when it ends there already. */
+  /** Segments not yet settled. */
+  get inFlight(): number {
+    return this.queue.length - this.head;
+  }
+
+  /**
+   * The segment lines ending at `offset` (monotonic) belong to: the last one, extended, while none
+   * of its batches was sent; else a new one.
+   */
   segment(offset: number): Segment {
-    const last = this.queue[this.queue.length - 1];
+    const last = this.queue.length > this.head ? this.queue[this.queue.length - 1]! : null;
     if (last && last.offset >= offset) return last;
-    const seg: Segment = { offset, pending: 0, file: this };
+    if (last && !last.sealed) {
+      last.offset = offset;
+      return last;
+    }
+    const seg: Segment = { offset, pending: 0, sealed: false, file: this };
     this.queue.push(seg);
     return seg;
   }
 
-  /** Advance `committed` over the acked head of the queue; true when it moved. */
+  /** Advance `committed` over the acked head of the queue (amortised O(1) per segment); true when it moved. */
   settle(now: number): boolean {
     let moved = false;
-    while (this.queue.length > 0 && this.queue[0]!.pending === 0) {
-      const seg = this.queue.shift()!;
+    const q = this.queue;
+    while (this.head < q.length && q[this.head]!.pending === 0) {
+      const seg = q[this.head++]!;
       if (seg.offset > this.committed) {
         this.committed = seg.offset;
         moved = true;
       }
     }
+    if (this.head === q.length) {
+      q.length = 0;
+      this.head = 0;
+    } else if (this.head >= 64 && this.head * 2 >= q.length) {
+      q.splice(0, this.head);
+      this.head = 0;
+    }
     if (moved) this.updated = new Date(now).toISOString();
     return moved;
+  }
+
+  /** Orphan the segments in flight: their acks move nothing. */
+  clearQueue(): void {
+    this.queue = [];
+    this.head = 0;
   }
 
   /** Start over from offset 0 (copytruncate, or a checkpoint that no longer matches). */
@@ -126,7 +160,7 @@ export class TailedFile {
     this.carry = null;
     this.committed = 0;
     // Segments still in flight belong to the old content: orphan them so their acks move nothing.
-    this.queue = [];
+    this.clearQueue();
     this.pendingStart = -1;
     this.inCut = false;
     this.eofSince = null;

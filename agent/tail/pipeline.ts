@@ -13,19 +13,18 @@ import type { Config } from '../../config/schema.js';
 import type { TailControl } from '../../supervisor/contracts.js';
 import type { Logger } from '../../supervisor/log.js';
 import type { Metrics } from '../health/metrics.js';
-import { concatEntries, encodeEntry } from '../forward/protocol.js';
 import { parseCri } from '../parse/cri.js';
 import { detectFormat } from '../parse/detect.js';
 import { parseDocker } from '../parse/docker.js';
 import { dockerContainerId, k8sMetaFromContainersName, k8sMetaFromPath, type K8sMeta } from '../parse/kubernetes.js';
 import { parsePlain } from '../parse/plain.js';
-import { buildRecord } from '../parse/record.js';
+import { packMeta, writeRecordEntry, type PackedMeta } from '../parse/record.js';
 import { tagFor } from '../parse/tag.js';
 import type { Assembled, Fragment } from '../parse/types.js';
 import { Batcher, type Batch } from './batch.js';
 import { CheckpointStore, type CheckpointEntry } from './checkpoint.js';
 import { Discovery, findByInode, type Candidate } from './discovery.js';
-import { TailedFile, type Format } from './file.js';
+import { TailedFile, type Format, type Segment } from './file.js';
 import { FP_BYTES, displayIdentity, fingerprintFd, fingerprintMatches, fingerprintOf, inodeKey } from './identity.js';
 import { splitLines } from './reader.js';
 
@@ -35,7 +34,10 @@ const fstatAsync = promisify(fstat);
 
 /** What the pipeline needs from the Forward client (agent/forward/client.ts ForwardClient fits). */
 export interface ChunkSender {
-  /** Resolves when the receiver acked the chunk; rejects only when the sender was closed first. */
+  /**
+   * Resolves when the receiver acked the chunk; rejects only when the sender was closed first.
+   * `entries` is valid only during the call (the pipeline reuses its buffer): copy what is kept.
+   */
   send(tag: string, entries: Uint8Array, count: number): Promise<void>;
   writable(): boolean;
   on(ev: 'drain', fn: () => void): unknown;
@@ -65,6 +67,8 @@ export interface FileStatus {
 /** How long a rotated file must sit at EOF before it counts as finished (late writes by the runtime land in it). */
 const ROTATED_SETTLE_MS = 1000;
 const STOP_WAIT_MS = 5000;
+/** chokidar's change throttle (50 ms) plus a margin for the event's own delivery. */
+const RECHECK_MS = 75;
 const EMPTY_FP = fingerprintOf(new Uint8Array(0));
 
 const parsers: Record<Format, (line: string, sec: number, nsec: number) => Fragment> = {
@@ -111,6 +115,7 @@ export class TailPipeline implements TailControl {
   /** `dev:ino\0errno` of open() failures already warned about (once per file and errno until it opens again). */
   private readonly warnedOpen = new Set<string>();
   private buf: Buffer = Buffer.alloc(0);
+  private readonly metaCache = new WeakMap<TailedFile, PackedMeta>();
   private readonly onDrain = () => this.kick();
 
   constructor(opts: TailPipelineOptions) {
@@ -122,7 +127,8 @@ export class TailPipeline implements TailControl {
     this.now = opts.now ?? Date.now;
     this.discovery = new Discovery(opts.config, opts.logger, opts.metrics);
     this.store = new CheckpointStore(opts.config.state_dir, opts.logger, opts.metrics, this.now);
-    this.batcher = new Batcher(opts.config.forward.batch_max_records, opts.config.forward.batch_max_bytes);
+    const fwd = opts.config.forward;
+    this.batcher = new Batcher(fwd.batch_max_records, fwd.batch_max_bytes, fwd.flush_interval_ms, (b) => this.sendBatch(b));
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -152,6 +158,7 @@ export class TailPipeline implements TailControl {
     if (!this.started || this.stopping) return;
     this.stopping = true;
     for (const t of [this.rescanTimer, this.houseTimer, this.rateTimer]) if (t) clearInterval(t);
+    for (const f of this.byKey.values()) if (f.recheck) clearTimeout(f.recheck);
     this.sender.off?.('drain', this.onDrain);
     await this.discovery.close();
     await this.pumping;
@@ -237,8 +244,8 @@ export class TailPipeline implements TailControl {
   shed(on: boolean): void {
     this.shedding = on;
     const fwd = this.config.forward;
-    if (on) this.batcher.setLimits(Math.max(1, fwd.batch_max_records >> 2), Math.max(1024, fwd.batch_max_bytes >> 2));
-    else this.batcher.setLimits(fwd.batch_max_records, fwd.batch_max_bytes);
+    if (on) this.batcher.setLimits(Math.max(1, fwd.batch_max_records >> 2), Math.max(1024, fwd.batch_max_bytes >> 2), fwd.flush_interval_ms);
+    else this.batcher.setLimits(fwd.batch_max_records, fwd.batch_max_bytes, fwd.flush_interval_ms);
     if (on) for (const f of this.byKey.values()) if (f.state === 'active' && !f.busy && f.readPos >= f.size) this.closeIdle(f);
   }
 
@@ -343,12 +350,31 @@ export class TailPipeline implements TailControl {
     const f = this.byPath.get(path);
     if (ev === 'change' && f && f.state !== 'rotated') {
       this.wantRead(f);
+      this.armRecheck(f);
       return;
     }
     void this.discovery.check(path).then((c) => {
       if (c && !this.stopping) this.adopt(c, false);
     });
     if (f) this.wantRead(f);
+  }
+
+  /**
+   * chokidar drops a `change` that comes within 50 ms of the last one it emitted for the path and
+   * sends none later, so the last write of a burst could wait for the rescan. One more read
+   * RECHECK_MS after the latest change event covers that window (a timer per active file, re-armed
+   * by each event; quiet files have none).
+   */
+  private armRecheck(f: TailedFile): void {
+    if (f.recheck) {
+      f.recheck.refresh();
+      return;
+    }
+    f.recheck = setTimeout(() => {
+      f.recheck = null;
+      if (!this.stopping) this.wantRead(f);
+    }, RECHECK_MS);
+    f.recheck.unref();
   }
 
   private rescan(): Promise<void> {
@@ -446,7 +472,7 @@ export class TailPipeline implements TailControl {
     this.setWaiting(f, false);
     if (!f.busy) this.closeFd(f);
     f.settle(this.now());
-    if (f.queue.length === 0) this.forget(f);
+    if (f.inFlight === 0) this.forget(f);
   }
 
   private forget(f: TailedFile): void {
@@ -637,37 +663,55 @@ export class TailPipeline implements TailControl {
   private emit(f: TailedFile, out: Assembled[]): void {
     const seg = f.segment(f.sendableEnd);
     const now = this.now();
-    const meta = { k8s: f.meta.k8s, dockerId: f.meta.dockerId, host: this.host };
+    const meta = this.packedMeta(f);
     for (const a of out) {
       if (a.truncated) this.metrics.truncatedLines.inc();
-      const entry = encodeEntry(a.sec, a.nsec, buildRecord(a, meta));
-      const full = this.batcher.add(f.meta.tag, entry, seg, now);
+      const b = this.batcher.batchFor(f.meta.tag, now);
+      const before = b.buf!.length;
+      writeRecordEntry(b.buf!, a, meta);
+      const full = this.batcher.added(b, seg, b.buf!.length - before);
       if (full) this.sendBatch(full);
     }
+    for (const b of this.batcher.overBudget()) this.sendBatch(b);
+  }
+
+  /** The file's constant record fields, encoded once (the host is the pipeline's). */
+  private packedMeta(f: TailedFile): PackedMeta {
+    let m = this.metaCache.get(f);
+    if (!m) {
+      m = packMeta({ k8s: f.meta.k8s, dockerId: f.meta.dockerId, host: this.host });
+      this.metaCache.set(f, m);
+    }
+    return m;
   }
 
   private sendBatch(b: Batch): void {
+    // From here on new lines go to a new segment: this one's batches are fixed.
+    for (const seg of b.segments) seg.sealed = true;
     let p: Promise<void>;
     try {
-      p = this.sender.send(b.tag, concatEntries(b.parts), b.count);
+      p = this.sender.send(b.tag, b.buf!.view(), b.count);
     } catch (err) {
       p = Promise.reject(err);
     }
+    // ChunkSender copies or consumes `entries` during send(): the buffer serves the next batch.
+    this.batcher.release(b);
+    const { tag, count, segments } = b;
     const tracked: Promise<void> = p.then(
-      () => this.acked(b),
-      (err) => this.logger.warn({ tag: b.tag, records: b.count, err: String(err) }, 'batch not acknowledged; its offsets stay uncommitted'),
+      () => this.acked(segments),
+      (err) => this.logger.warn({ tag, records: count, err: String(err) }, 'batch not acknowledged; its offsets stay uncommitted'),
     );
     this.inflight.add(tracked);
     void tracked.finally(() => this.inflight.delete(tracked));
   }
 
-  private acked(b: Batch): void {
+  private acked(segments: Segment[]): void {
     const now = this.now();
-    for (const seg of b.segments) seg.pending--;
-    for (const seg of b.segments) {
+    for (const seg of segments) seg.pending--;
+    for (const seg of segments) {
       const f = seg.file;
       if (f.settle(now)) this.checkpointDirty = true;
-      if (f.state === 'done' && f.queue.length === 0 && this.byKey.get(f.key) === f) this.forget(f);
+      if (f.state === 'done' && f.inFlight === 0 && this.byKey.get(f.key) === f) this.forget(f);
     }
   }
 
@@ -729,7 +773,7 @@ export class TailPipeline implements TailControl {
         }
       }
       f.lineEnd = f.committed = start;
-      f.queue = [];
+      f.clearQueue();
     } else if (f.fpLen >= 0) {
       // Reopened after an idle close: the inode may have been freed and reused meanwhile.
       const same = await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen });
