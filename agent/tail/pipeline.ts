@@ -397,9 +397,11 @@ export class TailPipeline implements TailControl {
             this.rotated(f);
             continue;
           }
-          // Closed while idle or still waiting: find where it went, or forget it.
+          // Closed while idle, or never opened yet (adopted while reading was paused, e.g. while the
+          // child was down): find where it went, or forget it. A file never opened still carries
+          // its start plan (f.resume), which is verified against its fingerprint when it is opened.
           const found = await findByInode(dirname(f.realPath), f.dev, f.ino);
-          if (found && f.resume === null) {
+          if (found) {
             f.realPath = found;
             for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
             this.markRotated(f, 'rename');

@@ -72,6 +72,24 @@ describe('tail pipeline (in-memory acking sender)', () => {
     expect(p.lagBytes()).toBe(0);
   });
 
+  it('a file created and rotated away while reading is paused (child down) is still drained after resume', async () => {
+    const f = join(logDir, 'app.log');
+    write(f, lines('a', 0, 10));
+    const { p, sender } = await startPipeline({ tail: { rescan_interval_ms: 100 } });
+    await waitFor(() => sender.got.length >= 10, 'first file read');
+    p.pause();
+    // kubelet-style rotation twice while paused: the middle file is adopted but never opened.
+    renameSync(f, `${f}.1`);
+    write(f, lines('b', 0, 50));
+    await new Promise((r) => setTimeout(r, 400));
+    renameSync(f, `${f}.2`);
+    write(f, lines('c', 0, 5));
+    await new Promise((r) => setTimeout(r, 400));
+    p.resume();
+    await waitFor(() => sender.got.length >= 65, 'every line of all three files');
+    expect(sender.logs().filter((l) => l.startsWith('b-'))).toEqual(lines('b', 0, 50));
+  });
+
   it('acks withheld: the checkpoint does not advance; released: it does', async () => {
     const f = join(logDir, 'app.log');
     const sender = new MemorySender();
