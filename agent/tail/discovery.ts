@@ -6,7 +6,7 @@
 // Safety: a path is classified with lstat/stat before anything opens it. Symlinks are followed
 // only when their target resolves inside `tail.roots` or a glob's fixed prefix; FIFOs, sockets,
 // devices and directories are never opened (opening a FIFO for reading blocks).
-import { promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Config, InputConfig } from '../../config/schema.js';
@@ -23,7 +23,36 @@ export interface Candidate {
   dev: number;
   ino: number;
   size: number;
+  /**
+   * Reused from an earlier scan because its directory did not change: identity and type still
+   * hold, but `size` is the size then, not now (growth is for events and the per-file re-check).
+   */
+  reused?: boolean;
 }
+
+/** A directory as last listed: reused while its mtime, ctime and inode stay the same. */
+interface DirMemo {
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  entries: Array<{ name: string; dir: boolean }>;
+}
+
+/**
+ * A rescan lists a directory (readdir + lstat of each match) only when its mtime changed since the
+ * last scan; an unchanged directory costs one stat and its files' last classification is reused.
+ * A directory's mtime changes when entries are added, removed or renamed, not when a file grows
+ * or is truncated in place, so every FULL_SCAN_EVERY-th scan lists and classifies everything again:
+ * that pass catches growth and truncation whose inotify events were lost (the only other way
+ * warden would see them), within FULL_SCAN_EVERY × rescan_interval_ms.
+ */
+export const FULL_SCAN_EVERY = 6;
+/**
+ * A directory changed this recently may change again within the same mtime tick (the kernel's
+ * coarse clock), invisibly to a later stat: it is listed again next time ("racy" entries, as git
+ * treats its index).
+ */
+const RACY_MS = 2000;
 
 interface InputGlobs {
   input: InputConfig;
@@ -50,6 +79,10 @@ export class Discovery {
   private unlistable = new Map<string, string>();
   /** `path\0errno` of failures already warned about (directories and symlinks), once each until they pass. */
   private readonly warned = new Set<string>();
+  private dirMemo = new Map<string, DirMemo>();
+  /** Classification of regular (non-symlink) paths at the last scan; a symlink's target can change unseen. */
+  private fileMemo = new Map<string, Candidate | null>();
+  private scans = 0;
 
   constructor(
     config: Config,
@@ -63,12 +96,15 @@ export class Discovery {
     this.inputs = config.inputs.map((input) => ({ input, globs: input.paths.map(compileGlob) }));
     this.excludes = config.tail.exclude.map(compileGlob);
     this.allowed = [...config.tail.roots, ...this.inputs.flatMap((i) => i.globs.map((g) => g.prefix))];
+    // Roots and inputs decide classifications: the next scan lists and classifies everything.
+    this.scans = 0;
   }
 
   /** Resolve the allowed roots themselves (a root may be a symlink, e.g. /var/log → /data/log). */
   async init(): Promise<void> {
     const resolved = await Promise.all(this.allowed.map((r) => fsp.realpath(r).catch(() => r)));
     this.allowed = [...new Set([...this.allowed, ...resolved])];
+    this.scans = 0;
   }
 
   prefixes(): Array<{ dir: string; depth: number }> {
@@ -91,15 +127,29 @@ export class Discovery {
       unlistable.set(dir, code);
       this.warnOnce(dir, code, { dir, code, err: String(err) }, 'cannot list an input directory; its files are not tailed until it can be read (missing CAP_DAC_READ_SEARCH?)');
     };
+    const full = this.scans++ % FULL_SCAN_EVERY === 0;
+    const dirs: Listing = { prev: full ? new Map() : this.dirMemo, next: new Map(), unchanged: new Set() };
+    const fileMemo = new Map<string, Candidate | null>();
     for (const { input, globs } of this.inputs) {
       for (const g of globs) {
-        for (const path of await walk(g.prefix, g.depth, g, onDirError)) {
+        for (const path of await walk(g.prefix, g.depth, g, onDirError, dirs)) {
           if (out.has(path) || this.excludes.some((x) => x.match(path))) continue;
-          const c = await this.classify(path, input);
+          let c: Candidate | null;
+          const memo = dirs.unchanged.has(dirname(path)) ? this.fileMemo.get(path) : undefined;
+          if (memo === null || (memo !== undefined && memo.input === input)) {
+            if (!fileMemo.has(path)) fileMemo.set(path, memo);
+            c = memo && { ...memo, reused: true };
+          } else {
+            const regular: { is?: boolean } = {};
+            c = await this.classify(path, input, regular);
+            if (regular.is && !fileMemo.has(path)) fileMemo.set(path, c);
+          }
           if (c) out.set(path, c);
         }
       }
     }
+    this.dirMemo = dirs.next;
+    this.fileMemo = fileMemo;
     for (const [dir, code] of this.unlistable) {
       if (unlistable.get(dir) === code) continue;
       this.warned.delete(`${dir}\0${code}`);
@@ -128,13 +178,15 @@ export class Discovery {
     return input ? this.classify(path, input) : null;
   }
 
-  private async classify(path: string, input: InputConfig): Promise<Candidate | null> {
+  /** `regular.is` is set when the path itself is not a symlink: then its answer may be reused while its directory is unchanged. */
+  private async classify(path: string, input: InputConfig, regular?: { is?: boolean }): Promise<Candidate | null> {
     let l: Stats;
     try {
       l = await fsp.lstat(path);
     } catch {
       return null;
     }
+    if (regular) regular.is = !l.isSymbolicLink();
     let realPath = path;
     let st = l;
     if (l.isSymbolicLink()) {
@@ -222,26 +274,52 @@ export class Discovery {
   }
 }
 
+interface Listing {
+  /** Directories as listed at the last scan (empty on a full scan). */
+  prev: Map<string, DirMemo>;
+  /** Directories as seen by this scan, for the next one. */
+  next: Map<string, DirMemo>;
+  /** Directories this scan did not list again: their files' last classification still holds. */
+  unchanged: Set<string>;
+}
+
 /**
  * Paths below `dir`, at most `depth` directories down, that the glob matches. Symlinked dirs are
  * not entered. A directory that cannot be listed goes to `onError`, except when it does not exist
- * (ENOENT, ENOTDIR): a missing input directory is normal (no containers yet).
+ * (ENOENT, ENOTDIR): a missing input directory is normal (no containers yet). A directory whose
+ * mtime, ctime and inode match `dirs.prev` is not listed again: its last entries are reused.
  */
-async function walk(dir: string, depth: number, g: CompiledGlob, onError: (dir: string, err: NodeJS.ErrnoException) => void): Promise<string[]> {
+async function walk(dir: string, depth: number, g: CompiledGlob, onError: (dir: string, err: NodeJS.ErrnoException) => void, dirs: Listing): Promise<string[]> {
   const out: string[] = [];
   const visit = async (d: string, level: number) => {
-    let entries;
-    try {
-      entries = await fsp.readdir(d, { withFileTypes: true });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, err as NodeJS.ErrnoException);
-      return;
+    let entries: DirMemo['entries'];
+    const again = dirs.next.get(d);
+    const memo = dirs.prev.get(d);
+    if (again) {
+      // A second glob over the same directory in this scan.
+      entries = again.entries;
+    } else {
+      let st: Stats;
+      try {
+        // Stat before readdir: an entry added in between moves the mtime past the one recorded.
+        // Synchronous on purpose: a directory's stat is a dentry-cache hit, and a thread-pool round
+        // trip per directory (two thread switches and a loop wake-up) is most of an idle rescan's CPU.
+        st = statSync(d);
+        if (memo && st.mtimeMs === memo.mtimeMs && st.ctimeMs === memo.ctimeMs && st.ino === memo.ino) {
+          entries = memo.entries;
+          dirs.unchanged.add(d);
+        } else entries = (await fsp.readdir(d, { withFileTypes: true })).map((e) => ({ name: e.name, dir: e.isDirectory() }));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, err as NodeJS.ErrnoException);
+        return;
+      }
+      if (Date.now() - st.mtimeMs > RACY_MS) dirs.next.set(d, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, entries });
     }
     for (const e of entries) {
       const p = join(d, e.name);
       if (g.match(p)) out.push(p);
-      if (e.isDirectory() && level < depth) await visit(p, level + 1);
+      if (e.dir && level < depth) await visit(p, level + 1);
     }
   };
   await visit(dir, 0);

@@ -294,6 +294,11 @@ export class TailPipeline implements TailControl {
         return;
       }
       this.byPath.set(c.path, known);
+      // A reused classification's size is from an earlier scan: only a full rescan's says "grew".
+      if (c.reused) {
+        if (known.openError !== null) this.wantRead(known);
+        return;
+      }
       if (c.size > known.size) known.size = c.size;
       if (c.size !== known.readPos || known.openError !== null) this.wantRead(known);
       return;

@@ -68,6 +68,8 @@ export interface BudgetSnapshot {
 }
 
 const KEEP_ACTIONS = 50;
+/** Governor ticks between refreshes of the node figures. */
+const NODE_FIGURES_EVERY = 60;
 
 export class BudgetGovernor {
   readonly budgets: Budgets;
@@ -99,7 +101,9 @@ export class BudgetGovernor {
     const windowMs = 3 * opts.config.sample_interval_ms;
     this.tree = new TreeSampler({ procRoot: this.procRoot, windowMs, now: this.now });
     this.self = new SelfSampler(windowMs, this.now);
-    this.node = new NodeSampler(opts.stateDir ?? process.cwd(), 10);
+    // Node figures are context in /status, not policy inputs; their refresh forks `df` (and a fork
+    // of a ~90 MiB process costs its page tables), so once a minute at the default interval.
+    this.node = new NodeSampler(opts.stateDir ?? process.cwd(), NODE_FIGURES_EVERY);
     this.duty = new DutyCycler(opts.child);
     this.budgets = deriveBudgets(opts.config, opts.limits);
     this.params = {

@@ -1,0 +1,96 @@
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../../agent/health/metrics.js';
+import { Discovery, FULL_SCAN_EVERY, type Candidate } from '../../../agent/tail/discovery.js';
+import { createLogger } from '../../../supervisor/log.js';
+import { tailConfig } from '../../fixtures/tail/harness.js';
+
+let dir = '';
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = '';
+});
+
+/** Two container directories whose mtimes lie in the past: a rescan may trust them. */
+function tree() {
+  dir = mkdtempSync(join(tmpdir(), 'warden-discovery-'));
+  const root = join(dir, 'containers');
+  const files: string[] = [];
+  for (const id of ['aaa', 'bbb']) {
+    mkdirSync(join(root, id), { recursive: true });
+    const f = join(root, id, `${id}-json.log`);
+    writeFileSync(f, 'x\n');
+    files.push(f);
+  }
+  const old = new Date(Date.now() - 60_000);
+  for (const id of ['aaa', 'bbb']) utimesSync(join(root, id), old, old);
+  utimesSync(root, old, old);
+  const config = tailConfig(join(dir, 'state'), [root], [{ name: 'docker', paths: [join(root, '*/*-json.log')], format: 'docker' }] as never);
+  const d = new Discovery(config, createLogger('silent'), createMetrics({ defaults: false }));
+  return { root, files, d };
+}
+
+const byPath = (cs: Candidate[]) => new Map(cs.map((c) => [c.path, c]));
+
+describe('Discovery rescans', () => {
+  it('reuses the last classification of an unchanged directory until the next full pass, which sees growth', async () => {
+    const { files, d } = tree();
+    await d.init();
+    const first = byPath(await d.scan());
+    expect(first.get(files[0])).toMatchObject({ size: 2 });
+    expect(first.get(files[0])!.reused).toBeUndefined();
+    appendFileSync(files[0], 'more\n'); // growth: the directory's mtime does not move
+    for (let i = 1; i < FULL_SCAN_EVERY; i++) {
+      const c = byPath(await d.scan()).get(files[0])!;
+      expect(c.reused).toBe(true);
+      expect(c.size).toBe(2);
+    }
+    const full = byPath(await d.scan()).get(files[0])!;
+    expect(full.reused).toBeUndefined();
+    expect(full.size).toBe(7);
+    // A truncation in place is seen by the full pass the same way.
+    truncateSync(files[0], 0);
+    for (let i = 1; i < FULL_SCAN_EVERY; i++) await d.scan();
+    expect(byPath(await d.scan()).get(files[0])!.size).toBe(0);
+  });
+
+  it('lists a directory again as soon as an entry is added or removed', async () => {
+    const { root, files, d } = tree();
+    await d.init();
+    await d.scan();
+    await d.scan();
+    const added = join(root, 'aaa', 'aaa-json.log.1');
+    writeFileSync(added, 'rotated\n');
+    rmSync(files[0]);
+    writeFileSync(files[0], 'new file at the old path\n');
+    const c = byPath(await d.scan());
+    expect(c.get(files[0])).toMatchObject({ size: 25 });
+    expect(c.get(files[0])!.reused).toBeUndefined();
+    expect(c.get(files[1])!.reused).toBe(true);
+    rmSync(join(root, 'bbb'), { recursive: true });
+    expect(byPath(await d.scan()).has(files[1])).toBe(false);
+  });
+
+  it('never reuses a symlink: its target can be replaced while the link\'s directory stays unchanged', async () => {
+    const { root, files } = tree();
+    const links = join(dir, 'links');
+    mkdirSync(links);
+    symlinkSync(files[0], join(links, 'a.log'));
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(links, old, old);
+    const config = tailConfig(join(dir, 'state'), [root, links], [{ name: 'docker', paths: [join(links, '*.log')], format: 'docker' }] as never);
+    const d = new Discovery(config, createLogger('silent'), createMetrics({ defaults: false }));
+    await d.init();
+    const before = byPath(await d.scan()).get(join(links, 'a.log'))!;
+    expect(before.realPath).toBe(files[0]);
+    // The target is replaced by a new file (a new inode) at the same path, as kubelet's rotation does.
+    writeFileSync(files[0] + '.tmp', 'replaced\n');
+    renameSync(files[0] + '.tmp', files[0]);
+    const after = byPath(await d.scan()).get(join(links, 'a.log'))!;
+    expect(after.ino).not.toBe(before.ino);
+    expect(after.size).toBe(9);
+    expect(after.reused).toBeUndefined();
+  });
+});
