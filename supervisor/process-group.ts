@@ -146,7 +146,20 @@ export async function terminateGroup(
     gone = await waitGroupGone(pgid, opts.killWaitMs ?? 10_000, opts);
   }
   killByIdentity(escaped, opts.procRoot);
+  // SIGKILL is delivered asynchronously: resolve only once the escaped ones are gone too, so that
+  // "stopped" means nothing of the tree remains.
+  const deadline = Date.now() + (opts.killWaitMs ?? 10_000);
+  while (escaped.some((p) => sameProcessRunning(p, opts.procRoot)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   return gone;
+}
+
+function sameProcessRunning(p: ProcStat, procRoot = '/proc'): boolean {
+  try {
+    const now = parseProcStat(readFileSync(`${procRoot}/${p.pid}/stat`, 'utf8'));
+    return now !== null && now.starttime === p.starttime && now.state !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 function signalPid(pid: number, signal: NodeJS.Signals): void {

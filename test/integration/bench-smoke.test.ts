@@ -55,7 +55,9 @@ describe('npm run bench -- --quick', () => {
       } else {
         expect(row.value, `${row.section} / ${row.metric}`).toEqual(expect.any(Number));
         expect(Number.isFinite(row.value), `${row.section} / ${row.metric}`).toBe(true);
-        expect(row.value!, `${row.section} / ${row.metric}`).toBeGreaterThan(0);
+        // An idle warden over a short quick run may take no measurable CPU tick at all.
+        if (row.section === 'idle' && /CPU/.test(row.metric)) expect(row.value!, `${row.section} / ${row.metric}`).toBeGreaterThanOrEqual(0);
+        else expect(row.value!, `${row.section} / ${row.metric}`).toBeGreaterThan(0);
       }
       // Quick sizes are not the issue's sizes: no verdicts.
       expect(row.met ?? null).toBeNull();
