@@ -4,21 +4,13 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor, type RunningWarden } from './harness.js';
-import { faultConfig, killHard, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { faultConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
 
-let running: RunningWarden | undefined;
-let cleanup: (() => void) | undefined;
+const scope = faultScope<RunningWarden>();
 let squatter: Server | undefined;
-afterEach(async () => {
-  await killHard(running);
-  running = undefined;
-  if (squatter) await new Promise((r) => squatter!.close(r));
-  squatter = undefined;
-  cleanup?.();
-  cleanup = undefined;
-});
+
 
 function metric(body: string, name: string): number {
   const m = new RegExp(`^${name} (\\d+)`, 'm').exec(body);
@@ -27,12 +19,12 @@ function metric(body: string, name: string): number {
 
 async function startFails(program: (dir: string) => string, errno: string): Promise<void> {
   const t = tempDir('warden-child-');
-  cleanup = t.cleanup;
+  scope.cleanup = t.cleanup;
   const c = await faultConfig(t.dir);
   const path = program(t.dir);
   c.child.command = [path, '-c', '/etc/fluent/fluent.conf'];
-  running = startWardenWrapped(t.dir, wardenConfig(c));
-  const w = running;
+  scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+  const w = scope.running;
   const st = await waitFor(`start_failed(${errno}) in /status`, async () => {
     const s = await w.json('/status');
     return s.child.last_exit?.reason === `start_failed(${errno})` ? s : null;
@@ -77,9 +69,13 @@ describe('child binary faults', () => {
 describe('Forward port taken by another process', () => {
   it('a silent TCP server holds forward.to: the sink child cannot bind, warden never reports ready, lines wait in the file', async () => {
     const t = tempDir('warden-child-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     const held: Socket[] = [];
+    scope.deferred.push(async () => {
+      if (squatter) await new Promise((r) => squatter!.close(r));
+      squatter = undefined;
+    });
     squatter = createServer((s) => {
       held.push(s);
       s.on('data', () => {});
@@ -89,8 +85,8 @@ describe('Forward port taken by another process', () => {
     c.child.hang_timeout_s = 2;
     c.forward.connect_timeout_ms = 500;
     writeFileSync(join(c.logs, 'app.log'), 'waiting-1\n');
-    running = startWardenWrapped(t.dir, wardenConfig(c));
-    const w = running;
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
     await waitFor('the health server', async () => (await w.get('/healthz')).status === 200, 10000);
     // Watch readiness for a while: it must never be fooled by a port that accepts connections.
     const seen = new Set<number>();

@@ -3,36 +3,21 @@
 // swallowed reach the next, healthy child.
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROOT, WARDEN, tempDir, waitFor, type RunningWarden } from './harness.js';
-import { faultConfig, killHard, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { faultConfig, sinkRecords, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
 
 const NO_ACK = join(ROOT, 'test/fixtures/faults/no-ack-receiver.mjs');
 
-let running: RunningWarden | undefined;
-let cleanup: (() => void) | undefined;
-let stopped: number | undefined;
-afterEach(async () => {
-  if (stopped) {
-    try {
-      process.kill(stopped, 'SIGCONT');
-    } catch {
-      // already gone
-    }
-  }
-  stopped = undefined;
-  await killHard(running);
-  running = undefined;
-  cleanup?.();
-  cleanup = undefined;
-});
+const scope = faultScope<RunningWarden>();
+
 
 const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);
 
 describe('hung child (child.hang_timeout_s)', () => {
   it('a child that accepts the connection but never answers is restarted as hung; the healthy next child gets every line', async () => {
     const t = tempDir('warden-hung-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     const marker = join(t.dir, 'wedged-once');
     c.child.command = [process.execPath, NO_ACK];
@@ -43,8 +28,8 @@ describe('hung child (child.hang_timeout_s)', () => {
     };
     c.child.hang_timeout_s = 2;
     writeFileSync(join(c.logs, 'app.log'), 'one\ntwo\nthree\n');
-    running = startWardenWrapped(t.dir, wardenConfig(c));
-    const w = running;
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
     await waitFor('the wedged receiver to start', () => existsSync(marker), 10000);
     const st = await waitFor('last_exit hung in /status', async () => {
       const s = await w.json('/status');
@@ -63,17 +48,17 @@ describe('hung child (child.hang_timeout_s)', () => {
 
   it('SIGSTOP of the real warden sink child: restarted as hung (SIGKILL after the grace), lines written meanwhile arrive', async () => {
     const t = tempDir('warden-hung-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     c.child.hang_timeout_s = 2;
     const file = join(c.logs, 'app.log');
     writeFileSync(file, 'before\n');
-    running = startWardenWrapped(t.dir, wardenConfig(c));
-    const w = running;
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
     await waitFor('first line delivered', () => logsOf(c.out).includes('before'), 15000);
     const pid = (await w.json('/status')).child.pid as number;
     process.kill(pid, 'SIGSTOP');
-    stopped = pid;
+    scope.stopped = pid;
     appendFileSync(file, 'while-stopped-1\nwhile-stopped-2\n');
     const st = await waitFor('last_exit hung', async () => {
       const s = await w.json('/status');

@@ -6,21 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor, type RunningWarden } from './harness.js';
-import { canMountTmpfs, faultConfig, killHard, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { canMountTmpfs, faultConfig, sinkRecords, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
 
-let running: RunningWarden | undefined;
-let cleanup: (() => void) | undefined;
-let mounted: string | undefined;
-afterEach(async () => {
-  await killHard(running);
-  running = undefined;
-  if (mounted) spawnSync('umount', ['-l', mounted]);
-  mounted = undefined;
-  cleanup?.();
-  cleanup = undefined;
-});
+const scope = faultScope<RunningWarden>();
+
 
 const mountProbe = tempDir('warden-mnt-probe-');
 const MOUNT_OK = canMountTmpfs(join(mountProbe.dir, 'm'));
@@ -41,7 +32,7 @@ function mountTmpfs(dir: string, opts: string): void {
   mkdirSync(dir, { recursive: true });
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', dir], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`mount tmpfs ${dir}: ${r.stderr}`);
-  mounted = dir;
+  scope.deferred.push(() => spawnSync('umount', ['-l', dir]));
 }
 
 /** Ship, expect /readyz 503 naming the state dir and a log line, then `fix()` and expect checkpoints to catch up. */
@@ -50,8 +41,8 @@ async function shipsWhileStateDirBroken(dir: string, stateDir: string, fix: () =
   c.state_dir = stateDir;
   const file = join(c.logs, 'app.log');
   writeFileSync(file, 'a1\na2\n');
-  running = startWardenWrapped(dir, wardenConfig(c));
-  const w = running;
+  scope.running = startWardenWrapped(dir, wardenConfig(c));
+  const w = scope.running;
   await waitFor('lines delivered although the state dir is broken', () => logsOf(c.out).includes('a2'), 15000);
   appendFileSync(file, 'a3\n');
   await waitFor('more lines delivered', () => logsOf(c.out).includes('a3'), 10000);
@@ -72,7 +63,7 @@ async function shipsWhileStateDirBroken(dir: string, stateDir: string, fix: () =
 describe('state_dir faults', () => {
   it('state_dir under a regular file (ENOTDIR): keeps shipping, /readyz 503 names it, catches up once the path is a directory', async () => {
     const t = tempDir('warden-state-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const blocker = join(t.dir, 'blocker');
     writeFileSync(blocker, 'not a directory\n');
     await shipsWhileStateDirBroken(t.dir, join(blocker, 'state'), () => rmSync(blocker), /ENOTDIR|EEXIST|not a directory/);
@@ -80,7 +71,7 @@ describe('state_dir faults', () => {
 
   it.skipIf(!MOUNT_OK)('state_dir on a read-only tmpfs (EROFS): keeps shipping, /readyz 503, catches up after remount rw', async () => {
     const t = tempDir('warden-state-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const mnt = join(t.dir, 'state-ro');
     mountTmpfs(mnt, 'size=1m');
     expect(spawnSync('mount', ['-o', 'remount,ro', mnt]).status).toBe(0);
@@ -91,7 +82,7 @@ describe('state_dir faults', () => {
 
   it.skipIf(!MOUNT_OK)('state_dir on a full 64 KiB tmpfs (ENOSPC): keeps shipping, /readyz 503, catches up once space is freed', async () => {
     const t = tempDir('warden-state-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const mnt = join(t.dir, 'state-full');
     mountTmpfs(mnt, 'size=64k');
     const filler = join(mnt, 'filler');
@@ -121,15 +112,15 @@ describe('corrupt checkpoint file', () => {
   for (const [name, body] of cases) {
     it(`${name}: kept aside as .corrupt-*, warning logged, every line of the existing file shipped (read_from end applies only to a first start)`, async () => {
       const t = tempDir('warden-cp-');
-      cleanup = t.cleanup;
+      scope.cleanup = t.cleanup;
       const c = await faultConfig(t.dir);
       c.tail.read_from = 'end';
       mkdirSync(c.state_dir, { recursive: true });
       writeFileSync(join(c.state_dir, 'checkpoints.json'), body);
       const file = join(c.logs, 'app.log');
       writeFileSync(file, 'old-1\nold-2\n');
-      running = startWardenWrapped(t.dir, wardenConfig(c));
-      const w = running;
+      scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+      const w = scope.running;
       await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 15000);
       appendFileSync(file, 'new-1\n');
       // The checkpoint existed (it was corrupt, not absent): this is not a first start, so the

@@ -3,40 +3,25 @@
 // real: FAKETIME_DONT_FAKE_MONOTONIC=1; the offset is read from a file so it can jump mid-run).
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor, type RunningWarden } from './harness.js';
-import { faultConfig, killHard, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { faultConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
 
 const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find((p) => existsSync(p));
 
-let running: RunningWarden | undefined;
-let cleanup: (() => void) | undefined;
-let stopped: number | undefined;
-afterEach(async () => {
-  if (stopped) {
-    try {
-      process.kill(stopped, 'SIGCONT');
-    } catch {
-      // gone
-    }
-  }
-  stopped = undefined;
-  await killHard(running);
-  running = undefined;
-  cleanup?.();
-  cleanup = undefined;
-});
+const scope = faultScope<RunningWarden>();
+
 
 const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);
 
 describe('log directory disappears and comes back', () => {
   it('rm -r of the input directory, then mkdir and a new file: the new lines are delivered, warden stays up', async () => {
     const t = tempDir('warden-world-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     writeFileSync(join(c.logs, 'app.log'), 'before-1\n');
-    running = startWardenWrapped(t.dir, wardenConfig(c));
-    const w = running;
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
     await waitFor('first line', () => logsOf(c.out).includes('before-1'), 15000);
     rmSync(c.logs, { recursive: true });
     await sleep(600); // a few rescans over a missing directory
@@ -63,16 +48,16 @@ describe.skipIf(!LIBFAKETIME)('wall clock jumps backwards (libfaketime)', () => 
     writeFileSync(clockFile, '+0\n');
     const file = join(c.logs, 'app.log');
     writeFileSync(file, 'tick-0\n');
-    running = startWardenWrapped(dir, wardenConfig(c), {
+    scope.running = startWardenWrapped(dir, wardenConfig(c), {
       env: { LD_PRELOAD: LIBFAKETIME!, FAKETIME_TIMESTAMP_FILE: clockFile, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' },
     });
     await waitFor('first line', () => logsOf(c.out).includes('tick-0'), 15000);
-    return { c, clockFile, file, w: running };
+    return { c, clockFile, file, w: scope.running };
   }
 
   it('one hour back while shipping: lines keep flowing, /readyz stays 200, no restart', async () => {
     const t = tempDir('warden-clock-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const { c, clockFile, file, w } = await startWithFakeClock(t.dir);
     const t0 = Date.parse((await w.json('/status')).forward.last_ack_at);
     writeFileSync(clockFile, '-3600\n');
@@ -93,13 +78,13 @@ describe.skipIf(!LIBFAKETIME)('wall clock jumps backwards (libfaketime)', () => 
   // "in the future" and hide a wedged child for an hour.
   it('the clock one hour back, then SIGSTOP of the child: still detected as hung', async () => {
     const t = tempDir('warden-clock-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const { c, clockFile, file, w } = await startWithFakeClock(t.dir);
     writeFileSync(clockFile, '-3600\n');
     await sleep(300);
     const pid = (await w.json('/status')).child.pid as number;
     process.kill(pid, 'SIGSTOP');
-    stopped = pid;
+    scope.stopped = pid;
     appendFileSync(file, 'while-wedged\n');
     await waitFor('restart as hung', async () => (await w.json('/status')).child.last_exit?.reason === 'hung', 12000);
     await waitFor('the line written while wedged', () => logsOf(c.out).includes('while-wedged'), 10000);

@@ -4,9 +4,9 @@
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden } from './harness.js';
-import { faultConfig, killHard, logLines, rssKb, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { tempDir, waitFor } from './harness.js';
+import { faultConfig, logLines, rssKb, sinkRecords, sleep, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
 
 /** The last 4 KiB of a file, without reading 100 MiB each poll. */
 function tailOf(path: string): string {
@@ -31,14 +31,8 @@ function vmHwmKb(pid: number): number | null {
   }
 }
 
-let running: (RunningWarden & { stdout: () => string }) | undefined;
-let cleanup: (() => void) | undefined;
-afterEach(async () => {
-  await killHard(running);
-  running = undefined;
-  cleanup?.();
-  cleanup = undefined;
-});
+const scope = faultScope();
+
 
 type Rec = { tag: string; time?: string; record: Record<string, any> };
 const byTag = (recs: Rec[], tag: string) => recs.filter((r) => r.tag === tag);
@@ -46,7 +40,7 @@ const byTag = (recs: Rec[], tag: string) => recs.filter((r) => r.tag === tag);
 describe('hostile input into warden run', () => {
   it('garbage, NUL, invalid UTF-8, CRLF, bad docker/CRI lines, odd names, a FIFO and a symlink loop: flagged or logged, no block, control keeps flowing', async () => {
     const t = tempDir('warden-hostile-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     const L = c.logs;
     mkdirSync(join(L, 'docker'));
@@ -90,8 +84,8 @@ describe('hostile input into warden run', () => {
     const control = join(L, 'control.log');
     writeFileSync(control, 'control-0\n');
 
-    running = startWardenWrapped(t.dir, wardenConfig(c));
-    const w = running;
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
     for (let i = 1; i <= 10; i++) {
       await sleep(100);
       appendFileSync(control, `control-${i}\n`);
@@ -147,13 +141,13 @@ describe('hostile input into warden run', () => {
 
   it('a symlink loop a.log → b.log → a.log is logged once per link and counted as symlink_loop', async () => {
     const t = tempDir('warden-hostile-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     symlinkSync(join(c.logs, 'b.log'), join(c.logs, 'a.log'));
     symlinkSync(join(c.logs, 'a.log'), join(c.logs, 'b.log'));
     writeFileSync(join(c.logs, 'control.log'), 'control-0\n');
-    running = startWardenWrapped(t.dir, wardenConfig(c));
-    const w = running;
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
     await waitFor('control line', () => sinkRecords(c.out).some((r) => r.record.log === 'control-0'), 15000);
     await sleep(500); // two more rescans
     expect(w.proc.exitCode).toBeNull();
@@ -166,7 +160,7 @@ describe('hostile input into warden run', () => {
 
   it('a 100 MiB line without newline: shipped in max_line_bytes pieces flagged truncated, warden RSS stays under 200 MiB, other files flow', async () => {
     const t = tempDir('warden-hostile-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     // Throughput is not the point here: the CPU budget must not throttle reading on a busy CI box.
     (c as unknown as Record<string, unknown>).budgets = { cpu_action: 'none' };
@@ -176,8 +170,8 @@ describe('hostile input into warden run', () => {
     for (let i = 0; i < HUGE / chunk.length; i++) appendFileSync(huge, chunk);
     const control = join(c.logs, 'control.log');
     writeFileSync(control, 'control-0\n');
-    running = startWardenWrapped(t.dir, wardenConfig(c));
-    const w = running;
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
     const pid = w.proc.pid!;
     let peakKb = 0;
     const sample = setInterval(() => (peakKb = Math.max(peakKb, rssKb(pid) ?? 0)), 50);

@@ -2,26 +2,20 @@
 // as nobody (uid/gid 65534) under setpriv here; the log files stay root-owned.
 import { appendFileSync, chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden } from './harness.js';
-import { faultConfig, hasCommand, killHard, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { tempDir, waitFor } from './harness.js';
+import { faultConfig, hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
 
-let running: (RunningWarden & { stdout: () => string }) | undefined;
-let cleanup: (() => void) | undefined;
-afterEach(async () => {
-  await killHard(running);
-  running = undefined;
-  cleanup?.();
-  cleanup = undefined;
-});
+const scope = faultScope();
+
 
 /** Tail a root-owned file as nobody, make it 0600 after it was discovered and closed, grow it, make it readable again. */
 async function unreadableScenario() {
   const t = tempDir('warden-unread-');
-  cleanup = t.cleanup;
+  scope.cleanup = t.cleanup;
   chmodSync(t.dir, 0o755);
   const c = await faultConfig(t.dir);
   const work = join(t.dir, 'nobody');
@@ -38,8 +32,8 @@ async function unreadableScenario() {
   writeFileSync(control, 'control-0\n');
   chmodSync(secret, 0o644);
   chmodSync(control, 0o644);
-  running = startWardenWrapped(t.dir, wardenConfig(c), { wrapper: AS_NOBODY });
-  const w = running;
+  scope.running = startWardenWrapped(t.dir, wardenConfig(c), { wrapper: AS_NOBODY });
+  const w = scope.running;
   const logs = () => sinkRecords(c.out).map((r) => r.record.log as string);
   await waitFor('first lines', () => logs().includes('u-1') && logs().includes('control-0'), 15000);
   await waitFor('the file closed while idle', async () => ((await w.json('/status')).files as any[]).some((f) => f.path === secret && f.state === 'idle'), 5000);

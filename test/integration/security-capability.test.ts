@@ -4,9 +4,9 @@
 // cannot. Its state dir and the sink's output dir belong to 65534.
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden } from './harness.js';
-import { faultConfig, hasCommand, killHard, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { tempDir, waitFor } from './harness.js';
+import { faultConfig, hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
@@ -14,18 +14,12 @@ const WITH_CAP = [...NOBODY, '--inh-caps=+dac_read_search', '--ambient-caps=+dac
 const WITHOUT_CAP = [...NOBODY, '--inh-caps=-all', '--bounding-set=-all', '--'];
 const CAP_DAC_READ_SEARCH = 2;
 
-let running: (RunningWarden & { stdout: () => string }) | undefined;
-let cleanup: (() => void) | undefined;
-afterEach(async () => {
-  await killHard(running);
-  running = undefined;
-  cleanup?.();
-  cleanup = undefined;
-});
+const scope = faultScope();
+
 
 async function rootOnlyTree() {
   const t = tempDir('warden-cap-');
-  cleanup = t.cleanup;
+  scope.cleanup = t.cleanup;
   chmodSync(t.dir, 0o755);
   const c = await faultConfig(t.dir);
   const work = join(t.dir, 'nobody');
@@ -51,8 +45,8 @@ function procStatus(pid: number): { uid: string; capEff: bigint } {
 describe.skipIf(!CAN_SETPRIV)('unprivileged warden with CAP_DAC_READ_SEARCH', () => {
   it('as uid 65534 with only CAP_DAC_READ_SEARCH it reads a 0600 root:root file in a 0700 root dir; its lines arrive', async () => {
     const { dir, c } = await rootOnlyTree();
-    running = startWardenWrapped(dir, wardenConfig(c), { wrapper: WITH_CAP });
-    const w = running;
+    scope.running = startWardenWrapped(dir, wardenConfig(c), { wrapper: WITH_CAP });
+    const w = scope.running;
     await waitFor('the root-only lines', () => sinkRecords(c.out).map((r) => r.record.log).includes('root-only-2'), 15000);
     const st = procStatus(w.proc.pid!);
     expect(st.uid.split(/\s+/)).toEqual(['65534', '65534', '65534', '65534']);
@@ -66,8 +60,8 @@ describe.skipIf(!CAN_SETPRIV)('unprivileged warden with CAP_DAC_READ_SEARCH', ()
 
   it('the same run without the capability cannot read it: nothing arrives, warden stays up', async () => {
     const { dir, c } = await rootOnlyTree();
-    running = startWardenWrapped(dir, wardenConfig(c), { wrapper: WITHOUT_CAP });
-    const w = running;
+    scope.running = startWardenWrapped(dir, wardenConfig(c), { wrapper: WITHOUT_CAP });
+    const w = scope.running;
     await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 15000);
     await sleep(1000); // five rescans
     expect(procStatus(w.proc.pid!).capEff).toBe(0n);
@@ -77,8 +71,8 @@ describe.skipIf(!CAN_SETPRIV)('unprivileged warden with CAP_DAC_READ_SEARCH', ()
 
   it('without the capability the log says once that the input directory cannot be read (EACCES)', async () => {
     const { dir, c } = await rootOnlyTree();
-    running = startWardenWrapped(dir, wardenConfig(c), { wrapper: WITHOUT_CAP });
-    const w = running;
+    scope.running = startWardenWrapped(dir, wardenConfig(c), { wrapper: WITHOUT_CAP });
+    const w = scope.running;
     await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 15000);
     await sleep(1000);
     const said = logLines(w.stdout()).filter((l) => typeof l === 'object' && (l.level === 'warn' || l.level === 'error') && JSON.stringify(l).includes(c.logs));

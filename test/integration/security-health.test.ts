@@ -6,18 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WARDEN, tempDir, waitFor, type RunningWarden } from './harness.js';
-import { faultConfig, killHard, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { WARDEN, tempDir, waitFor } from './harness.js';
+import { faultConfig, sinkRecords, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
 
-let running: (RunningWarden & { stdout: () => string }) | undefined;
-let cleanup: (() => void) | undefined;
-afterEach(async () => {
-  await killHard(running);
-  running = undefined;
-  cleanup?.();
-  cleanup = undefined;
-});
+const scope = faultScope();
+
 
 /** One raw HTTP exchange: what the server sent back before closing (or `waitMs` passed). */
 function raw(base: string, request: string | Buffer, waitMs = 3000): Promise<{ text: string; closed: boolean; ms: number }> {
@@ -46,11 +40,11 @@ const TOKEN = 'ECHO-TOKEN-71b3';
 
 async function startPlain(sharedKey = SHARED_KEY) {
   const t = tempDir('warden-sec-');
-  cleanup = t.cleanup;
+  scope.cleanup = t.cleanup;
   const c = await faultConfig(t.dir, { sharedKey });
   writeFileSync(join(c.logs, 'app.log'), 'hello\n');
-  running = startWardenWrapped(t.dir, wardenConfig(c), { env: { WARDEN_TEST_CANARY: CANARY } });
-  const w = running;
+  scope.running = startWardenWrapped(t.dir, wardenConfig(c), { env: { WARDEN_TEST_CANARY: CANARY } });
+  const w = scope.running;
   await waitFor('a line delivered', () => sinkRecords(c.out).some((r) => r.record.log === 'hello'), 15000);
   return { t, c, w };
 }
@@ -137,7 +131,7 @@ describe('secrets', () => {
 describe('warden\'s log escapes control characters', () => {
   it('a file name with ESC[31m and a newline, and child output with ESC, CR and NUL: every stdout line is one JSON object, no raw ESC or CR', async () => {
     const t = tempDir('warden-sec-');
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     const evil = join(c.logs, 'evil\x1b[31m\nname\r.log');
     // A FIFO: warden logs its path in a warning (it is never opened).
@@ -145,8 +139,8 @@ describe('warden\'s log escapes control characters', () => {
     const hostile = join(c.logs, 'lines\x1b[0m.log');
     writeFileSync(hostile, 'red \x1b[31mtext\x1b[0m and bell \x07 and cr \r inside\n');
     c.child.command = ['sh', '-c', `printf 'child says \\033[31mred\\033[0m\\rover\\000nul\\n'; exec "$0" "$@"`, process.execPath, WARDEN, 'sink', '--listen', c.forward.to, '--out', c.out];
-    running = startWardenWrapped(t.dir, wardenConfig(c));
-    const w = running;
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
     await waitFor('the hostile line delivered', () => sinkRecords(c.out).some((r) => String(r.record.log).startsWith('red ')), 15000);
     await waitFor('the FIFO warning', () => w.stdout().includes('not_regular'), 5000);
     await waitFor('the child line', () => w.stdout().includes('child says'), 5000);

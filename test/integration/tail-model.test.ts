@@ -11,6 +11,7 @@ import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
 import { createLogger } from '../../supervisor/log.js';
 import { memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { rng } from '../../scripts/lib/util.js';
 
 let root: string;
 let logDir: string;
@@ -23,17 +24,6 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface ModelFile {
   gen: number;
