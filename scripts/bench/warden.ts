@@ -4,30 +4,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort, sleep } from '../lib/util.js';
+import { freePort, sleep, waitFor } from '../lib/util.js';
 
-export { freePort, sleep };
+export { freePort, sleep, waitFor };
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const WARDEN = join(ROOT, 'dist/warden.mjs');
 
 
 
-/** Polls `fn` until it returns a truthy value; throws naming `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs: number, everyMs = 100): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}${last ? ` (${String(last)})` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 export interface WardenRunOptions {
   /** Working dir of this run: config, state_dir. */
