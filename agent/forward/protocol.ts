@@ -157,17 +157,7 @@ export function encodePackedForward(tag: string, entries: Uint8Array, count: num
   p += n;
   out[p++] = 0x82; // fixmap of 2
   p += out.write('\xa4size', p, 'latin1');
-  if (count < 0x80) out[p++] = count;
-  else if (count < 0x100) {
-    out[p++] = 0xcc;
-    out[p++] = count;
-  } else if (count < 0x10000) {
-    out[p++] = 0xcd;
-    p = out.writeUInt16BE(count, p);
-  } else {
-    out[p++] = 0xce;
-    p = out.writeUInt32BE(count, p);
-  }
+  p = writeUint(out, p, count);
   p += out.write('\xa5chunk', p, 'latin1');
   writeStr(out, p, chunkId, idLen);
   return out;
@@ -179,6 +169,22 @@ function strHeaderSize(byteLength: number): number {
 
 function uintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : 5;
+}
+
+/** msgpack unsigned int (the smallest that fits, as @msgpack/msgpack picks) at `p`; returns the end. */
+function writeUint(out: Buffer, p: number, v: number): number {
+  if (v < 0x80) out[p++] = v;
+  else if (v < 0x100) {
+    out[p++] = 0xcc;
+    out[p++] = v;
+  } else if (v < 0x10000) {
+    out[p++] = 0xcd;
+    p = out.writeUInt16BE(v, p);
+  } else {
+    out[p++] = 0xce;
+    p = out.writeUInt32BE(v, p);
+  }
+  return p;
 }
 
 /** msgpack str header (the smallest that fits, as @msgpack/msgpack picks) at `p`; returns the end. */
