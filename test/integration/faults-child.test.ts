@@ -5,10 +5,10 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden } from './harness.js';
-import { faultConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, type RunningWarden, wardenScope } from './harness.js';
+import { faultConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
-const scope = faultScope<RunningWarden>();
+const scope = wardenScope<RunningWarden>();
 let squatter: Server | undefined;
 
 

@@ -4,12 +4,12 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, WARDEN, tempDir, waitFor, type RunningWarden } from './harness.js';
-import { faultConfig, sinkRecords, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
+import { ROOT, WARDEN, tempDir, waitFor, type RunningWarden, wardenScope } from './harness.js';
+import { faultConfig, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
 const NO_ACK = join(ROOT, 'test/fixtures/faults/no-ack-receiver.mjs');
 
-const scope = faultScope<RunningWarden>();
+const scope = wardenScope<RunningWarden>();
 
 
 const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);

@@ -7,10 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden } from './harness.js';
-import { canMountTmpfs, faultConfig, sinkRecords, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, type RunningWarden, wardenScope } from './harness.js';
+import { canMountTmpfs, faultConfig, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
-const scope = faultScope<RunningWarden>();
+const scope = wardenScope<RunningWarden>();
 
 
 const mountProbe = tempDir('warden-mnt-probe-');

@@ -4,12 +4,12 @@
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden } from './harness.js';
-import { faultConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, type RunningWarden, wardenScope } from './harness.js';
+import { faultConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
 const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find((p) => existsSync(p));
 
-const scope = faultScope<RunningWarden>();
+const scope = wardenScope<RunningWarden>();
 
 
 const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);

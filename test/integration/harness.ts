@@ -1,10 +1,11 @@
 // Runs the real `warden` (dist/warden.mjs, built by `npm test`) as a child process of the test,
 // with a config in a temp dir, and talks to it over its real health endpoint.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { afterEach } from 'vitest';
 import { freePort, waitFor } from '../../scripts/lib/util.js';
 
 export { freePort, waitFor };
@@ -48,6 +49,34 @@ export async function killTree(proc: ChildProcess, exited: Promise<unknown>): Pr
   }
 }
 
+/**
+ * Per-test clean-up for tests that run warden, registered once per file: kill -9 of the warden under
+ * test with its children, SIGCONT of a process a test stopped, deferred undo steps (unmount, close
+ * a squatting server), then removal of the temp dir.
+ */
+export function wardenScope<W extends RunningWarden = RunningWarden & { stdout: () => string }>() {
+  const scope = {
+    running: undefined as W | undefined,
+    cleanup: undefined as (() => void) | undefined,
+    stopped: undefined as number | undefined,
+    deferred: [] as Array<() => unknown>,
+  };
+  afterEach(async () => {
+    if (scope.stopped) {
+      try {
+        process.kill(scope.stopped, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    }
+    await scope.running?.kill();
+    for (const undo of scope.deferred.splice(0).reverse()) await undo();
+    scope.cleanup?.();
+    scope.running = scope.cleanup = scope.stopped = undefined;
+  });
+  return scope;
+}
+
 /** Pids whose parent is `ppid`, from /proc. */
 export function childrenOf(ppid: number): number[] {
   const out: number[] = [];
@@ -63,21 +92,31 @@ export function childrenOf(ppid: number): number[] {
   return out;
 }
 
-/** Writes `config` (a plain object) as YAML in `dir` and starts `warden run` on it. */
-export async function startWarden(dir: string, config: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<RunningWarden> {
+/**
+ * Writes `config` (a plain object) as YAML in `dir` and starts `warden run` on it, with `wrapper`
+ * (e.g. ['setpriv', …, '--'] or faketime) in front of node when given. `output()` is stdout and
+ * stderr together; `stdout()` is warden's own JSON log alone.
+ */
+export function spawnWarden(
+  dir: string,
+  config: Record<string, unknown>,
+  opts: { wrapper?: string[]; env?: Record<string, string> } = {},
+): RunningWarden & { stdout: () => string } {
   const cfgPath = join(dir, 'warden.yaml');
   writeFileSync(cfgPath, stringify(config));
-  const proc = spawn(process.execPath, [WARDEN, 'run', '--config', cfgPath], {
-    cwd: dir,
-    env: { ...process.env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // Readable by an unprivileged warden started through a wrapper such as setpriv.
+  chmodSync(cfgPath, 0o644);
+  const argv = [...(opts.wrapper ?? []), process.execPath, WARDEN, 'run', '--config', cfgPath];
+  const proc = spawn(argv[0]!, argv.slice(1), { cwd: dir, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
+  let stdout = '';
+  proc.stdout!.on('data', (d) => {
+    out += d;
+    stdout += d;
+  });
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
-  const listen = String((config.health as any)?.listen ?? '127.0.0.1:9880');
-  const base = `http://${listen}`;
+  const base = `http://${String((config.health as { listen?: string } | undefined)?.listen ?? '127.0.0.1:9880')}`;
   const get = async (path: string) => {
     const res = await fetch(base + path);
     return { status: res.status, body: await res.text() };
@@ -86,6 +125,7 @@ export async function startWarden(dir: string, config: Record<string, unknown>, 
     proc,
     base,
     output: () => out,
+    stdout: () => stdout,
     exited,
     get,
     json: async (path: string) => JSON.parse((await get(path)).body),
@@ -95,6 +135,11 @@ export async function startWarden(dir: string, config: Record<string, unknown>, 
     },
     kill: () => killTree(proc, exited),
   };
+}
+
+/** `spawnWarden` with extra environment, for tests that await their start. */
+export async function startWarden(dir: string, config: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<RunningWarden & { stdout: () => string }> {
+  return spawnWarden(dir, config, { env: extraEnv });
 }
 
 export function fixture(name: string): string {

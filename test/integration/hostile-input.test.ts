@@ -5,8 +5,8 @@ import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor } from './harness.js';
-import { faultConfig, logLines, rssKb, sinkRecords, sleep, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, wardenScope } from './harness.js';
+import { faultConfig, logLines, rssKb, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
 /** The last 4 KiB of a file, without reading 100 MiB each poll. */
 function tailOf(path: string): string {
@@ -31,7 +31,7 @@ function vmHwmKb(pid: number): number | null {
   }
 }
 
-const scope = faultScope();
+const scope = wardenScope();
 
 
 type Rec = { tag: string; time?: string; record: Record<string, any> };

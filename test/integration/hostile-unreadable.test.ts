@@ -3,13 +3,13 @@
 import { appendFileSync, chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor } from './harness.js';
-import { faultConfig, hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, wardenScope } from './harness.js';
+import { faultConfig, hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
 
-const scope = faultScope();
+const scope = wardenScope();
 
 
 /** Tail a root-owned file as nobody, make it 0600 after it was discovered and closed, grow it, make it readable again. */

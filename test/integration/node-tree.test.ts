@@ -1,19 +1,14 @@
 // `warden run` over a generated node tree (Docker json-file, CRI behind /var/log/containers
 // symlinks, host logs) into `warden sink`: every logical line arrives; a kill -9 of warden
 // mid-stream re-sends at most the in-flight window; a further restart re-sends nothing.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateTree, inputsFor, type GeneratedTree } from '../../scripts/gen-logs.js';
-import { freePort, groupAlive, readNdjson, startWarden, tempDir, waitFor, type RunningWarden } from './harness.js';
+import { freePort, groupAlive, readNdjson, startWarden, tempDir, waitFor, wardenScope } from './harness.js';
 
-let running: RunningWarden | undefined;
-let cleanup: (() => void) | undefined;
-afterEach(async () => {
-  await running?.kill();
-  running = undefined;
-  cleanup?.();
-});
+const scope = wardenScope();
+
 
 function markers(records: any[]): Map<string, number> {
   const seen = new Map<string, number>();
@@ -46,7 +41,7 @@ function expected(tree: GeneratedTree): string[] {
 describe('warden run over a generated node tree', () => {
   it('delivers every line with its tag; kill -9 and restart re-send at most one window; a clean restart re-sends nothing', async () => {
     const t = tempDir();
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const tree = generateTree({ root: join(t.dir, 'node'), seed: 7, pods: 6, dockerContainers: 4, hostFiles: 2, totalBytes: 6 * 1024 * 1024, longLineShare: 0.01 });
     const out = join(t.dir, 'out.ndjson');
     const fwdPort = await freePort();
@@ -65,11 +60,11 @@ describe('warden run over a generated node tree', () => {
     const want = expected(tree);
 
     // First run: kill -9 mid-stream.
-    running = await startWarden(t.dir, config);
+    scope.running = await startWarden(t.dir, config);
     await waitFor('some records', () => readNdjson(out).length > 2000, 30000);
-    const orphan = (await running.json('/status')).child.pid as number;
-    running.proc.kill('SIGKILL');
-    await running.exited;
+    const orphan = (await scope.running!.json('/status')).child.pid as number;
+    scope.running!.proc.kill('SIGKILL');
+    await scope.running!.exited;
     // As when a pod's container dies: the runtime kills what is left of it, the child included.
     process.kill(-orphan, 'SIGKILL');
     await waitFor('the orphaned child to be gone', () => !groupAlive(orphan), 5000);
@@ -77,7 +72,7 @@ describe('warden run over a generated node tree', () => {
     const committed = committedMarkers(join(t.dir, 'state', 'checkpoints.json'));
 
     // Second run: everything arrives; duplicates only from the in-flight window.
-    running = await startWarden(t.dir, config);
+    scope.running = await startWarden(t.dir, config);
     await waitFor('every line', () => markers(readNdjson(out)).size >= want.length, 60000, 200);
     const seen = markers(readNdjson(out));
     const missing = want.filter((m) => !seen.has(m));
@@ -101,14 +96,14 @@ describe('warden run over a generated node tree', () => {
       if (f.format === 'cri') expect(r.record.kubernetes?.pod_name).toBe(f.tag.split('.')[2]);
       if (f.format === 'docker') expect(r.record.docker?.container_id).toBe(f.tag.slice('docker.'.length));
     }
-    expect((await running.get('/readyz')).status).toBe(200);
-    const { code } = await running.stop();
+    expect((await scope.running!.get('/readyz')).status).toBe(200);
+    const { code } = await scope.running!.stop();
     expect(code).toBe(0);
 
     // Third run after a clean stop: nothing is sent again.
     const before = readNdjson(out).length;
-    running = await startWarden(t.dir, config);
-    const r3 = running;
+    scope.running = await startWarden(t.dir, config);
+    const r3 = scope.running;
     await waitFor('ready', async () => (await r3.get('/readyz')).status === 200, 20000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(readNdjson(out).length).toBe(before);

@@ -1,18 +1,12 @@
 // End to end: the real `warden run` with the real `warden sink` (or a fixture) as its child.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WARDEN, fixture, freePort, groupAlive, readNdjson, startWarden, tempDir, waitFor, type RunningWarden } from './harness.js';
+import { WARDEN, fixture, freePort, groupAlive, readNdjson, startWarden, tempDir, waitFor, wardenScope } from './harness.js';
 
-let running: RunningWarden | undefined;
-let cleanup: (() => void) | undefined;
-afterEach(async () => {
-  await running?.kill();
-  running = undefined;
-  cleanup?.();
-  cleanup = undefined;
-});
+const scope = wardenScope();
+
 
 async function baseConfig(dir: string) {
   const healthPort = await freePort();
@@ -36,11 +30,11 @@ async function baseConfig(dir: string) {
 describe('warden run with warden sink as the child', () => {
   it('becomes ready, ships host log lines with metadata, and stops cleanly with exit 0', async () => {
     const t = tempDir();
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const config = await baseConfig(t.dir);
     writeFileSync(join(t.dir, 'logs', 'app.log'), 'first line\nsecond line\n');
-    running = await startWarden(t.dir, config);
-    const w = running;
+    scope.running = await startWarden(t.dir, config);
+    const w = scope.running;
     await waitFor('/readyz 200', async () => (await w.get('/readyz')).status === 200);
     appendFileSync(join(t.dir, 'logs', 'app.log'), 'third line\n');
     const out = join(t.dir, 'out.ndjson');
@@ -63,10 +57,10 @@ describe('warden run with warden sink as the child', () => {
 
   it('kill -9 of the child: /readyz goes 503, the child is restarted, signaled(SIGKILL) in /status and metrics', async () => {
     const t = tempDir();
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const config = await baseConfig(t.dir);
-    running = await startWarden(t.dir, config);
-    const w = running;
+    scope.running = await startWarden(t.dir, config);
+    const w = scope.running;
     await waitFor('ready', async () => (await w.get('/readyz')).status === 200);
     const first = (await w.json('/status')).child.pid as number;
     process.kill(first, 'SIGKILL');
@@ -83,13 +77,13 @@ describe('warden run with warden sink as the child', () => {
 
   it('SIGTERM to warden whose child ignores SIGTERM: the group is SIGKILLed after stop_grace_s, exit 0, nothing remains', async () => {
     const t = tempDir();
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const config = await baseConfig(t.dir);
     const port = Number(config.forward.to.split(':').pop());
     config.child.command = [process.execPath, fixture('ignore-sigterm.mjs')];
     config.child.stop_grace_s = 1;
-    running = await startWarden(t.dir, { ...config, forward: { ...config.forward, shared_key: 'none' } }, { PORT: String(port) });
-    const w = running;
+    scope.running = await startWarden(t.dir, { ...config, forward: { ...config.forward, shared_key: 'none' } }, { PORT: String(port) });
+    const w = scope.running;
     await waitFor('child started', async () => (await w.json('/status')).child.state === 'ready');
     const pgid = (await w.json('/status')).child.pid as number;
     const t0 = Date.now();
@@ -102,7 +96,7 @@ describe('warden run with warden sink as the child', () => {
 
   it('refuses a config with a misspelt section and a wrongly typed value, in check-config and run alike', async () => {
     const t = tempDir();
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const bad = join(t.dir, 'bad.yaml');
     writeFileSync(bad, 'tial:\n  read_from: end\nchild:\n  stop_grace_s: soon\n');
     for (const cmd of ['check-config', 'run']) {
@@ -115,10 +109,10 @@ describe('warden run with warden sink as the child', () => {
 
   it('SIGHUP with a broken file keeps the old child; a good file is applied and the sink child survives its reload signal', async () => {
     const t = tempDir();
-    cleanup = t.cleanup;
+    scope.cleanup = t.cleanup;
     const config = await baseConfig(t.dir);
-    running = await startWarden(t.dir, config);
-    const w = running;
+    scope.running = await startWarden(t.dir, config);
+    const w = scope.running;
     await waitFor('ready', async () => (await w.get('/readyz')).status === 200);
     const pid = (await w.json('/status')).child.pid;
     writeFileSync(join(t.dir, 'warden.yaml'), 'child: { stop_grace_s: soon }\n');

@@ -5,8 +5,8 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor } from './harness.js';
-import { faultConfig, hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, wardenScope } from './harness.js';
+import { faultConfig, hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
@@ -14,7 +14,7 @@ const WITH_CAP = [...NOBODY, '--inh-caps=+dac_read_search', '--ambient-caps=+dac
 const WITHOUT_CAP = [...NOBODY, '--inh-caps=-all', '--bounding-set=-all', '--'];
 const CAP_DAC_READ_SEARCH = 2;
 
-const scope = faultScope();
+const scope = wardenScope();
 
 
 async function rootOnlyTree() {

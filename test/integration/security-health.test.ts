@@ -7,10 +7,10 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WARDEN, tempDir, waitFor } from './harness.js';
-import { faultConfig, sinkRecords, startWardenWrapped, wardenConfig, faultScope } from '../fixtures/faults/helpers.js';
+import { WARDEN, tempDir, waitFor, wardenScope } from './harness.js';
+import { faultConfig, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
-const scope = faultScope();
+const scope = wardenScope();
 
 
 /** One raw HTTP exchange: what the server sent back before closing (or `waitMs` passed). */
