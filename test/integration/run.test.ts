@@ -27,6 +27,16 @@ async function baseConfig(dir: string) {
   };
 }
 
+/** warden with the sink child on a fresh temp tree, once /readyz says 200. */
+async function startReady() {
+  const t = tempDir();
+  scope.cleanup = t.cleanup;
+  const config = await baseConfig(t.dir);
+  const w = (scope.running = await startWarden(t.dir, config));
+  await waitFor('ready', async () => (await w.get('/readyz')).status === 200);
+  return { t, config, w };
+}
+
 describe('warden run with warden sink as the child', () => {
   it('becomes ready, ships host log lines with metadata, and stops cleanly with exit 0', async () => {
     const t = tempDir();
@@ -56,12 +66,7 @@ describe('warden run with warden sink as the child', () => {
   });
 
   it('kill -9 of the child: /readyz goes 503, the child is restarted, signaled(SIGKILL) in /status and metrics', async () => {
-    const t = tempDir();
-    scope.cleanup = t.cleanup;
-    const config = await baseConfig(t.dir);
-    scope.running = await startWarden(t.dir, config);
-    const w = scope.running;
-    await waitFor('ready', async () => (await w.get('/readyz')).status === 200);
+    const { w } = await startReady();
     const first = (await w.json('/status')).child.pid as number;
     process.kill(first, 'SIGKILL');
     await waitFor('/readyz 503', async () => (await w.get('/readyz')).status === 503, 5000, 10);
@@ -108,12 +113,7 @@ describe('warden run with warden sink as the child', () => {
   });
 
   it('SIGHUP with a broken file keeps the old child; a good file is applied and the sink child survives its reload signal', async () => {
-    const t = tempDir();
-    scope.cleanup = t.cleanup;
-    const config = await baseConfig(t.dir);
-    scope.running = await startWarden(t.dir, config);
-    const w = scope.running;
-    await waitFor('ready', async () => (await w.get('/readyz')).status === 200);
+    const { t, config, w } = await startReady();
     const pid = (await w.json('/status')).child.pid;
     writeFileSync(join(t.dir, 'warden.yaml'), 'child: { stop_grace_s: soon }\n');
     w.proc.kill('SIGHUP');
