@@ -1,10 +1,10 @@
 // Issue 7 item 4, a file made unreadable after discovery. Root ignores mode bits, so warden runs
 // as nobody (uid/gid 65534) under setpriv here; the log files stay root-owned.
-import { appendFileSync, chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor, wardenScope } from './harness.js';
-import { faultConfig, hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig, nobodyConfig } from '../fixtures/faults/helpers.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
@@ -16,14 +16,7 @@ const scope = wardenScope();
 async function unreadableScenario() {
   const t = tempDir('warden-unread-');
   scope.cleanup = t.cleanup;
-  chmodSync(t.dir, 0o755);
-  const c = await faultConfig(t.dir);
-  const work = join(t.dir, 'nobody');
-  mkdirSync(work);
-  chownSync(work, 65534, 65534);
-  c.state_dir = join(work, 'state');
-  c.out = join(work, 'out.ndjson');
-  c.child.command = ['warden', 'sink', '--listen', c.forward.to, '--out', c.out];
+  const c = await nobodyConfig(t.dir);
   // Close idle files fast, so the next growth needs a fresh open().
   c.tail.idle_close_s = 0.3;
   const secret = join(c.logs, 'turns-secret.log');

@@ -2,11 +2,11 @@
 // CAP_DAC_READ_SEARCH (setpriv: inheritable + ambient so it survives exec, bounding set cut to it),
 // it reads a 0600 root:root file in a 0700 root directory; the same run without the capability
 // cannot. Its state dir and the sink's output dir belong to 65534.
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor, wardenScope } from './harness.js';
-import { faultConfig, hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig, nobodyConfig } from '../fixtures/faults/helpers.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
@@ -20,14 +20,7 @@ const scope = wardenScope();
 async function rootOnlyTree() {
   const t = tempDir('warden-cap-');
   scope.cleanup = t.cleanup;
-  chmodSync(t.dir, 0o755);
-  const c = await faultConfig(t.dir);
-  const work = join(t.dir, 'nobody');
-  mkdirSync(work);
-  chownSync(work, 65534, 65534);
-  c.state_dir = join(work, 'state');
-  c.out = join(work, 'out.ndjson');
-  c.child.command = ['warden', 'sink', '--listen', c.forward.to, '--out', c.out];
+  const c = await nobodyConfig(t.dir);
   const file = join(c.logs, 'secure.log');
   writeFileSync(file, 'root-only-1\nroot-only-2\n');
   chownSync(file, 0, 0);
