@@ -32,6 +32,7 @@ import {
   timeParts,
   type ForwardAddress,
 } from './protocol.js';
+import { countPackedEntries } from './walk.js';
 
 const gunzip = promisify(gunzipCb);
 
@@ -217,15 +218,20 @@ async function handleMessage(msg: unknown, ctx: ConnectionContext): Promise<{ ch
         throw new ForwardProtocolError(`CompressedPackedForward: bad gzip data (${(err as Error).message})`);
       }
     }
-    try {
-      for (const e of newDecoder().decodeMulti(bin)) {
-        const [t, r] = checkEntry(e, count);
-        lines?.push(line(tag, t, r));
-        count++;
+    if (lines === null) {
+      // Count-only: walk the entries without building them.
+      count = countPackedEntries(bin);
+    } else {
+      try {
+        for (const e of newDecoder().decodeMulti(bin)) {
+          const [t, r] = checkEntry(e, count);
+          lines.push(line(tag, t, r));
+          count++;
+        }
+      } catch (err) {
+        if (err instanceof ForwardProtocolError) throw err;
+        throw new ForwardProtocolError(`PackedForward entries of tag ${JSON.stringify(tag)}: not a msgpack entry stream after entry ${count} (${(err as Error).message})`);
       }
-    } catch (err) {
-      if (err instanceof ForwardProtocolError) throw err;
-      throw new ForwardProtocolError(`PackedForward entries of tag ${JSON.stringify(tag)}: not a msgpack entry stream after entry ${count} (${(err as Error).message})`);
     }
   } else {
     throw new ForwardProtocolError(`tag ${JSON.stringify(tag)}: second element must be time, entries array or bin (got ${describe(second)})`);

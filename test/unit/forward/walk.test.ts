@@ -1,0 +1,108 @@
+import { Encoder } from '@msgpack/msgpack';
+import { describe, expect, it } from 'vitest';
+import { EventTime, ForwardProtocolError, concatEntries, decodeEntries, encodeEntry, extensionCodec } from '../../../agent/forward/protocol.js';
+import { countPackedEntries } from '../../../agent/forward/walk.js';
+import { rng } from '../../../scripts/lib/util.js';
+
+const enc = new Encoder({ extensionCodec });
+
+/** A random msgpack value of every kind the format has, nested a few levels. */
+function randomValue(next: () => number, depth: number): unknown {
+  const k = Math.floor(next() * (depth > 3 ? 9 : 12));
+  const len = (max: number) => Math.floor(next() * max);
+  switch (k) {
+    case 0:
+      return null;
+    case 1:
+      return next() < 0.5;
+    case 2:
+      return Math.floor(next() * 2 ** [7, 8, 16, 32, 53][len(5)]!) * (next() < 0.3 ? -1 : 1);
+    case 3:
+      return next() * 1e6;
+    case 4:
+      return 'x'.repeat([3, 31, 40, 300, 70_000][len(5)]!);
+    case 5:
+      return new Uint8Array([1, 10, 300, 70_000][len(4)]!);
+    case 6:
+      return new EventTime(len(2 ** 31), len(1e9));
+    case 7:
+      return 'é'.repeat(len(50));
+    case 8:
+      return len(1000);
+    case 9:
+      return Array.from({ length: [0, 3, 20][len(3)]! }, () => randomValue(next, depth + 1));
+    default: {
+      const o: Record<string, unknown> = {};
+      const n = [0, 2, 17][len(3)]!;
+      for (let i = 0; i < n; i++) o[`k${i}`] = randomValue(next, depth + 1);
+      return o;
+    }
+  }
+}
+
+function randomEntries(seed: number): { bin: Uint8Array; count: number } {
+  const next = rng(seed);
+  const count = 1 + Math.floor(next() * 20);
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const record: Record<string, unknown> = {};
+    const keys = Math.floor(next() * 20);
+    for (let j = 0; j < keys; j++) record[`f${j}`] = randomValue(next, 1);
+    const time = [new EventTime(1_700_000_000 + i, i), 1_700_000_000 + i, 1_700_000_000.5, 0, 200][Math.floor(next() * 5)]!;
+    parts.push(enc.encode([time, record]));
+  }
+  return { bin: concatEntries(parts), count };
+}
+
+describe('countPackedEntries (count-only sink)', () => {
+  it('counts exactly what the full decoder decodes, over 300 random entry streams of every msgpack type', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const { bin, count } = randomEntries(seed);
+      expect(decodeEntries(bin)).toHaveLength(count);
+      expect(countPackedEntries(bin), `seed ${seed}`).toBe(count);
+    }
+  });
+
+  it('counts warden’s own entries', () => {
+    const bin = concatEntries([encodeEntry(1, 2, { log: 'a\n', stream: 'stdout' }), encodeEntry(3, 4, {})]);
+    expect(countPackedEntries(bin)).toBe(2);
+    expect(countPackedEntries(new Uint8Array(0))).toBe(0);
+  });
+
+  it('refuses every truncation of a stream, naming the entry', () => {
+    const { bin } = randomEntries(7);
+    const ends = new Set<number>();
+    let p = 0;
+    for (const e of decodeEntries(bin)) ends.add((p += enc.encode(e).length));
+    for (let cut = 1; cut < bin.length; cut++) {
+      if (ends.has(cut)) continue; // a whole number of entries is a valid stream
+      expect(() => countPackedEntries(bin.subarray(0, cut)), `cut at ${cut}`).toThrow(ForwardProtocolError);
+    }
+  });
+
+  it('refuses entries of the wrong shape as the decoding path does', () => {
+    const bad: Array<[unknown, RegExp]> = [
+      [['t', {}], /entry 0 time/],
+      [[-1, {}], /entry 0 time/],
+      [[-1.5, {}], /entry 0 time/],
+      [[1, 'not a map'], /entry 0 record: expected a map/],
+      [[1, [1, 2]], /entry 0 record: expected a map/],
+      [[1, {}, 3], /entry 0: expected \[time, record\]/],
+      [{ a: 1 }, /entry 0: expected \[time, record\]/],
+    ];
+    for (const [entry, msg] of bad) {
+      const bin = enc.encode(entry);
+      expect(() => decodeEntries(bin), JSON.stringify(entry)).toThrow(ForwardProtocolError);
+      expect(() => countPackedEntries(bin), JSON.stringify(entry)).toThrow(msg);
+    }
+    const second = concatEntries([encodeEntry(1, 0, {}), enc.encode([1, 2])]);
+    expect(() => countPackedEntries(second)).toThrow(/entry 1 record/);
+  });
+
+  it('refuses the never-used type byte 0xc1 inside a record', () => {
+    const good = enc.encode([1, { a: 5 }]);
+    const bad = Uint8Array.from(good);
+    bad[bad.length - 1] = 0xc1;
+    expect(() => countPackedEntries(bad)).toThrow(/0xc1/);
+  });
+});
