@@ -32,7 +32,7 @@ import {
   timeParts,
   type ForwardAddress,
 } from './protocol.js';
-import { countPackedEntries } from './walk.js';
+import { countPackedEntries, readMessages } from './walk.js';
 
 const gunzip = promisify(gunzipCb);
 
@@ -145,7 +145,8 @@ async function serveConnection(socket: Socket, ctx: ConnectionContext): Promise<
   let authenticated = nonce === null;
   if (nonce) socket.write(encodeMessage(heloMessage(nonce)));
   try {
-    for await (const msg of newStreamDecoder().decodeStream(socket)) {
+    const decoder = newStreamDecoder();
+    for await (const msg of readMessages(socket, (m) => decoder.decode(m))) {
       if (!authenticated) {
         const ping = parsePing(msg);
         const expected = sharedKeyDigest(ping.salt, ping.hostname, nonce!, ctx.sharedKey!);

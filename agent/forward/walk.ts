@@ -175,3 +175,70 @@ function checkTimeAt(b: Uint8Array, p: number, end: number, n: number): number {
   need(q, end);
   return q;
 }
+
+/** The largest single Forward message a receiver takes before it closes the connection. */
+export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Splits a byte stream into whole msgpack messages. Chunks are appended to one growing buffer
+ * (amortised copying), and a message is found by skipping over it, which for PackedForward is a
+ * few header reads however large the entries are. A message returned by `next()` is a view into
+ * that buffer: it stays valid until the following `push()`.
+ */
+export class MessageFramer {
+  private buf = new Uint8Array(64 * 1024);
+  private start = 0;
+  private end = 0;
+
+  constructor(private readonly maxMessageBytes = MAX_MESSAGE_BYTES) {}
+
+  push(chunk: Uint8Array): void {
+    if (this.start === this.end) this.start = this.end = 0;
+    const live = this.end - this.start; // what next() left: part of one message
+    if (live > this.maxMessageBytes) {
+      throw new ForwardProtocolError(`a message larger than ${this.maxMessageBytes} bytes (${live} bytes so far without its end)`);
+    }
+    if (this.end + chunk.length > this.buf.length) {
+      const needed = live + chunk.length;
+      const target = needed <= this.buf.length ? this.buf : new Uint8Array(Math.max(needed, this.buf.length * 2));
+      target.set(this.buf.subarray(this.start, this.end), 0);
+      this.buf = target;
+      this.start = 0;
+      this.end = live;
+    }
+    this.buf.set(chunk, this.end);
+    this.end += chunk.length;
+  }
+
+  /** The next whole message, or null until more bytes arrive. */
+  next(): Uint8Array | null {
+    if (this.start === this.end) return null;
+    let stop: number;
+    try {
+      stop = skip(this.buf, this.start, this.end, 0);
+    } catch (err) {
+      if (err instanceof Truncated) return null;
+      throw err;
+    }
+    const msg = this.buf.subarray(this.start, stop);
+    this.start = stop;
+    return msg;
+  }
+
+  /** Bytes received that do not yet make a whole message. */
+  get pending(): number {
+    return this.end - this.start;
+  }
+}
+
+/**
+ * The decoded messages of a connection, one at a time: the next chunk is read only after the
+ * consumer is done with the previous message (back-pressure, and the framer's views stay valid).
+ */
+export async function* readMessages(stream: AsyncIterable<Uint8Array>, decode: (message: Uint8Array) => unknown): AsyncGenerator<unknown> {
+  const framer = new MessageFramer();
+  for await (const chunk of stream) {
+    framer.push(chunk);
+    for (let m = framer.next(); m !== null; m = framer.next()) yield decode(m);
+  }
+}

@@ -1,7 +1,7 @@
 import { Encoder } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
-import { EventTime, ForwardProtocolError, concatEntries, decodeEntries, encodeEntry, extensionCodec } from '../../../agent/forward/protocol.js';
-import { countPackedEntries } from '../../../agent/forward/walk.js';
+import { EventTime, ForwardProtocolError, concatEntries, decodeEntries, encodeEntry, encodePackedForward, encodeMessage, extensionCodec, newStreamDecoder } from '../../../agent/forward/protocol.js';
+import { MessageFramer, countPackedEntries, readMessages } from '../../../agent/forward/walk.js';
 import { rng } from '../../../scripts/lib/util.js';
 
 const enc = new Encoder({ extensionCodec });
@@ -104,5 +104,57 @@ describe('countPackedEntries (count-only sink)', () => {
     const bad = Uint8Array.from(good);
     bad[bad.length - 1] = 0xc1;
     expect(() => countPackedEntries(bad)).toThrow(/0xc1/);
+  });
+});
+
+describe('MessageFramer (sink connections)', () => {
+  const messages = [
+    encodePackedForward('a', concatEntries([encodeEntry(1, 2, { log: 'x'.repeat(300) }), encodeEntry(3, 4, {})]), 2, 'c1'),
+    encodeMessage(['HELO', { nonce: new Uint8Array(16), auth: '', keepalive: true }]),
+    encodeMessage(['b', 5, { n: 1 }, { chunk: 'c2' }]),
+    encodeMessage({ ack: 'c3' }),
+    encodeMessage(['c', [[1, { k: 'é' }], [2, {}]], { chunk: 'c4' }]),
+  ];
+  const stream = concatEntries(messages);
+
+  it('finds the same messages whatever the chunk boundaries (every split point, and byte by byte)', async () => {
+    const decoder = newStreamDecoder();
+    const expected = messages.map((m) => decoder.decode(Uint8Array.from(m)));
+    const cuts: number[][] = [];
+    for (let i = 1; i < stream.length; i++) cuts.push([i]);
+    cuts.push(Array.from({ length: stream.length - 1 }, (_, i) => i + 1));
+    for (const at of cuts) {
+      const chunks: Uint8Array[] = [];
+      let prev = 0;
+      for (const c of [...at, stream.length]) {
+        chunks.push(stream.slice(prev, c));
+        prev = c;
+      }
+      const got: unknown[] = [];
+      // decoded from a copy: a message's bin is a view into the framer, valid until its next push
+      for await (const m of readMessages(chunks, (b) => decoder.decode(Uint8Array.from(b)))) got.push(m);
+      expect(got, `cut at ${at.length > 1 ? 'every byte' : at[0]}`).toEqual(expected);
+    }
+  });
+
+  it('holds an incomplete message until its end arrives', () => {
+    const f = new MessageFramer();
+    f.push(stream.subarray(0, messages[0]!.length - 1));
+    expect(f.next()).toBeNull();
+    expect(f.pending).toBe(messages[0]!.length - 1);
+    f.push(stream.subarray(messages[0]!.length - 1, messages[0]!.length));
+    expect(Buffer.from(f.next()!)).toEqual(Buffer.from(messages[0]!));
+    expect(f.next()).toBeNull();
+    expect(f.pending).toBe(0);
+  });
+
+  it('refuses a message that grows past its limit instead of buffering without end', () => {
+    const f = new MessageFramer(1024);
+    // bin 32 header claiming 1 MiB: the framer can never see its end within 1 KiB
+    f.push(Uint8Array.from([0x93, 0xa1, 0x74, 0xc6, 0x00, 0x10, 0x00, 0x00]));
+    expect(f.next()).toBeNull();
+    expect(() => {
+      for (let i = 0; i < 4; i++) f.push(new Uint8Array(512));
+    }).toThrow(/larger than 1024 bytes/);
   });
 });
