@@ -235,7 +235,7 @@ export class MessageFramer {
  * The decoded messages of a connection, one at a time: the next chunk is read only after the
  * consumer is done with the previous message (back-pressure, and the framer's views stay valid).
  */
-export async function* readMessages(stream: AsyncIterable<Uint8Array>, decode: (message: Uint8Array) => unknown): AsyncGenerator<unknown> {
+export async function* readMessages(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, decode: (message: Uint8Array) => unknown): AsyncGenerator<unknown> {
   const framer = new MessageFramer();
   for await (const chunk of stream) {
     framer.push(chunk);

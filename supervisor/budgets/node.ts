@@ -1,9 +1,8 @@
 // Node-wide figures beside the budgets: memory pressure, load and the free disk of state_dir.
 // They are context for the operator (in /status), not inputs of the policy, so they are refreshed
-// only every `every`-th governor tick: fsSize runs `df`, which is a fork.
+// only every `every`-th governor tick.
 import { statfsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { resolve, sep } from 'node:path';
 import si from 'systeminformation';
 
 export interface NodeFigures {
@@ -17,17 +16,6 @@ export interface NodeFigures {
   load15: number;
   /** Free bytes on the filesystem holding state_dir; null when it cannot be found. */
   stateDirFreeBytes: number | null;
-}
-
-/** The mount that holds `path`: the longest mount point that is a prefix of it. */
-export function mountFor<T extends { mount: string }>(mounts: T[], path: string): T | null {
-  const p = resolve(path);
-  let best: T | null = null;
-  for (const m of mounts) {
-    const mp = m.mount.endsWith(sep) ? m.mount : m.mount + sep;
-    if ((p === m.mount || p.startsWith(mp)) && (!best || m.mount.length > best.mount.length)) best = m;
-  }
-  return best;
 }
 
 export class NodeSampler {
@@ -56,10 +44,9 @@ export class NodeSampler {
   }
 
   async refresh(): Promise<NodeFigures> {
-    const [mem, disks] = await Promise.all([si.mem(), si.fsSize().catch(() => [])]);
+    const mem = await si.mem();
     const [load1, load5, load15] = loadavg();
-    let free: number | null = mountFor(disks, this.stateDir)?.available ?? null;
-    if (free === null) free = statfsFree(this.stateDir);
+    const free = statfsFree(this.stateDir);
     this.latestFigures = {
       at: new Date().toISOString(),
       memTotalBytes: mem.total,
@@ -74,7 +61,10 @@ export class NodeSampler {
   }
 }
 
-/** df may not list the filesystem (overlay, tmpfs filtered out); statfs always can, when the directory exists. */
+/**
+ * statfs of state_dir itself: exact for the filesystem that holds it (overlay and tmpfs included),
+ * and no `df` fork every refresh, as systeminformation's fsSize would cost.
+ */
 function statfsFree(path: string): number | null {
   try {
     const s = statfsSync(path);
