@@ -86,6 +86,8 @@ type State = 'idle' | 'connecting' | 'handshaking' | 'ready' | 'backoff' | 'clos
 interface Chunk {
   id: string;
   frame: Uint8Array;
+  /** The pooled buffer the frame was written into; back to the pool once acked. */
+  store: Buffer | null;
   count: number;
   queuedAt: number;
   /** When it was last written to a socket; null while queued (disconnected). */
@@ -111,12 +113,14 @@ export class ForwardClient extends EventEmitter {
   private ackTimer: NodeJS.Timeout | null = null;
   private readyAt = 0;
   private ackedOnThisConnection = false;
+  private readonly frames: FramePool;
 
   constructor(opts: ForwardClientOptions) {
     super();
     this.opts = opts;
     this.addr = parseForwardTo(opts.to);
     this.backoff = opts.reconnect ?? { initialMs: 200, maxMs: 10_000 };
+    this.frames = new FramePool(opts.maxInflight);
   }
 
   get connected(): boolean {
@@ -173,7 +177,9 @@ export class ForwardClient extends EventEmitter {
     if (this.state === 'closed') return Promise.reject(new ForwardClosedError(`Forward client to ${this.opts.to} is closed`));
     return new Promise<void>((resolve, reject) => {
       const id = newChunkId();
-      const chunk: Chunk = { id, frame: encodePackedForward(tag, entries, count, id), count, queuedAt: monotonicMs(), sentAt: null, sends: 0, resolve, reject };
+      let store: Buffer | null = null;
+      const frame = encodePackedForward(tag, entries, count, id, (size) => (store = this.frames.take(size)));
+      const chunk: Chunk = { id, frame, store, count, queuedAt: monotonicMs(), sentAt: null, sends: 0, resolve, reject };
       this.pending.set(id, chunk);
       if (this.pending.size >= this.opts.maxInflight) this.full = true;
       this.opts.metrics?.forwardInflight.set(this.pending.size);
@@ -291,6 +297,9 @@ export class ForwardClient extends EventEmitter {
     // An ack for a chunk we no longer hold: a late answer to a resent chunk. Harmless.
     if (!c) return;
     this.pending.delete(id);
+    // The receiver has every byte of the frame, so no socket write still reads it.
+    if (c.store) this.frames.give(c.store);
+    c.store = null;
     const now = monotonicMs();
     const latencyMs = now - (c.sentAt ?? c.queuedAt);
     this.lastAck = now;
@@ -347,3 +356,43 @@ export class ForwardClient extends EventEmitter {
     this.retryTimer = this.connectTimer = this.ackTimer = null;
   }
 }
+
+/**
+ * Frame buffers reused from ack to send: a chunk's frame lives until its ack, long enough to be
+ * promoted, so fresh ones per chunk piled up as external memory until a full GC. At most `max`
+ * (the in-flight limit) are kept; sizes are rounded up so frames of similar batches fit.
+ */
+export class FramePool {
+  private readonly free: Buffer[] = [];
+
+  constructor(private readonly max: number) {}
+
+  /** The smallest free buffer that holds `size` bytes, else a new one. */
+  take(size: number): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const n = this.free[i]!.length;
+      if (n >= size && (best < 0 || n < this.free[best]!.length)) best = i;
+    }
+    if (best >= 0) return this.free.splice(best, 1)[0]!;
+    return Buffer.allocUnsafeSlow(Math.ceil(size / FRAME_ROUND) * FRAME_ROUND);
+  }
+
+  /** Keep `buf` for reuse; when full, it replaces a smaller one (big frames are the costly ones). */
+  give(buf: Buffer): void {
+    if (this.free.length < this.max) {
+      this.free.push(buf);
+      return;
+    }
+    let smallest = 0;
+    for (let i = 1; i < this.free.length; i++) if (this.free[i]!.length < this.free[smallest]!.length) smallest = i;
+    if (this.free[smallest]!.length < buf.length) this.free[smallest] = buf;
+  }
+
+  /** Buffers waiting for reuse, for tests. */
+  get size(): number {
+    return this.free.length;
+  }
+}
+
+const FRAME_ROUND = 64 * 1024;

@@ -133,13 +133,20 @@ const frameEncoder = newEncoder();
  * Framed by hand into one buffer of the exact size (one copy of `entries`); the bytes are those
  * @msgpack/msgpack writes for the same array (test/unit/forward/protocol.test.ts compares them).
  */
-export function encodePackedForward(tag: string, entries: Uint8Array, count: number, chunkId: string): Uint8Array {
+export function encodePackedForward(
+  tag: string,
+  entries: Uint8Array,
+  count: number,
+  chunkId: string,
+  /** Where the frame goes: a buffer of at least `size` bytes (a pool's); the frame is its start. */
+  alloc: (size: number) => Buffer = Buffer.allocUnsafe,
+): Uint8Array {
   if (!Number.isSafeInteger(count) || count < 0 || count >= 0x100000000) return frameEncoder.encode([tag, entries, { size: count, chunk: chunkId }]);
   const tagLen = Buffer.byteLength(tag);
   const idLen = Buffer.byteLength(chunkId);
   const n = entries.byteLength;
   const size = 1 + strHeaderSize(tagLen) + tagLen + (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5) + n + 1 + 5 + uintSize(count) + 6 + strHeaderSize(idLen) + idLen;
-  const out = Buffer.allocUnsafe(size);
+  const out = alloc(size);
   let p = 0;
   out[p++] = 0x93; // fixarray of 3
   p = writeStr(out, p, tag, tagLen);
@@ -159,8 +166,8 @@ export function encodePackedForward(tag: string, entries: Uint8Array, count: num
   p += out.write('\xa4size', p, 'latin1');
   p = writeUint(out, p, count);
   p += out.write('\xa5chunk', p, 'latin1');
-  writeStr(out, p, chunkId, idLen);
-  return out;
+  p = writeStr(out, p, chunkId, idLen);
+  return p === out.length ? out : out.subarray(0, p);
 }
 
 function strHeaderSize(byteLength: number): number {
@@ -221,15 +228,19 @@ export class EntryBuffer {
   bytes: Buffer;
   length = 0;
 
-  constructor(capacity = 16 * 1024) {
+  constructor(
+    capacity = 16 * 1024,
+    /** Doubling stops here (the batch limit plus a margin): a full batch does not hold twice its size. */
+    private readonly growLimit = Infinity,
+  ) {
     this.bytes = Buffer.allocUnsafeSlow(capacity);
   }
 
-  /** Make room for `n` more bytes (doubling: amortised O(1) per byte). */
+  /** Make room for `n` more bytes (doubling up to growLimit: amortised O(1) per byte). */
   reserve(n: number): void {
     const need = this.length + n;
     if (need <= this.bytes.length) return;
-    const grown = Buffer.allocUnsafeSlow(Math.max(need, this.bytes.length * 2));
+    const grown = Buffer.allocUnsafeSlow(Math.max(need, Math.min(this.bytes.length * 2, this.growLimit)));
     this.bytes.copy(grown, 0, 0, this.length);
     this.bytes = grown;
   }

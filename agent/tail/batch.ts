@@ -40,7 +40,7 @@ export class Batcher {
   batchFor(tag: string, now: number): Batch {
     let b = this.open.get(tag);
     if (!b) {
-      b = { tag, buf: this.pool.pop() ?? new EntryBuffer(), count: 0, segments: [], openedAt: now, timer: null };
+      b = { tag, buf: this.pool.pop() ?? new EntryBuffer(16 * 1024, this.maxBytes + 64 * 1024), count: 0, segments: [], openedAt: now, timer: null };
       const opened = b;
       b.timer = setTimeout(() => {
         opened.timer = null;

@@ -135,6 +135,26 @@ describe('ForwardClient with the sink', () => {
     expect((await metrics.ackLatency.get()).values.find((v) => v.labels.le === '+Inf')?.value).toBe(2);
   });
 
+  it('reuses acked frames: big then small chunks arrive whole, with no bytes of the earlier frame', async () => {
+    const { sink, out } = await sinkAt();
+    const { c } = client(sink.address, { maxInflight: 2 });
+    c.start();
+    const big = (from: number, n: number) =>
+      concatEntries(Array.from({ length: n }, (_, i) => encodeEntry(1_780_000_000, 0, { log: 'x'.repeat(500), seq: from + i })));
+    // Rounds of one big and two small chunks: each round's frames come from the previous round's.
+    let seq = 0;
+    for (let round = 0; round < 5; round++) {
+      await c.send('t', big(seq, 300), 300);
+      seq += 300;
+      await Promise.all([c.send('t', batch(seq, 2), 2), c.send('t', batch(seq + 2, 1), 1)]);
+      seq += 3;
+    }
+    const got = lines(out);
+    expect(got.map((l) => l.record.seq)).toEqual(Array.from({ length: seq }, (_, i) => i));
+    // One connection throughout: stray bytes after a frame would be malformed input to the sink.
+    expect(sink.stats()).toMatchObject({ chunks: 15, connections: 1 });
+  });
+
   it('runs the handshake with the right shared key; with a wrong key it never connects and close() rejects what is pending', async () => {
     const { sink, out } = await sinkAt({ sharedKey: 'right' });
     const good = client(sink.address, { sharedKey: 'right' });
