@@ -298,6 +298,15 @@ export class EntryBuffer {
     this.length = writeStrHeader(this.bytes, this.length, n) + n;
   }
 
+  /** `src[start, end)`, already valid UTF-8, as msgpack str. */
+  strBytes(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.reserve(5 + n);
+    const p = writeStrHeader(this.bytes, this.length, n);
+    src.copy(this.bytes, p, start, end);
+    this.length = p + n;
+  }
+
   /** Bytes already msgpack-encoded (a precomputed key, or key/value pairs). */
   raw(b: Uint8Array): void {
     const n = b.byteLength;

@@ -68,6 +68,67 @@ export function parseDockerFast(line: string): Fragment | null {
   return { sec: ts.sec, nsec: ts.nsec, stream, content, partial };
 }
 
+/** The common docker line as found in the read buffer: `log` is `bytes[start, end)`, all ASCII. */
+export interface DockerLine {
+  start: number;
+  end: number;
+  stream: 'stdout' | 'stderr';
+  sec: number;
+  nsec: number;
+}
+
+const HEAD_BYTES = Buffer.from(HEAD);
+const STREAM_BYTES = Buffer.from(STREAM_KEY);
+const TIME_BYTES = Buffer.from(TIME_KEY);
+const STDOUT_BYTES = Buffer.from('stdout');
+const STDERR_BYTES = Buffer.from('stderr');
+
+/**
+ * The most common line of all, read from the bytes without making a string of it: printable ASCII
+ * text ended by the escaped "\n", stream stdout or stderr, and the daemon's key order. Fills `out`
+ * and returns true only where parseDocker would give exactly that (not partial, no attrs, no
+ * parse error) for the same line; on any doubt (an escape, a byte outside 0x20–0x7f, another
+ * shape) it returns false and the string path decides (test/unit/parse/docker-bytes.test.ts).
+ */
+export function parseDockerBytes(b: Buffer, s: number, e: number, out: DockerLine): boolean {
+  if (!bytesAt(b, s, e, HEAD_BYTES)) return false;
+  const from = s + HEAD_BYTES.length;
+  let i = from;
+  for (; i < e; i++) {
+    const c = b[i]!;
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7f) break;
+  }
+  // The text must end at the escaped newline that ends the JSON string.
+  if (i + 2 >= e || b[i] !== 0x5c || b[i + 1] !== 0x6e) return false;
+  const end = i;
+  i += 2;
+  if (!bytesAt(b, i, e, STREAM_BYTES)) return false;
+  i += STREAM_BYTES.length;
+  let stream: 'stdout' | 'stderr';
+  if (bytesAt(b, i, e, STDOUT_BYTES)) stream = 'stdout';
+  else if (bytesAt(b, i, e, STDERR_BYTES)) stream = 'stderr';
+  else return false;
+  i += 6;
+  if (!bytesAt(b, i, e, TIME_BYTES)) return false;
+  i += TIME_BYTES.length;
+  // The time runs to the line's closing `"}`; the parser refuses anything but a timestamp in it.
+  if (e - 2 <= i || b[e - 2] !== 0x22 || b[e - 1] !== 0x7d) return false;
+  const ts = parseRfc3339Nano(b.toString('latin1', i, e - 2));
+  if (!ts) return false;
+  out.start = from;
+  out.end = end;
+  out.stream = stream;
+  out.sec = ts.sec;
+  out.nsec = ts.nsec;
+  return true;
+}
+
+function bytesAt(b: Buffer, at: number, end: number, what: Buffer): boolean {
+  if (at + what.length > end) return false;
+  for (let k = 0; k < what.length; k++) if (b[at + k] !== what[k]) return false;
+  return true;
+}
+
 /** The general path: JSON.parse, then check every field. Exported for tests and the benchmark. */
 export function parseDockerJson(line: string, nowSec: number, nowNsec: number): Fragment {
   let value: unknown;

@@ -116,6 +116,11 @@ export class Reassembler {
     return out;
   }
 
+  /** Nothing held: no pending line (not even an empty one) and not inside a cut physical line. */
+  isEmpty(): boolean {
+    return this.#pending.size === 0 && this.#cut === null;
+  }
+
   pendingBytes(): number {
     return this.#bytes;
   }

@@ -15,10 +15,10 @@ import type { Logger } from '../../supervisor/log.js';
 import type { Metrics } from '../health/metrics.js';
 import { parseCri } from '../parse/cri.js';
 import { detectFormat } from '../parse/detect.js';
-import { parseDocker } from '../parse/docker.js';
+import { parseDocker, parseDockerBytes, type DockerLine } from '../parse/docker.js';
 import { dockerContainerId, k8sMetaFromContainersName, k8sMetaFromPath, type K8sMeta } from '../parse/kubernetes.js';
 import { parsePlain } from '../parse/plain.js';
-import { packMeta, writeRecordEntry, type PackedMeta } from '../parse/record.js';
+import { packMeta, writeDockerLineEntry, writeRecordEntry, type PackedMeta } from '../parse/record.js';
 import { tagFor } from '../parse/tag.js';
 import type { Assembled, Fragment } from '../parse/types.js';
 import { Batcher, type Batch } from './batch.js';
@@ -116,6 +116,8 @@ export class TailPipeline implements TailControl {
   private readonly warnedOpen = new Set<string>();
   private buf: Buffer = Buffer.alloc(0);
   private readonly metaCache = new WeakMap<TailedFile, PackedMeta>();
+  /** Scratch for parseDockerBytes: filled and used within one line. */
+  private readonly dockerLine: DockerLine = { start: 0, end: 0, stream: 'stdout', sec: 0, nsec: 0 };
   private readonly onDrain = () => this.kick();
 
   constructor(opts: TailPipelineOptions) {
@@ -645,6 +647,21 @@ export class TailPipeline implements TailControl {
   private consumeLine(f: TailedFile, data: Buffer, s: number, e: number, endOffset: number, cut: boolean, sec: number, nsec: number, unterminated = false): void {
     const lineStart = f.lineEnd;
     if (f.format === null && e > s) f.format = detectFormat(data[s]!);
+    // The common docker line goes from the read buffer to the batch without a string or a record.
+    if (f.format === 'docker' && !cut && !unterminated && f.reasm.isEmpty() && parseDockerBytes(data, s, e, this.dockerLine)) {
+      const d = this.dockerLine;
+      if (d.end - d.start <= this.config.tail.max_line_bytes) {
+        f.inCut = false;
+        f.lineEnd = endOffset;
+        f.pendingStart = -1;
+        const seg = f.segment(f.sendableEnd);
+        const b = this.batcher.batchFor(f.meta.tag, this.now());
+        const before = b.buf!.length;
+        writeDockerLineEntry(b.buf!, data, d, this.packedMeta(f));
+        this.added(b, seg, before);
+        return;
+      }
+    }
     const text = data.toString('utf8', s, e);
     // Pieces after a cut are raw text of the same physical line (see Reassembler).
     const frag = f.inCut ? parsePlain(text, sec, nsec) : parsers[f.format ?? 'plain'](text, sec, nsec);
@@ -676,10 +693,15 @@ export class TailPipeline implements TailControl {
       const b = this.batcher.batchFor(f.meta.tag, now);
       const before = b.buf!.length;
       writeRecordEntry(b.buf!, a, meta);
-      const full = this.batcher.added(b, seg, b.buf!.length - before);
-      if (full) this.sendBatch(full);
+      this.added(b, seg, before);
     }
-    for (const b of this.batcher.overBudget()) this.sendBatch(b);
+  }
+
+  /** An entry was written into `b` (which held `before` bytes): send what is full or over budget. */
+  private added(b: Batch, seg: Segment, before: number): void {
+    const full = this.batcher.added(b, seg, b.buf!.length - before);
+    if (full) this.sendBatch(full);
+    for (const o of this.batcher.overBudget()) this.sendBatch(o);
   }
 
   /** The file's constant record fields, encoded once (the host is the pipeline's). */

@@ -1,0 +1,102 @@
+// The byte path for the common docker line (parseDockerBytes + writeDockerLineEntry) must agree
+// exactly with the string path (parseDocker + Reassembler + writeRecordEntry) wherever it accepts
+// a line, and decline everything else: checked on the shared parser cases, hand-picked near misses
+// and 20,000 random mutations of real lines.
+import { describe, expect, it } from 'vitest';
+import { EntryBuffer } from '../../../agent/forward/protocol.js';
+import { parseDocker, parseDockerBytes, type DockerLine } from '../../../agent/parse/docker.js';
+import { packMeta, writeDockerLineEntry, writeRecordEntry } from '../../../agent/parse/record.js';
+import { cases, NOW } from '../../fixtures/parse/cases.js';
+import { mutate, randomText, rng } from '../../fixtures/parse/random.js';
+
+const meta = packMeta({ k8s: null, dockerId: 'c0ffee'.repeat(10) + 'abcd', host: 'node-1' });
+const scratch = (): DockerLine => ({ start: 0, end: 0, stream: 'stdout', sec: 0, nsec: 0 });
+
+/** What the byte path writes for `line`, or null where it declines. Bytes sit inside a larger buffer, as in a read. */
+function viaBytes(line: string): Buffer | null {
+  const body = Buffer.from(line, 'utf8');
+  const data = Buffer.concat([Buffer.from('junk\n'), body, Buffer.from('\nmore')]);
+  const d = scratch();
+  if (!parseDockerBytes(data, 5, 5 + body.length, d)) return null;
+  const out = new EntryBuffer(16);
+  writeDockerLineEntry(out, data, d, meta);
+  return Buffer.from(out.view());
+}
+
+/** What the string path writes for `line` when it is one whole record, else null. */
+function viaString(line: string): Buffer | null {
+  const f = parseDocker(line, NOW.sec, NOW.nsec);
+  if (f.partial || f.parseError || f.attrs) return null;
+  const out = new EntryBuffer(16);
+  writeRecordEntry(out, { sec: f.sec, nsec: f.nsec, stream: f.stream, log: f.content }, meta);
+  return Buffer.from(out.view());
+}
+
+function agree(line: string): boolean {
+  const b = viaBytes(line);
+  if (b === null) return false;
+  const s = viaString(line);
+  expect(s, `string path disagrees on ${JSON.stringify(line)}`).not.toBeNull();
+  expect(b.equals(s!), `bytes differ for ${JSON.stringify(line)}`).toBe(true);
+  return true;
+}
+
+/** Printable ASCII, the byte path's own ground. */
+const printable = (next: () => number, maxLen: number) => Array.from({ length: Math.floor(next() * maxLen) }, () => String.fromCharCode(0x20 + Math.floor(next() * 0x60))).join('');
+
+const line = (log: string, stream = 'stdout', time = '2026-11-27T18:00:00.123456789Z') => `{"log":${JSON.stringify(log)},"stream":"${stream}","time":"${time}"}`;
+
+describe('parseDockerBytes', () => {
+  it('takes the common line and writes the same entry as the string path', () => {
+    expect(agree(line('hello world\n'))).toBe(true);
+    expect(agree(line('\n', 'stderr'))).toBe(true);
+    expect(agree(line('ascii ~!@#$%^&*()_+{}|:<>?[];,./`=\x7f end\n', 'stderr', '2026-11-27T18:00:00Z'))).toBe(true);
+    expect(agree(line('x'.repeat(20_000) + '\n', 'stdout', '2026-11-27T19:00:00.5+01:00'))).toBe(true);
+  });
+
+  it('declines every near miss, which the string path then handles', () => {
+    const declined = [
+      line('partial, no newline'),
+      line('tab\tinside\n'),
+      line('quote " inside\n'),
+      line('backslash \\ inside\n'),
+      line('é non-ASCII\n'),
+      line('emoji 😀\n'),
+      line('two\nnewlines\n'),
+      line('hello\n', 'other'),
+      line('hello\n', 'stdoutx'),
+      line('hello\n', 'stdout', 'not a time'),
+      line('hello\n', 'stdout', '2026-13-27T18:00:00Z'),
+      '{"log":"hello\\n","stream":"stdout","time":"2026-11-27T18:00:00Z","attrs":{"a":"b"}}',
+      '{"stream":"stdout","log":"hello\\n","time":"2026-11-27T18:00:00Z"}',
+      '{"log": "hello\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"}',
+      '{"log":"hello\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"} ',
+      '{"log":"hello\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"',
+      '{"log":"hello\\n","stream":"stdout","time":"2026-11-27T18:00:00Z""}',
+      '{"log":"raw\u0001control\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"}',
+      '{"log":"hello\\n',
+      '{"log":"',
+      '',
+    ];
+    for (const l of declined) expect(viaBytes(l), JSON.stringify(l)).toBeNull();
+  });
+
+  it('agrees with the string path on every docker line of the shared parser cases', () => {
+    let taken = 0;
+    for (const c of cases) if (c.format === 'docker') for (const l of c.lines) if (agree(l)) taken++;
+    expect(taken).toBeGreaterThan(3);
+  });
+
+  it('never accepts what the string path would not emit identically (20,000 random mutations)', () => {
+    const next = rng(20261127);
+    let taken = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const text = next() < 0.5 ? randomText(next, 40) : printable(next, 60);
+      const base = line(text + (next() < 0.8 ? '\n' : ''), next() < 0.5 ? 'stdout' : 'stderr', next() < 0.5 ? '2026-11-27T18:00:00.1Z' : '2026-02-29T23:59:60.999999999-05:30');
+      const l = next() < 0.7 ? mutate(next, base) : base;
+      if (agree(l)) taken++;
+    }
+    // Most mutations break the line; the test is only meaningful if many still were taken.
+    expect(taken).toBeGreaterThan(500);
+  });
+});
