@@ -298,13 +298,10 @@ export class EntryBuffer {
     this.length = writeStrHeader(this.bytes, this.length, n) + n;
   }
 
-  /** `src[start, end)`, already valid UTF-8, as msgpack str. */
-  strBytes(src: Buffer, start: number, end: number): void {
-    const n = end - start;
-    this.reserve(5 + n);
-    const p = writeStrHeader(this.bytes, this.length, n);
-    src.copy(this.bytes, p, start, end);
-    this.length = p + n;
+  /** The header of a str of `byteLength` bytes, with room reserved for them: the caller writes them at `length`. */
+  strHead(byteLength: number): void {
+    this.reserve(5 + byteLength);
+    this.length = writeStrHeader(this.bytes, this.length, byteLength);
   }
 
   /** Bytes already msgpack-encoded (a precomputed key, or key/value pairs). */

@@ -2,7 +2,7 @@
 // plus an optional "attrs" object. Docker splits an application line at 16 KiB; every piece but
 // the last has a `log` without the trailing "\n", which makes it a partial.
 
-import { parseRfc3339Nano } from './time.js';
+import { parseRfc3339Nano, TimeBytes } from './time.js';
 import { parseErrorFragment, type Fragment } from './types.js';
 
 const HEAD = '{"log":"';
@@ -68,10 +68,14 @@ export function parseDockerFast(line: string): Fragment | null {
   return { sec: ts.sec, nsec: ts.nsec, stream, content, partial };
 }
 
-/** The common docker line as found in the read buffer: `log` is `bytes[start, end)`, all ASCII. */
+/**
+ * The common docker line as found in the read buffer: `log` is the JSON string text
+ * `bytes[start, end)`, all ASCII; `length` is its length once unescaped (end - start without escapes).
+ */
 export interface DockerLine {
   start: number;
   end: number;
+  length: number;
   stream: 'stdout' | 'stderr';
   sec: number;
   nsec: number;
@@ -82,24 +86,49 @@ const STREAM_BYTES = Buffer.from(STREAM_KEY);
 const TIME_BYTES = Buffer.from(TIME_KEY);
 const STDOUT_BYTES = Buffer.from('stdout');
 const STDERR_BYTES = Buffer.from('stderr');
+const times = new TimeBytes();
+
+/** Bytes that stand for themselves inside a JSON string: printable ASCII but `"` and `\\`. */
+const PLAIN = new Uint8Array(256);
+for (let c = 0x20; c <= 0x7f; c++) if (c !== 0x22 && c !== 0x5c) PLAIN[c] = 1;
+
+/** For each byte after a backslash: what the escape stands for, or -1 (\u is read apart). */
+const SIMPLE_ESCAPE = new Int16Array(256).fill(-1);
+for (const [c, v] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f', 0x0c], ['n', 0x0a], ['r', 0x0d], ['t', 0x09]] as const) {
+  SIMPLE_ESCAPE[c.charCodeAt(0)] = v;
+}
 
 /**
- * The most common line of all, read from the bytes without making a string of it: printable ASCII
- * text ended by the escaped "\n", stream stdout or stderr, and the daemon's key order. Fills `out`
+ * The most common lines of all, read from the bytes without making a string of them: text of
+ * ASCII (escapes allowed where they stand for ASCII: \" \\ \/ \b \f \n \r \t \u00XX below 0x80)
+ * ended by the escaped newline, stream stdout or stderr, and the daemon's key order. Fills `out`
  * and returns true only where parseDocker would give exactly that (not partial, no attrs, no
- * parse error) for the same line; on any doubt (an escape, a byte outside 0x20–0x7f, another
- * shape) it returns false and the string path decides (test/unit/parse/docker-bytes.test.ts).
+ * parse error) for the same line; on any doubt (a byte above 0x7f, a raw control character,
+ * another escape, another shape) it returns false and the string path decides
+ * (test/unit/parse/docker-bytes.test.ts).
  */
 export function parseDockerBytes(b: Buffer, s: number, e: number, out: DockerLine): boolean {
   if (!bytesAt(b, s, e, HEAD_BYTES)) return false;
   const from = s + HEAD_BYTES.length;
+  let shrink = 0;
   let i = from;
   for (; i < e; i++) {
     const c = b[i]!;
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7f) break;
+    if (PLAIN[c] === 1) continue;
+    if (c === 0x5c) {
+      const n = b[i + 1];
+      if (n === 0x6e && b[i + 2] === 0x22) break; // the final \n"
+      if (n === undefined) return false;
+      if (SIMPLE_ESCAPE[n]! >= 0) {
+        shrink += 1;
+        i += 1;
+      } else if (n === 0x75 && hexAscii(b, i + 2) >= 0) {
+        shrink += 5;
+        i += 5;
+      } else return false;
+    } else if (c < 0x20 || c === 0x22 || c > 0x7f) return false;
   }
-  // The text must end at the escaped newline that ends the JSON string.
-  if (i + 2 >= e || b[i] !== 0x5c || b[i + 1] !== 0x6e) return false;
+  if (i + 2 >= e) return false;
   const end = i;
   i += 2;
   if (!bytesAt(b, i, e, STREAM_BYTES)) return false;
@@ -113,14 +142,51 @@ export function parseDockerBytes(b: Buffer, s: number, e: number, out: DockerLin
   i += TIME_BYTES.length;
   // The time runs to the line's closing `"}`; the parser refuses anything but a timestamp in it.
   if (e - 2 <= i || b[e - 2] !== 0x22 || b[e - 1] !== 0x7d) return false;
-  const ts = parseRfc3339Nano(b.toString('latin1', i, e - 2));
-  if (!ts) return false;
+  if (!times.parse(b, i, e - 2, out)) return false;
   out.start = from;
   out.end = end;
+  out.length = end - from - shrink;
   out.stream = stream;
-  out.sec = ts.sec;
-  out.nsec = ts.nsec;
   return true;
+}
+
+/**
+ * Writes the text of `src[start, end)` (as accepted by parseDockerBytes) unescaped at `dst[p]`;
+ * returns the end. Without escapes it is a plain copy.
+ */
+export function unescapeDockerText(src: Buffer, start: number, end: number, length: number, dst: Buffer, p: number): number {
+  if (length === end - start) {
+    src.copy(dst, p, start, end);
+    return p + length;
+  }
+  for (let i = start; i < end; i++) {
+    const c = src[i]!;
+    if (c !== 0x5c) {
+      dst[p++] = c;
+      continue;
+    }
+    const n = src[++i]!;
+    if (n === 0x75) {
+      dst[p++] = hexAscii(src, i + 1);
+      i += 4;
+    } else dst[p++] = SIMPLE_ESCAPE[n]!;
+  }
+  return p;
+}
+
+/** The 4 hex digits at `b[at]` as a code below 0x80, or -1. */
+function hexAscii(b: Buffer, at: number): number {
+  if (b[at] !== 0x30 || b[at + 1] !== 0x30) return -1;
+  const hi = hexDigit(b[at + 2]);
+  const lo = hexDigit(b[at + 3]);
+  return hi < 0 || lo < 0 || hi > 7 ? -1 : hi * 16 + lo;
+}
+
+function hexDigit(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
 }
 
 function bytesAt(b: Buffer, at: number, end: number, what: Buffer): boolean {

@@ -1,5 +1,5 @@
 import { EntryBuffer, newEncoder } from '../forward/protocol.js';
-import type { DockerLine } from './docker.js';
+import { unescapeDockerText, type DockerLine } from './docker.js';
 import type { K8sMeta } from './kubernetes.js';
 import type { Assembled } from './types.js';
 
@@ -129,13 +129,15 @@ export function writeRecordEntry(out: EntryBuffer, a: Assembled, meta: PackedMet
 
 /**
  * Append the entry of a DockerLine (parseDockerBytes): the bytes writeRecordEntry gives for the
- * same line, with `log` copied from the read buffer as it is (it is ASCII, so already its UTF-8).
+ * same line, with `log` unescaped from the read buffer straight into the batch (it is ASCII, so
+ * its own UTF-8).
  */
 export function writeDockerLineEntry(out: EntryBuffer, data: Buffer, d: DockerLine, meta: PackedMeta): void {
   out.entryHead(d.sec, d.nsec);
   out.fixmap(2 + meta.pairs);
   out.raw(K_LOG);
-  out.strBytes(data, d.start, d.end);
+  out.strHead(d.length);
+  out.length = unescapeDockerText(data, d.start, d.end, d.length, out.bytes, out.length);
   out.raw(d.stream === 'stdout' ? STDOUT : STDERR);
   out.raw(meta.bytes);
 }

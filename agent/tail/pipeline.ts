@@ -117,7 +117,7 @@ export class TailPipeline implements TailControl {
   private buf: Buffer = Buffer.alloc(0);
   private readonly metaCache = new WeakMap<TailedFile, PackedMeta>();
   /** Scratch for parseDockerBytes: filled and used within one line. */
-  private readonly dockerLine: DockerLine = { start: 0, end: 0, stream: 'stdout', sec: 0, nsec: 0 };
+  private readonly dockerLine: DockerLine = { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 };
   private readonly onDrain = () => this.kick();
 
   constructor(opts: TailPipelineOptions) {
@@ -650,7 +650,7 @@ export class TailPipeline implements TailControl {
     // The common docker line goes from the read buffer to the batch without a string or a record.
     if (f.format === 'docker' && !cut && !unterminated && f.reasm.isEmpty() && parseDockerBytes(data, s, e, this.dockerLine)) {
       const d = this.dockerLine;
-      if (d.end - d.start <= this.config.tail.max_line_bytes) {
+      if (d.length <= this.config.tail.max_line_bytes) {
         f.inCut = false;
         f.lineEnd = endOffset;
         f.pendingStart = -1;

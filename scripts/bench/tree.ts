@@ -34,14 +34,30 @@ export function newContainerFile(root: string, id: string): string {
 }
 
 /**
- * One Docker json-file line of 181–250 bytes: the JSON wrapper (with a 30-byte time and the
- * escaped newline) is 71 bytes, the text 110–179.
+ * One Docker json-file line of about 180–250 bytes: the JSON wrapper (with a 30-byte time and the
+ * escaped newline) is 71 bytes, the text 110–179 characters. The text is a mix as on a real node:
+ * 70% plain words, 25% a structured (JSON) application log, whose quotes the daemon escapes, and
+ * 5% with a tab or non-ASCII characters.
  */
 export function makeLine(r: () => number, key: string, seq: number, timeNs: bigint): string {
   const len = 110 + Math.floor(r() * 70);
   let text = `${key}#${seq} `;
-  while (text.length < len) text += WORDS[Math.floor(r() * WORDS.length)] + ' ';
+  const kind = r();
+  if (kind < 0.7) {
+    while (text.length < len) text += word(r) + ' ';
+  } else if (kind < 0.95) {
+    const fields: Record<string, unknown> = { level: r() < 0.9 ? 'info' : 'error', status: 200 + Math.floor(r() * 4) * 100, msg: '' };
+    let msg = word(r);
+    for (let w = word(r); text.length + JSON.stringify({ ...fields, msg: `${msg} ${w}` }).length <= len; w = word(r)) msg += ` ${w}`;
+    return dockerLines(text + JSON.stringify({ ...fields, msg }), r() < 0.8 ? 'stdout' : 'stderr', timeNs);
+  } else {
+    while (text.length < len) text += word(r) + (r() < 0.2 ? '\t' : r() < 0.2 ? ' café → ' : ' ');
+  }
   return dockerLines(text.slice(0, len), r() < 0.8 ? 'stdout' : 'stderr', timeNs);
+}
+
+function word(r: () => number): string {
+  return WORDS[Math.floor(r() * WORDS.length)]!;
 }
 
 /** Writes `containers` files of about `totalBytes / containers` each. */
@@ -63,8 +79,9 @@ export function generateDockerTree(root: string, totalBytes: number, containers 
       t += BigInt(1 + Math.floor(r() * 1_000_000));
       const line = makeLine(r, `dock${c}`, seq++, t);
       buf.push(line);
-      pending += line.length; // ASCII only: characters are bytes
-      written += line.length;
+      const size = Buffer.byteLength(line);
+      pending += size;
+      written += size;
       if (pending > 1 << 20) {
         writeSync(fd, buf.join(''));
         buf = [];

@@ -10,7 +10,7 @@ import { cases, NOW } from '../../fixtures/parse/cases.js';
 import { mutate, randomText, rng } from '../../fixtures/parse/random.js';
 
 const meta = packMeta({ k8s: null, dockerId: 'c0ffee'.repeat(10) + 'abcd', host: 'node-1' });
-const scratch = (): DockerLine => ({ start: 0, end: 0, stream: 'stdout', sec: 0, nsec: 0 });
+const scratch = (): DockerLine => ({ start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 });
 
 /** What the byte path writes for `line`, or null where it declines. Bytes sit inside a larger buffer, as in a read. */
 function viaBytes(line: string): Buffer | null {
@@ -54,15 +54,25 @@ describe('parseDockerBytes', () => {
     expect(agree(line('x'.repeat(20_000) + '\n', 'stdout', '2026-11-27T19:00:00.5+01:00'))).toBe(true);
   });
 
+  it('takes escapes that stand for ASCII, unescaping them as JSON.parse does', () => {
+    expect(agree(line('{"level":"info","msg":"a \\"quoted\\" word","path":"C:\\\\tmp"}\n'))).toBe(true);
+    expect(agree(line('tab\there, cr\r, two\nlines, \b \f end\n\n'))).toBe(true);
+    expect(agree(line('two\nnewlines\n'))).toBe(true);
+    // Go's encoder (docker's) writes <, > and & as \u003c, \u003e, \u0026, and controls as \u00XX.
+    expect(agree('{"log":"\\u003chtml\\u003e \\u0026 \\u0000 \\u001F \\u007f \\/ end\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"}')).toBe(true);
+    expect(viaBytes(line('a\tb\n'))!.includes(Buffer.from('a\tb'))).toBe(true);
+  });
+
   it('declines every near miss, which the string path then handles', () => {
     const declined = [
       line('partial, no newline'),
-      line('tab\tinside\n'),
-      line('quote " inside\n'),
-      line('backslash \\ inside\n'),
       line('é non-ASCII\n'),
+      '{"log":"\\u00e9 non-ASCII escape\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"}',
+      '{"log":"\\ud800 lone surrogate\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"}',
+      '{"log":"bad \\x escape\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"}',
+      '{"log":"short \\u00\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"}',
+      '{"log":"ends in an escaped backslash\\\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"}',
       line('emoji 😀\n'),
-      line('two\nnewlines\n'),
       line('hello\n', 'other'),
       line('hello\n', 'stdoutx'),
       line('hello\n', 'stdout', 'not a time'),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { daysFromCivil, parseRfc3339Nano } from '../../../agent/parse/time.js';
+import { TimeBytes, daysFromCivil, parseRfc3339Nano } from '../../../agent/parse/time.js';
 import { rng } from '../../fixtures/parse/random.js';
 
 const pad = (n: number, w = 2): string => String(Math.abs(n)).padStart(w, '0');
@@ -44,5 +44,31 @@ describe('parseRfc3339Nano', () => {
     '２026-11-27T18:00:00Z', '', '2026-11-27T18:00:00.1 Z',
   ])('rejects %j', (s) => {
     expect(parseRfc3339Nano(s)).toBeNull();
+  });
+});
+
+describe('TimeBytes (the byte path, with the minute of the last time cached)', () => {
+  it('agrees with parseRfc3339Nano on 50,000 timestamps in runs that share a minute, and on broken ones', () => {
+    const next = rng(3339);
+    const tb = new TimeBytes();
+    let minute = '2026-11-27T18:00:';
+    for (let i = 0; i < 50_000; i++) {
+      if (next() < 0.05) {
+        const y = 1970 + Math.floor(next() * 100);
+        minute = `${y}-${pad(1 + Math.floor(next() * 12))}-${pad(1 + Math.floor(next() * 31))}T${pad(Math.floor(next() * 24))}:${pad(Math.floor(next() * 60))}:`;
+      }
+      const sec = pad(Math.floor(next() * 62));
+      const digits = Math.floor(next() * 13);
+      const frac = digits === 0 ? '' : '.' + Array.from({ length: digits }, () => Math.floor(next() * 10)).join('');
+      const zone = ['Z', 'Z', 'Z', 'z', '+01:00', '-05:30', ''][Math.floor(next() * 7)]!;
+      let t = minute + sec + frac + zone;
+      if (next() < 0.05) t = t.slice(0, Math.floor(next() * t.length)) + ['.', 'x', '9', ''][Math.floor(next() * 4)] + t.slice(Math.floor(next() * t.length));
+      const b = Buffer.from(`"${t}"`, 'latin1');
+      const out = { sec: -1, nsec: -1 };
+      const want = parseRfc3339Nano(t);
+      const got = tb.parse(b, 1, b.length - 1, out);
+      expect(got, t).toBe(want !== null);
+      if (want) expect(out, t).toEqual(want);
+    }
   });
 });
