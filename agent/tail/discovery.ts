@@ -6,7 +6,7 @@
 // Safety: a path is classified with lstat/stat before anything opens it. Symlinks are followed
 // only when their target resolves inside `tail.roots` or a glob's fixed prefix; FIFOs, sockets,
 // devices and directories are never opened (opening a FIFO for reading blocks).
-import { promises as fsp, statSync, type Stats } from 'node:fs';
+import { lstatSync, promises as fsp, readdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Config, InputConfig } from '../../config/schema.js';
@@ -180,12 +180,13 @@ export class Discovery {
 
   /** `regular.is` is set when the path itself is not a symlink: then its answer may be reused while its directory is unchanged. */
   private async classify(path: string, input: InputConfig, regular?: { is?: boolean }): Promise<Candidate | null> {
-    let l: Stats;
+    let l: Stats | undefined;
     try {
-      l = await fsp.lstat(path);
+      l = lstatSync(path, { throwIfNoEntry: false });
     } catch {
-      return null;
+      return null; // EACCES on the directory, ENOTDIR: as good as absent for now
     }
+    if (!l) return null;
     if (regular) regular.is = !l.isSymbolicLink();
     let realPath = path;
     let st = l;
@@ -302,13 +303,14 @@ async function walk(dir: string, depth: number, g: CompiledGlob, onError: (dir: 
       let st: Stats;
       try {
         // Stat before readdir: an entry added in between moves the mtime past the one recorded.
-        // Synchronous on purpose: a directory's stat is a dentry-cache hit, and a thread-pool round
-        // trip per directory (two thread switches and a loop wake-up) is most of an idle rescan's CPU.
+        // Synchronous on purpose (here, for readdir, and for the lstat in classify): these are
+        // dentry-cache hits, and a thread-pool round trip each (two thread switches and a loop
+        // wake-up) was most of an idle rescan's CPU.
         st = statSync(d);
         if (memo && st.mtimeMs === memo.mtimeMs && st.ctimeMs === memo.ctimeMs && st.ino === memo.ino) {
           entries = memo.entries;
           dirs.unchanged.add(d);
-        } else entries = (await fsp.readdir(d, { withFileTypes: true })).map((e) => ({ name: e.name, dir: e.isDirectory() }));
+        } else entries = readdirSync(d, { withFileTypes: true }).map((e) => ({ name: e.name, dir: e.isDirectory() }));
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, err as NodeJS.ErrnoException);

@@ -150,7 +150,9 @@ export class TailPipeline implements TailControl {
     this.discovery.startWatching((ev, p) => this.onPathEvent(ev, p));
     this.rescanTimer = setInterval(() => void this.rescan(), this.config.tail.rescan_interval_ms);
     const t = this.config.tail;
-    const houseMs = Math.max(10, Math.min(250, t.partial_flush_ms, t.checkpoint_interval_ms, this.config.forward.flush_interval_ms));
+    // Batches flush on their own timers (Batcher); this tick serves partials, rotated and idle
+    // files and the checkpoint, and walks every file, so it runs no more often than those need.
+    const houseMs = Math.max(10, Math.min(250, t.partial_flush_ms, t.checkpoint_interval_ms));
     this.houseTimer = setInterval(() => this.housekeeping(), houseMs);
     this.kick();
   }
