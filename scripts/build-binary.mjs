@@ -92,6 +92,9 @@ writeFileSync(
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
       useSnapshot: false,
+      // The V8 flags warden runs with (package.json config.nodeFlags, as `npm start` passes them).
+      execArgv: pkg.config.nodeFlags.split(' ').filter(Boolean),
+      execArgvExtension: 'env',
     },
     null,
     2,

@@ -116,6 +116,8 @@ export async function runWarden(opts: RunOptions): Promise<number> {
       registry: metrics.registry,
       status: () => ({
         version: VERSION,
+        // The runtime and its V8 flags (package.json config.nodeFlags, built into the binary).
+        runtime: { node: process.version, exec_argv: process.execArgv },
         node_name: config.node_name,
         config: loaded.source,
         ready: ready(),

@@ -6,7 +6,7 @@ import { delimiter, join } from 'node:path';
 import { processTree, RssSampler, treeCpuSeconds } from './proc.js';
 import type { Scope } from './row.js';
 import { dockerGlob, type DockerTree } from './tree.js';
-import { freePort, sleep, waitFor, WARDEN } from './warden.js';
+import { freePort, SHIPPED_NODE_FLAGS, sleep, waitFor, WARDEN } from './warden.js';
 
 export type Other = 'fluent-bit' | 'fluentd';
 
@@ -111,7 +111,7 @@ export async function runOther(scope: Scope, dir: string, which: Other, program:
   const port = await freePort();
   const env = { ...process.env };
   delete env.WARDEN_FORWARD_SHARED_KEY;
-  const sink = spawn(process.execPath, [WARDEN, 'sink', '--listen', `tcp://127.0.0.1:${port}`, '--count-only'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const sink = spawn(process.execPath, [...SHIPPED_NODE_FLAGS, WARDEN, 'sink', '--listen', `tcp://127.0.0.1:${port}`, '--count-only'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   scope.defer(() => stopProc(sink));
   let records = 0;
   let listening = false;

@@ -1,7 +1,7 @@
 // Starting `node dist/warden.mjs run` for one bench section, with its own `warden sink` child on
 // loopback, and reading its /metrics. Sections differ only in inputs and a few tail settings.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort, sleep, waitFor } from '../lib/util.js';
@@ -10,9 +10,10 @@ export { freePort, sleep, waitFor };
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const WARDEN = join(ROOT, 'dist/warden.mjs');
-
-
-
+/** The node flags warden ships with (package.json config.nodeFlags: `npm start`, the binary). */
+export const SHIPPED_NODE_FLAGS: string[] = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { nodeFlags: string } }).config.nodeFlags
+  .split(' ')
+  .filter(Boolean);
 
 export interface WardenRunOptions {
   /** Working dir of this run: config, state_dir. */
@@ -68,7 +69,7 @@ export async function startWarden(opts: WardenRunOptions): Promise<WardenRun> {
   };
   const cfgPath = join(opts.dir, 'warden.yaml');
   writeFileSync(cfgPath, stringify(config));
-  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), WARDEN, 'run', '--config', cfgPath], {
+  const proc = spawn(process.execPath, [...SHIPPED_NODE_FLAGS, ...(opts.nodeFlags ?? []), WARDEN, 'run', '--config', cfgPath], {
     cwd: opts.dir,
     env: { ...process.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,7 @@ import { generateTree, inputsFor } from '../../scripts/gen-logs.js';
 import { freePort, readNdjson, tempDir, waitFor } from './harness.js';
 
 const BINARY = resolve('dist/warden');
+const pkg = JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as { config: { nodeFlags: string } };
 
 function skipReason(tini: boolean): string | null {
   if (!existsSync(BINARY)) return 'dist/warden is missing: run `npm run build:binary` first';
@@ -70,6 +71,9 @@ for (const tini of [true, false]) {
           40000,
           200,
         );
+        // The binary runs with the shipped V8 flags (package.json config.nodeFlags), with no node command line.
+        const status = (await (await fetch(`http://127.0.0.1:${health}/status`)).json()) as { runtime: { exec_argv: string[] } };
+        expect(status.runtime.exec_argv).toEqual(pkg.config.nodeFlags.split(' '));
         const nsInit = childOf(proc.pid!);
         expect(nsInit).not.toBeNull();
         process.kill(nsInit!, 'SIGTERM');
