@@ -1,5 +1,8 @@
 // Idle cost: many quiet files (one line each, read once), then warden's CPU and RSS while
 // nothing is written. No scrapes during the window: they would be the only work warden does.
+// The window starts after a settle time: the first seconds after the initial read still carry
+// V8's shrinking of the heap that read grew, which is start-up cost, not idle cost. It spans a
+// full rescan (every FULL_SCAN_EVERY × rescan_interval_ms = 30 s).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../gen-logs.js';
@@ -12,6 +15,8 @@ export interface IdleResult {
   files: number;
   cpuPercent: number;
   rssMiB: number;
+  anonMiB: number;
+  fileMiB: number;
   openFiles: number;
 }
 
@@ -41,5 +46,5 @@ export async function idle(scope: Scope, dir: string, files: number, seconds: nu
   const t1 = performance.now();
   const mem = memoryMiB(w.pid);
   if (c0 === null || c1 === null || !mem) throw new Error(`warden exited while idle: ${w.output().slice(-400)}`);
-  return { files, cpuPercent: ((c1 - c0) / ((t1 - t0) / 1000)) * 100, rssMiB: mem.rss, openFiles: open };
+  return { files, cpuPercent: ((c1 - c0) / ((t1 - t0) / 1000)) * 100, rssMiB: mem.rss, anonMiB: mem.anon, fileMiB: mem.file, openFiles: open };
 }

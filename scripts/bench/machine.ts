@@ -2,12 +2,15 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import { SHIPPED_NODE_FLAGS } from './warden.js';
 
 export interface Machine {
   nproc: number;
   cpuModel: string;
   memoryMiB: number;
   node: string;
+  /** The V8 flags warden ran with (package.json config.nodeFlags). */
+  nodeFlags: string;
   warden: string;
   date: string;
 }
@@ -31,6 +34,7 @@ export function describeMachine(wardenScript: string): Machine {
     cpuModel,
     memoryMiB: Math.round(totalmem() / 1048576),
     node: process.version,
+    nodeFlags: SHIPPED_NODE_FLAGS.join(' '),
     warden,
     date: new Date().toISOString(),
   };

@@ -1,5 +1,6 @@
 // Per-process CPU and memory from /proc, for one pid (never its children: utime+stime of the
 // process itself, not cutime/cstime), so warden's numbers exclude the sink it supervises.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const TICKS = 100; // USER_HZ; 100 on every Linux this runs on (getconf CLK_TCK)
@@ -17,11 +18,12 @@ export function cpuSeconds(pid: number): number | null {
 }
 
 /** VmRSS and VmHWM (peak RSS) of `pid` in MiB, or null once it is gone. */
-export function memoryMiB(pid: number): { rss: number; hwm: number } | null {
+/** RSS now and at its peak, and RSS now split into anonymous memory and file pages (the mapped runtime binary). */
+export function memoryMiB(pid: number): { rss: number; hwm: number; anon: number; file: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024 };
   } catch {
     return null;
   }
@@ -65,4 +67,12 @@ export class RssSampler {
     this.sample();
     return this.peak;
   }
+}
+
+/** RSS of a bare `node` idling half a second, for scale: "40 MiB, 34 of them file pages". */
+export function bareNodeRss(): string {
+  const script = "setTimeout(() => process.stdout.write(require('fs').readFileSync('/proc/self/status', 'utf8')), 500)";
+  const status = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  const mib = (key: string) => Math.round(Number(new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? NaN) / 1024);
+  return `${mib('VmRSS')} MiB, ${mib('RssFile')} of them file pages`;
 }
