@@ -1,7 +1,9 @@
 // Fluent Bit and fluentd on the same tree into the same receiver (`warden sink --count-only`, no
-// shared key), where they are installed: tail + docker/json parse → forward with acks, 0.2 s flush.
+// shared key), where they are installed: tail + docker/json parse → forward with acks, 0.2 s flush
+// (and for fluentd 4 flush threads: with one, each chunk waits for its ack and fluentd ran at half
+// its rate).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsc, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsc, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { processTree, RssSampler, treeCpuSeconds } from './proc.js';
 import type { Scope } from './row.js';
@@ -88,6 +90,7 @@ function fluentdConfig(dir: string, glob: string, port: number): string {
   </server>
   <buffer>
     flush_interval 0.2s
+    flush_thread_count 4
   </buffer>
 </match>
 `,
@@ -108,6 +111,7 @@ function stopProc(p: ChildProcess): Promise<void> {
 }
 
 export async function runOther(scope: Scope, dir: string, which: Other, program: string, tree: DockerTree, timeoutMs: number): Promise<OtherResult> {
+  mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const env = { ...process.env };
   delete env.WARDEN_FORWARD_SHARED_KEY;
