@@ -56,6 +56,7 @@ export interface BenchReport {
 }
 
 const MiB = 1048576;
+const DRAIN_RUNS = 3;
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -109,20 +110,26 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       log('drain: warden read_from head → warden sink --count-only');
       const bound = 60_000 + (tree.bytes / MiB) * 1000;
       rows.push(
-        ...(await runSection('drain', bound + 30_000, async (scope) => {
-          const d = await drain(scope, join(work, 'drain'), tree, bound);
+        ...(await runSection('drain', (bound + 30_000) * DRAIN_RUNS, async (scope) => {
+          // Best of DRAIN_RUNS, as the baseline is best of 3: one drain lasts seconds, and a noisy
+          // neighbour on a shared machine moves a single run by 20%. Peak RSS is the worst run's.
+          const runs: DrainResult[] = [];
+          for (let i = 0; i < (quick ? 1 : DRAIN_RUNS); i++) runs.push(await drain(scope, join(work, `drain${i}`), tree, bound));
+          const d = runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+          const peakRss = Math.max(...runs.map((r) => r.peakRssMiB));
           drained = d;
           const rate = d.lines / d.seconds;
           const perM = d.cpuSeconds / (d.lines / 1e6);
+          const each = runs.map((r) => `${Math.round(r.lines / r.seconds / 1000)}k/s at ${(r.cpuSeconds / (r.lines / 1e6)).toFixed(2)}`).join(', ');
           const base = parseBase as BaselineResult | null;
           const ratio = base ? rate / (base.lines / base.seconds) : null;
           const gib = d.bytes >= 1024 * MiB;
           return [
-            { section: 'drain', metric: 'end to end (file → parse → Forward → acked)', value: rate, unit: 'lines/s', note: `${d.seconds.toFixed(2)} s from first read (${d.secondsFromSpawn.toFixed(2)} s from spawn); ${treeNote}` },
+            { section: 'drain', metric: 'end to end (file → parse → Forward → acked)', value: rate, unit: 'lines/s', note: `${d.seconds.toFixed(2)} s from first read (${d.secondsFromSpawn.toFixed(2)} s from spawn); ${treeNote}; best of ${runs.length}: ${each} CPU-s/M` },
             { section: 'drain', metric: 'end to end', value: d.bytes / MiB / d.seconds, unit: 'MiB/s' },
             { section: 'drain', metric: 'ratio to Node read+split+JSON.parse', value: ratio, unit: '×', target: '≥ 0.35', met: ratio === null ? null : judge(ratio >= 0.35), note: ratio === null ? 'baseline not run' : undefined },
             { section: 'drain', metric: 'warden CPU per million lines', value: perM, unit: 'CPU-s', target: '≤ 1.5', met: judge(perM <= 1.5), note: 'utime+stime of warden alone' },
-            { section: 'drain', metric: 'warden peak RSS while draining', value: d.peakRssMiB, unit: 'MiB', target: '≤ 96 (1 GiB backlog)', met: judge(d.peakRssMiB <= 96), note: gib ? 'VmHWM' : `VmHWM; backlog ${(d.bytes / MiB).toFixed(0)} MiB, not 1 GiB` },
+            { section: 'drain', metric: 'warden peak RSS while draining', value: peakRss, unit: 'MiB', target: '≤ 96 (1 GiB backlog)', met: judge(peakRss <= 96), note: `VmHWM, the highest of ${runs.length} runs${gib ? '' : `; backlog ${(d.bytes / MiB).toFixed(0)} MiB, not 1 GiB`}` },
             { section: 'drain', metric: 'sink (child) CPU per million lines', value: d.sinkCpuSeconds === null ? null : d.sinkCpuSeconds / (d.lines / 1e6), unit: 'CPU-s', note: 'context: the receiver shares the cores' },
           ];
         })),
