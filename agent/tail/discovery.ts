@@ -35,7 +35,8 @@ interface DirMemo {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
-  entries: Array<{ name: string; dir: boolean }>;
+  /** Each entry with its full path, joined once while the directory stays unchanged. */
+  entries: Array<{ name: string; path: string; dir: boolean }>;
 }
 
 /**
@@ -137,12 +138,13 @@ export class Discovery {
           let c: Candidate | null;
           const memo = dirs.unchanged.has(dirname(path)) ? this.fileMemo.get(path) : undefined;
           if (memo === null || (memo !== undefined && memo.input === input)) {
+            // Memos are stored marked `reused` (and never changed): handed out as they are.
             if (!fileMemo.has(path)) fileMemo.set(path, memo);
-            c = memo && { ...memo, reused: true };
+            c = memo;
           } else {
             const regular: { is?: boolean } = {};
             c = await this.classify(path, input, regular);
-            if (regular.is && !fileMemo.has(path)) fileMemo.set(path, c);
+            if (regular.is && !fileMemo.has(path)) fileMemo.set(path, c && { ...c, reused: true });
           }
           if (c) out.set(path, c);
         }
@@ -310,7 +312,7 @@ async function walk(dir: string, depth: number, g: CompiledGlob, onError: (dir: 
         if (memo && st.mtimeMs === memo.mtimeMs && st.ctimeMs === memo.ctimeMs && st.ino === memo.ino) {
           entries = memo.entries;
           dirs.unchanged.add(d);
-        } else entries = readdirSync(d, { withFileTypes: true }).map((e) => ({ name: e.name, dir: e.isDirectory() }));
+        } else entries = readdirSync(d, { withFileTypes: true }).map((e) => ({ name: e.name, path: join(d, e.name), dir: e.isDirectory() }));
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, err as NodeJS.ErrnoException);
@@ -319,7 +321,7 @@ async function walk(dir: string, depth: number, g: CompiledGlob, onError: (dir: 
       if (Date.now() - st.mtimeMs > RACY_MS) dirs.next.set(d, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, entries });
     }
     for (const e of entries) {
-      const p = join(d, e.name);
+      const p = e.path;
       if (g.match(p)) out.push(p);
       if (e.dir && level < depth) await visit(p, level + 1);
     }
