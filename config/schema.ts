@@ -82,7 +82,7 @@ export const configSchema = z
         to: forwardTo.default('tcp://127.0.0.1:24224'),
         shared_key: z.string().min(1).default('auto'),
         batch_max_records: z.number().int().min(1).default(4096),
-        batch_max_bytes: z.number().int().min(1024).default(1024 * 1024),
+        batch_max_bytes: z.number().int().min(1024).default(512 * 1024),
         flush_interval_ms: z.number().int().min(1).default(100),
         max_inflight_batches: z.number().int().min(1).default(8),
         ack_timeout_s: z.number().positive().default(30),
