@@ -58,6 +58,9 @@ function fluentBitConfig(dir: string, glob: string, port: number): string {
       '    Host 127.0.0.1',
       `    Port ${port}`,
       '    Require_ack_response true',
+      // Since 2.x Fluent Bit sends [[time, metadata], record] entries unless told otherwise; the
+      // receiver (like fluentd) takes the [time, record] of the Forward protocol spec.
+      '    Retain_Metadata_In_Forward_Mode false',
       '',
     ].join('\n'),
   );
