@@ -70,7 +70,7 @@ export function parseDockerFast(line: string): Fragment | null {
 
 /**
  * The common docker line as found in the read buffer: `log` is the JSON string text
- * `bytes[start, end)`, all ASCII; `length` is its length once unescaped (end - start without escapes).
+ * `bytes[start, end)`, well-formed UTF-8; `length` is its length in bytes once unescaped.
  */
 export interface DockerLine {
   start: number;
@@ -100,12 +100,12 @@ for (const [c, v] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f',
 
 /**
  * The most common lines of all, read from the bytes without making a string of them: text of
- * ASCII (escapes allowed where they stand for ASCII: \" \\ \/ \b \f \n \r \t \u00XX below 0x80)
- * ended by the escaped newline, stream stdout or stderr, and the daemon's key order. Fills `out`
- * and returns true only where parseDocker would give exactly that (not partial, no attrs, no
- * parse error) for the same line; on any doubt (a byte above 0x7f, a raw control character,
- * another escape, another shape) it returns false and the string path decides
- * (test/unit/parse/docker-bytes.test.ts).
+ * well-formed UTF-8 (escapes allowed where they stand for ASCII: \" \\ \/ \b \f \n \r \t and
+ * \u00XX below 0x80) ended by the escaped newline, stream stdout or stderr, and the daemon's key
+ * order. Fills `out` and returns true only where parseDocker would give exactly that (not
+ * partial, no attrs, no parse error) for the same line; on any doubt (bytes that are not UTF-8,
+ * a raw control character, another escape, another shape) it returns false and the string path
+ * decides (test/unit/parse/docker-bytes.test.ts).
  */
 export function parseDockerBytes(b: Buffer, s: number, e: number, out: DockerLine): boolean {
   if (!bytesAt(b, s, e, HEAD_BYTES)) return false;
@@ -122,11 +122,15 @@ export function parseDockerBytes(b: Buffer, s: number, e: number, out: DockerLin
       if (SIMPLE_ESCAPE[n]! >= 0) {
         shrink += 1;
         i += 1;
-      } else if (n === 0x75 && hexAscii(b, i + 2) >= 0) {
+      } else if (n === 0x75 && i + 5 < e && hexAscii(b, i + 2) >= 0) {
         shrink += 5;
         i += 5;
       } else return false;
-    } else if (c < 0x20 || c === 0x22 || c > 0x7f) return false;
+    } else if (c >= 0xc2 && c <= 0xf4) {
+      const n = utf8Sequence(b, i, e);
+      if (n === 0) return false;
+      i += n - 1;
+    } else return false; // a raw control character, a quote (the text ends unescaped), or not UTF-8
   }
   if (i + 2 >= e) return false;
   const end = i;
@@ -172,6 +176,27 @@ export function unescapeDockerText(src: Buffer, start: number, end: number, leng
     } else dst[p++] = SIMPLE_ESCAPE[n]!;
   }
   return p;
+}
+
+/**
+ * The length of the well-formed UTF-8 sequence at `b[i]` (a lead byte 0xc2–0xf4) that ends before
+ * `e`, or 0: no overlong forms, no surrogates, nothing above U+10FFFF. Exactly the sequences that
+ * Buffer#toString decodes and Buffer#write encodes back to the same bytes.
+ */
+function utf8Sequence(b: Buffer, i: number, e: number): number {
+  const c = b[i]!;
+  const c1 = b[i + 1]!;
+  if (c < 0xe0) return i + 1 < e && (c1 & 0xc0) === 0x80 ? 2 : 0;
+  if (c < 0xf0) {
+    if (i + 2 >= e) return 0;
+    const lo = c === 0xe0 ? 0xa0 : 0x80;
+    const hi = c === 0xed ? 0x9f : 0xbf;
+    return c1 >= lo && c1 <= hi && (b[i + 2]! & 0xc0) === 0x80 ? 3 : 0;
+  }
+  if (i + 3 >= e) return 0;
+  const lo = c === 0xf0 ? 0x90 : 0x80;
+  const hi = c === 0xf4 ? 0x8f : 0xbf;
+  return c1 >= lo && c1 <= hi && (b[i + 2]! & 0xc0) === 0x80 && (b[i + 3]! & 0xc0) === 0x80 ? 4 : 0;
 }
 
 /** The 4 hex digits at `b[at]` as a code below 0x80, or -1. */

@@ -129,8 +129,8 @@ export function writeRecordEntry(out: EntryBuffer, a: Assembled, meta: PackedMet
 
 /**
  * Append the entry of a DockerLine (parseDockerBytes): the bytes writeRecordEntry gives for the
- * same line, with `log` unescaped from the read buffer straight into the batch (it is ASCII, so
- * its own UTF-8).
+ * same line, with `log` unescaped from the read buffer straight into the batch (well-formed
+ * UTF-8 is its own encoding).
  */
 export function writeDockerLineEntry(out: EntryBuffer, data: Buffer, d: DockerLine, meta: PackedMeta): void {
   out.entryHead(d.sec, d.nsec);
