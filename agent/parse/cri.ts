@@ -1,6 +1,8 @@
 // CRI (containerd, CRI-O) log lines: `<RFC3339Nano> <stdout|stderr> <P|F>[:tag…] <content>`.
 // The runtime splits long lines (16 KiB by default) into `P` pieces ended by an `F` piece.
 
+import { isAscii } from 'node:buffer';
+import { lineTimes, utf8Sequence, type LineBytes } from './bytes.js';
 import { parseRfc3339Nano } from './time.js';
 import { parseErrorFragment, type Fragment } from './types.js';
 
@@ -29,4 +31,47 @@ export function parseCri(line: string, nowSec: number, nowNsec: number): Fragmen
   const fragment: Fragment = { sec: ts.sec, nsec: ts.nsec, stream, content, partial: first === 80 };
   if (afterFirst !== tagEnd) fragment.tags = line.slice(afterFirst + 1, tagEnd).split(':');
   return fragment;
+}
+
+/**
+ * The common CRI line read from the bytes without making a string of it: `<time> stdout|stderr F
+ * <text>`, one tag, text of well-formed UTF-8. Fills `out` and returns true only where parseCri
+ * would give exactly that (a whole line, no further tags, not a parse error); otherwise false, and
+ * the string path decides (test/unit/parse/line-bytes.test.ts).
+ */
+export function parseCriBytes(b: Buffer, s: number, e: number, out: LineBytes): boolean {
+  // RFC 3339 with nanoseconds and an offset is at most 35 bytes.
+  let s1 = s;
+  const limit = Math.min(e, s + 40);
+  while (s1 < limit && b[s1] !== 0x20) s1++;
+  if (s1 >= limit || !lineTimes.parse(b, s, s1, out)) return false;
+  let stream: 'stdout' | 'stderr';
+  if (b[s1 + 1] === 0x73 && b[s1 + 2] === 0x74 && b[s1 + 3] === 0x64 && b[s1 + 7] === 0x20) {
+    // "std" + out|err
+    if (b[s1 + 4] === 0x6f && b[s1 + 5] === 0x75 && b[s1 + 6] === 0x74) stream = 'stdout';
+    else if (b[s1 + 4] === 0x65 && b[s1 + 5] === 0x72 && b[s1 + 6] === 0x72) stream = 'stderr';
+    else return false;
+  } else return false;
+  const tag = s1 + 8;
+  if (tag >= e || b[tag] !== 0x46 /* F */) return false;
+  // `… F` at the end of the line, or `… F <text>`: anything else after F (a `:` tag) is not ours.
+  let from: number;
+  if (tag + 1 === e) from = e;
+  else if (b[tag + 1] === 0x20) from = tag + 2;
+  else return false;
+  // Mostly ASCII: one native check of the whole text, the byte loop only when it is not.
+  if (from < e && !isAscii(b.subarray(from, e))) {
+    for (let i = from; i < e; i++) {
+      const c = b[i]!;
+      if (c < 0x80) continue;
+      const n = c >= 0xc2 && c <= 0xf4 ? utf8Sequence(b, i, e) : 0;
+      if (n === 0) return false;
+      i += n - 1;
+    }
+  }
+  out.start = from;
+  out.end = e;
+  out.length = e - from;
+  out.stream = stream;
+  return true;
 }

@@ -2,7 +2,8 @@
 // plus an optional "attrs" object. Docker splits an application line at 16 KiB; every piece but
 // the last has a `log` without the trailing "\n", which makes it a partial.
 
-import { parseRfc3339Nano, TimeBytes } from './time.js';
+import { lineTimes, utf8Sequence, type LineBytes } from './bytes.js';
+import { parseRfc3339Nano } from './time.js';
 import { parseErrorFragment, type Fragment } from './types.js';
 
 const HEAD = '{"log":"';
@@ -68,25 +69,11 @@ export function parseDockerFast(line: string): Fragment | null {
   return { sec: ts.sec, nsec: ts.nsec, stream, content, partial };
 }
 
-/**
- * The common docker line as found in the read buffer: `log` is the JSON string text
- * `bytes[start, end)`, well-formed UTF-8; `length` is its length in bytes once unescaped.
- */
-export interface DockerLine {
-  start: number;
-  end: number;
-  length: number;
-  stream: 'stdout' | 'stderr';
-  sec: number;
-  nsec: number;
-}
-
 const HEAD_BYTES = Buffer.from(HEAD);
 const STREAM_BYTES = Buffer.from(STREAM_KEY);
 const TIME_BYTES = Buffer.from(TIME_KEY);
 const STDOUT_BYTES = Buffer.from('stdout');
 const STDERR_BYTES = Buffer.from('stderr');
-const times = new TimeBytes();
 
 /** Bytes that stand for themselves inside a JSON string: printable ASCII but `"` and `\\`. */
 const PLAIN = new Uint8Array(256);
@@ -105,9 +92,9 @@ for (const [c, v] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f',
  * order. Fills `out` and returns true only where parseDocker would give exactly that (not
  * partial, no attrs, no parse error) for the same line; on any doubt (bytes that are not UTF-8,
  * a raw control character, another escape, another shape) it returns false and the string path
- * decides (test/unit/parse/docker-bytes.test.ts).
+ * decides (test/unit/parse/line-bytes.test.ts).
  */
-export function parseDockerBytes(b: Buffer, s: number, e: number, out: DockerLine): boolean {
+export function parseDockerBytes(b: Buffer, s: number, e: number, out: LineBytes): boolean {
   if (!bytesAt(b, s, e, HEAD_BYTES)) return false;
   const from = s + HEAD_BYTES.length;
   let shrink = 0;
@@ -146,7 +133,7 @@ export function parseDockerBytes(b: Buffer, s: number, e: number, out: DockerLin
   i += TIME_BYTES.length;
   // The time runs to the line's closing `"}`; the parser refuses anything but a timestamp in it.
   if (e - 2 <= i || b[e - 2] !== 0x22 || b[e - 1] !== 0x7d) return false;
-  if (!times.parse(b, i, e - 2, out)) return false;
+  if (!lineTimes.parse(b, i, e - 2, out)) return false;
   out.start = from;
   out.end = end;
   out.length = end - from - shrink;
@@ -176,27 +163,6 @@ export function unescapeDockerText(src: Buffer, start: number, end: number, leng
     } else dst[p++] = SIMPLE_ESCAPE[n]!;
   }
   return p;
-}
-
-/**
- * The length of the well-formed UTF-8 sequence at `b[i]` (a lead byte 0xc2–0xf4) that ends before
- * `e`, or 0: no overlong forms, no surrogates, nothing above U+10FFFF. Exactly the sequences that
- * Buffer#toString decodes and Buffer#write encodes back to the same bytes.
- */
-function utf8Sequence(b: Buffer, i: number, e: number): number {
-  const c = b[i]!;
-  const c1 = b[i + 1]!;
-  if (c < 0xe0) return i + 1 < e && (c1 & 0xc0) === 0x80 ? 2 : 0;
-  if (c < 0xf0) {
-    if (i + 2 >= e) return 0;
-    const lo = c === 0xe0 ? 0xa0 : 0x80;
-    const hi = c === 0xed ? 0x9f : 0xbf;
-    return c1 >= lo && c1 <= hi && (b[i + 2]! & 0xc0) === 0x80 ? 3 : 0;
-  }
-  if (i + 3 >= e) return 0;
-  const lo = c === 0xf0 ? 0x90 : 0x80;
-  const hi = c === 0xf4 ? 0x8f : 0xbf;
-  return c1 >= lo && c1 <= hi && (b[i + 2]! & 0xc0) === 0x80 && (b[i + 3]! & 0xc0) === 0x80 ? 4 : 0;
 }
 
 /** The 4 hex digits at `b[at]` as a code below 0x80, or -1. */

@@ -1,5 +1,6 @@
 import { EntryBuffer, newEncoder } from '../forward/protocol.js';
-import { unescapeDockerText, type DockerLine } from './docker.js';
+import type { LineBytes } from './bytes.js';
+import { unescapeDockerText } from './docker.js';
 import type { K8sMeta } from './kubernetes.js';
 import type { Assembled } from './types.js';
 
@@ -128,11 +129,11 @@ export function writeRecordEntry(out: EntryBuffer, a: Assembled, meta: PackedMet
 }
 
 /**
- * Append the entry of a DockerLine (parseDockerBytes): the bytes writeRecordEntry gives for the
- * same line, with `log` unescaped from the read buffer straight into the batch (well-formed
- * UTF-8 is its own encoding).
+ * Append the entry of a line read as bytes (parseDockerBytes, parseCriBytes): the bytes
+ * writeRecordEntry gives for the same line, with `log` unescaped (docker) or copied (CRI) from the
+ * read buffer straight into the batch; well-formed UTF-8 is its own encoding.
  */
-export function writeDockerLineEntry(out: EntryBuffer, data: Buffer, d: DockerLine, meta: PackedMeta): void {
+export function writeLineBytesEntry(out: EntryBuffer, data: Buffer, d: LineBytes, meta: PackedMeta): void {
   out.entryHead(d.sec, d.nsec);
   out.fixmap(2 + meta.pairs);
   out.raw(K_LOG);

@@ -13,12 +13,13 @@ import type { Config } from '../../config/schema.js';
 import type { TailControl } from '../../supervisor/contracts.js';
 import type { Logger } from '../../supervisor/log.js';
 import type { Metrics } from '../health/metrics.js';
-import { parseCri } from '../parse/cri.js';
+import { parseCri, parseCriBytes } from '../parse/cri.js';
 import { detectFormat } from '../parse/detect.js';
-import { parseDocker, parseDockerBytes, type DockerLine } from '../parse/docker.js';
+import type { LineBytes } from '../parse/bytes.js';
+import { parseDocker, parseDockerBytes } from '../parse/docker.js';
 import { dockerContainerId, k8sMetaFromContainersName, k8sMetaFromPath, type K8sMeta } from '../parse/kubernetes.js';
 import { parsePlain } from '../parse/plain.js';
-import { packMeta, writeDockerLineEntry, writeRecordEntry, type PackedMeta } from '../parse/record.js';
+import { packMeta, writeLineBytesEntry, writeRecordEntry, type PackedMeta } from '../parse/record.js';
 import { tagFor } from '../parse/tag.js';
 import type { Assembled, Fragment } from '../parse/types.js';
 import { Batcher, type Batch } from './batch.js';
@@ -116,8 +117,8 @@ export class TailPipeline implements TailControl {
   private readonly warnedOpen = new Set<string>();
   private buf: Buffer = Buffer.alloc(0);
   private readonly metaCache = new WeakMap<TailedFile, PackedMeta>();
-  /** Scratch for parseDockerBytes: filled and used within one line. */
-  private readonly dockerLine: DockerLine = { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 };
+  /** Scratch for the byte parsers: filled and used within one line. */
+  private readonly lineBytes: LineBytes = { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 };
   private readonly onDrain = () => this.kick();
 
   constructor(opts: TailPipelineOptions) {
@@ -649,9 +650,10 @@ export class TailPipeline implements TailControl {
   private consumeLine(f: TailedFile, data: Buffer, s: number, e: number, endOffset: number, cut: boolean, sec: number, nsec: number, unterminated = false): void {
     const lineStart = f.lineEnd;
     if (f.format === null && e > s) f.format = detectFormat(data[s]!);
-    // The common docker line goes from the read buffer to the batch without a string or a record.
-    if (f.format === 'docker' && !cut && !unterminated && f.reasm.isEmpty() && parseDockerBytes(data, s, e, this.dockerLine)) {
-      const d = this.dockerLine;
+    // The common docker or CRI line goes from the read buffer to the batch without a string or a record.
+    const byBytes = f.format === 'docker' ? parseDockerBytes : f.format === 'cri' ? parseCriBytes : null;
+    if (byBytes && !cut && !unterminated && f.reasm.isEmpty() && byBytes(data, s, e, this.lineBytes)) {
+      const d = this.lineBytes;
       if (d.length <= this.config.tail.max_line_bytes) {
         f.inCut = false;
         f.lineEnd = endOffset;
@@ -659,7 +661,7 @@ export class TailPipeline implements TailControl {
         const seg = f.segment(f.sendableEnd);
         const b = this.batcher.batchFor(f.meta.tag, this.now());
         const before = b.buf!.length;
-        writeDockerLineEntry(b.buf!, data, d, this.packedMeta(f));
+        writeLineBytesEntry(b.buf!, data, d, this.packedMeta(f));
         this.added(b, seg, before);
         return;
       }

@@ -1,44 +1,51 @@
-// The byte path for the common docker line (parseDockerBytes + writeDockerLineEntry) must agree
-// exactly with the string path (parseDocker + Reassembler + writeRecordEntry) wherever it accepts
-// a line, and decline everything else: checked on the shared parser cases, hand-picked near misses
-// and 20,000 random mutations of real lines.
+// The byte paths for the common docker and CRI lines (parseDockerBytes, parseCriBytes, then
+// writeLineBytesEntry) must agree exactly with the string paths (parseDocker / parseCri, then
+// writeRecordEntry) wherever they accept a line, and decline everything else: checked on the
+// shared parser cases, hand-picked near misses, random mutations of real lines and random bytes.
 import { describe, expect, it } from 'vitest';
 import { EntryBuffer } from '../../../agent/forward/protocol.js';
-import { parseDocker, parseDockerBytes, type DockerLine } from '../../../agent/parse/docker.js';
-import { packMeta, writeDockerLineEntry, writeRecordEntry } from '../../../agent/parse/record.js';
+import type { LineBytes } from '../../../agent/parse/bytes.js';
+import { parseCri, parseCriBytes } from '../../../agent/parse/cri.js';
+import { parseDocker, parseDockerBytes } from '../../../agent/parse/docker.js';
+import { packMeta, writeLineBytesEntry, writeRecordEntry } from '../../../agent/parse/record.js';
+import type { Fragment } from '../../../agent/parse/types.js';
 import { cases, NOW } from '../../fixtures/parse/cases.js';
 import { mutate, randomText, rng } from '../../fixtures/parse/random.js';
 
 const meta = packMeta({ k8s: null, dockerId: 'c0ffee'.repeat(10) + 'abcd', host: 'node-1' });
-const scratch = (): DockerLine => ({ start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 });
+const scratch = (): LineBytes => ({ start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 });
+
+type Format = 'docker' | 'cri';
+const byBytes: Record<Format, (b: Buffer, s: number, e: number, out: LineBytes) => boolean> = { docker: parseDockerBytes, cri: parseCriBytes };
+const byString: Record<Format, (line: string, sec: number, nsec: number) => Fragment> = { docker: parseDocker, cri: parseCri };
 
 /** What the byte path writes for `line`, or null where it declines. Bytes sit inside a larger buffer, as in a read. */
-function viaBytes(line: string | Buffer): Buffer | null {
+function viaBytes(line: string | Buffer, format: Format = 'docker'): Buffer | null {
   const body = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
   const data = Buffer.concat([Buffer.from('junk\n'), body, Buffer.from('\nmore')]);
   const d = scratch();
-  if (!parseDockerBytes(data, 5, 5 + body.length, d)) return null;
+  if (!byBytes[format](data, 5, 5 + body.length, d)) return null;
   const out = new EntryBuffer(16);
-  writeDockerLineEntry(out, data, d, meta);
+  writeLineBytesEntry(out, data, d, meta);
   return Buffer.from(out.view());
 }
 
 /** What the string path writes for `line` when it is one whole record, else null. */
-function viaString(line: string): Buffer | null {
-  const f = parseDocker(line, NOW.sec, NOW.nsec);
-  if (f.partial || f.parseError || f.attrs) return null;
+function viaString(line: string, format: Format): Buffer | null {
+  const f = byString[format](line, NOW.sec, NOW.nsec);
+  if (f.partial || f.parseError || f.attrs || f.tags) return null;
   const out = new EntryBuffer(16);
   writeRecordEntry(out, { sec: f.sec, nsec: f.nsec, stream: f.stream, log: f.content }, meta);
   return Buffer.from(out.view());
 }
 
 /** `line` as the pipeline reads it: bytes, decoded as UTF-8 only on the string path. */
-function agree(line: string | Buffer): boolean {
-  const b = viaBytes(line);
+function agree(line: string | Buffer, format: Format = 'docker'): boolean {
+  const b = viaBytes(line, format);
   if (b === null) return false;
-  const s = viaString(typeof line === 'string' ? line : line.toString('utf8'));
-  expect(s, `string path disagrees on ${JSON.stringify(line)}`).not.toBeNull();
-  expect(b.equals(s!), `bytes differ for ${JSON.stringify(line)}`).toBe(true);
+  const s = viaString(typeof line === 'string' ? line : line.toString('utf8'), format);
+  expect(s, `string path disagrees on ${JSON.stringify(line.toString())}`).not.toBeNull();
+  expect(b.equals(s!), `bytes differ for ${JSON.stringify(line.toString())}`).toBe(true);
   return true;
 }
 
@@ -114,7 +121,7 @@ describe('parseDockerBytes', () => {
 
   it('agrees with the string path on every docker line of the shared parser cases', () => {
     let taken = 0;
-    for (const c of cases) if (c.format === 'docker') for (const l of c.lines) if (agree(l)) taken++;
+    for (const c of cases) if (c.format === 'docker' || c.format === 'cri') for (const l of c.lines) if (agree(l, c.format)) taken++;
     expect(taken).toBeGreaterThan(3);
   });
 
@@ -129,5 +136,45 @@ describe('parseDockerBytes', () => {
     }
     // Most mutations break the line; the test is only meaningful if many still were taken.
     expect(taken).toBeGreaterThan(500);
+  });
+});
+
+const cri = (text: string, stream = 'stdout', tag = 'F', time = '2026-11-27T18:00:00.123456789Z') => `${time} ${stream} ${tag} ${text}`;
+
+describe('parseCriBytes', () => {
+  it('takes the whole line of one tag, whatever its text (control characters and UTF-8 included)', () => {
+    for (const l of [cri('hello world'), cri('tabs\tand \r and "quotes" \\ é 😀', 'stderr'), cri(''), '2026-11-27T18:00:00Z stdout F', cri('x'.repeat(20_000), 'stdout', 'F', '2026-11-27T19:00:00.5+01:00')]) {
+      expect(agree(l, 'cri'), l.slice(0, 60)).toBe(true);
+    }
+  });
+
+  it('declines partials, further tags, other streams and anything that is not a CRI line', () => {
+    const declined = [
+      cri('piece', 'stdout', 'P'),
+      cri('tagged', 'stdout', 'F:x'),
+      cri('other', 'stdin'),
+      cri('x', 'stdoutx'),
+      cri('bad time', 'stdout', 'F', '2026-13-27T18:00:00Z'),
+      '2026-11-27T18:00:00Z  stdout F double space',
+      '2026-11-27T18:00:00Z stdout Fx',
+      '2026-11-27T18:00:00Z stdout',
+      'no spaces at all',
+      '',
+    ];
+    for (const l of declined) expect(viaBytes(l, 'cri'), l).toBeNull();
+    const notUtf8 = Buffer.concat([Buffer.from('2026-11-27T18:00:00Z stdout F a'), Buffer.from([0xc3, 0x28])]);
+    expect(viaBytes(notUtf8, 'cri')).toBeNull();
+  });
+
+  it('agrees with the string path on 20,000 mutated lines and 20,000 lines of random bytes', () => {
+    const next = rng(2027);
+    let taken = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const base = cri(randomText(next, 40), next() < 0.5 ? 'stdout' : 'stderr', next() < 0.8 ? 'F' : 'P', next() < 0.5 ? '2026-11-27T18:00:00.1Z' : '2026-02-29T23:59:60.999999999-05:30');
+      if (agree(next() < 0.5 ? mutate(next, base) : base, 'cri')) taken++;
+      const text = Buffer.from(Array.from({ length: Math.floor(next() * 24) }, () => (next() < 0.5 ? 0x61 + Math.floor(next() * 26) : Math.floor(next() * 256))));
+      if (agree(Buffer.concat([Buffer.from('2026-11-27T18:00:00.5Z stderr F '), text]), 'cri')) taken++;
+    }
+    expect(taken).toBeGreaterThan(5000);
   });
 });
