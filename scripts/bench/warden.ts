@@ -88,7 +88,7 @@ export async function startWarden(opts: WardenRunOptions): Promise<WardenRun> {
     pid: proc.pid,
     base,
     output: () => out,
-    metrics: async () => parseMetrics(await (await fetch(base + '/metrics')).text()),
+    metrics: async () => parseMetrics(await getText(base + '/metrics')),
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
@@ -101,6 +101,19 @@ export async function startWarden(opts: WardenRunOptions): Promise<WardenRun> {
     out += `\n[warden exited: code ${proc.exitCode} signal ${proc.signalCode}]`;
   });
   return run;
+}
+
+/**
+ * GET with one retry on a connection error: a section that writes thousands of files synchronously
+ * blocks this process's timers, so a kept-alive socket that warden closed meanwhile (5 s idle) is
+ * only found stale when it is used ("other side closed").
+ */
+async function getText(url: string): Promise<string> {
+  try {
+    return await (await fetch(url)).text();
+  } catch {
+    return await (await fetch(url)).text();
+  }
 }
 
 /** Waits for /readyz 200 (child up, Forward connected), failing fast if warden exits. */
