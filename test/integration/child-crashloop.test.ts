@@ -1,27 +1,17 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ChildSupervisor } from '../../supervisor/child.js';
+import { describe, expect, it } from 'vitest';
 import type { ExitInfo } from '../../supervisor/contracts.js';
-import { fixture, freePort, makeChild, metricValue, until } from './child-harness.js';
+import { childScope, fixture, freePort, metricValue, until } from './child-harness.js';
 
 const node = process.execPath;
-let running: ChildSupervisor[] = [];
-let dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((c) => c.stop()));
-  running = [];
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  dirs = [];
-});
+const scope = childScope();
 
 describe('ChildSupervisor crash loops', () => {
   it('20 fast crashes: degraded, then at most one start per backoff_max_ms', async () => {
     const port = await freePort();
     const restart = { backoff_initial_ms: 20, backoff_max_ms: 150, stable_after_s: 60, degraded_after: 4 };
-    const h = makeChild({ command: [node, fixture('exit-code.mjs'), '1'], port, restart });
-    running.push(h.child);
+    const h = scope.make({ command: [node, fixture('exit-code.mjs'), '1'], port, restart });
     const starts: { at: number; degraded: boolean }[] = [];
     h.child.on('state', (s) => {
       if (s.state === 'starting' && s.pid === null) starts.push({ at: Date.now(), degraded: s.degraded });
@@ -51,8 +41,7 @@ describe('ChildSupervisor crash loops', () => {
     [
       'EACCES',
       () => {
-        const dir = mkdtempSync(join(tmpdir(), 'warden-child-'));
-        dirs.push(dir);
+        const dir = scope.tempDir();
         const f = join(dir, 'not-executable.sh');
         writeFileSync(f, '#!/bin/sh\nexit 0\n');
         chmodSync(f, 0o644);
@@ -62,8 +51,7 @@ describe('ChildSupervisor crash loops', () => {
   ])('%s: start_failed, retried with backoff and no hot loop', async (code, program) => {
     const port = await freePort();
     const restart = { backoff_initial_ms: 20, backoff_max_ms: 300, stable_after_s: 60, degraded_after: 3 };
-    const h = makeChild({ command: [program()], port, restart });
-    running.push(h.child);
+    const h = scope.make({ command: [program()], port, restart });
     h.child.start();
     await new Promise((r) => setTimeout(r, 1000));
     const attempts = h.states.filter((s) => s.state === 'starting').length;

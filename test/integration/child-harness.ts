@@ -1,8 +1,11 @@
 // Shared by the child*.test.ts files: real fixture processes, a free loopback port, a logger that
 // keeps what it wrote, and a metrics registry of our own.
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { ChildSupervisor, type ChildOptions } from '../../supervisor/child.js';
 import type { ChildStatus } from '../../supervisor/contracts.js';
@@ -105,4 +108,29 @@ export async function metricValue(metrics: ReturnType<typeof createMetrics>, nam
   const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === name);
   const v = m?.values.find((x) => Object.entries(labels).every(([k, val]) => (x.labels as Record<string, unknown>)[k] === val));
   return v ? Number(v.value) : 0;
+}
+
+/**
+ * Per-file clean-up for the child tests: `make` is makeChild with the child stopped after each
+ * test, `tempDir` a directory removed after each test.
+ */
+export function childScope() {
+  const running: ChildSupervisor[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((c) => c.stop()));
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    make(opts: Parameters<typeof makeChild>[0]) {
+      const h = makeChild(opts);
+      running.push(h.child);
+      return h;
+    },
+    tempDir(): string {
+      const d = mkdtempSync(join(tmpdir(), 'warden-child-'));
+      dirs.push(d);
+      return d;
+    },
+  };
 }

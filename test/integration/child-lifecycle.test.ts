@@ -1,30 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ChildSupervisor } from '../../supervisor/child.js';
-import { alive, fixture, freePort, groupExists, makeChild, metricValue, until } from './child-harness.js';
+import { describe, expect, it } from 'vitest';
+import { alive, childScope, fixture, freePort, groupExists, metricValue, until } from './child-harness.js';
 
 const node = process.execPath;
-let running: ChildSupervisor[] = [];
-let dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'warden-child-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(async () => {
-  await Promise.all(running.map((c) => c.stop()));
-  running = [];
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  dirs = [];
-});
+const scope = childScope();
 
 describe('ChildSupervisor stop, readiness and reload', () => {
   it('stop() on a child that ignores SIGTERM: SIGKILL after the grace, nothing of the group remains', async () => {
     const port = await freePort();
-    const h = makeChild({ command: [node, fixture('ignore-sigterm.mjs')], port, stopGraceS: 0.5 });
-    running.push(h.child);
+    const h = scope.make({ command: [node, fixture('ignore-sigterm.mjs')], port, stopGraceS: 0.5 });
     h.child.start();
     await until('ready', () => h.child.status().state === 'ready');
     const pgid = h.child.pid()!;
@@ -49,8 +34,7 @@ describe('ChildSupervisor stop, readiness and reload', () => {
 
   it('a slow child stays starting until its port accepts, then becomes ready', async () => {
     const port = await freePort();
-    const h = makeChild({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), READY_DELAY_MS: '700' } });
-    running.push(h.child);
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), READY_DELAY_MS: '700' } });
     let readyEvents = 0;
     h.child.on('ready', () => readyEvents++);
     h.child.start();
@@ -65,13 +49,12 @@ describe('ChildSupervisor stop, readiness and reload', () => {
 
   it('a child that never accepts within ready_timeout_s is restarted as ready_timeout', async () => {
     const port = await freePort();
-    const h = makeChild({
+    const h = scope.make({
       command: [node, fixture('listen.mjs')],
       port,
       readyTimeoutS: 0.5,
       env: { PORT: String(port), READY_DELAY_MS: '60000' },
     });
-    running.push(h.child);
     h.child.start();
     const first = await until('pid', () => h.child.pid());
     await until('restarted', () => h.child.status().restarts === 1, 5000);
@@ -82,9 +65,8 @@ describe('ChildSupervisor stop, readiness and reload', () => {
 
   it('reload with a failing check command leaves the child untouched', async () => {
     const port = await freePort();
-    const marker = join(tempDir(), 'marker');
-    const h = makeChild({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker } });
-    running.push(h.child);
+    const marker = join(scope.tempDir(), 'marker');
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker } });
     h.child.start();
     await until('ready', () => h.child.status().state === 'ready');
     const pid = h.child.pid();
@@ -100,14 +82,13 @@ describe('ChildSupervisor stop, readiness and reload', () => {
 
   it('reload with a passing check: the group receives the reload signal, same pid', async () => {
     const port = await freePort();
-    const marker = join(tempDir(), 'marker');
-    const h = makeChild({
+    const marker = join(scope.tempDir(), 'marker');
+    const h = scope.make({
       command: [node, fixture('listen.mjs')],
       port,
       env: { PORT: String(port), MARKER_FILE: marker },
       checkCommand: [node, '-e', 'process.exit(0)'],
     });
-    running.push(h.child);
     h.child.start();
     await until('ready', () => h.child.status().state === 'ready');
     const pid = h.child.pid();
@@ -119,11 +100,10 @@ describe('ChildSupervisor stop, readiness and reload', () => {
 
   it('reloads called while one runs share one follow-up reload', async () => {
     const port = await freePort();
-    const dir = tempDir();
+    const dir = scope.tempDir();
     const marker = join(dir, 'marker');
     const checks = join(dir, 'checks');
-    const h = makeChild({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker } });
-    running.push(h.child);
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker } });
     h.child.start();
     await until('ready', () => h.child.status().state === 'ready');
     const check = [node, '-e', `require('node:fs').appendFileSync(${JSON.stringify(checks)}, 'x'); setTimeout(() => {}, 300)`];

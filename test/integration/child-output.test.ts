@@ -1,19 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { LAST_LINES, MAX_CHILD_LINE_BYTES, type ChildSupervisor } from '../../supervisor/child.js';
-import { fixture, freePort, makeChild, until } from './child-harness.js';
+import { describe, expect, it } from 'vitest';
+import { LAST_LINES, MAX_CHILD_LINE_BYTES } from '../../supervisor/child.js';
+import { childScope, fixture, freePort, until } from './child-harness.js';
 
 const node = process.execPath;
-let running: ChildSupervisor[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((c) => c.stop()));
-  running = [];
-});
+const scope = childScope();
 
 describe('ChildSupervisor output', () => {
   it('streams lines into the log and keeps the last 200 for the crash report', async () => {
     const port = await freePort();
-    const h = makeChild({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), LINES: '500' } });
-    running.push(h.child);
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), LINES: '500' } });
     h.child.start();
     await until('ready', () => h.child.status().state === 'ready');
     await until('all lines logged', () => h.entries.some((e) => e.msg === `listening ${port}`));
@@ -30,8 +25,7 @@ describe('ChildSupervisor output', () => {
   it('a huge line without newline is cut at 16 KiB and the rest counted, not buffered', async () => {
     const port = await freePort();
     const big = 1_000_000;
-    const h = makeChild({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), BIG_LINE_BYTES: String(big) } });
-    running.push(h.child);
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), BIG_LINE_BYTES: String(big) } });
     h.child.start();
     await until('line after the big one', () => h.entries.some((e) => e.msg === 'after big'));
     const cut = h.entries.find((e) => e.truncated_bytes !== undefined)!;
@@ -42,12 +36,11 @@ describe('ChildSupervisor output', () => {
   it('passes env to the child and never logs its values', async () => {
     const port = await freePort();
     const secret = 'sk-' + 'a1b2c3d4e5f6'.repeat(3);
-    const h = makeChild({
+    const h = scope.make({
       command: [node, '-e', "console.log('key length', process.env.WARDEN_FORWARD_SHARED_KEY.length); require('node:net').createServer().listen(Number(process.env.PORT), '127.0.0.1')"],
       port,
       env: { PORT: String(port), WARDEN_FORWARD_SHARED_KEY: secret },
     });
-    running.push(h.child);
     h.child.start();
     await until('ready', () => h.child.status().state === 'ready');
     await until('child line', () => h.entries.some((e) => e.msg === `key length ${secret.length}`));

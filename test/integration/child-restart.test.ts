@@ -1,25 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ChildSupervisor } from '../../supervisor/child.js';
-import { alive, fixture, freePort, groupExists, makeChild, metricValue, until } from './child-harness.js';
+import { describe, expect, it } from 'vitest';
+import { alive, childScope, fixture, freePort, groupExists, metricValue, until } from './child-harness.js';
 
 const node = process.execPath;
-let running: ChildSupervisor[] = [];
-let dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((c) => c.stop()));
-  running = [];
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  dirs = [];
-});
+const scope = childScope();
 
 describe('ChildSupervisor restarts', () => {
   it('kill -9 of the child: restarted after backoff, signaled(SIGKILL) in status and in the restart metric', async () => {
     const port = await freePort();
-    const h = makeChild({ command: [node, fixture('listen.mjs')], port });
-    running.push(h.child);
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port });
     h.child.start();
     await until('ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
@@ -40,8 +30,7 @@ describe('ChildSupervisor restarts', () => {
 
   it('exit 2 is classified as config_error', async () => {
     const port = await freePort();
-    const h = makeChild({ command: [node, fixture('exit-code.mjs'), '2'], port, restart: { backoff_initial_ms: 1000, backoff_max_ms: 2000, stable_after_s: 60, degraded_after: 5 } });
-    running.push(h.child);
+    const h = scope.make({ command: [node, fixture('exit-code.mjs'), '2'], port, restart: { backoff_initial_ms: 1000, backoff_max_ms: 2000, stable_after_s: 60, degraded_after: 5 } });
     h.child.start();
     await until('backoff', () => h.child.status().state === 'backoff');
     const s = h.child.status();
@@ -53,11 +42,9 @@ describe('ChildSupervisor restarts', () => {
 
   it('leave-worker: the worker left in the group is killed before the restart', async () => {
     const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'warden-child-'));
-    dirs.push(dir);
+    const dir = scope.tempDir();
     const pidFile = join(dir, 'workers');
-    const h = makeChild({ command: [node, fixture('leave-worker.mjs'), '400'], port, env: { PORT: String(port), WORKER_PID_FILE: pidFile } });
-    running.push(h.child);
+    const h = scope.make({ command: [node, fixture('leave-worker.mjs'), '400'], port, env: { PORT: String(port), WORKER_PID_FILE: pidFile } });
     const workerAliveAtRestart: boolean[] = [];
     h.child.on('state', (s) => {
       if (s.state === 'starting' && s.pid === null && h.child.status().restarts > 0) {
@@ -78,8 +65,7 @@ describe('ChildSupervisor restarts', () => {
 
   it('restart(reason): graceful stop, immediate start, counted under the reason', async () => {
     const port = await freePort();
-    const h = makeChild({ command: [node, fixture('listen.mjs')], port, restart: { backoff_initial_ms: 5000, backoff_max_ms: 10000, stable_after_s: 60, degraded_after: 5 } });
-    running.push(h.child);
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port, restart: { backoff_initial_ms: 5000, backoff_max_ms: 10000, stable_after_s: 60, degraded_after: 5 } });
     h.child.start();
     await until('ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
