@@ -37,6 +37,7 @@ import {
   type Bytes,
   type ForwardAddress,
 } from './protocol.js';
+import { readMessages } from './walk.js';
 
 export interface ForwardClientOptions {
   /** tcp://HOST:PORT or unix:///PATH */
@@ -240,11 +241,14 @@ export class ForwardClient extends EventEmitter {
     });
   }
 
-  /** Reads HELO / PONG / acks; partial reads are the stream decoder's job. */
+  /** Reads HELO / PONG / acks, framed as the sink frames what it reads. */
   private async readLoop(socket: Socket): Promise<void> {
     const salt = newSalt();
     let nonce: Bytes | null = null;
-    for await (const msg of newStreamDecoder().decodeStream(socket)) {
+    const decoder = newStreamDecoder();
+    // Decoded from a copy: the HELO nonce is kept past this message, and a framed message is a
+    // view into the framer's buffer (these messages are a few dozen bytes).
+    for await (const msg of readMessages(socket, (m) => decoder.decode(m.slice()))) {
       if (socket !== this.socket) return;
       const helo = parseHelo(msg);
       if (helo) {
@@ -387,11 +391,6 @@ export class FramePool {
     let smallest = 0;
     for (let i = 1; i < this.free.length; i++) if (this.free[i]!.length < this.free[smallest]!.length) smallest = i;
     if (this.free[smallest]!.length < buf.length) this.free[smallest] = buf;
-  }
-
-  /** Buffers waiting for reuse, for tests. */
-  get size(): number {
-    return this.free.length;
   }
 }
 
