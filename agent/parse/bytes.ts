@@ -1,5 +1,5 @@
-// What the byte paths of the docker and CRI parsers share: the line they fill in, the check
-// that text is UTF-8 that survives a decode and encode unchanged, and the timestamp reader.
+// What the byte paths of the docker and CRI parsers share: the line they fill in and the
+// timestamp reader (their UTF-8 check is utf8Sequence in utf8.ts).
 import { TimeBytes } from './time.js';
 
 /**
@@ -18,24 +18,3 @@ export interface LineBytes {
 
 /** One TimeBytes for every file: its cache only saves work, whatever file parsed last. */
 export const lineTimes = new TimeBytes();
-
-/**
- * The length of the well-formed UTF-8 sequence at `b[i]` (a lead byte 0xc2–0xf4) that ends before
- * `e`, or 0: no overlong forms, no surrogates, nothing above U+10FFFF. Exactly the sequences that
- * Buffer#toString decodes and Buffer#write encodes back to the same bytes.
- */
-export function utf8Sequence(b: Buffer, i: number, e: number): number {
-  const c = b[i]!;
-  const c1 = b[i + 1]!;
-  if (c < 0xe0) return i + 1 < e && (c1 & 0xc0) === 0x80 ? 2 : 0;
-  if (c < 0xf0) {
-    if (i + 2 >= e) return 0;
-    const lo = c === 0xe0 ? 0xa0 : 0x80;
-    const hi = c === 0xed ? 0x9f : 0xbf;
-    return c1 >= lo && c1 <= hi && (b[i + 2]! & 0xc0) === 0x80 ? 3 : 0;
-  }
-  if (i + 3 >= e) return 0;
-  const lo = c === 0xf0 ? 0x90 : 0x80;
-  const hi = c === 0xf4 ? 0x8f : 0xbf;
-  return c1 >= lo && c1 <= hi && (b[i + 2]! & 0xc0) === 0x80 && (b[i + 3]! & 0xc0) === 0x80 ? 4 : 0;
-}

@@ -2,8 +2,9 @@
 // The runtime splits long lines (16 KiB by default) into `P` pieces ended by an `F` piece.
 
 import { isAscii } from 'node:buffer';
-import { lineTimes, utf8Sequence, type LineBytes } from './bytes.js';
+import { lineTimes, type LineBytes } from './bytes.js';
 import { parseRfc3339Nano } from './time.js';
+import { utf8Sequence } from './utf8.js';
 import { parseErrorFragment, type Fragment } from './types.js';
 
 /** Never throws: a bad timestamp, stream or first tag makes a parse-error fragment. */

@@ -2,8 +2,9 @@
 // plus an optional "attrs" object. Docker splits an application line at 16 KiB; every piece but
 // the last has a `log` without the trailing "\n", which makes it a partial.
 
-import { lineTimes, utf8Sequence, type LineBytes } from './bytes.js';
+import { lineTimes, type LineBytes } from './bytes.js';
 import { parseRfc3339Nano } from './time.js';
+import { utf8Sequence } from './utf8.js';
 import { parseErrorFragment, type Fragment } from './types.js';
 
 const HEAD = '{"log":"';

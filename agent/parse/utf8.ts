@@ -1,5 +1,6 @@
-// Byte arithmetic on JS strings as they will be encoded (UTF-8) on the wire. A lone surrogate
-// (possible from a JSON `\ud800` escape) is encoded as U+FFFD, three bytes, as Buffer does.
+// UTF-8 byte arithmetic: on JS strings as they will be encoded on the wire (a lone surrogate,
+// possible from a JSON `\ud800` escape, is encoded as U+FFFD, three bytes, as Buffer does), and
+// on bytes read from files that are to be sent as they are.
 
 export function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');
@@ -27,4 +28,25 @@ export function utf8PrefixEnd(s: string, maxBytes: number): number {
     i += units;
   }
   return i;
+}
+
+/**
+ * The length of the well-formed UTF-8 sequence at `b[i]` (a lead byte 0xc2–0xf4) that ends before
+ * `e`, or 0: no overlong forms, no surrogates, nothing above U+10FFFF. Exactly the sequences that
+ * Buffer#toString decodes and Buffer#write encodes back to the same bytes.
+ */
+export function utf8Sequence(b: Buffer, i: number, e: number): number {
+  const c = b[i]!;
+  const c1 = b[i + 1]!;
+  if (c < 0xe0) return i + 1 < e && (c1 & 0xc0) === 0x80 ? 2 : 0;
+  if (c < 0xf0) {
+    if (i + 2 >= e) return 0;
+    const lo = c === 0xe0 ? 0xa0 : 0x80;
+    const hi = c === 0xed ? 0x9f : 0xbf;
+    return c1 >= lo && c1 <= hi && (b[i + 2]! & 0xc0) === 0x80 ? 3 : 0;
+  }
+  if (i + 3 >= e) return 0;
+  const lo = c === 0xf0 ? 0x90 : 0x80;
+  const hi = c === 0xf4 ? 0x8f : 0xbf;
+  return c1 >= lo && c1 <= hi && (b[i + 2]! & 0xc0) === 0x80 && (b[i + 3]! & 0xc0) === 0x80 ? 4 : 0;
 }
