@@ -659,7 +659,8 @@ export class TailPipeline implements TailControl {
         f.lineEnd = endOffset;
         f.pendingStart = -1;
         const seg = f.segment(f.sendableEnd);
-        const b = this.batcher.batchFor(f.meta.tag, this.now());
+        // The block's read time (consume's clock reading) opens a batch: no clock call per line.
+        const b = this.batcher.batchFor(f.meta.tag, sec * 1000 + nsec / 1e6);
         const before = b.buf!.length;
         writeLineBytesEntry(b.buf!, data, d, this.packedMeta(f));
         this.added(b, seg, before);
