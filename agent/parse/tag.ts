@@ -10,12 +10,13 @@ import type { K8sMeta } from './kubernetes.js';
  * part becomes `_`.
  */
 export function tagFor(kind: { k8s?: K8sMeta | null; dockerId?: string | null }, path: string): string {
-  if (kind.k8s) return `kube.${part(kind.k8s.namespace_name)}.${part(kind.k8s.pod_name)}.${part(kind.k8s.container_name)}`;
-  if (kind.dockerId) return `docker.${part(kind.dockerId)}`;
+  if (kind.k8s) return `kube.${tagPart(kind.k8s.namespace_name)}.${tagPart(kind.k8s.pod_name)}.${tagPart(kind.k8s.container_name)}`;
+  if (kind.dockerId) return `docker.${tagPart(kind.dockerId)}`;
   const base = path.slice(path.lastIndexOf('/') + 1);
-  return `host.${part(base.endsWith('.log') ? base.slice(0, -4) : base)}`;
+  return `host.${tagPart(base.endsWith('.log') ? base.slice(0, -4) : base)}`;
 }
 
-function part(s: string): string {
+/** One part of a tag: every character but [A-Za-z0-9_-] becomes `_`; empty becomes `_`. */
+export function tagPart(s: string): string {
   return s === '' ? '_' : s.replace(/[^A-Za-z0-9_-]/gu, '_');
 }

@@ -128,22 +128,31 @@ export class CheckpointStore {
   }
 
   private async writeOnce(entries: CheckpointEntry[]): Promise<void> {
-    await fsp.mkdir(this.stateDir, { recursive: true });
     const body: CheckpointFile = { version: CHECKPOINT_VERSION, files: entries };
-    const fh = await fsp.open(this.tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC, 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(body));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(this.tmp, this.file);
-    // The rename is durable only once the directory entry is.
-    const dir = await fsp.open(this.stateDir, fsc.O_RDONLY);
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileAtomic(this.stateDir, this.file, JSON.stringify(body));
+  }
+}
+
+/**
+ * Replace `file` (inside `dir`) with `text` so that a crash at any point leaves the old or the new
+ * content, never a mix: `<file>.tmp` written and fsynced, renamed over `file`, the directory fsynced
+ * (the rename is durable only once the directory entry is). Throws on any failure.
+ */
+export async function writeFileAtomic(dir: string, file: string, text: string): Promise<void> {
+  const tmp = file + '.tmp';
+  await fsp.mkdir(dir, { recursive: true });
+  const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC, 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, file);
+  const d = await fsp.open(dir, fsc.O_RDONLY);
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
   }
 }
