@@ -27,13 +27,69 @@ const budgetPair = z
   })
   .strict();
 
+const fileFormats = ['auto', 'docker', 'cri', 'plain'] as const;
+const journalKeys = ['units', 'matches', 'journal_dir', 'journal_files'] as const;
+
+/**
+ * One input: files by glob (`format` auto | docker | cri | plain, with `paths`), or the systemd
+ * journal (`format: journald`, with `units` and/or `matches`, optionally `journal_dir` or
+ * `journal_files`). One object for both, checked across fields, so that every key stays a key of
+ * `inputs[]` (suggestions, README table); the parsed config splits them into `inputs` (files) and
+ * `journal`.
+ */
 export const inputSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, _ . or -'),
-    paths: z.array(z.string().startsWith('/', 'must be an absolute glob')).min(1, 'needs at least one glob'),
-    format: z.enum(['auto', 'docker', 'cri', 'plain']).default('auto'),
+    paths: z.array(z.string().startsWith('/', 'must be an absolute glob')).min(1, 'needs at least one glob').optional(),
+    format: z.enum([...fileFormats, 'journald']).default('auto'),
+    // journald only
+    units: z.array(z.string().regex(/^[^=\s+]+$/, 'must be a unit name such as kubelet.service')).optional(),
+    matches: z.array(z.string().regex(/^([A-Z0-9_]+=.*|\+)$/, 'must be FIELD=value (journalctl match, FIELD in capitals) or +')).optional(),
+    journal_dir: z.string().startsWith('/', 'must be an absolute path').optional(),
+    journal_files: z.array(z.string().startsWith('/', 'must be an absolute path')).min(1, 'needs at least one file').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((input, ctx) => {
+    const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', path: [key], message, input: (input as Record<string, unknown>)[key] });
+    if (input.format !== 'journald') {
+      if (!input.paths) issue('paths', 'is required');
+      for (const key of journalKeys) if (input[key] !== undefined) issue(key, 'is only for format: journald');
+      return;
+    }
+    if (input.paths) issue('paths', 'is not for format: journald (select entries with units or matches)');
+    // Reading the whole journal would also read warden's own log where warden runs as a systemd service.
+    if (!input.units?.length && !input.matches?.length) issue('units', 'format: journald needs units or matches');
+    const m = input.matches ?? [];
+    if (m[0] === '+' || m[m.length - 1] === '+' || m.some((x, i) => x === '+' && m[i + 1] === '+')) issue('matches', '+ goes only between two matches');
+    if (input.journal_dir !== undefined && input.journal_files !== undefined) issue('journal_files', 'journal_dir and journal_files exclude each other');
+  });
+
+type RawInput = z.infer<typeof inputSchema>;
+
+export interface FileInputConfig {
+  name: string;
+  paths: string[];
+  format: (typeof fileFormats)[number];
+}
+
+export interface JournalInputConfig {
+  name: string;
+  units: string[];
+  matches: string[];
+  journal_dir?: string;
+  journal_files?: string[];
+}
+
+function fileInput(i: RawInput): FileInputConfig {
+  return { name: i.name, paths: i.paths!, format: i.format as FileInputConfig['format'] };
+}
+
+function journalInput(i: RawInput): JournalInputConfig {
+  const out: JournalInputConfig = { name: i.name, units: i.units ?? [], matches: i.matches ?? [] };
+  if (i.journal_dir !== undefined) out.journal_dir = i.journal_dir;
+  if (i.journal_files !== undefined) out.journal_files = i.journal_files;
+  return out;
+}
 
 export const defaultInputs = [
   { name: 'containers', paths: ['/var/log/containers/*.log'], format: 'auto' as const },
@@ -129,10 +185,16 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .transform(({ inputs, ...rest }) => ({
+    ...rest,
+    inputs: inputs.filter((i) => i.format !== 'journald').map(fileInput),
+    journal: inputs.filter((i) => i.format === 'journald').map(journalInput),
+  }));
 
 export type Config = z.infer<typeof configSchema>;
-export type InputConfig = Config['inputs'][number];
+/** A file input; journald inputs are in `Config['journal']`. */
+export type InputConfig = FileInputConfig;
 
 /** Every key path the schema accepts (array elements as `[]`), for suggestions and the README check. */
 export function describeKeys(): string[] {
