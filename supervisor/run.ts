@@ -13,6 +13,7 @@ import { createMetrics } from '../agent/health/metrics.js';
 import { startHealthServer, type HealthServer } from '../agent/health/server.js';
 import { ForwardClient } from '../agent/forward/client.js';
 import { TailPipeline } from '../agent/tail/pipeline.js';
+import { JournalInputs } from '../agent/journal/inputs.js';
 import { ChildSupervisor } from './child.js';
 import { BudgetGovernor } from './budgets/governor.js';
 import { readContainerLimits } from './budgets/cgroup.js';
@@ -81,6 +82,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     metrics,
   });
   const tail = new TailPipeline({ config, sender: client, logger, metrics, host: config.node_name });
+  const journal = new JournalInputs({ config, sender: client, logger, metrics });
   const limits = readContainerLimits({});
   const governor = new BudgetGovernor({ config: config.budgets, child, tail, logger, metrics, limits, stateDir: config.state_dir });
 
@@ -98,6 +100,8 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     if (pendingMs !== null && pendingMs > stallMs) reasons.push(`acks are not flowing: oldest chunk pending for ${Math.round(pendingMs / 1000)}s`);
     const cp = tail.checkpointHealth();
     if (!cp.ok) reasons.push(`checkpoints cannot be written in ${config.state_dir}: ${cp.error}`);
+    const jc = journal.cursorHealth();
+    if (!jc.ok) reasons.push(`journal cursors cannot be written: ${jc.error}`);
     return { ok: reasons.length === 0, reasons };
   };
   const live = (): HealthVerdict => {
@@ -127,6 +131,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
         checkpoints: tail.checkpointHealth(),
         lag_bytes: tail.lagBytes(),
         files: tail.files(),
+        journal: journal.status(),
         reload: lastReload,
       }),
     }, logger);
@@ -142,10 +147,12 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     notifier.status(`child ${s.state}${s.degraded ? ' (degraded)' : ''}`);
     if (s.state === 'ready') {
       tail.resume();
+      journal.resume();
       if (!wasReady) notifier.ready();
       wasReady = true;
     } else {
       tail.pause();
+      journal.pause();
     }
   });
 
@@ -173,7 +180,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     clearInterval(hangTimer);
     governor.stop();
     try {
-      await tail.stop();
+      await Promise.all([tail.stop(), journal.stop()]);
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'tail pipeline did not stop cleanly');
       exitCode = 1;
@@ -199,6 +206,8 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     client.start();
     child.start();
     await tail.start();
+    if (child.status().state !== 'ready') journal.pause();
+    await journal.start();
     if (stopping) return;
     if (child.status().state !== 'ready') tail.pause();
     governor.start();
@@ -259,6 +268,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     }
     child.updateOptions(childOptions(next, sharedKey));
     tail.reconfigure(next);
+    await journal.reconfigure(next);
     logger.level = next.log.level;
     config = next;
     metrics.reloads.inc({ result: 'ok' });
