@@ -72,9 +72,18 @@ describe.skipIf(missing !== null)(`journald input with a real journalctl over jo
     const N1 = 20_000;
     writeJournal(join(s.journalDir, 'a.journal'), sequence('m', 0, N1, UNITS));
 
-    // 1. kill -9 of warden while chunks are in flight.
+    // 1. kill -9 of warden while entries are read and not acked: the receiver is stopped (SIGSTOP)
+    // with chunks in flight, so what was read past the last ack must be read again after the restart.
     let w = await s.start();
     await waitFor('2000 records in the sink', () => s.messages().length >= 2000, 60_000);
+    const sinkPid = (await w.json('/status')).child.pid as number;
+    process.kill(sinkPid, 'SIGSTOP');
+    scope.stopped = sinkPid;
+    await waitFor('entries read ahead of the acks, and the cursor file up to date', async () => {
+      const j = (await w.json('/status')).journal[0];
+      const saved = JSON.parse(readFileSync(s.cursorFile, 'utf8')).cursor;
+      return j.records > j.records_acked && saved === j.cursor_committed;
+    });
     await w.kill();
     const atKill = s.messages();
     const committed = JSON.parse(readFileSync(s.cursorFile, 'utf8')).cursor as string;
