@@ -15,7 +15,8 @@ const UNITS = ['kubelet.service', 'containerd.service', 'ssh.service'];
 const selected = (i: number) => i % 3 !== 2;
 const MAX_LINE = 4096;
 
-async function setup() {
+/** `input(dir)`: settings of the journald input that differ, given the test's temp dir. */
+async function setup(input: (dir: string) => Record<string, unknown> = () => ({})) {
   const t = tempDir('warden-journald-');
   scope.cleanup = t.cleanup;
   const journalDir = join(t.dir, 'journal');
@@ -25,8 +26,8 @@ async function setup() {
     node_name: 'node-j',
     state_dir: join(t.dir, 'state'),
     health: { listen: `127.0.0.1:${await freePort()}` },
-    inputs: [{ name: 'node', format: 'journald', units: ['kubelet.service', 'containerd.service'], matches: ['SYSLOG_IDENTIFIER=special'], journal_dir: journalDir }],
-    tail: { read_from: 'head', max_line_bytes: MAX_LINE, checkpoint_interval_ms: 50 },
+    inputs: [{ name: 'node', format: 'journald', units: ['kubelet.service', 'containerd.service'], matches: ['SYSLOG_IDENTIFIER=special'], journal_dir: journalDir, ...input(t.dir) }],
+    tail: { read_from: 'head', max_line_bytes: MAX_LINE, checkpoint_interval_ms: 50, rescan_interval_ms: 200 },
     // A small window: the kill -9 below lands while chunks are in flight.
     forward: { to: `tcp://127.0.0.1:${fwdPort}`, shared_key: 'none', batch_max_records: 50, max_inflight_batches: 2, flush_interval_ms: 20 },
     child: {
@@ -164,5 +165,20 @@ describe.skipIf(missing !== null)(`journald input with a real journalctl over jo
     const metrics = (await w.get('/metrics')).body;
     expect(metrics).toMatch(/warden_bytes_lost_total\{reason="journal_record_too_big"\} \d{4,}/);
     expect(w.stdout()).toContain('a journal entry longer than tail.max_line_bytes (4096) was skipped');
+  }, 120_000);
+
+  it('journal_files: journalctl reads to the end and is run again from the cursor (it cannot follow single files)', async () => {
+    const s = await setup((dir) => ({ journal_dir: undefined, journal_files: [join(dir, 'node.journal')] }));
+    const file = join(s.dir, 'node.journal');
+    writeJournal(file, sequence('m', 0, 30, UNITS));
+    const w = await s.start();
+    await waitFor('the first read', () => tally(s.messages()).distinct.size >= wanted(0, 30).length);
+    // systemd-journal-remote appends to an existing journal file.
+    writeJournal(file, sequence('m', 30, 60, UNITS));
+    await waitFor('the next read', () => tally(s.messages()).distinct.size >= wanted(0, 60).length);
+    const t = tally(s.messages());
+    expect([...t.distinct].sort()).toEqual(wanted(0, 60).sort());
+    expect(t.dups).toEqual([]);
+    expect((await w.json('/status')).journal[0]).toMatchObject({ state: 'running', restarts: 0 });
   }, 120_000);
 });
