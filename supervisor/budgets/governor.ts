@@ -353,8 +353,10 @@ export class BudgetGovernor {
     const { logger } = this.opts;
     const keyOf = (a: Action) => `${a.who}.${a.resource}` as MachineKey;
     const told = new Set<Action>();
-    for (const t of transitions) {
-      const mine = actions.filter((a) => keyOf(a) === t.key && !told.has(a));
+    for (const [i, t] of transitions.entries()) {
+      // A machine may pass two phases in one sample (normal → pressure → acting): its actions go with the last.
+      const last = !transitions.slice(i + 1).some((u) => u.key === t.key);
+      const mine = last ? actions.filter((a) => keyOf(a) === t.key && !told.has(a)) : [];
       for (const a of mine) told.add(a);
       const fields = { resource: t.key, from: t.from, to: t.to, reason: t.reason, actions: mine.map((a) => (a.value === undefined ? a.action : `${a.action}=${a.value}`)) };
       if (t.to === 'acting' || (t.to === 'pressure' && t.from === 'normal' && t.key.endsWith('memory'))) logger.warn(fields, 'budget state');
