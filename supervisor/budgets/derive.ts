@@ -29,8 +29,8 @@ export const UNLIMITED_DEFAULTS = {
 /** The least memory a derived agent budget gets (anonymous RSS). */
 export const AGENT_MEMORY_FLOOR = 80 * MIB;
 
-/** When unlimited, the hard memory ceiling is this multiple of the child's budget. */
-export const UNLIMITED_HARD_FACTOR = 1.5;
+/** The child's hard memory ceiling is this multiple of its budget (capped by memory_hard_share of a pod limit). */
+export const HARD_FACTOR = 1.5;
 
 export interface Budget {
   /** null: no CPU budget at all (warden without a container limit and unconfigured). */
@@ -110,11 +110,15 @@ export function deriveBudgets(config: BudgetsConfig, limits: LimitsIn): Budgets 
     if (childMem + agentMem > mem) notes.push(`warning: child + agent (${mib(childMem + agentMem)}) exceed the container limit`);
   }
 
-  const hard = mem === null ? Math.round(childMem * UNLIMITED_HARD_FACTOR) : Math.round(mem * config.memory_hard_share);
+  // The child's hard ceiling is HARD_FACTOR × its budget, and in a pod never above memory_hard_share
+  // of the pod's limit: a leak is stopped near its own budget even where the pod has room to spare.
+  const own = Math.round(childMem * HARD_FACTOR);
+  const podHard = mem === null ? null : Math.round(mem * config.memory_hard_share);
+  const hard = podHard === null ? own : Math.min(own, podHard);
   notes.push(
-    mem === null
-      ? `hard ceiling ${UNLIMITED_HARD_FACTOR}× child budget = ${mib(hard)}`
-      : `hard ceiling memory_hard_share ${config.memory_hard_share} × ${mib(mem)} = ${mib(hard)}`,
+    podHard === null || own <= podHard
+      ? `hard ceiling ${HARD_FACTOR}× child budget = ${mib(hard)}`
+      : `hard ceiling memory_hard_share ${config.memory_hard_share} × ${mib(mem!)} = ${mib(hard)}`,
   );
   if (hard <= childMem) notes.push(`warning: hard ceiling ${mib(hard)} is not above the child budget, so memory over budget restarts at once`);
 

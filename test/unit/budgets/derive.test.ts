@@ -10,10 +10,11 @@ describe('deriveBudgets', () => {
     expect(b.child).toEqual({ cpuMillicores: 150, memoryBytes: 200 * MIB - 80 * MIB - 10 * MIB, cpuEnforced: false });
     expect(b.agent).toEqual({ cpuMillicores: 50, memoryBytes: 80 * MIB, cpuEnforced: false });
     expect(b.pod).toEqual({ cpuMillicores: 200, memoryBytes: 200 * MIB });
-    expect(b.childHardMemoryBytes).toBe(180 * MIB);
+    expect(b.childHardMemoryBytes).toBe(165 * MIB); // 1.5 × 110Mi, under 0.9 × 200Mi
     expect(b.how).toMatch(/cgroup v2; cpu: container limit 200m held by the kernel → child 75% 150m/);
     expect(b.how).toMatch(/no cpu throttle by warden/);
-    expect(b.how).toMatch(/hard ceiling memory_hard_share 0.9 × 200Mi = 180Mi/);
+    expect(b.how).toMatch(/hard ceiling 1.5× child budget = 165Mi/);
+    expect(deriveBudgets(base, { version: 'v2', cpuMillicores: 200, memoryBytes: 1024 * MIB }).how).toMatch(/hard ceiling memory_hard_share 0.9 × 1024Mi = 921.6Mi/);
   });
 
   it('from a 1Gi container: child 80% memory, agent the rest less headroom (above the floor)', () => {
@@ -31,7 +32,7 @@ describe('deriveBudgets', () => {
     expect(b.how).toMatch(/no container limit/);
   });
 
-  it('configured budgets win; the hard ceiling still follows the container', () => {
+  it('configured budgets win; the hard ceiling follows the child budget, capped by the container', () => {
     const b = deriveBudgets(
       { ...base, child: { cpu_millicores: 300, memory_mib: 100 }, agent: { cpu_millicores: 20, memory_mib: 40 } },
       { version: 'hybrid', cpuMillicores: 1000, memoryBytes: 1024 * MIB },
@@ -39,7 +40,7 @@ describe('deriveBudgets', () => {
     // Both below the container's 1000m: warden enforces them.
     expect(b.child).toEqual({ cpuMillicores: 300, memoryBytes: 100 * MIB, cpuEnforced: true });
     expect(b.agent).toEqual({ cpuMillicores: 20, memoryBytes: 40 * MIB, cpuEnforced: true });
-    expect(b.childHardMemoryBytes).toBe(Math.round(1024 * MIB * 0.9));
+    expect(b.childHardMemoryBytes).toBe(150 * MIB);
     expect(b.how).toMatch(/cpu enforced by warden for child and agent; memory: configured/);
   });
 
