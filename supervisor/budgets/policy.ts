@@ -61,6 +61,8 @@ export interface Machine {
   step: number;
   /** When a lever last changed (monotonic ms). */
   changedAt: number;
+  /** In `normal`: since when usage has been over, for a resource without a lever (it reports sustained use only). */
+  overSince?: number | null;
 }
 
 export interface Transition {
@@ -389,9 +391,22 @@ function cpuThrottleMachine(s: Step, who: 'child' | 'agent', used: number, budge
     s.touch(key);
   };
   switch (m.phase) {
-    case 'normal':
-      if (over) s.go(key, 'pressure', `${what}${'none' in lever ? ` (no action: ${lever.none})` : ''}`);
+    case 'normal': {
+      if (!over) {
+        s.state.machines[key] = { ...m, overSince: null };
+        return;
+      }
+      if ('lever' in lever) {
+        s.go(key, 'pressure', what);
+        return;
+      }
+      // Without a lever, pressure is only reported for use sustained over cpu_sustain_s: the
+      // periodic rescans of an idle warden are brief spikes over a share, not a state worth a line.
+      const since = m.overSince ?? s.at;
+      if (s.at - since >= params.cpuSustainMs) s.go(key, 'pressure', `${what} for ${((s.at - since) / 1000).toFixed(1)}s (no action: ${lever.none})`);
+      else s.state.machines[key] = { ...m, overSince: since };
       return;
+    }
     case 'pressure':
       if (under) s.go(key, 'normal', what);
       else if (over && 'lever' in lever && s.dwelt(key) >= params.cpuSustainMs) {

@@ -6,7 +6,7 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, freePort, spawnWarden, tempDir, waitFor, wardenScope } from './harness.js';
+import { WARDEN as WARDEN_BIN, fixture, freePort, spawnWarden, tempDir, waitFor, wardenScope } from './harness.js';
 
 const MIB = 1024 * 1024;
 const V1 = '/sys/fs/cgroup';
@@ -180,4 +180,59 @@ describe.skipIf(skipReason !== null)('budgets in a real cgroup v1 pod (root)', (
     expect(nice(w.proc.pid!) - nice(after.child.pid)).toBe(5);
     expect(after.budgets.enforcement.nice).toEqual({ agent: 5, child: 0 });
   }, 60_000);
+});
+
+/** 1,000 quiet files of a few lines each under `dir/logs`. */
+function quietFiles(dir: string, n = 1000): void {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  for (let i = 0; i < n; i++) writeFileSync(join(dir, 'logs', `app-${i}.log`), `started ${i}\nready ${i}\n`);
+}
+
+/**
+ * The shipped binary with the shipped budget defaults, a `warden sink` child and 1,000 quiet files:
+ * once the files are shipped and the start-up work has settled (reading 1,000 files is work), every
+ * resource must stay normal, with no action, over 8 s of idling sampled every second.
+ */
+async function idleWithQuietFiles(wrapper: string[] | undefined, where: string) {
+  const t = tempDir();
+  scope.cleanup = t.cleanup;
+  const { config, port } = await podConfig(t.dir, 'mem-grow.mjs', {});
+  quietFiles(t.dir);
+  config.child.command = [process.execPath, WARDEN_BIN, 'sink', '--listen', `tcp://127.0.0.1:${port}`, '--count-only'];
+  const w = (scope.running = spawnWarden(t.dir, config, { wrapper }));
+  await waitFor('1,000 files shipped', async () => {
+    const s = await w.json('/status').catch(() => null);
+    return s?.files?.length === 1000 && s.lag_bytes === 0;
+  }, 30_000);
+  await waitFor('every resource normal', async () => (await w.json('/status')).budgets.rows.every((r: any) => r.state === 'normal'), 30_000);
+  const seen = new Set<string>();
+  let peakWs = 0;
+  for (let i = 0; i < 8; i++) {
+    const s = await w.json('/status');
+    for (const r of s.budgets.rows) seen.add(`${r.resource}:${r.state}`);
+    peakWs = Math.max(peakWs, s.budgets.pod.working_set_bytes ?? 0);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const s = await w.json('/status');
+  const mib = (n: number) => (n / MIB).toFixed(1);
+  console.log(`budgets-cgroup: idle with 1,000 files ${where}: pod working set ${peakWs ? mib(peakWs) : '-'} MiB, warden anon ${mib(s.budgets.usage.agent.memory_bytes)} MiB (RSS ${mib(s.budgets.usage.agent.rss_bytes)}), child ${mib(s.budgets.usage.child.memory_bytes)} MiB`);
+  expect([...seen].filter((x) => !x.endsWith(':normal'))).toEqual([]);
+  expect(s.budgets.violations).toEqual({});
+  expect(s.budgets.usage.agent.memory_bytes).toBeLessThan(0.8 * s.budgets.budgets.agent.memory_bytes);
+  return { peakWs };
+}
+
+describe.skipIf(skipReason !== null)('defaults in the seed pod (200m / 200Mi, root)', () => {
+  it('the shipped binary idling with 1,000 quiet files and a sink child is never over budget', async () => {
+    const pod = makePod({ memoryBytes: 200 * MIB, cpuMillicores: 200 });
+    const { peakWs } = await idleWithQuietFiles(pod.wrapper, 'in the seed pod');
+    expect(peakWs).toBeGreaterThan(0);
+    expect(peakWs).toBeLessThan(0.65 * 200 * MIB);
+  }, 90_000);
+});
+
+describe('defaults where warden runs (no pod cgroup made)', () => {
+  it('the shipped binary idling with 1,000 quiet files and a sink child is never over budget', async () => {
+    await idleWithQuietFiles(undefined, 'outside a pod');
+  }, 90_000);
 });
