@@ -179,6 +179,7 @@ export const configSchema = z
         cpu_sustain_s: z.number().min(0).default(10),
         cpu_action: z.enum(['throttle', 'duty_cycle', 'none']).default('throttle'),
         memory_hard_share: z.number().gt(0).max(1).default(0.9),
+        agent_nice: z.number().int().min(0).max(19).default(5),
         child: budgetPair.optional(),
         agent: budgetPair.optional(),
       })

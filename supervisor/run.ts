@@ -84,7 +84,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
   const tail = new TailPipeline({ config, sender: client, logger, metrics, host: config.node_name });
   const journal = new JournalInputs({ config, sender: client, logger, metrics });
   const limits = readContainerLimits({});
-  const governor = new BudgetGovernor({ config: config.budgets, child, tail, logger, metrics, limits, stateDir: config.state_dir });
+  const governor = new BudgetGovernor({ config: config.budgets, child, tail, forward: client, logger, metrics, limits, stateDir: config.state_dir });
 
   let stopping = false;
   let lastReload: { ok: boolean; at: string; errors?: string[] } | null = null;

@@ -115,6 +115,8 @@ export class ForwardClient extends EventEmitter {
   private readyAt = 0;
   private ackedOnThisConnection = false;
   private readonly frames: FramePool;
+  /** Chunks allowed in flight: maxInflight, or fewer while the budget governor asks (setMaxInflight). */
+  private window: number;
 
   constructor(opts: ForwardClientOptions) {
     super();
@@ -122,6 +124,7 @@ export class ForwardClient extends EventEmitter {
     this.addr = parseForwardTo(opts.to);
     this.backoff = opts.reconnect ?? { initialMs: 200, maxMs: 10_000 };
     this.frames = new FramePool(opts.maxInflight);
+    this.window = opts.maxInflight;
   }
 
   get connected(): boolean {
@@ -182,14 +185,30 @@ export class ForwardClient extends EventEmitter {
       const frame = encodePackedForward(tag, entries, count, id, (size) => (store = this.frames.take(size)));
       const chunk: Chunk = { id, frame, store, count, queuedAt: monotonicMs(), sentAt: null, sends: 0, resolve, reject };
       this.pending.set(id, chunk);
-      if (this.pending.size >= this.opts.maxInflight) this.full = true;
+      if (this.pending.size >= this.window) this.full = true;
       this.opts.metrics?.forwardInflight.set(this.pending.size);
       if (this.state === 'ready' && this.socket) this.write(this.socket, chunk);
     });
   }
 
   writable(): boolean {
-    return this.state !== 'closed' && this.pending.size < this.opts.maxInflight;
+    return this.state !== 'closed' && this.pending.size < this.window;
+  }
+
+  /**
+   * Fewer chunks in flight (at least 1; null = maxInflight again), so the receiver buffers less
+   * under memory pressure and the files stay the buffer. Chunks already sent are not recalled:
+   * the window closes as they are acked.
+   */
+  setMaxInflight(chunks: number | null): void {
+    const next = chunks === null ? this.opts.maxInflight : Math.max(1, Math.min(this.opts.maxInflight, Math.floor(chunks)));
+    const opened = next > this.window;
+    this.window = next;
+    if (this.pending.size >= next) this.full = true;
+    else if (opened && this.full) {
+      this.full = false;
+      this.emit('drain');
+    }
   }
 
   inflight(): number {
@@ -314,7 +333,7 @@ export class ForwardClient extends EventEmitter {
     this.opts.metrics?.forwardInflight.set(this.pending.size);
     c.resolve();
     this.emit('ack', latencyMs, c.count);
-    if (this.full && this.pending.size < this.opts.maxInflight) {
+    if (this.full && this.pending.size < this.window) {
       this.full = false;
       this.emit('drain');
     }

@@ -94,8 +94,15 @@ export function renderStatus(s: any): string {
   const b = s.budgets;
   if (b && Array.isArray(b.rows)) {
     out.push('');
-    out.push(`BUDGETS (${b.mode ?? '?'})`);
-    out.push(table([['who', 'resource', 'usage', 'budget', 'violations'], ...b.rows.map((r: any) => [r.who, r.resource, String(r.usage), String(r.budget), String(r.violations)])]));
+    const pod = b.pod ?? {};
+    const mib = (n: number | null | undefined) => (n == null ? '-' : `${(n / 1048576).toFixed(1)}Mi`);
+    const milli = (n: number | null | undefined) => (n == null ? '-' : `${n}m`);
+    const podLine =
+      pod.memory_limit_bytes == null && pod.cpu_limit_millicores == null
+        ? 'no container limits'
+        : `pod memory ${mib(pod.working_set_bytes)} of ${pod.memory_limit_bytes == null ? 'no limit' : mib(pod.memory_limit_bytes)}, cpu ${milli(pod.cpu_millicores)} of ${pod.cpu_limit_millicores == null ? 'no limit' : milli(pod.cpu_limit_millicores)}`;
+    out.push(`BUDGETS (${b.mode ?? '?'}; ${podLine})`);
+    out.push(table([['resource', 'state', 'usage', 'budget', 'actions', 'reason'], ...b.rows.map((r: any) => [String(r.resource), String(r.state), String(r.usage), String(r.budget), String(r.actions), String(r.reason)])]));
   }
   const files: any[] = s.files ?? [];
   out.push('');

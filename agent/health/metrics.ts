@@ -43,8 +43,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       registers: r,
     }),
     // budgets
-    budgetUsage: new Gauge({ name: 'warden_budget_usage', help: 'Measured usage (cpu in millicores, memory in bytes)', labelNames: ['who', 'resource'] as const, registers: r }),
-    budgetLimit: new Gauge({ name: 'warden_budget_limit', help: 'Budget in force (cpu in millicores, memory in bytes)', labelNames: ['who', 'resource'] as const, registers: r }),
+    // One unit per family: who is pod (the container's cgroup), child (its process tree) or agent (warden).
+    budgetCpu: new Gauge({ name: 'warden_budget_cpu_millicores', help: 'Measured CPU in millicores, by who (pod, child, agent)', labelNames: ['who'] as const, registers: r }),
+    budgetMemory: new Gauge({ name: 'warden_budget_memory_bytes', help: 'Measured memory in bytes: pod working set, child tree, warden anonymous RSS', labelNames: ['who'] as const, registers: r }),
+    budgetCpuLimit: new Gauge({ name: 'warden_budget_cpu_limit_millicores', help: 'CPU budget in millicores (pod: the container quota)', labelNames: ['who'] as const, registers: r }),
+    budgetMemoryLimit: new Gauge({ name: 'warden_budget_memory_limit_bytes', help: 'Memory budget in bytes (pod: the container limit)', labelNames: ['who'] as const, registers: r }),
+    budgetState: new Gauge({ name: 'warden_budget_state', help: '1 for the current state of each resource\'s budget state machine', labelNames: ['resource', 'state'] as const, registers: r }),
     budgetViolations: new Counter({ name: 'warden_budget_violations_total', help: 'Budget actions taken', labelNames: ['who', 'resource', 'action'] as const, registers: r }),
     // tail (appended)
     waitingFiles: new Gauge({ name: 'warden_tail_waiting_files', help: 'Files waiting for a descriptor because tail.max_open_files are held', registers: r }),

@@ -14,28 +14,42 @@ export const SHARES = {
 };
 
 /**
- * Used when the container has no limit: DESIGN's example for the child; for warden itself more
- * than the example's 48Mi, because warden on Node.js is ~70 MiB resident when idle, and a budget
- * below that would only make it shed all the time.
+ * Used when the container has no limit. The child's figures are DESIGN's example. warden's memory
+ * is measured as anonymous RSS (see SelfSampler): the single binary idles at ~70–100 MiB RSS, but
+ * ~45 MiB of that are file pages of the mapped binary, which the kernel can drop and refault and
+ * which the pod's working set counts once however many processes map them; anonymous memory idles
+ * at ~50 MiB with 1,000 quiet files. warden has no CPU budget by default: throttling its own
+ * reading where nothing forces it only makes the backlog last longer.
  */
 export const UNLIMITED_DEFAULTS = {
   child: { cpuMillicores: 150, memoryBytes: 160 * MIB },
-  agent: { cpuMillicores: 50, memoryBytes: 96 * MIB },
+  agent: { cpuMillicores: null, memoryBytes: 96 * MIB },
 };
 
-/** The least memory a derived agent budget gets. */
+/** The least memory a derived agent budget gets (anonymous RSS). */
 export const AGENT_MEMORY_FLOOR = 80 * MIB;
 
-/** When unlimited, the hard memory ceiling is this multiple of the child's budget. */
-export const UNLIMITED_HARD_FACTOR = 1.5;
+/** The child's hard memory ceiling is this multiple of its budget (capped by memory_hard_share of a pod limit). */
+export const HARD_FACTOR = 1.5;
 
 export interface Budget {
-  cpuMillicores: number;
+  /** null: no CPU budget at all (warden without a container limit and unconfigured). */
+  cpuMillicores: number | null;
   memoryBytes: number;
+  /**
+   * Whether warden acts on this CPU budget (cpu_action throttle). Only a budget configured
+   * explicitly below the container's limit (or with no container limit) is enforced: under a
+   * container quota the kernel already holds the pod, and a derived share is a figure for
+   * /status, not a lever — throttling to fit it would leave the pod's quota idle.
+   */
+  cpuEnforced: boolean;
 }
 
 export interface Budgets {
-  child: Budget;
+  /** The container's own limits: the budget of the whole pod. memoryBytes is the lower of memory.max and memory.high. */
+  pod: { cpuMillicores: number | null; memoryBytes: number | null };
+  /** The child always has a CPU figure: duty_cycle needs one even where it is only a share. */
+  child: Budget & { cpuMillicores: number };
   agent: Budget;
   /** Child memory at which it is restarted at once, without the flush step. */
   childHardMemoryBytes: number;
@@ -43,30 +57,32 @@ export interface Budgets {
 }
 
 type BudgetsConfig = Pick<Config['budgets'], 'child' | 'agent' | 'memory_hard_share'>;
+type LimitsIn = Pick<Limits, 'version' | 'cpuMillicores' | 'memoryBytes'> & Partial<Pick<Limits, 'memoryHighBytes'>>;
 
-export function deriveBudgets(config: BudgetsConfig, limits: Pick<Limits, 'version' | 'cpuMillicores' | 'memoryBytes'>): Budgets {
+export function deriveBudgets(config: BudgetsConfig, limits: LimitsIn): Budgets {
   const notes: string[] = [];
   const cpu = limits.cpuMillicores;
   const mem = limits.memoryBytes;
 
   let childCpu: number;
-  let agentCpu: number;
-  if (config.child && config.agent) {
-    childCpu = config.child.cpu_millicores;
-    agentCpu = config.agent.cpu_millicores;
-    notes.push('cpu: configured');
-  } else if (cpu === null) {
+  let agentCpu: number | null;
+  if (cpu === null) {
     childCpu = config.child?.cpu_millicores ?? UNLIMITED_DEFAULTS.child.cpuMillicores;
     agentCpu = config.agent?.cpu_millicores ?? UNLIMITED_DEFAULTS.agent.cpuMillicores;
-    notes.push(`cpu: no container limit, ${config.child ? 'child configured' : `child default ${childCpu}m`}, ${config.agent ? 'agent configured' : `agent default ${agentCpu}m`}`);
+    notes.push(`cpu: no container limit, ${config.child ? 'child configured' : `child default ${childCpu}m`}, ${config.agent ? 'agent configured' : 'agent unbudgeted'}`);
   } else {
     childCpu = config.child?.cpu_millicores ?? Math.max(1, Math.round(cpu * SHARES.childCpu));
-    // CPU is compressible (the kernel throttles, never kills), so the agent gets all the rest.
     agentCpu = config.agent?.cpu_millicores ?? Math.max(10, cpu - childCpu);
     notes.push(
-      `cpu: container limit ${cpu}m → child ${config.child ? 'configured' : `${SHARES.childCpu * 100}%`} ${childCpu}m, agent ${config.agent ? 'configured' : 'the rest'} ${agentCpu}m`,
+      `cpu: container limit ${cpu}m held by the kernel → child ${config.child ? 'configured' : `${SHARES.childCpu * 100}%`} ${childCpu}m, agent ${config.agent ? 'configured' : 'the rest'} ${agentCpu}m`,
     );
   }
+  // Enforced only when configured and below what the kernel already holds the pod to.
+  const enforced = (configured: number | undefined) => configured !== undefined && (cpu === null || configured < cpu);
+  const childCpuEnforced = enforced(config.child?.cpu_millicores);
+  const agentCpuEnforced = enforced(config.agent?.cpu_millicores);
+  const held = [childCpuEnforced && 'child', agentCpuEnforced && 'agent'].filter(Boolean);
+  notes.push(held.length ? `cpu enforced by warden for ${held.join(' and ')}` : 'no cpu throttle by warden');
 
   let childMem: number;
   let agentMem: number;
@@ -77,14 +93,14 @@ export function deriveBudgets(config: BudgetsConfig, limits: Pick<Limits, 'versi
   } else if (mem === null) {
     childMem = config.child ? config.child.memory_mib * MIB : UNLIMITED_DEFAULTS.child.memoryBytes;
     agentMem = config.agent ? config.agent.memory_mib * MIB : UNLIMITED_DEFAULTS.agent.memoryBytes;
-    notes.push(`memory: no container limit, child ${mib(childMem)}, agent ${mib(agentMem)}`);
+    notes.push(`memory: no container limit, child ${mib(childMem)}, agent ${mib(agentMem)} anonymous`);
   } else {
     const headroom = Math.round(mem * SHARES.memoryHeadroom);
     agentMem = config.agent ? config.agent.memory_mib * MIB : 0;
     childMem = config.child ? config.child.memory_mib * MIB : Math.round(mem * SHARES.childMemory);
     if (!config.agent) {
-      // warden is ~70 MiB resident when idle: below AGENT_MEMORY_FLOOR it would shed all the time,
-      // so the floor is kept and a derived child budget gives way to it.
+      // Below AGENT_MEMORY_FLOOR warden would shed all the time, so the floor is kept and a
+      // derived child budget gives way to it.
       agentMem = Math.max(AGENT_MEMORY_FLOOR, mem - childMem - headroom);
       if (!config.child && childMem + agentMem + headroom > mem) childMem = Math.max(16 * MIB, mem - agentMem - headroom);
     }
@@ -94,17 +110,24 @@ export function deriveBudgets(config: BudgetsConfig, limits: Pick<Limits, 'versi
     if (childMem + agentMem > mem) notes.push(`warning: child + agent (${mib(childMem + agentMem)}) exceed the container limit`);
   }
 
-  const hard = mem === null ? Math.round(childMem * UNLIMITED_HARD_FACTOR) : Math.round(mem * config.memory_hard_share);
+  // The child's hard ceiling is HARD_FACTOR × its budget, and in a pod never above memory_hard_share
+  // of the pod's limit: a leak is stopped near its own budget even where the pod has room to spare.
+  const own = Math.round(childMem * HARD_FACTOR);
+  const podHard = mem === null ? null : Math.round(mem * config.memory_hard_share);
+  const hard = podHard === null ? own : Math.min(own, podHard);
   notes.push(
-    mem === null
-      ? `hard ceiling ${UNLIMITED_HARD_FACTOR}× child budget = ${mib(hard)}`
-      : `hard ceiling memory_hard_share ${config.memory_hard_share} × ${mib(mem)} = ${mib(hard)}`,
+    podHard === null || own <= podHard
+      ? `hard ceiling ${HARD_FACTOR}× child budget = ${mib(hard)}`
+      : `hard ceiling memory_hard_share ${config.memory_hard_share} × ${mib(mem!)} = ${mib(hard)}`,
   );
   if (hard <= childMem) notes.push(`warning: hard ceiling ${mib(hard)} is not above the child budget, so memory over budget restarts at once`);
 
+  const high = limits.memoryHighBytes ?? null;
+  const podMem = mem === null ? high : high === null ? mem : Math.min(mem, high);
   return {
-    child: { cpuMillicores: childCpu, memoryBytes: childMem },
-    agent: { cpuMillicores: agentCpu, memoryBytes: agentMem },
+    pod: { cpuMillicores: cpu, memoryBytes: podMem },
+    child: { cpuMillicores: childCpu, memoryBytes: childMem, cpuEnforced: childCpuEnforced },
+    agent: { cpuMillicores: agentCpu, memoryBytes: agentMem, cpuEnforced: agentCpuEnforced },
     childHardMemoryBytes: hard,
     how: `cgroup ${limits.version}; ${notes.join('; ')}`,
   };

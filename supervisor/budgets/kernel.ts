@@ -5,7 +5,11 @@
 // first moves itself into a leaf `agent/`, then enables cpu and memory, then creates `child/`.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Budgets } from './derive.js';
+/** What kernel mode writes from: the child's budget and hard ceiling. */
+export interface ChildLimits {
+  child: { cpuMillicores: number; memoryBytes: number };
+  childHardMemoryBytes: number;
+}
 
 /** cpu.max period: the kernel default, 100 ms. */
 export const CPU_PERIOD_US = 100_000;
@@ -19,7 +23,7 @@ export interface KernelCgroup {
 }
 
 /** The files written for the child: `cpu.max`, `memory.high` (= budget), `memory.max` (= hard ceiling). */
-export function childCgroupFiles(budgets: Pick<Budgets, 'child' | 'childHardMemoryBytes'>): Record<string, string> {
+export function childCgroupFiles(budgets: ChildLimits): Record<string, string> {
   const quota = Math.max(1000, Math.round((budgets.child.cpuMillicores / 1000) * CPU_PERIOD_US));
   return {
     'cpu.max': `${quota} ${CPU_PERIOD_US}\n`,
@@ -32,7 +36,7 @@ export function childCgroupFiles(budgets: Pick<Budgets, 'child' | 'childHardMemo
  * Sets the subtree up under `base` (from delegatedCgroupV2). Throws an Error naming the file that
  * could not be written; the governor then falls back to watchdog mode.
  */
-export function setupKernelCgroup(base: string, subtreeEnabled: boolean, budgets: Pick<Budgets, 'child' | 'childHardMemoryBytes'>, selfPid = process.pid): KernelCgroup {
+export function setupKernelCgroup(base: string, subtreeEnabled: boolean, budgets: ChildLimits, selfPid = process.pid): KernelCgroup {
   const agentDir = join(base, 'agent');
   const childDir = join(base, 'child');
   const write = (file: string, text: string) => {

@@ -53,6 +53,12 @@ export function parseStatusVmRss(text: string): number | null {
   return m ? Number(m[1]) * 1024 : null;
 }
 
+/** RssAnon in bytes out of /proc/<pid>/status: memory only swap or exit gives back (not file pages of the binary). */
+export function parseStatusRssAnon(text: string): number | null {
+  const m = /^RssAnon:\s+(\d+) kB/m.exec(text);
+  return m ? Number(m[1]) * 1024 : null;
+}
+
 let sysconfCache: { clkTck: number; pageSize: number } | null = null;
 
 /** CLK_TCK and the page size, asked of getconf once per process (100 and 4096 on Linux when getconf is missing). */
@@ -300,6 +306,13 @@ export function selfUsage(): { cpuMicros: number; rssBytes: number } {
 export interface SelfSample {
   cpuMillicores: number | null;
   rssBytes: number;
+  /**
+   * What warden's memory budget compares: anonymous RSS (heap, buffers, stacks). The file pages of
+   * the mapped binary (~45 MiB of a single binary's ~70–100 MiB RSS) are clean, the kernel drops
+   * and refaults them under pressure, so counting them would hold warden to a budget it can only
+   * meet by not being loaded. Falls back to RSS where /proc/self/status lacks RssAnon.
+   */
+  anonBytes: number;
 }
 
 /** warden's own CPU (process.cpuUsage) and RSS over the same kind of sliding window. */
@@ -316,6 +329,8 @@ export class SelfSampler {
     const u = selfUsage();
     this.window.push(this.now(), u.cpuMicros);
     const rate = this.window.rate(); // µs of CPU per second
-    return { cpuMillicores: rate === null ? null : Math.round(rate / 1000), rssBytes: u.rssBytes };
+    const status = readText('/proc/self/status');
+    const anon = status ? parseStatusRssAnon(status) : null;
+    return { cpuMillicores: rate === null ? null : Math.round(rate / 1000), rssBytes: u.rssBytes, anonBytes: anon ?? u.rssBytes };
   }
 }

@@ -101,6 +101,7 @@ describe('BudgetGovernor mode', () => {
     expect(snap.mode).toBe('watchdog');
     expect(snap.mode_reason).toMatch(/^no delegated cgroup v2: /);
     expect(snap.budgets.how).toMatch(/^cgroup (hybrid|v1|v2|none);/);
-    expect(snap.rows.map((r) => `${r.who}.${r.resource}`)).toEqual(['child.cpu', 'child.memory', 'agent.cpu', 'agent.memory']);
+    expect(snap.rows.map((r) => r.resource)).toEqual(['pod.memory', 'child.memory', 'child.cpu', 'agent.memory', 'agent.cpu']);
+    expect(snap.rows.every((r) => r.state === 'normal')).toBe(true);
   });
 });

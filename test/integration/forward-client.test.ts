@@ -372,3 +372,30 @@ describe('encodeEntry output is what the sink decodes', () => {
     expect(entries.map((e) => (e[1] as { seq: number }).seq)).toEqual([7, 8]);
   });
 });
+
+describe('ForwardClient in-flight window (the budget governor lever)', () => {
+  it('setMaxInflight narrows what writable() allows, at least 1, and widening it again emits drain', async () => {
+    // Never started: chunks queue as pending, which is all the window counts.
+    const { c } = client('tcp://127.0.0.1:1', { maxInflight: 8 });
+    const sent: Promise<void>[] = [];
+    const send = () => sent.push(c.send('t', batch(sent.length, 1), 1).catch(() => undefined));
+    c.setMaxInflight(2);
+    send();
+    expect(c.writable()).toBe(true);
+    send();
+    expect(c.writable()).toBe(false);
+    let drains = 0;
+    c.on('drain', () => drains++);
+    c.setMaxInflight(0);
+    expect(c.writable()).toBe(false);
+    c.setMaxInflight(null);
+    expect(c.writable()).toBe(true);
+    expect(drains).toBe(1);
+    // Never above the configured maximum.
+    c.setMaxInflight(100);
+    for (let i = 0; i < 6; i++) send();
+    expect(c.writable()).toBe(false);
+    await c.close();
+    await Promise.all(sent);
+  });
+});

@@ -12,6 +12,8 @@ import {
   parseOomKill,
   parseProcCgroup,
   readContainerLimits,
+  readPodUsage,
+  workingSet,
 } from '../../../supervisor/budgets/cgroup.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/cgroup/', import.meta.url));
@@ -58,7 +60,7 @@ describe('readContainerLimits on partial trees', () => {
       memoryBytes: null,
       memoryHighBytes: null,
       oomKillCount: null,
-      paths: { cpu: null, memory: null, unified: null },
+      paths: { cpu: null, memory: null, cpuacct: null, unified: null },
     });
   });
 
@@ -162,5 +164,24 @@ describe('delegatedCgroupV2', () => {
   it('on fixture trees without delegation, names the reason', () => {
     expect(delegatedCgroupV2({ root: join(fixtures, 'v1') })).toEqual({ ok: false, reason: 'no cgroup v2 mount in mountinfo' });
     expect(delegatedCgroupV2({ root: join(fixtures, 'hybrid') })).toMatchObject({ ok: false, reason: expect.stringMatching(/lacks cpu and memory/) });
+  });
+});
+
+describe('the pod working set, as the kubelet counts it', () => {
+  it('v1: memory.usage_in_bytes − memory.stat total_inactive_file (the hierarchical figure), cpuacct.usage in µs', () => {
+    const limits = readContainerLimits({ root: join(fixtures, 'v1') });
+    expect(readPodUsage(limits.paths)).toEqual({ workingSetBytes: 200 * MIB, cpuUsageMicros: 123456789 });
+  });
+
+  it('v2: memory.current − memory.stat inactive_file, cpu.stat usage_usec', () => {
+    const limits = readContainerLimits({ root: join(fixtures, 'v2') });
+    expect(readPodUsage(limits.paths)).toEqual({ workingSetBytes: 120 * MIB, cpuUsageMicros: 98765432 });
+  });
+
+  it('unreadable usage is null, never a throw; inactive file above usage floors at 0', () => {
+    expect(readPodUsage({ cpu: null, memory: '/nonexistent', cpuacct: null, unified: null })).toEqual({ workingSetBytes: null, cpuUsageMicros: null });
+    expect(workingSet('100\n', 'total_inactive_file 300\n', 'v1')).toBe(0);
+    expect(workingSet('100\n', null, 'v2')).toBe(100);
+    expect(workingSet('garbage', null, 'v2')).toBeNull();
   });
 });

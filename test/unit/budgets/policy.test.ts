@@ -1,192 +1,282 @@
+// The budget policy over sample series, in one table of scenarios: each series is a function of
+// time, sampled at the intervals the policy itself asks for (faster near a memory limit), and each
+// scenario names the actions it must produce, in order. Budgets come from deriveBudgets, so the
+// shipped defaults are what is tested.
 import { describe, expect, it } from 'vitest';
-import type { Budgets } from '../../../supervisor/budgets/derive.js';
-import { DUTY, RATE, decide, initialPolicyState, restartSettled, type Action, type PolicyParams, type PolicySample, type PolicyState } from '../../../supervisor/budgets/policy.js';
+import { configSchema } from '../../../config/schema.js';
+import { deriveBudgets } from '../../../supervisor/budgets/derive.js';
+import {
+  MACHINES,
+  decide,
+  dwellMs,
+  initialPolicyState,
+  restartSettled,
+  type Action,
+  type MachineKey,
+  type Phase,
+  type PolicyParams,
+  type PolicyState,
+  type Transition,
+} from '../../../supervisor/budgets/policy.js';
 
 const MIB = 1024 * 1024;
-const budgets: Budgets = {
-  child: { cpuMillicores: 200, memoryBytes: 100 * MIB },
-  agent: { cpuMillicores: 50, memoryBytes: 48 * MIB },
-  childHardMemoryBytes: 150 * MIB,
-  how: 'test',
-};
-const params: PolicyParams = { memorySustainMs: 2000, cpuSustainMs: 3000, cpuAction: 'throttle', mode: 'watchdog', sampleIntervalMs: 1000 };
 
-interface Step {
-  at: number;
-  mem?: number;
-  cpu?: number | null;
-  cpuLast?: number | null;
-  pid?: number | null;
-  agentMem?: number;
-  agentCpu?: number | null;
-  read?: number | null;
+interface At {
+  /** Seconds since the start. */
+  t: number;
+  /** Seconds since the current child started (restarts reset it). */
+  childT: number;
+  /** Restarts so far: 0 for the first child. */
+  restarts: number;
+  /** The stopped share the policy holds the child to (a duty-cycled child uses that much less). */
+  dutyStop: number;
+}
+interface Series {
+  /** Pod working set; omitted = the sum of the child and warden (anon). */
+  pod?: (x: At) => number;
+  childMem?: (x: At) => number;
+  childCpu?: (x: At) => number;
+  agentMem?: (x: At) => number;
+  agentCpu?: (x: At) => number;
 }
 
-/** Runs samples through the policy; returns every step's actions and the final state. */
-function run(steps: Step[], p: PolicyParams = params, start: PolicyState = initialPolicyState()) {
-  let state = start;
-  const out: { at: number; actions: Action[]; next: number; state: PolicyState }[] = [];
-  for (const s of steps) {
-    const pid = s.pid === undefined ? 100 : s.pid;
-    const sample: PolicySample = {
-      at: s.at,
-      child: pid === null ? null : { pid, cpuMillicores: s.cpu === undefined ? 100 : s.cpu, cpuMillicoresLast: s.cpuLast === undefined ? (s.cpu ?? 100) : s.cpuLast, memoryBytes: s.mem ?? 50 * MIB },
-      agent: { cpuMillicores: s.agentCpu === undefined ? 10 : s.agentCpu, memoryBytes: s.agentMem ?? 30 * MIB },
-      readBytesPerSec: s.read ?? null,
-    };
-    const d = decide(state, sample, budgets, p);
-    state = d.state;
-    out.push({ at: s.at, actions: d.actions, next: d.nextIntervalMs, state });
-  }
-  return out;
+interface Scenario {
+  name: string;
+  /** budgets config (child/agent/cpu_action/...), as a user writes it. */
+  config?: Record<string, unknown>;
+  limits: { cpuMillicores: number | null; memoryBytes: number | null };
+  mode?: 'kernel' | 'watchdog';
+  seconds: number;
+  series: Series;
+  /** Every action, in order, as `who.resource:action`. */
+  actions: string[];
+  /** Extra checks over the run. */
+  check?: (r: Run) => void;
 }
-const kinds = (r: ReturnType<typeof run>) => r.map((x) => x.actions.map((a) => a.action).join(','));
 
-describe('child memory', () => {
-  it('flushes after memory_sustain_s over budget, then restarts when still over at the next check', () => {
-    const r = run([
-      { at: 0, mem: 90 * MIB },
-      { at: 1000, mem: 110 * MIB },
-      { at: 2000, mem: 115 * MIB },
-      { at: 3000, mem: 120 * MIB },
-      { at: 3250, mem: 121 * MIB },
-      { at: 3500, mem: 122 * MIB },
-    ]);
-    expect(kinds(r)).toEqual(['', '', '', 'flush', 'restart', '']);
-    const restart = r[4].actions[0];
-    expect(restart).toMatchObject({ who: 'child', resource: 'memory', action: 'restart', violation: true });
-    expect(r[5].state.restarting).toBe(true);
-  });
+interface Run {
+  steps: { t: number; childMem: number; actions: Action[]; transitions: Transition[]; state: PolicyState }[];
+  actions: string[];
+  transitions: Transition[];
+  final: PolicyState;
+}
 
-  it('a flush that brings memory back under budget ends the episode without a restart', () => {
-    const r = run([
-      { at: 0, mem: 110 * MIB },
-      { at: 2000, mem: 110 * MIB },
-      { at: 2250, mem: 80 * MIB },
-      { at: 5000, mem: 110 * MIB },
-      { at: 6000, mem: 110 * MIB },
-    ]);
-    expect(kinds(r)).toEqual(['', 'flush', '', '', '']);
-    expect(r[4].state.memOverSince).toBe(5000);
-    expect(r[4].state.flushedAt).toBeNull();
-  });
-
-  it('restarts at once at the hard ceiling, without waiting or flushing', () => {
-    const r = run([{ at: 0, mem: 150 * MIB }]);
-    expect(r[0].actions).toEqual([expect.objectContaining({ action: 'restart', violation: true, detail: expect.stringMatching(/hard ceiling/) })]);
-  });
-
-  it('asks for one restart only, until it settles or the child changes', () => {
-    const r = run([
-      { at: 0, mem: 160 * MIB },
-      { at: 250, mem: 170 * MIB },
-      { at: 500, mem: 40 * MIB, pid: 101 },
-      { at: 750, mem: 160 * MIB, pid: 101 },
-    ]);
-    expect(kinds(r)).toEqual(['restart', '', '', 'restart']);
-    expect(restartSettled(r[1].state).restarting).toBe(false);
-  });
-
-  it('samples faster near or over budget so a fast grower is caught between polls', () => {
-    const r = run([{ at: 0, mem: 50 * MIB }, { at: 1000, mem: 85 * MIB }, { at: 1250, mem: 101 * MIB }]);
-    expect(r.map((x) => x.next)).toEqual([1000, 250, 250]);
-  });
-});
-
-describe('child cpu', () => {
-  it('throttle: multiplicative decrease from the observed read rate while over, additive increase and then lifted when under', () => {
-    const r = run([
-      { at: 0, cpu: 400, read: 4 * MIB },
-      { at: 1000, cpu: 400 },
-      { at: 2000, cpu: 100 },
-      { at: 3000, cpu: 100 },
-    ]);
-    expect(r[0].actions).toEqual([expect.objectContaining({ action: 'throttle', value: 2 * MIB, violation: true })]);
-    expect(r[1].actions[0]).toMatchObject({ action: 'throttle', value: 1 * MIB });
-    expect(r[2].actions[0]).toMatchObject({ action: 'unthrottle', value: 2 * MIB, violation: false });
-    expect(r[3].actions[0]).toMatchObject({ action: 'unthrottle', value: 3 * MIB });
-    const lifted = run([{ at: 0, cpu: 100 }], params, { ...initialPolicyState(), childPid: 100, rateLimit: RATE.ceilingBytesPerSec - 1 });
-    expect(lifted[0].actions[0]).toMatchObject({ action: 'unthrottle', value: null });
-  });
-
-  it('throttle never goes below the floor and never duty-cycles', () => {
-    const steps = Array.from({ length: 30 }, (_, i) => ({ at: i * 1000, cpu: 1000 }));
-    const r = run(steps);
-    expect(r.at(-1)!.state.rateLimit).toBe(RATE.floorBytesPerSec);
-    expect(r.flatMap((x) => x.actions).some((a) => a.action === 'duty_cycle')).toBe(false);
-  });
-
-  it('duty_cycle: starts only after cpu_sustain_s, at 1 − budget/usage, and converges on the budget', () => {
-    const p = { ...params, cpuAction: 'duty_cycle' as const };
-    const r = run(
-      [
-        { at: 0, cpu: 1000 },
-        { at: 1000, cpu: 1000 },
-        { at: 2000, cpu: 1000 },
-        { at: 3000, cpu: 1000 },
-      ],
-      p,
-    );
-    expect(r.slice(0, 3).every((x) => x.state.dutyStop === 0)).toBe(true);
-    const start = r[3].actions.find((a) => a.action === 'duty_cycle')!;
-    expect(start).toMatchObject({ violation: true, value: 0.8 });
-    // A child that, stopped 80%, uses 250m (demand 1250m): the stopped share moves toward 0.84.
-    const next = run([{ at: 4000, cpu: 250, cpuLast: 250 }], p, r[3].state);
-    expect(next[0].state.dutyStop).toBeCloseTo(0.8 + DUTY.gain * (1 - 200 / 1250 - 0.8), 6);
-    expect(next[0].actions.find((a) => a.action === 'duty_cycle')?.violation).toBe(false);
-  });
-
-  it('duty_cycle: never stops more than the maximum share, and ends when demand falls under budget', () => {
-    const p = { ...params, cpuAction: 'duty_cycle' as const, cpuSustainMs: 0 };
-    const r = run([{ at: 0, cpu: 100_000 }], p);
-    expect(r[0].state.dutyStop).toBe(DUTY.maxStop);
-    let state = r[0].state;
-    let ended: Action | undefined;
-    for (let i = 1; i < 20 && !ended; i++) {
-      const d = run([{ at: i * 1000, cpu: 5, cpuLast: 5 }], p, state);
-      state = d[0].state;
-      ended = d[0].actions.find((a) => a.action === 'duty_cycle' && a.value === 0);
+function simulate(sc: Scenario): Run {
+  const config = configSchema.parse({ budgets: sc.config ?? {} }).budgets;
+  const budgets = deriveBudgets(config, { version: 'v1', ...sc.limits });
+  const params: PolicyParams = {
+    memorySustainMs: config.memory_sustain_s * 1000,
+    cpuSustainMs: config.cpu_sustain_s * 1000,
+    cpuAction: config.cpu_action,
+    mode: sc.mode ?? 'watchdog',
+    sampleIntervalMs: config.sample_interval_ms,
+    memoryHardShare: config.memory_hard_share,
+  };
+  let state = initialPolicyState(0);
+  let atMs = 0;
+  let pid = 100;
+  let childStart = 0;
+  let restartAt: number | null = null;
+  const s = sc.series;
+  const run: Run = { steps: [], actions: [], transitions: [], final: state };
+  while (atMs <= sc.seconds * 1000) {
+    // A restart asked for lands one sample later: a new pid whose series starts over.
+    if (restartAt !== null) {
+      pid += 1;
+      childStart = atMs;
+      restartAt = null;
+      state = restartSettled(state);
     }
-    expect(ended).toBeDefined();
-    expect(state.dutyStop).toBe(0);
-  });
+    const x: At = { t: atMs / 1000, childT: (atMs - childStart) / 1000, restarts: pid - 100, dutyStop: state.dutyStop };
+    const childMem = s.childMem?.(x) ?? 40 * MIB;
+    const agentMem = s.agentMem?.(x) ?? 50 * MIB;
+    const d = decide(
+      state,
+      {
+        at: atMs,
+        pod: { workingSetBytes: sc.limits.memoryBytes === null ? null : (s.pod?.(x) ?? childMem + agentMem) },
+        child: { pid, cpuMillicores: s.childCpu?.(x) ?? 30, cpuMillicoresLast: s.childCpu?.(x) ?? 30, memoryBytes: childMem },
+        agent: { cpuMillicores: s.agentCpu?.(x) ?? 10, memoryBytes: agentMem },
+        readBytesPerSec: 8 * MIB,
+      },
+      budgets,
+      params,
+    );
+    state = d.state;
+    run.steps.push({ t: x.t, childMem, actions: d.actions, transitions: d.transitions, state });
+    run.actions.push(...d.actions.map((a) => `${a.who}.${a.resource}:${a.action}`));
+    run.transitions.push(...d.transitions);
+    if (d.actions.some((a) => a.action === 'restart')) restartAt = atMs;
+    atMs += d.nextIntervalMs;
+  }
+  run.final = state;
+  return run;
+}
 
-  it('a new child pid ends the duty cycle (a stopped share never outlives its process)', () => {
-    const p = { ...params, cpuAction: 'duty_cycle' as const, cpuSustainMs: 0 };
-    const r = run([{ at: 0, cpu: 1000 }, { at: 1000, cpu: null, pid: 200 }], p);
-    expect(r[0].state.dutyStop).toBeGreaterThan(0);
-    expect(r[1].actions[0]).toMatchObject({ action: 'duty_cycle', value: 0 });
-    expect(r[1].state.dutyStop).toBe(0);
-  });
+const POD = { cpuMillicores: 200, memoryBytes: 200 * MIB };
+const NO_LIMITS = { cpuMillicores: null, memoryBytes: null };
+const ramp = (from: number, perSec: number, to = Infinity) => (x: At) => Math.min(to, from + perSec * x.t);
+const phasesOf = (r: Run, key: MachineKey) => [r.final.machines[key].phase, ...r.transitions.filter((t) => t.key === key).map((t) => t.to)];
 
-  it('cpu_action none: one report per episode after cpu_sustain_s, no throttle', () => {
-    const p = { ...params, cpuAction: 'none' as const };
-    const r = run([0, 1000, 2000, 3000, 4000, 5000].map((at) => ({ at, cpu: 900 })).concat([{ at: 6000, cpu: 100 }, { at: 7000, cpu: 900 }, { at: 10_000, cpu: 900 }]), p);
-    expect(kinds(r)).toEqual(['', '', '', 'report', '', '', '', '', 'report']);
-  });
+const scenarios: Scenario[] = [
+  {
+    name: 'boot spike: one second of the child at 400m inside the 200m pod costs nothing',
+    limits: POD,
+    seconds: 30,
+    series: { childCpu: (x) => (x.t < 1.5 ? 400 : 40), agentCpu: (x) => (x.t < 1.5 ? 150 : 10) },
+    actions: [],
+  },
+  {
+    name: 'steady drain in the pod: warden 130m + child 70m fill the quota, and warden is not throttled',
+    limits: POD,
+    seconds: 40,
+    series: { agentCpu: () => 130, childCpu: () => 70, agentMem: () => 70 * MIB, childMem: () => 60 * MIB },
+    actions: [],
+    check: (r) => expect(r.final.rateLimit).toBeNull(),
+  },
+  {
+    name: 'steady drain without limits: warden at 900m keeps its full speed (no agent CPU budget by default)',
+    limits: NO_LIMITS,
+    seconds: 40,
+    series: { agentCpu: () => 900, childCpu: () => 300 },
+    actions: [],
+  },
+  {
+    name: 'slow output: the pod fills as fluentd buffers; fewer chunks in flight, then a flush, before the limit',
+    config: { child: { cpu_millicores: 150, memory_mib: 160 }, agent: { cpu_millicores: 200, memory_mib: 80 } },
+    limits: POD,
+    seconds: 60,
+    // 110 MiB rising 3 MiB/s to 172 MiB (86%), held until the flush lands at 30 s, then back to 110.
+    series: { pod: (x) => (x.t < 30 ? Math.min(172 * MIB, 110 * MIB + 3 * MIB * x.t) : 110 * MIB), childMem: () => 90 * MIB },
+    actions: ['pod.memory:window', 'pod.memory:flush', 'pod.memory:window'],
+    check: (r) => {
+      const first = r.steps.find((s) => s.actions.some((a) => a.action === 'window'))!;
+      expect(first.actions[0]!.value).toBe(2);
+      expect(first.t).toBeGreaterThanOrEqual(13); // 75% of 200 MiB = 150 MiB at ~13.3 s
+      expect(r.final.window).toBeNull();
+      expect(phasesOf(r, 'pod.memory')).toEqual(['normal', 'pressure', 'acting', 'recovered', 'normal']);
+    },
+  },
+  {
+    name: 'pod about to be OOM-killed: the child is restarted at memory_hard_share, before the kernel would',
+    config: { child: { cpu_millicores: 150, memory_mib: 180 }, agent: { cpu_millicores: 200, memory_mib: 80 } },
+    limits: POD,
+    seconds: 30,
+    series: { childMem: (x) => (x.restarts ? 60 * MIB : Math.min(150 * MIB, 60 * MIB + 8 * MIB * x.childT)), agentMem: () => 40 * MIB },
+    actions: ['pod.memory:window', 'pod.memory:flush', 'pod.memory:restart', 'pod.memory:window'],
+    check: (r) => {
+      const restart = r.steps.find((s) => s.actions.some((a) => a.action === 'restart'))!;
+      expect(restart.childMem + 40 * MIB).toBeLessThan(0.95 * 200 * MIB);
+    },
+  },
+  {
+    name: 'leaking child: 20 MiB/s under a 100 MiB budget is flushed and restarted well before 150 MiB',
+    config: { child: { cpu_millicores: 1000, memory_mib: 100 } },
+    limits: NO_LIMITS,
+    seconds: 6,
+    series: { childMem: (x) => 60 * MIB + 20 * MIB * x.childT },
+    actions: ['child.memory:flush', 'child.memory:restart', 'child.memory:flush', 'child.memory:restart'],
+    check: (r) => {
+      for (const s of r.steps) if (s.actions.some((a) => a.action === 'restart')) expect(s.childMem).toBeLessThan(125 * MIB);
+      // Sampled every 250 ms from 80% of the budget on, so the leak is seen between 1 s polls.
+      const firstRestart = r.steps.findIndex((s) => s.actions.some((a) => a.action === 'restart'));
+      const near = r.steps.slice(0, firstRestart + 1).filter((s) => s.childMem >= 80 * MIB);
+      expect(near.length).toBeGreaterThan(1);
+      for (let i = 1; i < near.length; i++) expect(near[i]!.t - near[i - 1]!.t).toBeCloseTo(0.25);
+    },
+  },
+  {
+    name: 'a child that settles over budget: flushed after memory_sustain_s, restarted when still over',
+    config: { child: { cpu_millicores: 1000, memory_mib: 100 } },
+    limits: NO_LIMITS,
+    seconds: 10,
+    series: { childMem: (x) => (x.restarts || x.childT < 1 ? 60 * MIB : 110 * MIB) },
+    actions: ['child.memory:flush', 'child.memory:restart'],
+    check: (r) => {
+      const flush = r.steps.find((s) => s.actions.some((a) => a.action === 'flush'))!;
+      expect(flush.t).toBeGreaterThanOrEqual(3); // over from 1 s, sustain 2 s
+      expect(phasesOf(r, 'child.memory').slice(1)).toEqual(['pressure', 'acting', 'recovered', 'normal']);
+    },
+  },
+  {
+    name: 'runaway child CPU in the pod: the kernel holds the quota, warden takes no CPU action',
+    limits: POD,
+    seconds: 40,
+    series: { childCpu: () => 190 },
+    actions: [],
+    check: (r) => {
+      expect(r.final.machines['child.cpu'].phase).toBe('pressure');
+      expect(r.final.machines['child.cpu'].reason).toMatch(/no action: the pod is held by its cpu quota/);
+    },
+  },
+  {
+    name: 'runaway child CPU with cpu_action duty_cycle: stopped slices after cpu_sustain_s, adjusted at most once per dwell',
+    config: { cpu_action: 'duty_cycle', child: { cpu_millicores: 200, memory_mib: 200 } },
+    limits: NO_LIMITS,
+    seconds: 30,
+    series: { childCpu: (x) => Math.round(1000 * (1 - x.dutyStop)) },
+    actions: ['child.cpu:duty_cycle'],
+    check: (r) => {
+      const first = r.steps.find((s) => s.actions.length)!;
+      expect(first.t).toBe(10); // cpu_sustain_s
+      expect(first.actions[0]!.value).toBeCloseTo(0.8);
+    },
+  },
+  {
+    name: 'runaway child CPU under a budget set below the pod quota: warden reads slower, once per dwell, and lets go at once',
+    config: { child: { cpu_millicores: 100, memory_mib: 150 } },
+    limits: { cpuMillicores: 1000, memoryBytes: 400 * MIB },
+    seconds: 60,
+    series: { childCpu: (x) => (x.t < 25 ? 300 : 50) },
+    actions: ['child.cpu:throttle', 'child.cpu:throttle', 'child.cpu:throttle', 'child.cpu:throttle', 'child.cpu:throttle', 'child.cpu:unthrottle'],
+    check: (r) => {
+      const times = r.steps.filter((s) => s.actions.some((a) => a.action === 'throttle')).map((s) => s.t);
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(dwellMs({ sampleIntervalMs: 1000 }) / 1000);
+      expect(r.final.rateLimit).toBeNull();
+    },
+  },
+  {
+    name: 'cpu_action none: no CPU action at all, whatever the budgets',
+    config: { cpu_action: 'none', child: { cpu_millicores: 100, memory_mib: 150 }, agent: { cpu_millicores: 20, memory_mib: 100 } },
+    limits: NO_LIMITS,
+    seconds: 30,
+    series: { childCpu: () => 800, agentCpu: () => 500 },
+    actions: [],
+  },
+  {
+    name: 'warden itself growing: it sheds at 90% of its part, and stops once back under 80% after a dwell',
+    limits: NO_LIMITS,
+    seconds: 40,
+    series: { agentMem: (x) => (x.t < 15 ? 50 * MIB + 3 * MIB * x.t : 60 * MIB) },
+    actions: ['agent.memory:shed', 'agent.memory:unshed'],
+    check: (r) => {
+      expect(phasesOf(r, 'agent.memory')).toEqual(['normal', 'pressure', 'acting', 'recovered', 'normal']);
+      expect(r.final.shedding).toBe(false);
+    },
+  },
+  {
+    name: 'defaults idle: the binary with 1,000 quiet files (~55 MiB anonymous) is never over budget, in the seed pod or without limits',
+    limits: POD,
+    seconds: 60,
+    series: { agentMem: () => 55 * MIB, agentCpu: () => 5, childMem: () => 75 * MIB, childCpu: () => 5 },
+    actions: [],
+    check: (r) => {
+      for (const k of MACHINES) expect(r.final.machines[k].phase).toBe('normal');
+      const free = simulate({ ...scenarioBase, limits: NO_LIMITS, series: { agentMem: () => 55 * MIB, childMem: () => 75 * MIB } });
+      expect(free.actions).toEqual([]);
+    },
+  },
+];
+const scenarioBase: Scenario = { name: '', limits: NO_LIMITS, seconds: 60, series: {}, actions: [] };
 
-  it('kernel mode: cpu.max holds the child, so no duty cycle even when configured', () => {
-    const p = { ...params, cpuAction: 'duty_cycle' as const, mode: 'kernel' as const, cpuSustainMs: 0 };
-    const r = run([{ at: 0, cpu: 1000 }, { at: 1000, cpu: 1000 }], p);
-    expect(r.flatMap((x) => x.actions).map((a) => a.action)).toEqual(['report', 'throttle', 'throttle']);
-    expect(r[1].state.dutyStop).toBe(0);
-  });
-});
-
-describe('agent', () => {
-  it('sheds before its memory budget and stops shedding well under it (hysteresis)', () => {
-    const r = run([
-      { at: 0, agentMem: 40 * MIB },
-      { at: 1000, agentMem: 44 * MIB },
-      { at: 2000, agentMem: 40 * MIB },
-      { at: 3000, agentMem: 38 * MIB },
-    ]);
-    expect(kinds(r)).toEqual(['', 'shed', '', 'unshed']);
-    expect(r[1].actions[0]).toMatchObject({ who: 'agent', resource: 'memory', violation: true });
-  });
-
-  it('its own CPU over budget lowers the read rate', () => {
-    const r = run([{ at: 0, agentCpu: 100 }]);
-    expect(r[0].actions[0]).toMatchObject({ who: 'agent', resource: 'cpu', action: 'throttle' });
+describe('budget policy scenarios', () => {
+  it.each(scenarios.map((s) => [s.name, s] as const))('%s', (_name, sc) => {
+    const r = simulate(sc);
+    expect(r.actions).toEqual(sc.actions);
+    sc.check?.(r);
+    // One transition per change of phase, never a transition to the phase a machine is in.
+    for (const t of r.transitions) expect(t.from).not.toBe(t.to);
+    const phases: Phase[] = ['normal', 'pressure', 'acting', 'recovered'];
+    for (const k of MACHINES) expect(phases).toContain(r.final.machines[k].phase);
   });
 });

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RateWindow, TreeSampler, parseSmapsRollup, parseStat, parseStatusVmRss } from '../../../supervisor/budgets/proc.js';
+import { RateWindow, SelfSampler, TreeSampler, parseSmapsRollup, parseStat, parseStatusRssAnon, parseStatusVmRss } from '../../../supervisor/budgets/proc.js';
 
 /** A /proc/<pid>/stat line with the fields this module reads set. */
 function statLine(pid: number, ppid: number, utime: number, stime: number, rssPages: number, comm = 'node', starttime = 1000) {
@@ -90,5 +90,19 @@ describe('TreeSampler', () => {
     sampler.sample(10);
     t = 1000;
     expect(sampler.sample(20)!.cpuMillicores).toBeNull();
+  });
+});
+
+describe('parseStatusRssAnon', () => {
+  it('reads RssAnon in bytes: the memory warden budgets, without the file pages of the mapped binary', () => {
+    const status = 'Name:\tnode\nVmRSS:\t   98304 kB\nRssAnon:\t   53248 kB\nRssFile:\t   45056 kB\nRssShmem:\t       0 kB\n';
+    expect(parseStatusRssAnon(status)).toBe(53248 * 1024);
+    expect(parseStatusRssAnon('Name:\tkthreadd\n')).toBeNull();
+  });
+
+  it('SelfSampler reports anonymous memory below RSS', () => {
+    const s = new SelfSampler(3000).sample();
+    expect(s.anonBytes).toBeGreaterThan(0);
+    expect(s.anonBytes).toBeLessThanOrEqual(s.rssBytes);
   });
 });
