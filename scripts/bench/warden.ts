@@ -67,10 +67,19 @@ export async function startWarden(opts: WardenRunOptions): Promise<WardenRun> {
       agent: { cpu_millicores: 4000, memory_mib: 4096 },
     },
   };
-  const cfgPath = join(opts.dir, 'warden.yaml');
+  return spawnWarden(opts.dir, config, health, opts.nodeFlags);
+}
+
+/**
+ * Writes `config` as `<dir>/warden.yaml` and runs warden on it; its health endpoint must listen on
+ * `healthPort`. `wrap` goes before the node command line (e.g. a wrapper entering a cgroup).
+ */
+export function spawnWarden(dir: string, config: Record<string, unknown>, healthPort: number, nodeFlags: string[] = [], wrap: (argv: string[]) => string[] = (a) => a): WardenRun {
+  const cfgPath = join(dir, 'warden.yaml');
   writeFileSync(cfgPath, stringify(config));
-  const proc = spawn(process.execPath, [...SHIPPED_NODE_FLAGS, ...(opts.nodeFlags ?? []), WARDEN, 'run', '--config', cfgPath], {
-    cwd: opts.dir,
+  const [file, ...args] = wrap([process.execPath, ...SHIPPED_NODE_FLAGS, ...nodeFlags, WARDEN, 'run', '--config', cfgPath]);
+  const proc = spawn(file!, args, {
+    cwd: dir,
     env: { ...process.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -82,7 +91,7 @@ export async function startWarden(opts: WardenRunOptions): Promise<WardenRun> {
   proc.stderr!.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
   if (proc.pid === undefined) throw new Error(`could not start ${WARDEN}`);
-  const base = `http://127.0.0.1:${health}`;
+  const base = `http://127.0.0.1:${healthPort}`;
   const run: WardenRun = {
     proc,
     pid: proc.pid,
