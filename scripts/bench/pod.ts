@@ -19,7 +19,7 @@ import { fluentBitConfig, fluentdConfig, onPath, startCountingSink, stopProc, ty
 import { childPids, cpuSeconds, treeCpuSeconds } from './proc.js';
 import { Scope, type Row } from './row.js';
 import { containerId, linkContainers, makeLine, newContainerFile, type DockerTree } from './tree.js';
-import { freePort, metricSum, ROOT, sleep, spawnWarden, waitFor, waitReady, type WardenRun } from './warden.js';
+import { freePort, GOVERNOR_OFF, metricSum, ROOT, sleep, spawnWarden, waitFor, waitReady, type WardenRun } from './warden.js';
 
 const MiB = 1048576;
 
@@ -127,7 +127,6 @@ function shippedFluentdCommand(fluentd: string, conf: string): string[] {
   return c.child.command.map((a) => (a === 'fluentd' ? fluentd : a === '/etc/fluent/fluent.conf' ? conf : a));
 }
 
-const GOVERNOR_OFF = { cpu_action: 'none', child: { cpu_millicores: 4000, memory_mib: 4096 }, agent: { cpu_millicores: 4000, memory_mib: 4096 } };
 
 // ---- one row ---------------------------------------------------------------------------------
 
@@ -408,7 +407,7 @@ export async function podSection(o: PodSectionOptions): Promise<Row[]> {
     { section: 'pod', metric: 'warden pod / ceiling', value: vsCeiling, unit: '×', target: '≥ 0.9', met: vsCeiling === null ? null : o.judge(vsCeiling >= 0.9), note: vsCeiling === null ? missing('the ceiling row did not run') : undefined },
     { section: 'pod', metric: 'warden pod / seed', value: vsSeed, unit: '×', target: '≥ 3', met: vsSeed === null ? null : o.judge(vsSeed >= 3), note: vsSeed === null ? missing('the seed row did not run') : undefined },
     { section: 'pod', metric: 'warden pod peak cgroup memory', value: peak, unit: 'MiB', target: '≤ 150', met: peak === null ? null : o.judge(peak <= 150), note: w ? `of the 200Mi (cgroup ${w.cgroup} ${w.cgroup === 'v1' ? 'memory.max_usage_in_bytes' : 'memory.peak'})` : missing('') },
-    { section: 'pod', metric: 'warden pod OOM kills', value: w?.stats.oomKills ?? null, unit: '', target: '0', met: w?.stats.oomKills == null ? null : o.judge(w.stats.oomKills === 0) },
+    { section: 'pod', metric: 'warden pod OOM kills', value: w?.stats.oomKills ?? null, unit: '', target: '0', met: w?.stats.oomKills == null ? null : o.judge(w.stats.oomKills === 0), note: w ? undefined : missing('') },
     { section: 'pod', metric: 'warden pod delivered / expected', value: w ? w.delivered / w.expected : null, unit: '×', target: '1', met: w ? o.judge(w.delivered >= w.expected) : null, note: w ? `${w.delivered.toLocaleString('en-US')} of ${w.expected.toLocaleString('en-US')} lines` : missing('') },
     { section: 'pod', metric: 'warden CPU per million lines in the pod', value: w?.wardenCpuPerM ?? null, unit: 'CPU-s', target: '≤ 2', met: w?.wardenCpuPerM == null ? null : o.judge(w.wardenCpuPerM <= 2), note: w ? 'utime+stime of warden alone, at the pod\'s rate' : missing('') },
   );
