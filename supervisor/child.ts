@@ -229,8 +229,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
 
   /**
    * Check the new configuration with `checkCommand` (or the configured one), then send the reload
-   * signal to the child (its leader, not the group). One at a time: calls made while a reload runs share one follow-up reload,
-   * which checks the configuration as it is then.
+   * signal to the child (its leader, not the group). One at a time: calls made while a reload
+   * runs share one follow-up reload, which checks the configuration as it is then.
    */
   reload(checkCommand?: string[]): Promise<ReloadResult> {
     if (!this.reloadRunning) return this.startReload(checkCommand);
@@ -541,6 +541,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     // itself (its docs: signal the supervisor only), and a worker signalled directly as well
     // would reload twice, or (SIGUSR2 on 1.18) each start a restart of its own.
     const leader = run.leader ?? { pid: run.pid, starttime: 0 };
+    // A followed successor is not our child: its pid may be gone and reused before the poll notices.
+    if (leader.pid !== run.pid && readProc(leader.pid, o.procRoot)?.starttime !== leader.starttime) return { ok: true };
     run.groupAtReload = new Set(listProcs(o.procRoot).filter((p) => p.pgrp === run.pid).map(identity));
     try {
       process.kill(leader.pid, o.reloadSignal);
