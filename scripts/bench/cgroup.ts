@@ -34,6 +34,12 @@ export interface PodCgroup {
   /** `command` prefixed with the wrapper that enters the cgroup and execs it. */
   enterCommand(command: string[]): string[];
   stats(): PodStats;
+  /**
+   * Memory use now less the inactive file cache (what the kubelet calls the working set), bytes:
+   * the cgroup's usage also counts page cache (fluentd's buffer files), which the kernel reclaims
+   * before it OOM-kills anything.
+   */
+  workingSet(): number | null;
   /** Removes the cgroup directories (once its processes are gone; retried while busy). */
   remove(): Promise<void>;
 }
@@ -132,6 +138,12 @@ export function createPod(name: string, limits: PodLimits = SEED_LIMITS): PodCgr
         oomKills: field(read(join(memDir, version === 'v2' ? 'memory.events' : 'memory.oom_control')), 'oom_kill'),
         throttledPeriods: field(read(join(cpuDir, 'cpu.stat')), 'nr_throttled'),
       };
+    },
+    workingSet: () => {
+      const usage = read(join(memDir, version === 'v2' ? 'memory.current' : 'memory.usage_in_bytes'));
+      const stat = read(join(memDir, 'memory.stat'));
+      const inactive = field(stat, version === 'v2' ? 'inactive_file' : 'total_inactive_file');
+      return usage === null || inactive === null ? null : Number(usage.trim()) - inactive;
     },
     remove: async () => {
       for (const dir of dirs.reverse()) {

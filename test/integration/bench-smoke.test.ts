@@ -99,7 +99,7 @@ describe('npm run bench -- --quick', () => {
     for (const [section] of EXPECTED) expect(md).toContain(`| ${section} |`);
     if (podUnavailable() === null) {
       const pod = report.rows.find((r) => r.section === 'pod' && /`warden sink` child/.test(r.metric))!;
-      expect(pod.note).toMatch(/peak \d+ MiB · OOM kills 0 · throttled periods \d+ · warden [\d.]+ CPU-s\/M · delivered ([\d,]+)\/\1$/);
+      expect(pod.note).toMatch(/peak \d+ MiB \(working set \d+\) · OOM kills 0 · throttled periods \d+ · warden [\d.]+ CPU-s\/M · delivered ([\d,]+)\/\1$/);
     }
   }, 120_000);
 });
