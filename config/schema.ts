@@ -148,7 +148,9 @@ export const configSchema = z
       .prefault({}),
     child: z
       .object({
-        command: command.default(['fluentd', '-c', '/etc/fluent/fluent.conf']),
+        // --no-supervisor: warden is the supervisor; fluentd's own would be a second ~37 MiB process
+        // whose SIGUSR2 (since 1.18) replaces it by a new one instead of reloading it.
+        command: command.default(['fluentd', '--no-supervisor', '-c', '/etc/fluent/fluent.conf']),
         check_command: command.optional(),
         env: z.record(z.string(), z.string()).default({}),
         stop_signal: signal.default('SIGTERM'),

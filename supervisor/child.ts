@@ -10,7 +10,7 @@ import type { Metrics } from '../agent/health/metrics.js';
 import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } from './contracts.js';
 import { classifyExit, oomCounterFiles, parseOomKills } from './exit-classify.js';
 import type { Logger } from './log.js';
-import { signalGroup, terminateGroup, waitGroupGone } from './process-group.js';
+import { listProcs, parseProcStat, signalGroup, terminateGroup, waitGroupGone, type ProcStat } from './process-group.js';
 import { waitReady } from './readiness.js';
 import { INITIAL_POLICY_STATE, markStable, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from './restart-policy.js';
 import { resolveCommand } from './self-command.js';
@@ -49,6 +49,14 @@ const DRAIN_WAIT_MS = 500;
 const KILL_WAIT_MS = 10_000;
 const LOGGED_LAST_LINES = 20;
 const CHECK_OUTPUT_TAIL = 4096;
+/**
+ * After a reload signal, how long an exit of the leader that leaves a successor in its group is
+ * taken for a handover (fluentd ≥ 1.18's zero-downtime restart: the old supervisor exits about
+ * 10 s after the new one is up), not a crash.
+ */
+const HANDOVER_WINDOW_MS = 120_000;
+/** How often a followed successor (not our child: no exit event) is checked for being gone. */
+const FOLLOW_POLL_MS = 200;
 
 /** Splits a byte stream into lines of at most `maxBytes`; memory stays bounded whatever the input. */
 export class LineSplitter {
@@ -124,7 +132,18 @@ type Intent = { kind: 'stop' } | { kind: 'restart'; reason: RestartReason | 'rea
 
 interface Run {
   sub: ResultPromise | null;
+  /** The process we spawned: the leader of the child's process group, and that group's id. */
   pid: number | null;
+  /**
+   * The process that gets the reload signal and is reported as the child's pid: the spawned one,
+   * or, after a handover, its successor in the same group.
+   */
+  leader: ProcStat | null;
+  /** When the last reload signal was sent (this.now()); null before. */
+  reloadedAt: number | null;
+  /** The group's processes (`pid:starttime`) when it was sent: none of them is a successor. */
+  groupAtReload: Set<string>;
+  followTimer: NodeJS.Timeout | null;
   startedAt: number;
   oomBefore: number | null;
   ready: boolean;
@@ -210,8 +229,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
 
   /**
    * Check the new configuration with `checkCommand` (or the configured one), then send the reload
-   * signal to the group. One at a time: calls made while a reload runs share one follow-up reload,
-   * which checks the configuration as it is then.
+   * signal to the child (its leader, not the group). One at a time: calls made while a reload
+   * runs share one follow-up reload, which checks the configuration as it is then.
    */
   reload(checkCommand?: string[]): Promise<ReloadResult> {
     if (!this.reloadRunning) return this.startReload(checkCommand);
@@ -232,7 +251,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     const run = this.run;
     const running = run !== null && run.pid !== null && !run.exitSeen;
     return {
-      pid: running ? run.pid : null,
+      pid: running ? (run.leader?.pid ?? run.pid) : null,
       state: this.state,
       degraded: this.policy.degraded,
       uptime_s: running ? Math.max(0, (this.now() - run.startedAt) / 1000) : 0,
@@ -248,8 +267,9 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   }
 
   signalGroup(signal: NodeJS.Signals): boolean {
-    const pid = this.pid();
-    return pid !== null && signalGroup(pid, signal);
+    const run = this.run;
+    // The group keeps its id (the spawned pid) after a handover, while pid() names the successor.
+    return run !== null && run.pid !== null && !run.exitSeen && signalGroup(run.pid, signal);
   }
 
   /** New options (after a config reload); command and env apply from the next start. */
@@ -266,6 +286,10 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     const run: Run = {
       sub: null,
       pid: null,
+      leader: null,
+      reloadedAt: null,
+      groupAtReload: new Set(),
+      followTimer: null,
       startedAt: this.now(),
       oomBefore: this.readOomKills(),
       ready: false,
@@ -309,6 +333,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     if (sub.pid === undefined) return; // spawn failed; the error event follows
 
     run.pid = sub.pid;
+    run.leader = readProc(sub.pid, o.procRoot) ?? { pid: sub.pid, state: 'R', ppid: process.pid, pgrp: sub.pid, starttime: 0 };
     run.streamsClosed = this.pipeOutput(sub);
     o.metrics.childStarts.inc();
     o.metrics.childUp.set(1);
@@ -373,6 +398,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
 
   private async onExit(run: Run, code: number | null, signal: NodeJS.Signals | null, spawnError: string | null): Promise<void> {
     if (run.exitSeen) return;
+    if (spawnError === null && this.followHandover(run, code, signal)) return;
+    if (run.followTimer) clearInterval(run.followTimer);
     run.exitSeen = true;
     try {
       await this.handleExit(run, code, signal, spawnError);
@@ -510,9 +537,55 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       o.logger.info({ child: this.name, state: this.state }, 'reload: child not running; its next start uses the new configuration');
       return { ok: true };
     }
-    if (!signalGroup(run.pid, o.reloadSignal)) return { ok: true };
-    o.logger.info({ child: this.name, pid: run.pid, signal: o.reloadSignal }, 'reload signal sent to the child group');
+    // The leader only, never the group: fluentd's supervisor passes a reload on to its workers
+    // itself (its docs: signal the supervisor only), and a worker signalled directly as well
+    // would reload twice, or (SIGUSR2 on 1.18) each start a restart of its own.
+    const leader = run.leader ?? { pid: run.pid, starttime: 0 };
+    // A followed successor is not our child: its pid may be gone and reused before the poll notices.
+    if (leader.pid !== run.pid && readProc(leader.pid, o.procRoot)?.starttime !== leader.starttime) return { ok: true };
+    run.groupAtReload = new Set(listProcs(o.procRoot).filter((p) => p.pgrp === run.pid).map(identity));
+    try {
+      process.kill(leader.pid, o.reloadSignal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return { ok: true }; // exiting: its exit handling takes over
+      throw err;
+    }
+    run.reloadedAt = this.now();
+    o.logger.info({ child: this.name, pid: leader.pid, signal: o.reloadSignal }, 'reload signal sent to the child');
     return { ok: true };
+  }
+
+  /**
+   * The leader exited on its own soon after a reload signal while its group lives on: fluentd
+   * ≥ 1.18 answers SIGUSR2 to its supervisor with a zero-downtime restart (a new supervisor is
+   * spawned into the same group, takes over the sockets, and the old one exits). The topmost
+   * survivor of the group becomes the leader and is polled for its exit (it is not our child, so
+   * no exit event comes for it); the run goes on, ready as it was. False: an ordinary exit.
+   */
+  private followHandover(run: Run, code: number | null, signal: NodeJS.Signals | null): boolean {
+    if (run.pid === null || run.intent || !this.wanted || run.reloadedAt === null) return false;
+    // code null with no signal: a followed successor found gone by the poll, which may hand over again.
+    if (this.now() - run.reloadedAt > HANDOVER_WINDOW_MS || signal !== null || (code !== 0 && code !== null)) return false;
+    const old = run.leader?.pid ?? run.pid;
+    const members = listProcs(this.opts.procRoot).filter((p) => p.pgrp === run.pid && p.pid !== old && p.state !== 'Z');
+    const inGroup = new Set(members.map((p) => p.pid));
+    // The successor started after the signal (an orphaned worker of a crashed leader did not),
+    // and its parent (the old leader) is gone, so no member of the group is its parent.
+    const tops = members.filter((p) => !run.groupAtReload.has(identity(p)) && !inGroup.has(p.ppid)).sort((a, b) => b.starttime - a.starttime);
+    const next = tops[0];
+    if (!next) return false;
+    run.leader = next;
+    run.reloadedAt = null; // one handover per reload signal
+    this.opts.logger.info({ child: this.name, pid: next.pid, previous_pid: old, pgid: run.pid }, 'child handed over to a successor after the reload signal; following it');
+    this.emit('state', this.status());
+    if (run.followTimer) clearInterval(run.followTimer);
+    run.followTimer = setInterval(() => {
+      const now = readProc(next.pid, this.opts.procRoot);
+      if (now && now.starttime === next.starttime && now.state !== 'Z') return;
+      // Gone (or a zombie waiting for PID 1): no exit status to be had for a process that is not ours.
+      void this.onExit(run, null, null, null);
+    }, FOLLOW_POLL_MS);
+    return true;
   }
 
   /** Runs the check command; null when it passed, else what went wrong with the tail of its output. */
@@ -575,6 +648,16 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       this.oomFile = candidates.find((f) => readCounter(f) !== null) ?? null;
     }
     return this.oomFile ? readCounter(this.oomFile) : null;
+  }
+}
+
+const identity = (p: ProcStat): string => `${p.pid}:${p.starttime}`;
+
+function readProc(pid: number, procRoot = '/proc'): ProcStat | null {
+  try {
+    return parseProcStat(readFileSync(`${procRoot}/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
   }
 }
 

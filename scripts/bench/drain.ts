@@ -23,7 +23,7 @@ export interface DrainResult {
   pid: number;
 }
 
-export async function drain(scope: Scope, dir: string, tree: DockerTree, timeoutMs: number, nodeFlags: string[] = []): Promise<DrainResult> {
+export async function drain(scope: Scope, dir: string, tree: DockerTree, timeoutMs: number, nodeFlags: string[] = [], governorOff = false): Promise<DrainResult> {
   const spawnedAt = performance.now();
   const w: WardenRun = await startWarden({
     dir,
@@ -31,6 +31,7 @@ export async function drain(scope: Scope, dir: string, tree: DockerTree, timeout
     roots: [join(tree.root, DOCKER_DIR)],
     readFrom: 'head',
     nodeFlags,
+    governorOff,
   });
   scope.defer(() => w.stop());
   const rss = new RssSampler(() => [w.pid]);

@@ -32,7 +32,7 @@ export interface OtherResult {
   peakRssMiB: number;
 }
 
-function fluentBitConfig(dir: string, glob: string, port: number): string {
+export function fluentBitConfig(dir: string, glob: string, port: number): string {
   writeFileSync(
     join(dir, 'parsers.conf'),
     ['[PARSER]', '    Name docker', '    Format json', '    Time_Key time', '    Time_Format %Y-%m-%dT%H:%M:%S.%L', '    Time_Keep On', ''].join('\n'),
@@ -67,7 +67,8 @@ function fluentBitConfig(dir: string, glob: string, port: number): string {
   return conf;
 }
 
-function fluentdConfig(dir: string, glob: string, port: number): string {
+/** in_tail → out_forward with acks; `fileBuffer`: a file buffer in that directory (the seed DaemonSet's), else memory. */
+export function fluentdConfig(dir: string, glob: string, port: number, fileBuffer?: string): string {
   const conf = join(dir, 'fluent.conf');
   writeFileSync(
     conf,
@@ -91,7 +92,7 @@ function fluentdConfig(dir: string, glob: string, port: number): string {
     host 127.0.0.1
     port ${port}
   </server>
-  <buffer>
+  <buffer>${fileBuffer ? `\n    @type file\n    path ${fileBuffer}` : ''}
     flush_interval 0.2s
     flush_thread_count 4
   </buffer>
@@ -101,7 +102,8 @@ function fluentdConfig(dir: string, glob: string, port: number): string {
   return conf;
 }
 
-function stopProc(p: ChildProcess): Promise<void> {
+/** SIGTERM, SIGKILL after 10 s; resolves once `p` exited. */
+export function stopProc(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
@@ -113,8 +115,17 @@ function stopProc(p: ChildProcess): Promise<void> {
   });
 }
 
-export async function runOther(scope: Scope, dir: string, which: Other, program: string, tree: DockerTree, timeoutMs: number): Promise<OtherResult> {
-  mkdirSync(dir, { recursive: true });
+/** An acking Forward receiver on loopback (`warden sink --count-only`, no shared key) that counts records. */
+export interface CountingSink {
+  port: number;
+  pid: number;
+  /** Records acked so far, as of the last `refresh`. */
+  records(): number;
+  /** Asks the sink for its count (SIGUSR1) and waits `ms` for the answer. */
+  refresh(ms?: number): Promise<number>;
+}
+
+export async function startCountingSink(scope: Scope): Promise<CountingSink> {
   const port = await freePort();
   const env = { ...process.env };
   delete env.WARDEN_FORWARD_SHARED_KEY;
@@ -137,7 +148,23 @@ export async function runOther(scope: Scope, dir: string, which: Other, program:
     }
   });
   await waitFor('the sink listening', () => listening, 15_000, 50);
+  return {
+    port,
+    pid: sink.pid!,
+    records: () => records,
+    refresh: async (ms = 100) => {
+      if (sink.exitCode !== null || sink.signalCode !== null) throw new Error(`the receiver exited (${sink.exitCode ?? sink.signalCode})`);
+      sink.kill('SIGUSR1');
+      await sleep(ms);
+      return records;
+    },
+  };
+}
 
+export async function runOther(scope: Scope, dir: string, which: Other, program: string, tree: DockerTree, timeoutMs: number): Promise<OtherResult> {
+  mkdirSync(dir, { recursive: true });
+  const sink = await startCountingSink(scope);
+  const port = sink.port;
   const glob = dockerGlob(tree.root);
   const args = which === 'fluent-bit' ? ['-c', fluentBitConfig(dir, glob, port)] : ['-c', fluentdConfig(dir, glob, port), '--no-supervisor'];
   const proc = spawn(program, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -151,12 +178,11 @@ export async function runOther(scope: Scope, dir: string, which: Other, program:
   const deadline = startAt + timeoutMs;
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${which} exited: ${err.slice(-400)}`);
-    if (performance.now() > deadline) throw new Error(`${which}: ${records} of ${tree.lines} lines after ${Math.round(timeoutMs / 1000)} s`);
+    if (performance.now() > deadline) throw new Error(`${which}: ${sink.records()} of ${tree.lines} lines after ${Math.round(timeoutMs / 1000)} s`);
     const at = performance.now();
     const cpu = treeCpuSeconds(proc.pid!);
-    const seen = records;
-    sink.kill('SIGUSR1');
-    await sleep(100);
+    const seen = sink.records();
+    const records = await sink.refresh();
     if (seen === 0 && records === 0) {
       startAt = at;
       startCpu = cpu;

@@ -1,7 +1,7 @@
 // The bench's data: a Docker json-file tree whose lines are 180–250 bytes (gen-logs' default
 // lines run a little longer), deterministic from a seed, each line carrying `<key>#<seq>`.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, symlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { dockerLines, rng } from '../gen-logs.js';
 
 export const DOCKER_DIR = 'var/lib/docker/containers';
@@ -129,4 +129,21 @@ export function warmAndCount(root: string, files: string[]): DockerTree {
     }
   }
   return { root, files, lines, bytes };
+}
+
+export const CONTAINERS_DIR = 'var/log/containers';
+
+/**
+ * `/var/log/containers/<pod>_<namespace>_<container>-<id>.log` symlinks (absolute, as the kubelet
+ * makes them) to each Docker file of the tree; returns their glob.
+ */
+export function linkContainers(tree: DockerTree): string {
+  const dir = join(tree.root, CONTAINERS_DIR);
+  mkdirSync(dir, { recursive: true });
+  for (const [i, file] of tree.files.entries()) {
+    const id = basename(dirname(file));
+    const link = join(dir, `app-${i}_bench_app-${id}.log`);
+    if (!existsSync(link)) symlinkSync(file, link);
+  }
+  return join(dir, '*.log');
 }

@@ -31,7 +31,16 @@ export interface WardenRunOptions {
   forward?: Record<string, unknown>;
   /** Extra node flags for warden (e.g. --cpu-prof); its `warden sink` child inherits them. */
   nodeFlags?: string[];
+  /** Budgets far above what a run uses and `cpu_action: none`: a ceiling row, never the headline. */
+  governorOff?: boolean;
 }
+
+/** The budgets of a "governor off" ceiling row. */
+export const GOVERNOR_OFF = {
+  cpu_action: 'none',
+  child: { cpu_millicores: 4000, memory_mib: 4096 },
+  agent: { cpu_millicores: 4000, memory_mib: 4096 },
+};
 
 export interface WardenRun {
   proc: ChildProcess;
@@ -43,10 +52,7 @@ export interface WardenRun {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/**
- * Budgets are set far above what a drain uses and `cpu_action: none`: the bench measures how fast
- * warden can go, not the governor slowing it to the default 50m/48 MiB agent budget on purpose.
- */
+/** warden with its shipped defaults (budgets derived from its cgroup), unless `governorOff`. */
 export async function startWarden(opts: WardenRunOptions): Promise<WardenRun> {
   mkdirSync(opts.dir, { recursive: true });
   const fwd = await freePort();
@@ -61,16 +67,21 @@ export async function startWarden(opts: WardenRunOptions): Promise<WardenRun> {
     tail: { read_from: opts.readFrom, roots: opts.roots, ...opts.tail },
     forward: { to: `tcp://127.0.0.1:${fwd}`, ...opts.forward },
     child: { command: sinkArgs, stop_grace_s: 5, ready_timeout_s: 30 },
-    budgets: {
-      cpu_action: 'none',
-      child: { cpu_millicores: 4000, memory_mib: 4096 },
-      agent: { cpu_millicores: 4000, memory_mib: 4096 },
-    },
+    ...(opts.governorOff ? { budgets: GOVERNOR_OFF } : {}),
   };
-  const cfgPath = join(opts.dir, 'warden.yaml');
+  return spawnWarden(opts.dir, config, health, opts.nodeFlags);
+}
+
+/**
+ * Writes `config` as `<dir>/warden.yaml` and runs warden on it; its health endpoint must listen on
+ * `healthPort`. `wrap` goes before the node command line (e.g. a wrapper entering a cgroup).
+ */
+export function spawnWarden(dir: string, config: Record<string, unknown>, healthPort: number, nodeFlags: string[] = [], wrap: (argv: string[]) => string[] = (a) => a): WardenRun {
+  const cfgPath = join(dir, 'warden.yaml');
   writeFileSync(cfgPath, stringify(config));
-  const proc = spawn(process.execPath, [...SHIPPED_NODE_FLAGS, ...(opts.nodeFlags ?? []), WARDEN, 'run', '--config', cfgPath], {
-    cwd: opts.dir,
+  const [file, ...args] = wrap([process.execPath, ...SHIPPED_NODE_FLAGS, ...nodeFlags, WARDEN, 'run', '--config', cfgPath]);
+  const proc = spawn(file!, args, {
+    cwd: dir,
     env: { ...process.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -82,7 +93,7 @@ export async function startWarden(opts: WardenRunOptions): Promise<WardenRun> {
   proc.stderr!.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
   if (proc.pid === undefined) throw new Error(`could not start ${WARDEN}`);
-  const base = `http://127.0.0.1:${health}`;
+  const base = `http://127.0.0.1:${healthPort}`;
   const run: WardenRun = {
     proc,
     pid: proc.pid,

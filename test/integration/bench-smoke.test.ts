@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBench } from '../../scripts/bench.js';
+import { podUnavailable } from '../../scripts/bench/cgroup.js';
 import { onPath } from '../../scripts/bench/others.js';
 import { tempDir } from './harness.js';
 
@@ -17,6 +18,7 @@ const EXPECTED: Array<[string, RegExp]> = [
   ['baseline', /^Node read \+ split \+ JSON\.parse$/],
   ['drain', /^end to end \(file/],
   ['drain', /^end to end$/],
+  ['drain', /^ceiling: governor off/],
   ['drain', /^ratio to Node/],
   ['drain', /^warden CPU per million lines$/],
   ['drain', /^warden peak RSS/],
@@ -34,7 +36,26 @@ const EXPECTED: Array<[string, RegExp]> = [
   ['fluent-bit', /^warden \/ fluent-bit$/],
   ['fluentd', /^fluentd in_tail → forward/],
   ['fluentd', /^warden \/ fluentd$/],
+  ['pod', /^seed: fluentd alone/],
+  ['pod', /^warden \(shipped config and defaults\) \+ `warden sink` child/],
+  ['pod', /^ceiling: fluentd alone/],
+  ['pod', /^Fluent Bit alone/],
+  ['pod', /^ceiling: warden pod with the governor off/],
+  ['pod', /^warden pod \/ ceiling$/],
+  ['pod', /^warden pod \/ seed$/],
+  ['pod', /^warden pod peak cgroup memory$/],
+  ['pod', /^warden pod OOM kills$/],
+  ['pod', /^warden pod delivered \/ expected$/],
+  ['pod', /^warden CPU per million lines in the pod$/],
+  ['pod', /^warden CPU, steady 200 lines\/s for 2 s$/],
 ];
+
+/**
+ * Pod rows that carry a number in a quick run: the warden pod (with a sink child) and what is
+ * measured on it, where pods can run (root, a cgroup with cpu and memory). The other pods are
+ * skipped in quick runs, and so are the ratios to them.
+ */
+const podMeasured = (metric: string) => podUnavailable() === null && /^(warden \(|warden pod (peak|OOM|delivered)|warden CPU)/.test(metric);
 
 describe('npm run bench -- --quick', () => {
   it('prints every row with a number (or a skip note) and writes the results file with the machine', async () => {
@@ -52,6 +73,11 @@ describe('npm run bench -- --quick', () => {
       if (skipped) {
         expect(row.value).toBeNull();
         expect(row.note).toMatch(/^skipped: .* not on PATH$/);
+      } else if (row.section === 'pod' && !podMeasured(row.metric)) {
+        expect(row.value, row.metric).toBeNull();
+        expect(row.note, row.metric).toMatch(/^skipped: |did not run$/);
+      } else if (row.section === 'pod' && /OOM/.test(row.metric)) {
+        expect(row.value).toBe(0);
       } else {
         expect(row.value, `${row.section} / ${row.metric}`).toEqual(expect.any(Number));
         expect(Number.isFinite(row.value), `${row.section} / ${row.metric}`).toBe(true);
@@ -71,5 +97,9 @@ describe('npm run bench -- --quick', () => {
     expect(md).toContain(`| Node | ${process.version} |`);
     expect(md).toMatch(/\| warden \| warden \d+\.\d+\.\d+/);
     for (const [section] of EXPECTED) expect(md).toContain(`| ${section} |`);
-  }, 60_000);
+    if (podUnavailable() === null) {
+      const pod = report.rows.find((r) => r.section === 'pod' && /`warden sink` child/.test(r.metric))!;
+      expect(pod.note).toMatch(/peak \d+ MiB \(working set \d+\) · OOM kills 0 · throttled periods \d+ · warden [\d.]+ CPU-s\/M · delivered ([\d,]+)\/\1$/);
+    }
+  }, 120_000);
 });

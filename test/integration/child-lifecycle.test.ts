@@ -80,7 +80,7 @@ describe('ChildSupervisor stop, readiness and reload', () => {
     expect(h.child.status().state).toBe('ready');
   });
 
-  it('reload with a passing check: the group receives the reload signal, same pid', async () => {
+  it('reload with a passing check: the child receives the reload signal, same pid', async () => {
     const port = await freePort();
     const marker = join(scope.tempDir(), 'marker');
     const h = scope.make({

@@ -23,7 +23,7 @@ describe('config loading', () => {
     expect(c.inputs.map((i) => i.name)).toEqual(['containers', 'docker', 'host']);
     expect(c.tail.max_line_bytes).toBe(262144);
     expect(c.forward.to).toBe('tcp://127.0.0.1:24224');
-    expect(c.child.command).toEqual(['fluentd', '-c', '/etc/fluent/fluent.conf']);
+    expect(c.child.command).toEqual(['fluentd', '--no-supervisor', '-c', '/etc/fluent/fluent.conf']);
     expect(c.child.restart.backoff_max_ms).toBe(30000);
     expect(c.budgets.cpu_action).toBe('throttle');
     expect(c.budgets.child).toBeUndefined();
