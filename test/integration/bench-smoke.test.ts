@@ -101,5 +101,5 @@ describe('npm run bench -- --quick', () => {
       const pod = report.rows.find((r) => r.section === 'pod' && /`warden sink` child/.test(r.metric))!;
       expect(pod.note).toMatch(/peak \d+ MiB \(working set \d+\) · OOM kills 0 · throttled periods \d+ · warden [\d.]+ CPU-s\/M · delivered ([\d,]+)\/\1$/);
     }
-  }, 120_000);
+  }, 240_000);
 });
