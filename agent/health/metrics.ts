@@ -16,7 +16,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     childRestarts: new Counter({ name: 'warden_child_restarts_total', help: 'Child restarts by reason of the exit that caused them', labelNames: ['reason'] as const, registers: r }),
     childStarts: new Counter({ name: 'warden_child_starts_total', help: 'Child process starts', registers: r }),
     zombieOrphans: new Gauge({ name: 'warden_zombie_orphans', help: 'Zombies whose parent is PID 1 (nonzero when warden runs as PID 1 without tini)', registers: r }),
-    reloads: new Counter({ name: 'warden_reloads_total', help: 'Configuration reloads by result', labelNames: ['result'] as const, registers: r }),
+    configReloads: new Counter({
+      name: 'warden_config_reloads_total',
+      help: 'Configuration reloads by result (applied, refused, unchanged) and trigger (signal: SIGHUP, watch: the file changed)',
+      labelNames: ['result', 'trigger'] as const,
+      registers: r,
+    }),
     // tail
     openFiles: new Gauge({ name: 'warden_tail_open_files', help: 'File descriptors held open by the tail pipeline', registers: r }),
     watchedFiles: new Gauge({ name: 'warden_tail_files', help: 'Files known to the tail pipeline', registers: r }),
