@@ -4,17 +4,23 @@ import { request } from 'node:http';
 import { loadConfig } from '../../config/load.js';
 import { splitListen } from './server.js';
 
-/** --url, else the health.listen of the resolved config (wildcards → loopback), else 127.0.0.1:9880. */
-export function defaultUrl(explicit?: string): string {
+/**
+ * --url, else the health.listen of the resolved config (wildcards → loopback), else 127.0.0.1:9880.
+ * A config named with --config must load (its ConfigError goes to the caller); one found by the
+ * usual resolution that does not load falls back to the default address.
+ */
+export function defaultUrl(explicit?: string, configPath?: string): string {
   if (explicit) return explicit.replace(/\/+$/, '');
+  let listen: string;
   try {
-    const { config } = loadConfig(undefined);
-    const { host, port } = splitListen(config.health.listen);
-    const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-    return `http://${h}:${port}`;
-  } catch {
+    listen = loadConfig(configPath).config.health.listen;
+  } catch (err) {
+    if (configPath !== undefined) throw err;
     return 'http://127.0.0.1:9880';
   }
+  const { host, port } = splitListen(listen);
+  const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
 }
 
 export interface Fetched {
@@ -41,8 +47,8 @@ export function get(url: string, timeoutMs: number): Promise<Fetched> {
   });
 }
 
-export async function probe(which: 'live' | 'ready', opts: { url?: string; timeoutMs: number }): Promise<number> {
-  const url = `${defaultUrl(opts.url)}/${which === 'live' ? 'healthz' : 'readyz'}`;
+export async function probe(which: 'live' | 'ready', opts: { url?: string; configPath?: string; timeoutMs: number }): Promise<number> {
+  const url = `${defaultUrl(opts.url, opts.configPath)}/${which === 'live' ? 'healthz' : 'readyz'}`;
   try {
     const res = await get(url, opts.timeoutMs);
     const ok = res.status === 200;
@@ -54,8 +60,8 @@ export async function probe(which: 'live' | 'ready', opts: { url?: string; timeo
   }
 }
 
-export async function printStatus(opts: { url?: string; json: boolean }): Promise<number> {
-  const url = `${defaultUrl(opts.url)}/status`;
+export async function printStatus(opts: { url?: string; configPath?: string; json: boolean }): Promise<number> {
+  const url = `${defaultUrl(opts.url, opts.configPath)}/status`;
   let res: Fetched;
   try {
     res = await get(url, 5000);
