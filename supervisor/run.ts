@@ -66,7 +66,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     logger.error({ state_dir: config.state_dir, err: (err as Error).message }, 'state_dir is not writable; checkpoints will be retried');
   }
 
-  const metrics = createMetrics();
+  const metrics = createMetrics({ inputs: config.inputs.map((i) => i.name) });
   const sharedKey = resolveSharedKey(config.forward.shared_key);
   const notifier = createNotifier({ env: { ...process.env }, logger });
   // systemd's notify variables are warden's, not the child's: fluentd must not talk to systemd.
