@@ -25,6 +25,7 @@ import { VERSION } from './version.js';
 import { ConfigWatcher } from './config-watch.js';
 import { readConfig, Reloader, type ReadConfig } from './reload.js';
 import { selfExcludeGlobs } from './self-exclude.js';
+import { nextForwardConnection } from './forward-ready.js';
 
 export interface RunOptions {
   configPath?: string;
@@ -74,6 +75,8 @@ export async function runWarden(opts: RunOptions): Promise<number> {
 
   const child = new ChildSupervisor({
     ...childOptions(config, sharedKey),
+    // Ready = warden's Forward client got through to the child, not merely "the port accepts".
+    readyProbe: (p) => nextForwardConnection(client, p),
     logger,
     metrics,
   });
