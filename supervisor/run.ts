@@ -156,7 +156,17 @@ export async function runWarden(opts: RunOptions): Promise<number> {
         config_hash: reloader.hash,
         ready: ready(),
         child: child.status(),
-        forward: { to: config.forward.to, connected: client.connected, inflight: client.inflight(), last_ack_at: isoOrNull(client.lastAckAt()) },
+        forward: {
+          to: config.forward.to,
+          connected: client.connected,
+          inflight: client.inflight(),
+          max_inflight: config.forward.max_inflight_batches,
+          last_ack_at: isoOrNull(client.lastAckAt()),
+          last_ack_age_s: secondsOrNull(client.sinceLastAckMs()),
+          oldest_pending_s: secondsOrNull(client.oldestPendingMs()),
+        },
+        // Each input's globs, so a reader can show file paths relative to their input's directory.
+        inputs: config.inputs.map((i) => ({ name: i.name, paths: i.paths })),
         budgets: governor.snapshot(),
         checkpoints: tail.checkpointHealth(),
         lag_bytes: tail.lagBytes(),
@@ -276,6 +286,10 @@ function childOptions(config: Config, sharedKey: string | null) {
     restart: config.child.restart,
     forwardTo: config.forward.to,
   };
+}
+
+function secondsOrNull(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms) / 1000;
 }
 
 function isoOrNull(ms: number | null): string | null {
