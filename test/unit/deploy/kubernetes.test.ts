@@ -96,6 +96,10 @@ describe('deploy/kubernetes manifests', () => {
     expect([...k.resources].sort()).toEqual([...files].sort());
     expect(k.namespace).toBeTruthy();
     expect(k.images.map((i: any) => i.name)).toContain(container.image);
+    // Pinned by digest; the example's is a marked placeholder (nothing publishes the image).
+    expect(k.images[0].digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(k.images[0].newTag).toBeUndefined();
+    expect(read('deploy/kubernetes/kustomization.yaml')).toMatch(/PLACEHOLDER digest/);
     expect(pod.serviceAccountName).toBe(byKind('ServiceAccount').metadata.name);
     const cmVolumes = pod.volumes.filter((v: any) => v.configMap);
     expect(cmVolumes.length).toBeGreaterThan(0);
@@ -266,7 +270,15 @@ describe('the DaemonSet keeps every element of the seed', () => {
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(seedPod.terminationGracePeriodSeconds);
     expect(ds.metadata.labels['k8s-app']).toBe(seed.metadata.labels['k8s-app']);
     expect(pod.nodeSelector).toBeDefined();
-    expect(read('deploy/kubernetes/daemonset.yaml')).toMatch(/#\s*nodeSelector:\n\s*#\s+\S+: \S+/);
+  });
+
+  it('the commented nodeSelector example, uncommented, adds a label to the one nodeSelector', () => {
+    const text = read('deploy/kubernetes/daemonset.yaml');
+    const example = /^(\s*)# (logging: warden)$/m;
+    expect(text).toMatch(example);
+    // parse() refuses duplicate keys: a second `nodeSelector:` would throw here.
+    const uncommented = parse(text.replace(example, '$1$2'));
+    expect(uncommented.spec.template.spec.nodeSelector).toEqual({ ...pod.nodeSelector, logging: 'warden' });
   });
 
   it('a grace period longer than the child stop grace', () => {
@@ -285,7 +297,7 @@ describe.skipIf(kubectl.status !== 0)('kubectl kustomize deploy/kubernetes (skip
     expect(out.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'DaemonSet', 'ServiceAccount']);
     for (const o of out) expect(o.metadata.namespace).toBe(k.namespace);
     const rendered = out.find((o) => o.kind === 'DaemonSet');
-    expect(rendered.spec.template.spec.containers[0].image).toBe(`${k.images[0].newName}:${k.images[0].newTag}`);
+    expect(rendered.spec.template.spec.containers[0].image).toBe(`${k.images[0].newName}@${k.images[0].digest}`);
     expect(() => new DaemonSet(rendered).validate()).not.toThrow();
   });
 
