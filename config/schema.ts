@@ -106,6 +106,13 @@ export const configSchema = z
       .strict()
       .prefault({}),
     health: z.object({ listen: listenAddr.default('0.0.0.0:9880') }).strict().prefault({}),
+    reload: z
+      .object({
+        watch_interval_ms: z.number().int().min(0).default(1000),
+        watch_also: z.array(z.string().startsWith('/', 'must be an absolute path')).default([]),
+      })
+      .strict()
+      .prefault({}),
     inputs: z
       .array(inputSchema)
       .default(defaultInputs)
@@ -120,6 +127,7 @@ export const configSchema = z
       .object({
         read_from: z.enum(['head', 'end']).default('end'),
         exclude: z.array(z.string()).default([]),
+        exclude_self: z.boolean().default(true),
         max_line_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(262144),
         max_open_files: z.number().int().min(8).default(1024),
         roots: z.array(z.string().startsWith('/', 'must be absolute')).default(['/var/log', '/var/lib/docker/containers']),

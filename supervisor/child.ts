@@ -29,6 +29,11 @@ export interface ChildOptions {
   restart: RestartPolicyConfig;
   /** tcp://HOST:PORT | unix:///PATH — the child is ready when this accepts a connection. */
   forwardTo: string;
+  /**
+   * How readiness is decided, instead of a bare connect to `forwardTo` (which a process squatting on
+   * the port passes too): warden passes "its Forward client completed the handshake".
+   */
+  readyProbe?: (opts: { timeoutMs: number; signal: AbortSignal }) => Promise<boolean>;
   logger: Logger;
   metrics: Metrics;
   /** Directory holding memory.events (v2) or memory.oom_control (v1); default: this process's memory cgroup. */
@@ -350,7 +355,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       }
     }, stableMs);
 
-    void waitReady(o.forwardTo, { timeoutMs: o.readyTimeoutS * 1000, signal: run.abort.signal }).then(
+    const probe = o.readyProbe ?? ((p: { timeoutMs: number; signal: AbortSignal }) => waitReady(o.forwardTo, p));
+    void probe({ timeoutMs: o.readyTimeoutS * 1000, signal: run.abort.signal }).then(
       (ok) => this.onReadyResult(run, ok),
       (err) => {
         o.logger.error({ child: this.name, err: String(err) }, 'child readiness probe failed');

@@ -5,8 +5,8 @@ export const EXIT = {
   OK: 0,
   /** Bad configuration or usage. */
   USAGE: 2,
-  /** The child was given up on (it cannot be started at all, e.g. its config is rejected for good). */
-  CHILD_GIVEN_UP: 3,
+  // No code for "child given up": warden never gives up on its child; a crash loop is `degraded`
+  // and retried at child.restart.backoff_max_ms, reported by /readyz and warden_child_degraded.
 } as const;
 
 export function exitCodeForSignal(signal: NodeJS.Signals): number {

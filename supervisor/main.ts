@@ -5,23 +5,79 @@ import { EXIT } from './exit-codes.js';
 import { VERSION } from './version.js';
 
 
+const SINK_LISTEN = 'tcp://127.0.0.1:24224';
+const CONFIG_LINE = 'config: --config, else $WARDEN_CONFIG, else /etc/warden/warden.yaml, else built-in defaults.\n';
+const URL_LINE = 'server: --url, else health.listen of the config (a wildcard address as loopback), else http://127.0.0.1:9880.\n';
+
+/** Each subcommand's own usage, printed by `warden <command> --help`. */
+const COMMANDS: Record<string, { line: string; help: string }> = {
+  run: {
+    line: 'run [--config PATH]                          supervise the child and ship logs (the main job)',
+    help: `usage: warden run [--config PATH]
+
+Supervises the child, tails the inputs and ships them over Forward; stops on SIGTERM/SIGINT,
+reloads on SIGHUP and when the config file changes.
+exit: 0 clean stop, 1 internal error, 2 bad configuration, 128+N killed by signal N.
+${CONFIG_LINE}`,
+  },
+  'check-config': {
+    line: 'check-config [--config PATH]                 validate a configuration; exit 2 when invalid',
+    help: `usage: warden check-config [--config PATH]
+
+Validates a configuration and prints every error as \`key.path: message (got VALUE)\`.
+exit: 0 valid, 2 invalid.
+${CONFIG_LINE}`,
+  },
+  probe: {
+    line: 'probe [live|ready] [--url URL] [--config PATH] [--timeout-ms N]   exit 0 when healthy, 1 when not',
+    help: `usage: warden probe [live|ready] [--url URL] [--config PATH] [--timeout-ms N]
+
+Asks /healthz (live, the default) or /readyz (ready); for exec probes and Docker HEALTHCHECK.
+  --timeout-ms N   give up after N ms (default 2000)
+exit: 0 healthy, 1 not (or no answer), 2 bad usage or an invalid --config.
+${URL_LINE}${CONFIG_LINE}`,
+  },
+  status: {
+    line: 'status [--url URL] [--config PATH] [--json]  print child, Forward, budgets and lagging files',
+    help: `usage: warden status [--url URL] [--config PATH] [--json]
+
+Prints the child, the Forward connection, budgets and the files that lag, as a table.
+  --json   print /status as it is, every file included
+exit: 0, 1 when warden does not answer, 2 bad usage or an invalid --config.
+${URL_LINE}${CONFIG_LINE}`,
+  },
+  sink: {
+    line: 'sink [--listen ADDR] [--out FILE|-] [--count-only]   a Forward receiver that acks and writes NDJSON',
+    help: `usage: warden sink [--listen ADDR] [--out FILE|-] [--count-only]
+
+A Forward receiver that acks every chunk and writes each record as NDJSON {tag, time, record}.
+  --listen ADDR   tcp://HOST:PORT or unix:///PATH (default $WARDEN_SINK_LISTEN, else ${SINK_LISTEN})
+  --out FILE|-    where records go; - is stdout (default -)
+  --count-only    count records without decoding or writing them (for benchmarks)
+shared key: $WARDEN_FORWARD_SHARED_KEY (as warden hands it to its child); unset or empty = no handshake.
+exit: 0 after SIGTERM/SIGINT.
+`,
+  },
+};
+
 const USAGE = `usage: warden <command> [options]
 
 commands:
-  run [--config PATH]                          supervise the child and ship logs (the main job)
-  check-config [--config PATH]                 validate a configuration; exit 2 when invalid
-  probe [live|ready] [--url URL] [--timeout-ms N]   exit 0 when healthy, 1 when not
-  status [--url URL]                           print child, budgets and files as a table
-  sink [--listen ADDR] [--out FILE|-] [--count-only]   a Forward receiver that acks and writes NDJSON
-  --version                                    print the version
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.line}\n`)
+  .join('')}  --version                                    print the version
 
-config: --config, else $WARDEN_CONFIG, else /etc/warden/warden.yaml, else built-in defaults.
-`;
+\`warden <command> --help\` prints a command's options.
+${CONFIG_LINE}`;
 
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && command in COMMANDS && rest.some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(COMMANDS[command]!.help);
+    return EXIT.OK;
+  }
   switch (command) {
     case '--version':
     case 'version':
@@ -51,17 +107,17 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'probe': {
-      const { values, positionals } = args(rest, { url: { type: 'string' }, 'timeout-ms': { type: 'string' } }, true);
+      const { values, positionals } = args(rest, { url: { type: 'string' }, config: { type: 'string' }, 'timeout-ms': { type: 'string' } }, true);
       const which = positionals[0] ?? 'live';
       if (which !== 'live' && which !== 'ready') throw new UsageError(`probe: expected live or ready (got ${JSON.stringify(which)})`);
       const timeoutMs = numberArg('timeout-ms', values['timeout-ms'] as string | undefined, 2000);
       const { probe } = await import('../agent/health/client.js');
-      return probe(which, { url: values.url as string | undefined, timeoutMs });
+      return probe(which, { url: values.url as string | undefined, configPath: values.config as string | undefined, timeoutMs });
     }
     case 'status': {
-      const { values } = args(rest, { url: { type: 'string' }, json: { type: 'boolean' } });
+      const { values } = args(rest, { url: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } });
       const { printStatus } = await import('../agent/health/client.js');
-      return printStatus({ url: values.url as string | undefined, json: values.json === true });
+      return printStatus({ url: values.url as string | undefined, configPath: values.config as string | undefined, json: values.json === true });
     }
     case 'sink': {
       const { values } = args(rest, {
@@ -71,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
       });
       const { runSink } = await import('../agent/forward/sink.js');
       return runSink({
-        listen: (values.listen as string | undefined) ?? process.env.WARDEN_SINK_LISTEN ?? 'tcp://127.0.0.1:24224',
+        listen: (values.listen as string | undefined) ?? process.env.WARDEN_SINK_LISTEN ?? SINK_LISTEN,
         out: (values.out as string | undefined) ?? '-',
         countOnly: values['count-only'] === true,
         sharedKey: process.env.WARDEN_FORWARD_SHARED_KEY || null,

@@ -7,7 +7,7 @@
 // let in-flight chunks be acked (bounded), final checkpoint, stop the child, close the server.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, resolveConfigPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createMetrics } from '../agent/health/metrics.js';
 import { startHealthServer, type HealthServer } from '../agent/health/server.js';
@@ -23,6 +23,10 @@ import { createLogger, type Logger } from './log.js';
 import { EXIT, exitCodeForSignal } from './exit-codes.js';
 import type { HealthVerdict } from './contracts.js';
 import { VERSION } from './version.js';
+import { ConfigWatcher } from './config-watch.js';
+import { readConfig, Reloader, type ReadConfig } from './reload.js';
+import { selfExcludeGlobs } from './self-exclude.js';
+import { nextForwardConnection } from './forward-ready.js';
 
 export interface RunOptions {
   configPath?: string;
@@ -36,9 +40,10 @@ export function resolveSharedKey(setting: string): string | null {
 }
 
 export async function runWarden(opts: RunOptions): Promise<number> {
-  let loaded;
+  const configPath = resolveConfigPath(opts.configPath);
+  let loaded: ReadConfig;
   try {
-    loaded = loadConfig(opts.configPath);
+    loaded = readConfig(configPath, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.source}: invalid\n${err.errors.map((e) => `  ${e}\n`).join('')}`);
@@ -48,7 +53,10 @@ export async function runWarden(opts: RunOptions): Promise<number> {
   }
   let config = loaded.config;
   const logger = createLogger(config.log.level);
-  logger.info({ version: VERSION, config: loaded.source, node: config.node_name }, 'warden starting');
+  logger.info({ version: VERSION, config: loaded.source, config_hash: loaded.hash, node: config.node_name }, 'warden starting');
+  const self = selfExcludeGlobs(process.env);
+  if (self.problem) logger.warn({ problem: self.problem }, 'tail.exclude_self: the pod\'s own logs cannot be excluded');
+  else if (self.globs.length) logger.info({ exclude: config.tail.exclude_self ? self.globs : [], exclude_self: config.tail.exclude_self }, 'this pod\'s own logs are not tailed (tail.exclude_self)');
   const pid1 = pid1Warning(process.pid);
   if (pid1) logger.warn(pid1);
 
@@ -60,7 +68,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     logger.error({ state_dir: config.state_dir, err: (err as Error).message }, 'state_dir is not writable; checkpoints will be retried');
   }
 
-  const metrics = createMetrics();
+  const metrics = createMetrics({ inputs: config.inputs.map((i) => i.name) });
   const sharedKey = resolveSharedKey(config.forward.shared_key);
   const notifier = createNotifier({ env: { ...process.env }, logger });
   // systemd's notify variables are warden's, not the child's: fluentd must not talk to systemd.
@@ -68,6 +76,8 @@ export async function runWarden(opts: RunOptions): Promise<number> {
 
   const child = new ChildSupervisor({
     ...childOptions(config, sharedKey),
+    // Ready = warden's Forward client got through to the child, not merely "the port accepts".
+    readyProbe: (p) => nextForwardConnection(client, p),
     logger,
     metrics,
   });
@@ -87,7 +97,31 @@ export async function runWarden(opts: RunOptions): Promise<number> {
   const governor = new BudgetGovernor({ config: config.budgets, child, tail, forward: client, logger, metrics, limits, stateDir: config.state_dir });
 
   let stopping = false;
-  let lastReload: { ok: boolean; at: string; errors?: string[] } | null = null;
+  const reloader = new Reloader(
+    {
+      path: configPath,
+      env: process.env,
+      logger,
+      metrics,
+      reloadChild: (check) => child.reload(check),
+      apply: (next) => {
+        child.updateOptions(childOptions(next, sharedKey));
+        tail.reconfigure(next);
+        logger.level = next.log.level;
+        config = next;
+        return journal.reconfigure(next);
+      },
+      onRead: (hash) => configPath && watcher.settle(configPath, hash),
+    },
+    config,
+    loaded.hash,
+  );
+  const watcher = new ConfigWatcher({
+    paths: configPath ? [configPath, ...config.reload.watch_also] : config.reload.watch_also,
+    intervalMs: config.reload.watch_interval_ms,
+    logger,
+    onChange: (path) => void reloader.request('watch', path),
+  });
 
   const ready = (): HealthVerdict => {
     const reasons: string[] = [];
@@ -124,15 +158,26 @@ export async function runWarden(opts: RunOptions): Promise<number> {
         runtime: { node: process.version, exec_argv: process.execArgv },
         node_name: config.node_name,
         config: loaded.source,
+        config_hash: reloader.hash,
         ready: ready(),
         child: child.status(),
-        forward: { to: config.forward.to, connected: client.connected, inflight: client.inflight(), last_ack_at: isoOrNull(client.lastAckAt()) },
+        forward: {
+          to: config.forward.to,
+          connected: client.connected,
+          inflight: client.inflight(),
+          max_inflight: config.forward.max_inflight_batches,
+          last_ack_at: isoOrNull(client.lastAckAt()),
+          last_ack_age_s: secondsOrNull(client.sinceLastAckMs()),
+          oldest_pending_s: secondsOrNull(client.oldestPendingMs()),
+        },
+        // Each input's globs, so a reader can show file paths relative to their input's directory.
+        inputs: config.inputs.map((i) => ({ name: i.name, paths: i.paths })),
         budgets: governor.snapshot(),
         checkpoints: tail.checkpointHealth(),
         lag_bytes: tail.lagBytes(),
         files: tail.files(),
         journal: journal.status(),
-        reload: lastReload,
+        reload: reloader.last,
       }),
     }, logger);
   } catch (err) {
@@ -159,7 +204,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
   // Signals are handled from here on, before anything is started: a stop signal during start-up
   // waits for the start to finish and then stops cleanly (Node's default would kill warden and
   // orphan the child).
-  let reloadNow: (() => void) | null = null;
+  let reloadNow: (() => unknown) | null = null;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));
   let started!: Promise<void>;
@@ -178,6 +223,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     notifier.stopping();
     await started.catch(() => undefined);
     clearInterval(hangTimer);
+    watcher.stop();
     governor.stop();
     try {
       await Promise.all([tail.stop(), journal.stop()]);
@@ -230,51 +276,8 @@ export async function runWarden(opts: RunOptions): Promise<number> {
   }, 1000);
   hangTimer.unref();
 
-  // One reload at a time; SIGHUPs that arrive meanwhile fold into one more reload after it.
-  let reloading: Promise<void> | null = null;
-  let reloadAgain = false;
-  const reload = (): void => {
-    if (reloading) {
-      reloadAgain = true;
-      return;
-    }
-    reloading = (async () => {
-      do {
-        reloadAgain = false;
-        await reloadOnce();
-      } while (reloadAgain);
-    })().finally(() => {
-      reloading = null;
-    });
-  };
-  reloadNow = reload;
-  const reloadOnce = async (): Promise<void> => {
-    let next: Config;
-    try {
-      next = loadConfig(opts.configPath).config;
-    } catch (err) {
-      const errors = err instanceof ConfigError ? err.errors : [String(err)];
-      for (const e of errors) logger.error({ error: e }, 'reload refused: invalid configuration; the running one stays');
-      metrics.reloads.inc({ result: 'invalid' });
-      lastReload = { ok: false, at: new Date().toISOString(), errors };
-      return;
-    }
-    const result = await child.reload(next.child.check_command);
-    if (!result.ok) {
-      logger.error({ error: result.error }, 'reload refused: child.check_command failed; the running child stays');
-      metrics.reloads.inc({ result: 'check_failed' });
-      lastReload = { ok: false, at: new Date().toISOString(), errors: [result.error ?? 'check failed'] };
-      return;
-    }
-    child.updateOptions(childOptions(next, sharedKey));
-    tail.reconfigure(next);
-    await journal.reconfigure(next);
-    logger.level = next.log.level;
-    config = next;
-    metrics.reloads.inc({ result: 'ok' });
-    lastReload = { ok: true, at: new Date().toISOString() };
-    logger.info('configuration reloaded');
-  };
+  reloadNow = () => reloader.request('signal');
+  watcher.start();
 
   return exited;
 }
@@ -293,6 +296,10 @@ function childOptions(config: Config, sharedKey: string | null) {
     restart: config.child.restart,
     forwardTo: config.forward.to,
   };
+}
+
+function secondsOrNull(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms) / 1000;
 }
 
 function isoOrNull(ms: number | null): string | null {

@@ -98,6 +98,9 @@ interface Chunk {
   reject: (err: Error) => void;
 }
 
+/** Failed connection attempts in a row after which a warning is logged (earlier ones are debug). */
+export const CONNECT_WARN_AFTER = 7;
+
 export class ForwardClient extends EventEmitter {
   private readonly opts: ForwardClientOptions;
   private readonly addr: ForwardAddress;
@@ -363,7 +366,11 @@ export class ForwardClient extends EventEmitter {
     const delay = this.failures === 0 ? 0 : Math.round(Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1)) * (0.5 + Math.random() * 0.5));
     const reason = err?.message ?? 'connection closed by the receiver';
     const fields = { to: this.opts.to, err: reason, retryInMs: delay, pending: this.pending.size };
-    if (wasReady || this.failures === 1) this.opts.logger.warn(fields, 'Forward connection lost');
+    // Refused attempts while the receiver starts (every clean start, every child restart) are
+    // expected: debug. A lost connection is worth a warning, and so are attempts failing for a while
+    // (CONNECT_WARN_AFTER in a row: 10–20 s of backoff), once per run of failures.
+    if (wasReady) this.opts.logger.warn(fields, 'Forward connection lost');
+    else if (this.failures === CONNECT_WARN_AFTER) this.opts.logger.warn({ ...fields, attempts: this.failures }, 'Forward receiver still refuses connections');
     else this.opts.logger.debug(fields, 'Forward connect failed');
     this.state = 'backoff';
     if (wasReady) this.emit('disconnected', err);

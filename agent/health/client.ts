@@ -2,19 +2,26 @@
 // HEALTHCHECK and people at a terminal.
 import { request } from 'node:http';
 import { loadConfig } from '../../config/load.js';
+import { compileGlob } from '../tail/glob.js';
 import { splitListen } from './server.js';
 
-/** --url, else the health.listen of the resolved config (wildcards → loopback), else 127.0.0.1:9880. */
-export function defaultUrl(explicit?: string): string {
+/**
+ * --url, else the health.listen of the resolved config (wildcards → loopback), else 127.0.0.1:9880.
+ * A config named with --config must load (its ConfigError goes to the caller); one found by the
+ * usual resolution that does not load falls back to the default address.
+ */
+export function defaultUrl(explicit?: string, configPath?: string): string {
   if (explicit) return explicit.replace(/\/+$/, '');
+  let listen: string;
   try {
-    const { config } = loadConfig(undefined);
-    const { host, port } = splitListen(config.health.listen);
-    const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-    return `http://${h}:${port}`;
-  } catch {
+    listen = loadConfig(configPath).config.health.listen;
+  } catch (err) {
+    if (configPath !== undefined) throw err;
     return 'http://127.0.0.1:9880';
   }
+  const { host, port } = splitListen(listen);
+  const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
 }
 
 export interface Fetched {
@@ -41,8 +48,8 @@ export function get(url: string, timeoutMs: number): Promise<Fetched> {
   });
 }
 
-export async function probe(which: 'live' | 'ready', opts: { url?: string; timeoutMs: number }): Promise<number> {
-  const url = `${defaultUrl(opts.url)}/${which === 'live' ? 'healthz' : 'readyz'}`;
+export async function probe(which: 'live' | 'ready', opts: { url?: string; configPath?: string; timeoutMs: number }): Promise<number> {
+  const url = `${defaultUrl(opts.url, opts.configPath)}/${which === 'live' ? 'healthz' : 'readyz'}`;
   try {
     const res = await get(url, opts.timeoutMs);
     const ok = res.status === 200;
@@ -54,8 +61,8 @@ export async function probe(which: 'live' | 'ready', opts: { url?: string; timeo
   }
 }
 
-export async function printStatus(opts: { url?: string; json: boolean }): Promise<number> {
-  const url = `${defaultUrl(opts.url)}/status`;
+export async function printStatus(opts: { url?: string; configPath?: string; json: boolean }): Promise<number> {
+  const url = `${defaultUrl(opts.url, opts.configPath)}/status`;
   let res: Fetched;
   try {
     res = await get(url, 5000);
@@ -75,7 +82,9 @@ export async function printStatus(opts: { url?: string; json: boolean }): Promis
 export function renderStatus(s: any): string {
   const out: string[] = [];
   const c = s.child ?? {};
-  out.push(`warden ${s.version ?? ''} on ${s.node_name ?? '?'}   ready: ${s.ready?.ok ? 'yes' : 'no'}${s.ready?.ok ? '' : ` (${(s.ready?.reasons ?? []).join('; ')})`}`);
+  out.push(`warden ${s.version ?? ''} on ${s.node_name ?? '?'}   ready: ${s.ready?.ok ? 'yes' : 'no'}`);
+  // One reason a line: they can be long, and rows stay under 100 columns.
+  if (!s.ready?.ok) for (const r of s.ready?.reasons ?? []) out.push(`  - ${clip(String(r), MAX_WIDTH - 4)}`);
   out.push('');
   out.push('CHILD');
   out.push(
@@ -91,6 +100,23 @@ export function renderStatus(s: any): string {
       ],
     ]),
   );
+  const f = s.forward;
+  if (f) {
+    out.push('');
+    out.push('FORWARD');
+    out.push(
+      table([
+        ['to', 'connected', 'in flight', 'last ack', 'oldest pending'],
+        [
+          clip(String(f.to ?? '?'), 40),
+          f.connected ? 'yes' : 'no',
+          f.max_inflight != null ? `${f.inflight ?? 0}/${f.max_inflight}` : String(f.inflight ?? 0),
+          f.last_ack_age_s != null ? `${fmtAge(f.last_ack_age_s)} ago` : f.last_ack_at ? String(f.last_ack_at) : 'never',
+          f.oldest_pending_s != null ? fmtAge(f.oldest_pending_s) : '-',
+        ],
+      ]),
+    );
+  }
   const b = s.budgets;
   if (b && Array.isArray(b.rows)) {
     out.push('');
@@ -104,13 +130,72 @@ export function renderStatus(s: any): string {
     out.push(`BUDGETS (${b.mode ?? '?'}; ${podLine})`);
     out.push(table([['resource', 'state', 'usage', 'budget', 'actions', 'reason'], ...b.rows.map((r: any) => [String(r.resource), String(r.state), String(r.usage), String(r.budget), String(r.actions), String(r.reason)])]));
   }
-  const files: any[] = s.files ?? [];
   out.push('');
-  out.push(`FILES (${files.length}, lag ${fmtBytes(s.lag_bytes ?? 0)})`);
-  const shown = [...files].sort((a, b) => (b.lag ?? 0) - (a.lag ?? 0)).slice(0, 20);
-  if (shown.length) out.push(table([['path', 'offset', 'size', 'lag', 'state'], ...shown.map((f) => [f.path, String(f.offset), String(f.size), fmtBytes(f.lag ?? 0), String(f.state ?? '')])]));
-  if (files.length > shown.length) out.push(`… and ${files.length - shown.length} more (warden status --json for all)`);
+  out.push(...renderFiles(s.files ?? [], s.inputs ?? [], s.lag_bytes ?? 0));
   return out.join('\n') + '\n';
+}
+
+/** Rows of `warden status` stay under this many columns. */
+export const MAX_WIDTH = 99;
+/** Lagging files listed at most; the rest are summed up. */
+const MAX_FILE_ROWS = 20;
+const PATH_WIDTH = 50;
+
+/**
+ * The files that lag (not yet acknowledged bytes), most behind first, and one summary line for the
+ * rest: on a node with hundreds of files the quiet ones say nothing one by one.
+ */
+function renderFiles(files: any[], inputs: Array<{ name: string; paths: string[] }>, lagBytes: number): string[] {
+  const out: string[] = [];
+  const total = files.reduce((n, f) => n + (Number(f.size) || 0), 0);
+  const lagging = files.filter((f) => (f.lag ?? 0) > 0).sort((a, b) => (b.lag ?? 0) - (a.lag ?? 0));
+  out.push(`FILES (${files.length}, ${fmtBytes(total)}, lag ${fmtBytes(lagBytes)}; ${lagging.length ? `${lagging.length} lagging` : 'none lagging'})`);
+  const shown = lagging.slice(0, MAX_FILE_ROWS);
+  const prefixes = new Map(inputs.map((i) => [i.name, i.paths.map((p) => compileGlob(p).prefix)]));
+  if (shown.length) {
+    out.push(
+      table([
+        ['input', 'path', 'offset', 'size', 'lag', 'state'],
+        ...shown.map((f) => [String(f.input ?? ''), shortPath(String(f.path), prefixes.get(f.input) ?? []), fmtBytes(f.offset ?? 0), fmtBytes(f.size ?? 0), fmtBytes(f.lag ?? 0), String(f.state ?? '')]),
+      ]),
+    );
+  }
+  const rest = files.length - shown.length;
+  const moreLagging = lagging.length - shown.length;
+  if (rest > 0 && shown.length === 0) out.push('(warden status --json lists every file)');
+  else if (rest > 0) {
+    const restBytes = total - shown.reduce((n, f) => n + (Number(f.size) || 0), 0);
+    const lagNote = moreLagging > 0 ? `${moreLagging} more lagging` : 'none lagging';
+    out.push(`and ${rest} files, ${fmtBytes(restBytes)}, ${lagNote} (warden status --json lists every file)`);
+  }
+  return out;
+}
+
+/**
+ * A path as its input's directory sees it (the glob's fixed prefix taken off), a long hex id
+ * (a container id) cut to 12 digits, and whatever is still too long elided in the middle.
+ */
+export function shortPath(path: string, prefixes: string[], width = PATH_WIDTH): string {
+  let p = path;
+  const root = prefixes.filter((r) => r !== '/' && p.startsWith(r.endsWith('/') ? r : `${r}/`)).sort((a, b) => b.length - a.length)[0];
+  if (root) p = p.slice(root.length + (root.endsWith('/') ? 0 : 1));
+  p = p.replace(/[0-9a-f]{64}/g, (id) => `${id.slice(0, 12)}…`);
+  return clip(p, width, true);
+}
+
+/** `s` cut to `width` characters, at the end or (middle) around an ellipsis. */
+function clip(s: string, width: number, middle = false): string {
+  if (s.length <= width) return s;
+  if (!middle) return `${s.slice(0, width - 1)}…`;
+  const head = Math.ceil((width - 1) / 2);
+  return `${s.slice(0, head)}…${s.slice(s.length - (width - 1 - head))}`;
+}
+
+function fmtAge(seconds: number): string {
+  if (seconds < 10) return `${seconds.toFixed(1)}s`;
+  if (seconds < 120) return `${Math.round(seconds)}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  return `${Math.round(seconds / 3600)}h`;
 }
 
 function table(rows: string[][]): string {

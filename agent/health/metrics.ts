@@ -1,13 +1,82 @@
 // Every metric warden exports, in one place: one registry per process, handed to the parts
 // that update it (no module-level registry). Names carry the `warden_` prefix.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createMetrics(opts: { defaults?: boolean } = {}) {
+/**
+ * Label values known before their first event: their series are exported at 0 from the start, so
+ * an alert such as `increase(warden_bytes_lost_total[5m]) > 0` can be written before any loss.
+ */
+export const KNOWN_LABELS = {
+  bytesLost: { reason: ['rotated_keep_s', 'rotated_max_files', 'deleted_at_stop'] },
+  refused: { reason: ['outside_roots', 'not_regular', 'symlink_loop'] },
+  rotations: { kind: ['rename', 'deleted', 'docker', 'kubelet', 'copytruncate', 'recovered'] },
+  checkpointWrites: { result: ['ok', 'error'] },
+  childRestarts: { reason: ['config_error', 'oom_killed', 'budget_memory', 'hung', 'ready_timeout'] },
+  configReloads: { result: ['applied', 'refused', 'unchanged'], trigger: ['signal', 'watch'] },
+} as const;
+
+/** Every combination of the label values in `known`, e.g. {result: [a, b], trigger: [x]} → [{a,x}, {b,x}]. */
+function combinations(known: Record<string, readonly string[]>): Record<string, string>[] {
+  return Object.entries(known).reduce<Record<string, string>[]>((acc, [k, vs]) => acc.flatMap((l) => vs.map((v) => ({ ...l, [k]: v }))), [{}]);
+}
+
+/** The event-loop delay histogram's sampling interval. */
+export const EVENT_LOOP_RESOLUTION_MS = 100;
+
+/**
+ * `warden_nodejs_eventloop_lag_*` as real lag. monitorEventLoopDelay records the whole time between
+ * two ticks of its timer, so an idle loop reads its resolution (prom-client's gauges showed
+ * 0.25 s for a 250 ms timer); the lag is that minus the resolution. A 100 ms timer costs an idle
+ * process ten cheap libuv wake-ups a second and still sees every stall longer than that.
+ * `_lag_seconds` itself is prom-client's: the time a setImmediate waits at scrape time.
+ */
+function eventLoopLag(registry: Registry): void {
+  const suffixes = ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'] as const;
+  for (const s of suffixes) registry.removeSingleMetric(`warden_nodejs_eventloop_lag_${s}_seconds`);
+  const h = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+  h.enable();
+  const res = EVENT_LOOP_RESOLUTION_MS * 1e6;
+  const lag = (ns: number) => (Number.isFinite(ns) && h.count > 0 ? Math.max(0, ns - res) / 1e9 : 0);
+  const read = (): Record<(typeof suffixes)[number], number> => ({
+    min: lag(h.min),
+    max: lag(h.max),
+    mean: lag(h.mean),
+    stddev: h.count > 0 && Number.isFinite(h.stddev) ? h.stddev / 1e9 : 0,
+    p50: lag(h.percentile(50)),
+    p90: lag(h.percentile(90)),
+    p99: lag(h.percentile(99)),
+  });
+  // A scrape collects in registration order: the first gauge takes the window's values for all of
+  // them and starts a new window (as prom-client's did). After a reset the next tick only sets the
+  // histogram's baseline: a stall in the first 100 ms after a scrape is not seen.
+  let window = read();
+  suffixes.forEach((s, i) => {
+    new Gauge({
+      name: `warden_nodejs_eventloop_lag_${s}_seconds`,
+      help: `Event loop lag since the last scrape, ${s} (delay beyond the ${EVENT_LOOP_RESOLUTION_MS} ms sampling timer)`,
+      registers: [registry],
+      collect() {
+        if (i === 0) {
+          window = read();
+          h.reset();
+        }
+        this.set(window[s]);
+      },
+    });
+  });
+}
+
+export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = {}) {
   const registry = new Registry();
-  // The event-loop-delay monitor's default 10 ms resolution wakes an idle warden ~100 times a second.
-  if (opts.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'warden_', eventLoopMonitoringPrecision: 250 });
+  // prom-client's own delay histogram cannot be turned off: at 1 s it costs one wake-up a second;
+  // its gauges are replaced by eventLoopLag's.
+  if (opts.defaults !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'warden_', eventLoopMonitoringPrecision: 1000 });
+    eventLoopLag(registry);
+  }
   const r = [registry];
-  return {
+  const metrics = {
     registry,
     // child
     childUp: new Gauge({ name: 'warden_child_up', help: '1 while the child process is running', registers: r }),
@@ -16,7 +85,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     childRestarts: new Counter({ name: 'warden_child_restarts_total', help: 'Child restarts by reason of the exit that caused them', labelNames: ['reason'] as const, registers: r }),
     childStarts: new Counter({ name: 'warden_child_starts_total', help: 'Child process starts', registers: r }),
     zombieOrphans: new Gauge({ name: 'warden_zombie_orphans', help: 'Zombies whose parent is PID 1 (nonzero when warden runs as PID 1 without tini)', registers: r }),
-    reloads: new Counter({ name: 'warden_reloads_total', help: 'Configuration reloads by result', labelNames: ['result'] as const, registers: r }),
+    configReloads: new Counter({
+      name: 'warden_config_reloads_total',
+      help: 'Configuration reloads by result (applied, refused, unchanged) and trigger (signal: SIGHUP, watch: the file changed)',
+      labelNames: ['result', 'trigger'] as const,
+      registers: r,
+    }),
     // tail
     openFiles: new Gauge({ name: 'warden_tail_open_files', help: 'File descriptors held open by the tail pipeline', registers: r }),
     watchedFiles: new Gauge({ name: 'warden_tail_files', help: 'Files known to the tail pipeline', registers: r }),
@@ -53,6 +127,14 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     // tail (appended)
     waitingFiles: new Gauge({ name: 'warden_tail_waiting_files', help: 'Files waiting for a descriptor because tail.max_open_files are held', registers: r }),
   };
+  for (const [name, known] of Object.entries(KNOWN_LABELS)) {
+    const counter = metrics[name as keyof typeof KNOWN_LABELS] as Counter<string>;
+    for (const labels of combinations(known)) counter.inc(labels, 0);
+  }
+  for (const input of opts.inputs ?? []) {
+    for (const c of [metrics.linesRead, metrics.bytesRead, metrics.parseErrors]) c.inc({ input }, 0);
+  }
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

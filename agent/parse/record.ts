@@ -18,7 +18,8 @@ export interface RecordMeta {
  * escape in a docker line) becomes U+FFFD, so the bytes sent are valid UTF-8.
  */
 export function buildRecord(a: Assembled, meta: RecordMeta): Record<string, unknown> {
-  const r: Record<string, unknown> = { log: wellFormed(a.log), stream: wellFormed(a.stream) };
+  // Host files have no stream (empty): the key is left out rather than sent empty.
+  const r: Record<string, unknown> = a.stream === '' ? { log: wellFormed(a.log) } : { log: wellFormed(a.log), stream: wellFormed(a.stream) };
   Object.assign(r, metaFields(meta));
   if (a.partial) r.partial = true;
   if (a.truncated) r.truncated = true;
@@ -94,14 +95,14 @@ export function writeRecordEntry(out: EntryBuffer, a: Assembled, meta: PackedMet
     attrs = wellFormedAttrs(a.attrs);
     attrKeys = Object.keys(attrs);
   }
-  const n = 2 + meta.pairs + (a.partial ? 1 : 0) + (a.truncated ? 1 : 0) + (a.parse_error ? 1 : 0) + (attrs ? 1 : 0);
+  const n = (a.stream === '' ? 1 : 2) + meta.pairs + (a.partial ? 1 : 0) + (a.truncated ? 1 : 0) + (a.parse_error ? 1 : 0) + (attrs ? 1 : 0);
   out.entryHead(a.sec, a.nsec);
   out.fixmap(n);
   out.raw(K_LOG);
   out.str(wellFormed(a.log));
   if (a.stream === 'stdout') out.raw(STDOUT);
   else if (a.stream === 'stderr') out.raw(STDERR);
-  else {
+  else if (a.stream !== '') {
     out.raw(K_STREAM);
     out.str(wellFormed(a.stream));
   }

@@ -18,7 +18,7 @@ import { detectFormat } from '../parse/detect.js';
 import type { LineBytes } from '../parse/bytes.js';
 import { parseDocker, parseDockerBytes } from '../parse/docker.js';
 import { dockerContainerId, k8sMetaFromContainersName, k8sMetaFromPath, type K8sMeta } from '../parse/kubernetes.js';
-import { parsePlain } from '../parse/plain.js';
+import { parseHostLine, parsePlain } from '../parse/plain.js';
 import { packMeta, writeLineBytesEntry, writeRecordEntry, type PackedMeta } from '../parse/record.js';
 import { tagFor } from '../parse/tag.js';
 import type { Assembled, Fragment } from '../parse/types.js';
@@ -75,7 +75,7 @@ const EMPTY_FP = fingerprintOf(new Uint8Array(0));
 const parsers: Record<Format, (line: string, sec: number, nsec: number) => Fragment> = {
   docker: parseDocker,
   cri: parseCri,
-  plain: parsePlain,
+  plain: parseHostLine,
 };
 
 export class TailPipeline implements TailControl {

@@ -18,7 +18,9 @@ describe('hung child (child.hang_timeout_s)', () => {
   it('a child that accepts the connection but never answers is restarted as hung; the healthy next child gets every line', async () => {
     const t = tempDir('warden-hung-');
     scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    // No handshake: a receiver that never sends HELO is never ready (ready_timeout), this one is
+    // ready on connect and then swallows chunks without an ack.
+    const c = await faultConfig(t.dir, { sharedKey: 'none' });
     const marker = join(t.dir, 'wedged-once');
     c.child.command = [process.execPath, NO_ACK];
     c.child.env = {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden, wardenScope } from './harness.js';
+import { tempDir, waitFor, type RunningWarden, wardenScope, skipNote } from './harness.js';
 import { canMountTmpfs, faultConfig, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
 const scope = wardenScope<RunningWarden>();
@@ -69,7 +69,7 @@ describe('state_dir faults', () => {
     await shipsWhileStateDirBroken(t.dir, join(blocker, 'state'), () => rmSync(blocker), /ENOTDIR|EEXIST|not a directory/);
   }, 30000);
 
-  it.skipIf(!MOUNT_OK)('state_dir on a read-only tmpfs (EROFS): keeps shipping, /readyz 503, catches up after remount rw', async () => {
+  it.skipIf(!MOUNT_OK)(`state_dir on a read-only tmpfs (EROFS): keeps shipping, /readyz 503, catches up after remount rw${skipNote(!MOUNT_OK, 'cannot mount a tmpfs here')}`, async () => {
     const t = tempDir('warden-state-');
     scope.cleanup = t.cleanup;
     const mnt = join(t.dir, 'state-ro');
@@ -80,7 +80,7 @@ describe('state_dir faults', () => {
     }, /EROFS|read-only/);
   }, 30000);
 
-  it.skipIf(!MOUNT_OK)('state_dir on a full 64 KiB tmpfs (ENOSPC): keeps shipping, /readyz 503, catches up once space is freed', async () => {
+  it.skipIf(!MOUNT_OK)(`state_dir on a full 64 KiB tmpfs (ENOSPC): keeps shipping, /readyz 503, catches up once space is freed${skipNote(!MOUNT_OK, 'cannot mount a tmpfs here')}`, async () => {
     const t = tempDir('warden-state-');
     scope.cleanup = t.cleanup;
     const mnt = join(t.dir, 'state-full');

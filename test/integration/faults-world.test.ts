@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden, wardenScope } from './harness.js';
+import { tempDir, waitFor, type RunningWarden, wardenScope, skipNote } from './harness.js';
 import { faultConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
 const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find((p) => existsSync(p));
@@ -40,7 +40,7 @@ describe('log directory disappears and comes back', () => {
   }, 30000);
 });
 
-describe.skipIf(!LIBFAKETIME)('wall clock jumps backwards (libfaketime)', () => {
+describe.skipIf(!LIBFAKETIME)(`wall clock jumps backwards (libfaketime)${skipNote(!LIBFAKETIME, 'libfaketime is not installed')}`, () => {
   async function startWithFakeClock(dir: string, hang = 2) {
     const c = await faultConfig(dir);
     c.child.hang_timeout_s = hang;

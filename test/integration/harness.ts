@@ -142,6 +142,11 @@ export async function startWarden(dir: string, config: Record<string, unknown>, 
   return spawnWarden(dir, config, { env: extraEnv });
 }
 
+/** A test name's suffix that says why it is skipped, so the run's output shows the reason. */
+export function skipNote(skip: boolean, why: string): string {
+  return skip ? ` (skipped: ${why})` : '';
+}
+
 export function fixture(name: string): string {
   return join(ROOT, 'test/fixtures/children', name);
 }

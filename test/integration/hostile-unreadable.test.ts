@@ -3,7 +3,7 @@
 import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, wardenScope } from './harness.js';
+import { tempDir, waitFor, wardenScope, skipNote } from './harness.js';
 import { hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig, nobodyConfig } from '../fixtures/faults/helpers.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
@@ -44,7 +44,7 @@ async function unreadableScenario() {
   return { w, whileUnreadable, about, logs };
 }
 
-describe.skipIf(!CAN_SETPRIV)('a file made unreadable after discovery (warden as uid 65534)', () => {
+describe.skipIf(!CAN_SETPRIV)(`a file made unreadable after discovery (warden as uid 65534)${skipNote(!CAN_SETPRIV, 'needs root and setpriv')}`, () => {
   it('reopen fails with EACCES: no crash, other files keep flowing; readable again → its new line arrives', async () => {
     const { w, whileUnreadable, logs } = await unreadableScenario();
     expect(whileUnreadable).not.toContain('u-2');

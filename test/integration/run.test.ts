@@ -124,7 +124,7 @@ describe('warden run with warden sink as the child', () => {
     writeFileSync(join(t.dir, 'warden.yaml'), (await import('yaml')).stringify({ ...config, log: { level: 'debug' } }));
     w.proc.kill('SIGHUP');
     await waitFor('reload applied', async () => (await w.json('/status')).reload?.ok === true);
-    expect((await w.get('/metrics')).body).toMatch(/warden_reloads_total\{result="ok"\} 1/);
+    expect((await w.get('/metrics')).body).toMatch(/warden_config_reloads_total\{result="applied",trigger="signal"\} 1/);
     await new Promise((r) => setTimeout(r, 300));
     expect((await w.json('/status')).child.pid).toBe(pid);
   });

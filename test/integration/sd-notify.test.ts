@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../supervisor/log.js';
 import { createNotifier, watchdogIntervalMs } from '../../supervisor/sd-notify.js';
+import { skipNote } from './harness.js';
 
 const RECEIVER = `
 import json, socket, sys
@@ -86,7 +87,7 @@ function startReceiver(path: string): Promise<Receiver> {
 const lines = (m: string) => m.split('\n');
 const logger = createLogger('silent');
 
-describe.skipIf(!hasPython || !hasSystemdNotify)('sd_notify through systemd-notify (no unix-dgram addon)', () => {
+describe.skipIf(!hasPython || !hasSystemdNotify)(`sd_notify through systemd-notify (no unix-dgram addon)${skipNote(!hasPython || !hasSystemdNotify, 'needs python3 and systemd-notify')}`, () => {
   for (const kind of ['path', 'abstract'] as const) {
     it(`sends READY=1, STATUS=, WATCHDOG=1 and STOPPING=1 to a ${kind} socket`, async () => {
       const path = kind === 'path' ? join(dir, 'notify.sock') : `@warden-test-${process.pid}-${Date.now()}`;
@@ -137,7 +138,7 @@ describe.skipIf(!hasPython || !hasSystemdNotify)('sd_notify through systemd-noti
   });
 });
 
-describe.skipIf(!hasPython)('sd_notify through the unix-dgram addon beside the binary', () => {
+describe.skipIf(!hasPython)(`sd_notify through the unix-dgram addon beside the binary${skipNote(!hasPython, 'needs python3')}`, () => {
   // The real addon is not installed here (no compiler downloads); this stand-in has its API and
   // sends the datagram with python3, so the receiver still sees a real datagram.
   it('loads node_modules/unix-dgram next to the executable (stand-in addon)', async () => {

@@ -5,7 +5,7 @@
 import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, wardenScope } from './harness.js';
+import { tempDir, waitFor, wardenScope, skipNote } from './harness.js';
 import { hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig, nobodyConfig } from '../fixtures/faults/helpers.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
@@ -35,7 +35,7 @@ function procStatus(pid: number): { uid: string; capEff: bigint } {
   return { uid: /^Uid:\s+(.*)$/m.exec(s)![1]!.trim(), capEff: BigInt('0x' + /^CapEff:\s+([0-9a-f]+)$/m.exec(s)![1]) };
 }
 
-describe.skipIf(!CAN_SETPRIV)('unprivileged warden with CAP_DAC_READ_SEARCH', () => {
+describe.skipIf(!CAN_SETPRIV)(`unprivileged warden with CAP_DAC_READ_SEARCH${skipNote(!CAN_SETPRIV, 'needs root and setpriv')}`, () => {
   it('as uid 65534 with only CAP_DAC_READ_SEARCH it reads a 0600 root:root file in a 0700 root dir; its lines arrive', async () => {
     const { dir, c } = await rootOnlyTree();
     scope.running = startWardenWrapped(dir, wardenConfig(c), { wrapper: WITH_CAP });

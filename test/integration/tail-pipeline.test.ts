@@ -65,7 +65,8 @@ describe('tail pipeline (in-memory acking sender)', () => {
     write(f, lines('a', 100, 200));
     await waitFor(() => sender.got.length >= 200, '200 records');
     expect(sender.logs()).toEqual(lines('a', 0, 200));
-    expect(sender.got[0]).toMatchObject({ tag: 'host.app', record: { log: 'a-0', stream: 'stdout', host: 'node-1' } });
+    expect(sender.got[0]).toMatchObject({ tag: 'host.app', record: { log: 'a-0', host: 'node-1' } });
+    expect(sender.got[0].record).not.toHaveProperty('stream');
     const size = readFileSync(f).length;
     await waitFor(() => checkpointOffset(f) === size, 'checkpoint at file size');
     expect(p.files()).toEqual([expect.objectContaining({ path: f, input: 'host', offset: size, size, lag: 0, state: 'active' })]);

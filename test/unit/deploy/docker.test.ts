@@ -87,9 +87,9 @@ describe('fluent.conf agrees with warden.yaml', () => {
     expect(directive(security, 'self_hostname')).toBeDefined();
   });
 
-  it('a file buffer under state_dir, and an example output', () => {
+  it('a file buffer under state_dir, and an example output that is not printed back into the tailed logs', () => {
     const match = section(fluentConf, 'match');
-    expect(directive(match, '@type')).toBe('stdout');
+    expect(directive(match, '@type')).toBe('null');
     const buffer = section(match, 'buffer');
     expect(directive(buffer, '@type')).toBe('file');
     expect(directive(buffer, 'path')!.startsWith(`${config.state_dir}/`)).toBe(true);

@@ -9,6 +9,8 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseConfigText } from '../../../config/load.js';
+import { compileGlob } from '../../../agent/tail/glob.js';
+import { withSelfExcludes } from '../../../supervisor/self-exclude.js';
 
 const root = join(import.meta.dirname, '../../..');
 const dir = join(root, 'deploy/kubernetes');
@@ -94,6 +96,10 @@ describe('deploy/kubernetes manifests', () => {
     expect([...k.resources].sort()).toEqual([...files].sort());
     expect(k.namespace).toBeTruthy();
     expect(k.images.map((i: any) => i.name)).toContain(container.image);
+    // Pinned by digest; the example's is a marked placeholder (nothing publishes the image).
+    expect(k.images[0].digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(k.images[0].newTag).toBeUndefined();
+    expect(read('deploy/kubernetes/kustomization.yaml')).toMatch(/PLACEHOLDER digest/);
     expect(pod.serviceAccountName).toBe(byKind('ServiceAccount').metadata.name);
     const cmVolumes = pod.volumes.filter((v: any) => v.configMap);
     expect(cmVolumes.length).toBeGreaterThan(0);
@@ -177,6 +183,64 @@ describe('the DaemonSet agrees with its warden.yaml', () => {
   });
 });
 
+/**
+ * The environment the kubelet gives `c` from the downward API, for a pod `name` in `namespace`;
+ * checks that every fieldRef is one of the pod fields warden needs.
+ */
+function downwardEnv(c: any, pod: { name: string; namespace: string; uid: string; node: string }): Record<string, string> {
+  const fields: Record<string, string> = { 'metadata.name': pod.name, 'metadata.namespace': pod.namespace, 'metadata.uid': pod.uid, 'spec.nodeName': pod.node };
+  const env: Record<string, string> = {};
+  for (const e of c.env ?? []) {
+    const path = e.valueFrom?.fieldRef?.fieldPath;
+    if (path) {
+      expect(fields[path], `${e.name}: fieldRef ${path}`).toBeDefined();
+      env[e.name] = fields[path]!;
+    } else if (e.value !== undefined) env[e.name] = e.value;
+  }
+  return env;
+}
+
+/** Which of `paths` the pod's warden would still tail, given its env and its mounted config. */
+function tailedByPod(c: any, namespace: string, paths: string[]): string[] {
+  const pod = { name: 'warden-x7k2p', namespace, uid: '0f5e6b1c-2d3a-4e5f-8a9b-1c2d3e4f5a6b', node: 'node-a' };
+  const env = downwardEnv(c, pod);
+  expect(env).toMatchObject({ POD_NAME: pod.name, POD_NAMESPACE: namespace, POD_UID: pod.uid });
+  const cfg = withSelfExcludes(parseConfigText(cm.data['warden.yaml'], 'configmap.yaml:warden.yaml', env), env).config;
+  const inputs = cfg.inputs.flatMap((i) => i.paths.map(compileGlob));
+  const excludes = cfg.tail.exclude.map(compileGlob);
+  return paths.filter((p) => inputs.some((g) => g.match(p)) && !excludes.some((g) => g.match(p)));
+}
+
+/** Its own pod's container log (the link and the pods/ file it points to) and another pod's. */
+function nodeLogs(namespace: string) {
+  const own = [
+    `/var/log/containers/warden-x7k2p_${namespace}_warden-3f2a9c0d1e4b5a6978c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3.log`,
+    `/var/log/pods/${namespace}_warden-x7k2p_0f5e6b1c-2d3a-4e5f-8a9b-1c2d3e4f5a6b/warden/0.log`,
+  ];
+  const other = [
+    `/var/log/containers/web-5d8f7_default_nginx-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b.log`,
+    // Same pod name in another namespace: not this pod.
+    `/var/log/containers/warden-x7k2p_other_warden-1111111111111111111111111111111111111111111111111111111111111111.log`,
+  ];
+  return { own, other };
+}
+
+describe('the DaemonSet does not read its own logs', () => {
+  it('gives the pod its name, namespace and uid, and the config excludes that pod\'s logs', () => {
+    expect(config.tail.exclude_self).toBe(true);
+    const { own, other } = nodeLogs('kube-system');
+    expect(tailedByPod(container, 'kube-system', [...own, ...other])).toEqual([other[0], other[1]]);
+  });
+
+  it('ships no config that prints records where they are tailed back (fluentd has no stdout output)', () => {
+    for (const f of ['deploy/docker/fluent.conf']) {
+      const matches = read(f).split('<match').slice(1);
+      expect(matches.length, f).toBeGreaterThan(0);
+      for (const m of matches) expect(m, f).not.toMatch(/^\s*@type\s+stdout\b/m);
+    }
+  });
+});
+
 describe('the DaemonSet keeps every element of the seed', () => {
   const seedContainer = seedPod.containers[0];
 
@@ -206,7 +270,15 @@ describe('the DaemonSet keeps every element of the seed', () => {
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(seedPod.terminationGracePeriodSeconds);
     expect(ds.metadata.labels['k8s-app']).toBe(seed.metadata.labels['k8s-app']);
     expect(pod.nodeSelector).toBeDefined();
-    expect(read('deploy/kubernetes/daemonset.yaml')).toMatch(/#\s*nodeSelector:\n\s*#\s+\S+: \S+/);
+  });
+
+  it('the commented nodeSelector example, uncommented, adds a label to the one nodeSelector', () => {
+    const text = read('deploy/kubernetes/daemonset.yaml');
+    const example = /^(\s*)# (logging: warden)$/m;
+    expect(text).toMatch(example);
+    // parse() refuses duplicate keys: a second `nodeSelector:` would throw here.
+    const uncommented = parse(text.replace(example, '$1$2'));
+    expect(uncommented.spec.template.spec.nodeSelector).toEqual({ ...pod.nodeSelector, logging: 'warden' });
   });
 
   it('a grace period longer than the child stop grace', () => {
@@ -225,7 +297,17 @@ describe.skipIf(kubectl.status !== 0)('kubectl kustomize deploy/kubernetes (skip
     expect(out.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'DaemonSet', 'ServiceAccount']);
     for (const o of out) expect(o.metadata.namespace).toBe(k.namespace);
     const rendered = out.find((o) => o.kind === 'DaemonSet');
-    expect(rendered.spec.template.spec.containers[0].image).toBe(`${k.images[0].newName}:${k.images[0].newTag}`);
+    expect(rendered.spec.template.spec.containers[0].image).toBe(`${k.images[0].newName}@${k.images[0].digest}`);
     expect(() => new DaemonSet(rendered).validate()).not.toThrow();
+  });
+
+  it('renders a pod that does not read its own logs', () => {
+    const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+    const out = parseAllDocuments(r.stdout).map((d) => d.toJS());
+    const rendered = out.find((o) => o.kind === 'DaemonSet');
+    const c = rendered.spec.template.spec.containers.find((x: any) => x.name === 'warden');
+    const ns = rendered.metadata.namespace;
+    const { own, other } = nodeLogs(ns);
+    expect(tailedByPod(c, ns, [...own, ...other])).toEqual(other);
   });
 });

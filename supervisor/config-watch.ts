@@ -1,0 +1,120 @@
+// Following a config file without SIGHUP. A mounted ConfigMap changes by an atomic swap of its
+// `..data` symlink (warden.yaml → ..data/warden.yaml, ..data → ..2026_12_01_…): the file's inode,
+// not its bytes in place, changes, and inotify on the file itself sees nothing. So the files are
+// polled and compared by a hash of their bytes (small, bounded reads), which sees a symlink swap,
+// an in-place edit and a rename over the file alike.
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ConfigError } from '../config/load.js';
+import type { Logger } from './log.js';
+
+/** A config larger than this is refused before it is buffered. */
+export const CONFIG_MAX_BYTES = 1024 * 1024;
+
+/** The short form of a config's sha256 shown in /status and the log. */
+export function configHash(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+/** The bytes of `path` (through symlinks), refused past `max` bytes with a ConfigError naming the file. */
+export function readBounded(path: string, max = CONFIG_MAX_BYTES): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(path, [`(file): cannot read ${path}: ${e.code ?? e.message}`]);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ConfigError(path, [`(file): ${path} is not a regular file`]);
+    // One byte past the limit tells "exactly max" from "more" without trusting st.size (it can grow).
+    const buf = Buffer.allocUnsafe(Math.min(st.size, max) + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > max) throw new ConfigError(path, [`(file): ${path} is larger than ${max} bytes`]);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface ConfigWatchOptions {
+  paths: string[];
+  intervalMs: number;
+  logger: Logger;
+  /** Called once per settled change, with the file that changed. */
+  onChange: (path: string) => void;
+  read?: (path: string) => Buffer;
+}
+
+/**
+ * Polls `paths` every `intervalMs`. A change fires `onChange` only once the new bytes read the same
+ * on two polls in a row (an editor writing in place is seen half-written at most once). A file that
+ * cannot be read is not a change: the running config stays, and it is said once until it reads again.
+ */
+export class ConfigWatcher {
+  private readonly seen = new Map<string, string | null>();
+  private readonly candidate = new Map<string, string>();
+  private readonly unreadable = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly read: (path: string) => Buffer;
+
+  constructor(private readonly opts: ConfigWatchOptions) {
+    this.read = opts.read ?? ((p) => readBounded(p));
+    for (const p of opts.paths) this.seen.set(p, this.hashOf(p));
+  }
+
+  start(): void {
+    if (this.timer || this.opts.intervalMs <= 0 || !this.opts.paths.length) return;
+    this.timer = setInterval(() => this.poll(), this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Take `hash` as the current state of `path` (after a reload read it), so it fires no reload. */
+  settle(path: string, hash: string): void {
+    this.seen.set(path, hash);
+    this.candidate.delete(path);
+  }
+
+  poll(): void {
+    for (const path of this.opts.paths) {
+      const hash = this.hashOf(path);
+      if (hash === null || hash === this.seen.get(path)) {
+        this.candidate.delete(path);
+        continue;
+      }
+      if (this.candidate.get(path) !== hash) {
+        this.candidate.set(path, hash);
+        continue;
+      }
+      this.settle(path, hash);
+      this.opts.logger.info({ path, hash }, 'configuration file changed; reloading');
+      this.opts.onChange(path);
+    }
+  }
+
+  private hashOf(path: string): string | null {
+    try {
+      const hash = configHash(this.read(path));
+      if (this.unreadable.delete(path)) this.opts.logger.info({ path }, 'watched configuration file can be read again');
+      return hash;
+    } catch (err) {
+      if (!this.unreadable.has(path)) {
+        this.unreadable.add(path);
+        const reason = err instanceof ConfigError ? err.errors.join('; ') : String(err);
+        this.opts.logger.warn({ path, err: reason }, 'cannot read a watched configuration file; the running configuration stays');
+      }
+      return null;
+    }
+  }
+}

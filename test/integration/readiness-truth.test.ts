@@ -1,0 +1,75 @@
+// What warden says about its child's readiness: "child ready" only once warden's own Forward
+// client got through (a process squatting on the port must not pass), and a clean start logs no
+// warning for the connection attempts made before the child listens.
+import { createServer, type Server, type Socket } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, spawnWarden, tempDir, waitFor, wardenScope } from './harness.js';
+
+const scope = wardenScope();
+
+async function config(dir: string, child?: string[]) {
+  const [healthPort, fwdPort] = [await freePort(), await freePort()];
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  return {
+    fwdPort,
+    config: {
+      state_dir: join(dir, 'state'),
+      health: { listen: `127.0.0.1:${healthPort}` },
+      inputs: [{ name: 'host', paths: [join(dir, 'logs/*.log')], format: 'plain' }],
+      tail: { roots: [join(dir, 'logs')] },
+      forward: { to: `tcp://127.0.0.1:${fwdPort}`, connect_timeout_ms: 300 },
+      child: {
+        command: child ?? ['warden', 'sink', '--listen', `tcp://127.0.0.1:${fwdPort}`, '--out', join(dir, 'out.ndjson')],
+        ready_timeout_s: 3,
+        stop_grace_s: 1,
+        restart: { backoff_initial_ms: 100, backoff_max_ms: 500 },
+      },
+    },
+  };
+}
+
+const logLines = (out: string) =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+
+describe('child readiness tells the truth', () => {
+  it('a port held by another process (silent, no HELO) never makes the child "ready"', async () => {
+    const t = tempDir();
+    scope.cleanup = t.cleanup;
+    // The child lives but never listens; something else owns its Forward port.
+    const { fwdPort, config: c } = await config(t.dir, [process.execPath, '-e', 'setInterval(() => {}, 1000)']);
+    const held: Socket[] = [];
+    const squatter: Server = createServer((s) => {
+      held.push(s);
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => squatter.listen(fwdPort, '127.0.0.1', r));
+    scope.deferred.push(() => new Promise((r) => {
+      for (const s of held) s.destroy();
+      squatter.close(r);
+    }));
+    const w = (scope.running = spawnWarden(t.dir, c));
+    // The ready timeout (3 s) passes without the child ever being ready: it is restarted as such.
+    await waitFor('the ready timeout', () => w.output().includes('child did not accept a connection in time'), 20_000);
+    expect(held.length).toBeGreaterThanOrEqual(1);
+    expect(logLines(w.output()).filter((l) => l.msg === 'child ready')).toEqual([]);
+    const ready = await w.get('/readyz');
+    expect(ready.status).toBe(503);
+    expect((await w.json('/status')).child.state).not.toBe('ready');
+  });
+
+  it('a clean start warns about nothing: refused attempts before the child listens are debug', async () => {
+    const t = tempDir();
+    scope.cleanup = t.cleanup;
+    const { config: c } = await config(t.dir);
+    const w = (scope.running = spawnWarden(t.dir, c));
+    await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 30_000);
+    await waitFor('"child ready" logged', () => logLines(w.output()).some((l) => l.msg === 'child ready'), 5000);
+    const warnings = logLines(w.output()).filter((l) => ['warn', 'error', 'fatal'].includes(l.level));
+    expect(warnings.map((l) => l.msg)).toEqual([]);
+  });
+});
