@@ -17,6 +17,8 @@ import { resolveCommand } from './self-command.js';
 
 export interface ChildOptions {
   command: string[];
+  /** The command as configured (`${VAR}` unexpanded): what status and the log show. Default `command`. */
+  shownCommand?: string[];
   /** Extra environment on top of process.env (e.g. WARDEN_FORWARD_SHARED_KEY). Values are never logged. */
   env: Record<string, string>;
   stopSignal: NodeJS.Signals;
@@ -166,7 +168,12 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   }
 
   private get name(): string {
-    return basename(this.opts.command[0] ?? 'child');
+    return basename(this.shownCommand[0] ?? 'child');
+  }
+
+  /** Never the expanded command: a secret may have been passed into it through the environment. */
+  private get shownCommand(): string[] {
+    return this.opts.shownCommand ?? this.opts.command;
   }
 
   /** Start supervising: spawn now, and again after every exit until stop(). */
@@ -239,7 +246,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       restarts: this.restarts,
       last_exit: this.lastExit,
       next_start_in_ms: this.state === 'backoff' && this.nextStartAt !== null ? Math.max(0, this.nextStartAt - this.now()) : null,
-      command: [...this.opts.command],
+      command: [...this.shownCommand],
     };
   }
 
@@ -312,7 +319,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     run.streamsClosed = this.pipeOutput(sub);
     o.metrics.childStarts.inc();
     o.metrics.childUp.set(1);
-    o.logger.info({ child: this.name, pid: run.pid, command: o.command, env_keys: Object.keys(o.env) }, 'child started');
+    o.logger.info({ child: this.name, pid: run.pid, command: this.shownCommand, env_keys: Object.keys(o.env) }, 'child started');
     this.emit('state', this.status());
 
     const stableMs = o.restart.stable_after_s * 1000;

@@ -7,7 +7,7 @@
 // let in-flight chunks be acked (bounded), final checkpoint, stop the child, close the server.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, configuredCommand, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createMetrics } from '../agent/health/metrics.js';
 import { startHealthServer, type HealthServer } from '../agent/health/server.js';
@@ -274,6 +274,7 @@ function childOptions(config: Config, sharedKey: string | null) {
   if (sharedKey) env.WARDEN_FORWARD_SHARED_KEY = sharedKey;
   return {
     command: config.child.command,
+    shownCommand: configuredCommand(config),
     env,
     stopSignal: config.child.stop_signal as NodeJS.Signals,
     reloadSignal: config.child.reload_signal as NodeJS.Signals,
