@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Metrics } from '../agent/health/metrics.js';
 import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } from './contracts.js';
+import { BACKED_UP_PAUSE_MS, ChildOutput } from './child-output.js';
 import { classifyExit, oomCounterFiles, parseOomKills } from './exit-classify.js';
 import type { Logger } from './log.js';
 import { signalGroup, terminateGroup, waitGroupGone } from './process-group.js';
@@ -43,83 +44,13 @@ export interface ChildOptions {
 
 /** Lines kept for crash reports. */
 export const LAST_LINES = 200;
-/** A longer line is cut here and the rest of it up to the next newline is dropped (and counted). */
-export const MAX_CHILD_LINE_BYTES = 16 * 1024;
+export { MAX_CHILD_LINE_BYTES } from './child-output.js';
 /** How long to wait for the child's pipes to drain after its group is gone, for the last lines. */
 const DRAIN_WAIT_MS = 500;
 /** Bound on waiting for a SIGKILLed group to vanish (a process in uninterruptible sleep). */
 const KILL_WAIT_MS = 10_000;
 const LOGGED_LAST_LINES = 20;
 const CHECK_OUTPUT_TAIL = 4096;
-
-/** Splits a byte stream into lines of at most `maxBytes`; memory stays bounded whatever the input. */
-export class LineSplitter {
-  private parts: Buffer[] = [];
-  private size = 0;
-  private dropped = 0;
-
-  constructor(
-    private readonly maxBytes: number,
-    private readonly onLine: (line: string, droppedBytes: number) => void,
-  ) {}
-
-  write(chunk: Buffer): void {
-    let start = 0;
-    while (start <= chunk.length) {
-      const nl = chunk.indexOf(10, start);
-      this.append(chunk.subarray(start, nl === -1 ? chunk.length : nl));
-      if (nl === -1) return;
-      this.flush();
-      start = nl + 1;
-    }
-  }
-
-  /** The stream ended: a last line without newline still counts. */
-  end(): void {
-    if (this.size > 0 || this.dropped > 0) this.flush();
-  }
-
-  private append(seg: Buffer): void {
-    if (seg.length === 0) return;
-    const room = this.maxBytes - this.size;
-    if (seg.length <= room) {
-      this.parts.push(seg);
-      this.size += seg.length;
-    } else {
-      if (room > 0) this.parts.push(seg.subarray(0, room));
-      this.size += Math.max(room, 0);
-      this.dropped += seg.length - Math.max(room, 0);
-    }
-  }
-
-  private flush(): void {
-    let line = Buffer.concat(this.parts, this.size).toString('utf8');
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    const dropped = this.dropped;
-    this.parts = [];
-    this.size = 0;
-    this.dropped = 0;
-    this.onLine(line, dropped);
-  }
-}
-
-/** The last `capacity` lines, oldest first. */
-export class LineRing {
-  private readonly buf: string[] = [];
-  private next = 0;
-
-  constructor(private readonly capacity: number) {}
-
-  push(line: string): void {
-    if (this.buf.length < this.capacity) this.buf.push(line);
-    else this.buf[this.next] = line;
-    this.next = (this.next + 1) % this.capacity;
-  }
-
-  lines(): string[] {
-    return this.buf.length < this.capacity ? [...this.buf] : [...this.buf.slice(this.next), ...this.buf.slice(0, this.next)];
-  }
-}
 
 /** Why we ended a run ourselves: a stop, or a restart counted under `reason`. */
 type Intent = { kind: 'stop' } | { kind: 'restart'; reason: RestartReason | 'ready_timeout'; immediate: boolean };
@@ -136,6 +67,8 @@ interface Run {
   abort: AbortController;
   stableTimer: NodeJS.Timeout | null;
   streamsClosed: Promise<void>;
+  /** This run's output: its last lines are this child's only, never an earlier one's. */
+  output: ChildOutput;
   /** Resolves once the exit has been handled (group gone, ExitInfo recorded, next step taken). */
   done: Promise<void>;
   resolveDone: () => void;
@@ -153,7 +86,6 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   private lastExit: ExitInfo | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
   private nextStartAt: number | null = null;
-  private ring = new LineRing(LAST_LINES);
   private oomFile: string | null | undefined;
   private reloadRunning: Promise<ReloadResult> | null = null;
   private reloadNext: { check: string[] | undefined; promise: Promise<ReloadResult> } | null = null;
@@ -282,6 +214,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       abort: new AbortController(),
       stableTimer: null,
       streamsClosed: Promise.resolve(),
+      output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES),
       done: new Promise<void>((r) => (resolveDone = r)),
       resolveDone: () => resolveDone(),
     };
@@ -316,7 +249,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     if (sub.pid === undefined) return; // spawn failed; the error event follows
 
     run.pid = sub.pid;
-    run.streamsClosed = this.pipeOutput(sub);
+    run.streamsClosed = this.pipeOutput(sub, run.output);
     o.metrics.childStarts.inc();
     o.metrics.childUp.set(1);
     o.logger.info({ child: this.name, pid: run.pid, command: this.shownCommand, env_keys: Object.keys(o.env) }, 'child started');
@@ -421,7 +354,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       signal: cls.signal,
       at: new Date(endedAt).toISOString(),
       uptime_s: Math.max(0, (endedAt - run.startedAt) / 1000),
-      last_lines: this.ring.lines(),
+      last_lines: run.output.ring.lines(),
     };
     this.lastExit = info;
     this.run = null;
@@ -470,21 +403,23 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
 
   // ---- helpers ----------------------------------------------------------------------------
 
-  private pipeOutput(sub: ResultPromise): Promise<void> {
+  /** Both pipes into `output`, read as they come; only paused briefly while warden's log is backed up. */
+  private pipeOutput(sub: ResultPromise, output: ChildOutput): Promise<void> {
     const closed: Promise<void>[] = [];
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const readable = sub[stream];
+    for (const name of ['stdout', 'stderr'] as const) {
+      const readable = sub[name];
       if (!readable) continue;
-      const splitter = new LineSplitter(MAX_CHILD_LINE_BYTES, (line, dropped) => {
-        this.ring.push(line);
-        this.opts.logger.info(dropped > 0 ? { child: this.name, stream, truncated_bytes: dropped } : { child: this.name, stream }, line);
+      const stream = output.stream(name);
+      readable.on('data', (chunk: Buffer | string) => {
+        if (stream.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) return;
+        readable.pause();
+        setTimeout(() => readable.resume(), BACKED_UP_PAUSE_MS).unref();
       });
-      readable.on('data', (chunk: Buffer | string) => splitter.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
       readable.on('error', () => {});
       closed.push(
         new Promise<void>((resolve) =>
           readable.once('close', () => {
-            splitter.end();
+            stream.end();
             resolve();
           }),
         ),

@@ -4,8 +4,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, wardenScope } from './harness.js';
-import { faultConfig, logLines, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { fixture, tempDir, waitFor, wardenScope } from './harness.js';
+import { faultConfig, logLines, rssKb, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
 const scope = wardenScope();
 
@@ -29,4 +29,40 @@ describe('the command as configured', () => {
     expect(started.command).toEqual(status.child.command);
     expect(JSON.stringify(started)).not.toContain(SECRET);
   }, 40_000);
+});
+
+describe('a child flooding its stdout', () => {
+  it('warden stays under 150 MiB RSS behind a slow reader, counts what it dropped, and SIGTERM ends it within the grace', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.child = { ...c.child, command: [process.execPath, fixture('flood.mjs')], env: { PORT: String(c.fwdPort), FLOOD_S: '40' }, stop_grace_s: 3 };
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
+    // warden's stdout read like a slow log collector would: 64 KiB at most every 20 ms; only the
+    // last bytes kept (the harness would keep everything).
+    const stdout = w.proc.stdout!;
+    stdout.removeAllListeners('data');
+    let tail = '';
+    stdout.on('data', (d: Buffer) => {
+      tail = (tail + d.toString('utf8')).slice(-64 * 1024);
+      stdout.pause();
+      setTimeout(() => stdout.resume(), 20).unref();
+    });
+    await waitFor('the child ready', async () => (await w.json('/status')).child.state === 'ready', 20_000);
+    let maxKb = 0;
+    for (const end = Date.now() + 10_000; Date.now() < end; ) {
+      maxKb = Math.max(maxKb, rssKb(w.proc.pid!) ?? 0);
+      await sleep(100);
+    }
+    expect(maxKb / 1024).toBeLessThan(150);
+    const metrics = (await w.get('/metrics')).body;
+    const dropped = Number(/^warden_child_log_dropped_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+    expect(dropped).toBeGreaterThan(0);
+    const t0 = Date.now();
+    w.proc.kill('SIGTERM');
+    const exit = await Promise.race([w.exited, sleep(3000 + 12_000).then(() => null)]);
+    expect(exit, `warden still running ${Date.now() - t0} ms after SIGTERM`).not.toBeNull();
+    expect(exit!.code).toBe(0);
+  }, 90_000);
 });
