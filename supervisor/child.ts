@@ -59,6 +59,8 @@ interface Run {
   sub: ResultPromise | null;
   pid: number | null;
   startedAt: number;
+  /** The restart policy as this run began: a hung run's stable time does not count as stable. */
+  policyAtStart: RestartPolicyState;
   oomBefore: number | null;
   ready: boolean;
   intent: Intent | null;
@@ -132,7 +134,11 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     return run.done;
   }
 
-  /** Graceful stop of the current process, then an immediate start (no backoff), counted under `reason`. */
+  /**
+   * Graceful stop of the current process, then a start counted under `reason`: at once, except
+   * for `hung`, which backs off like a crash and counts toward `degraded` (a child that never
+   * acks must not be restarted in a tight loop).
+   */
   async restart(reason: RestartReason): Promise<void> {
     if (!this.wanted) return;
     const run = this.run;
@@ -142,7 +148,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       this.launch();
       return;
     }
-    run.intent ??= { kind: 'restart', reason, immediate: true };
+    run.intent ??= { kind: 'restart', reason, immediate: reason !== 'hung' };
     void this.terminate(run);
     await run.done;
   }
@@ -206,6 +212,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       sub: null,
       pid: null,
       startedAt: this.now(),
+      policyAtStart: this.policy,
       oomBefore: this.readOomKills(),
       ready: false,
       intent: null,
@@ -383,9 +390,11 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       this.launch();
       return;
     }
-    // A run that never became ready was not stable, however long it took to fail.
-    const uptime = run.ready ? info.uptime_s : 0;
-    const decision = nextRestart(this.policy, o.restart, uptime, o.random ?? Math.random);
+    // A run that never became ready was not stable, however long it took to fail; nor was a hung
+    // one, however long it was up (its stable timer may have forgiven earlier failures: undone).
+    const hung = intent?.kind === 'restart' && intent.reason === 'hung';
+    const uptime = run.ready && !hung ? info.uptime_s : 0;
+    const decision = nextRestart(hung ? run.policyAtStart : this.policy, o.restart, uptime, o.random ?? Math.random);
     this.policy = decision.state;
     o.metrics.childDegraded.set(this.policy.degraded ? 1 : 0);
     if (this.policy.degraded) {

@@ -214,7 +214,9 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     if (stopping || st.state !== 'ready' || pendingMs === null) return;
     const sinceAck = client.sinceLastAckMs() ?? Infinity;
     const limitMs = config.child.hang_timeout_s * 1000;
-    if (pendingMs > limitMs && sinceAck > limitMs) {
+    // Each start gets a full window: chunks pending, and the last ack, from before this child
+    // started say nothing about it.
+    if (pendingMs > limitMs && sinceAck > limitMs && st.uptime_s * 1000 > limitMs) {
       logger.error({ pending_s: Math.round(pendingMs / 1000) }, 'child accepts no acks for child.hang_timeout_s; restarting it as hung');
       void child.restart('hung');
     }

@@ -66,3 +66,31 @@ describe('a child flooding its stdout', () => {
     expect(exit!.code).toBe(0);
   }, 90_000);
 });
+
+describe('a child that accepts connections and never acks', () => {
+  it('each start gets a full hang_timeout_s window; hung restarts back off and make the child degraded', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none', ack_timeout_s: 60 };
+    c.child = {
+      ...c.child,
+      command: [process.execPath, fixture('no-ack.mjs')],
+      env: { PORT: String(c.fwdPort) },
+      hang_timeout_s: 2,
+      // stable_after_s below hang_timeout_s: a hung run must not count as stable all the same.
+      restart: { backoff_initial_ms: 300, backoff_max_ms: 1500, stable_after_s: 1, degraded_after: 3 },
+    };
+    writeFileSync(join(c.logs, 'app.log'), 'never acked\n');
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
+    const status = await waitFor('the child degraded', async () => {
+      const s = await w.json('/status');
+      return s.child.degraded ? s : null;
+    }, 40_000);
+    expect(status.child.last_exit.reason).toBe('hung');
+    const exits = logLines(w.stdout()).filter((l): l is Record<string, any> => typeof l === 'object' && l.msg === 'child exited' && l.reason === 'hung');
+    expect(exits.length).toBeGreaterThanOrEqual(3);
+    for (const e of exits) expect(e.uptime_s).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+});
