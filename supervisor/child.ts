@@ -11,7 +11,8 @@ import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } fr
 import { BACKED_UP_PAUSE_MS, ChildOutput } from './child-output.js';
 import { classifyExit, oomCounterFiles, parseOomKills } from './exit-classify.js';
 import type { Logger } from './log.js';
-import { signalGroup, terminateGroup, waitGroupGone } from './process-group.js';
+import { escapedDescendants, killAndWait, listenerPids, mergeProcs, parseProcStat, sameProcessRunning, signalGroup, terminateGroup, waitGroupGone, type ProcStat } from './process-group.js';
+import { parseForwardTo } from '../agent/forward/protocol.js';
 import { waitReady } from './readiness.js';
 import { INITIAL_POLICY_STATE, markStable, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from './restart-policy.js';
 import { resolveCommand } from './self-command.js';
@@ -50,6 +51,12 @@ const DRAIN_WAIT_MS = 500;
 /** Bound on waiting for a SIGKILLed group to vanish (a process in uninterruptible sleep). */
 const KILL_WAIT_MS = 10_000;
 const LOGGED_LAST_LINES = 20;
+/**
+ * How often the child's tree is walked for processes that left its group (setsid): they are
+ * remembered while the child lives, since once their parent exits they are PID 1's children and
+ * no walk from the child finds them.
+ */
+const DESCENDANT_SAMPLE_MS = 1000;
 const CHECK_OUTPUT_TAIL = 4096;
 
 /** Why we ended a run ourselves: a stop, or a restart counted under `reason`. */
@@ -68,6 +75,9 @@ interface Run {
   terminating: Promise<boolean> | null;
   abort: AbortController;
   stableTimer: NodeJS.Timeout | null;
+  /** Descendants seen outside the child's process group, still running when last looked at. */
+  escaped: ProcStat[];
+  sampleTimer: NodeJS.Timeout | null;
   streamsClosed: Promise<void>;
   /** This run's output: its last lines are this child's only, never an earlier one's. */
   output: ChildOutput;
@@ -220,6 +230,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       terminating: null,
       abort: new AbortController(),
       stableTimer: null,
+      escaped: [],
+      sampleTimer: null,
       streamsClosed: Promise.resolve(),
       output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES),
       done: new Promise<void>((r) => (resolveDone = r)),
@@ -261,6 +273,9 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     o.metrics.childUp.set(1);
     o.logger.info({ child: this.name, pid: run.pid, command: this.shownCommand, env_keys: Object.keys(o.env) }, 'child started');
     this.emit('state', this.status());
+
+    run.sampleTimer = setInterval(() => this.sampleDescendants(run), DESCENDANT_SAMPLE_MS);
+    run.sampleTimer.unref();
 
     const stableMs = o.restart.stable_after_s * 1000;
     run.stableTimer = setTimeout(() => {
@@ -312,6 +327,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
           graceMs: this.opts.stopGraceS * 1000,
           killWaitMs: KILL_WAIT_MS,
           procRoot: this.opts.procRoot,
+          known: run.escaped,
         });
       }
     }
@@ -334,6 +350,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     const o = this.opts;
     run.abort.abort();
     if (run.stableTimer) clearTimeout(run.stableTimer);
+    if (run.sampleTimer) clearInterval(run.sampleTimer);
     o.metrics.childUp.set(0);
     o.metrics.childReady.set(0);
     const endedAt = this.now();
@@ -345,6 +362,13 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
         ? await run.terminating
         : (signalGroup(run.pid, 'SIGKILL'), await waitGroupGone(run.pid, KILL_WAIT_MS, { procRoot: o.procRoot }));
       if (!gone) o.logger.error({ child: this.name, pgid: run.pid }, 'processes of the child group survived SIGKILL; going on');
+      // Descendants that left the group (setsid) would outlive the child, keep its port and be
+      // shipped to while the next one waits: they go before any next start.
+      const escaped = mergeProcs(run.escaped, escapedDescendants(run.pid, o.procRoot)).filter((p) => sameProcessRunning(p, o.procRoot));
+      if (escaped.length > 0) {
+        o.logger.warn({ child: this.name, pids: escaped.map((p) => p.pid) }, 'killing processes that left the child process group');
+        await killAndWait(escaped, KILL_WAIT_MS, o.procRoot);
+      }
       await Promise.race([run.streamsClosed, new Promise((r) => setTimeout(r, DRAIN_WAIT_MS))]);
       // A process that left the group (setsid) may still hold the pipes; do not keep them open for it.
       run.sub?.stdout?.destroy();
@@ -411,6 +435,44 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   }
 
   // ---- helpers ----------------------------------------------------------------------------
+
+  private sampleDescendants(run: Run): void {
+    if (run.pid === null || run.exitSeen) return;
+    const procRoot = this.opts.procRoot;
+    run.escaped = mergeProcs(run.escaped, escapedDescendants(run.pid, procRoot)).filter((p) => sameProcessRunning(p, procRoot));
+  }
+
+  /**
+   * Processes other than the child that listen on the Forward port (TCP only): a leftover of an
+   * earlier child, or a descendant that took the port, receives what warden ships.
+   */
+  forwardPortHolders(): Array<{ pid: number; command: string; descendant: boolean }> {
+    let addr;
+    try {
+      addr = parseForwardTo(this.opts.forwardTo);
+    } catch {
+      return [];
+    }
+    if (addr.kind !== 'tcp') return [];
+    const procRoot = this.opts.procRoot ?? '/proc';
+    const run = this.run;
+    const own = run && !run.exitSeen ? run.pid : null;
+    return listenerPids(addr.port, procRoot)
+      .filter((pid) => pid !== own && pid !== process.pid)
+      .map((pid) => {
+        let command = '';
+        let pgrp = -1;
+        try {
+          // The name only (comm), not the arguments: those may hold expanded secrets.
+          command = readFileSync(`${procRoot}/${pid}/comm`, 'utf8').trim();
+          pgrp = parseProcStat(readFileSync(`${procRoot}/${pid}/stat`, 'utf8'))?.pgrp ?? -1;
+        } catch {
+          // gone meanwhile
+        }
+        const descendant = own !== null && (pgrp === own || (run?.escaped.some((p) => p.pid === pid) ?? false));
+        return { pid, command, descendant };
+      });
+  }
 
   /** Both pipes into `output`, read as they come; only paused briefly while warden's log is backed up. */
   private pipeOutput(sub: ResultPromise, output: ChildOutput): Promise<void> {

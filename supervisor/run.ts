@@ -122,7 +122,14 @@ export async function runWarden(opts: RunOptions): Promise<number> {
         config: loaded.source,
         ready: ready(),
         child: child.status(),
-        forward: { to: config.forward.to, connected: client.connected, inflight: client.inflight(), last_ack_at: isoOrNull(client.lastAckAt()) },
+        forward: {
+          to: config.forward.to,
+          connected: client.connected,
+          inflight: client.inflight(),
+          last_ack_at: isoOrNull(client.lastAckAt()),
+          // Who else listens on the Forward port: what warden ships may be going there, not to its child.
+          port_holders: child.forwardPortHolders(),
+        },
         budgets: governor.snapshot(),
         checkpoints: tail.checkpointHealth(),
         lag_bytes: tail.lagBytes(),

@@ -5,9 +5,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixture, tempDir, waitFor, wardenScope } from './harness.js';
+import { alive, childScope, freePort, until } from './child-harness.js';
 import { faultConfig, logLines, rssKb, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
 const scope = wardenScope();
+const children = childScope();
 
 describe('the command as configured', () => {
   it('a ${VAR} in child.command shows unexpanded in /status and in "child started"; the child gets the value', async () => {
@@ -92,5 +94,66 @@ describe('a child that accepts connections and never acks', () => {
     const exits = logLines(w.stdout()).filter((l): l is Record<string, any> => typeof l === 'object' && l.msg === 'child exited' && l.reason === 'hung');
     expect(exits.length).toBeGreaterThanOrEqual(3);
     for (const e of exits) expect(e.uptime_s).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+});
+
+describe('descendants that leave the child process group', () => {
+  it('/status names the setsid grandchild holding the Forward port; stop kills it although it was reparented away', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = { ...c.child, command: [process.execPath, fixture('setsid-grandchild.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
+    const line = await waitFor('the grandchild pid', () => logLines(w.stdout()).find((l): l is Record<string, any> => typeof l === 'object' && /^grandchild \d+$/.test(l.msg ?? '')), 20_000);
+    const grandchild = Number(line.msg.split(' ')[1]);
+    scope.deferred.push(() => {
+      try {
+        process.kill(grandchild, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+    });
+    const status = await waitFor('the port holder in /status', async () => {
+      const s = await w.json('/status');
+      return s.forward.port_holders?.length ? s : null;
+    }, 20_000);
+    expect(status.forward.port_holders).toEqual([{ pid: grandchild, command: 'node', descendant: true }]);
+    // Wait until the intermediate has exited: the grandchild is no longer below the child.
+    await waitFor('the grandchild reparented', () => {
+      const st = readFileSync(`/proc/${grandchild}/stat`, 'utf8');
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== status.child.pid;
+    }, 20_000);
+    const exit = await w.stop();
+    expect(exit.code).toBe(0);
+    expect(alive(grandchild)).toBe(false);
+  }, 60_000);
+});
+
+describe('a restart after a crash', () => {
+  it('kills the old child\'s escaped, reparented grandchild before the next start', async () => {
+    const port = await freePort();
+    const h = children.make({ command: [process.execPath, fixture('setsid-grandchild.mjs')], port, env: { PORT: String(port), INTERMEDIATE_MS: '1500' } });
+    h.child.start();
+    const line = await until('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
+    const grandchild = Number(line.msg.split(' ')[1]);
+    const first = h.child.pid()!;
+    await until('the grandchild reparented', () => {
+      const st = readFileSync(`/proc/${grandchild}/stat`, 'utf8');
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== first;
+    }, 20_000);
+    let aliveAtNextStart: boolean | null = null;
+    h.child.on('state', (st: { state: string; pid: number | null }) => {
+      if (st.pid !== null && st.pid !== first && aliveAtNextStart === null) aliveAtNextStart = alive(grandchild);
+    });
+    process.kill(first, 'SIGKILL');
+    await until('the next start', () => aliveAtNextStart !== null, 20_000);
+    try {
+      process.kill(grandchild, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    expect(aliveAtNextStart).toBe(false);
   }, 60_000);
 });
