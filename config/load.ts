@@ -67,9 +67,24 @@ export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   const result = configSchema.safeParse(expanded);
   if (!result.success) throw new ConfigError(source, formatIssues(result.error, expanded));
   const config = result.data;
+  rememberConfigured(config, raw);
   if (!config.node_name) config.node_name = hostname();
   if (config.state_dir.startsWith('.')) config.state_dir = resolve(config.state_dir);
   return config;
+}
+
+// What the operator wrote, before ${ENV} expansion, for display: a secret passed into the
+// command as a variable must not appear in /status or the log.
+const configured = new WeakMap<Config, string[]>();
+
+function rememberConfigured(config: Config, raw: object): void {
+  const cmd = (raw as { child?: { command?: unknown } }).child?.command;
+  if (Array.isArray(cmd) && cmd.every((a) => typeof a === 'string')) configured.set(config, [...cmd]);
+}
+
+/** `child.command` as written in the configuration (variables unexpanded): the form to show. */
+export function configuredCommand(config: Config): string[] {
+  return configured.get(config) ?? config.child.command;
 }
 
 /**

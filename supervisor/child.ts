@@ -8,15 +8,19 @@ import { basename } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Metrics } from '../agent/health/metrics.js';
 import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } from './contracts.js';
+import { BACKED_UP_PAUSE_MS, ChildOutput } from './child-output.js';
 import { classifyExit, oomCounterFiles, parseOomKills } from './exit-classify.js';
 import type { Logger } from './log.js';
-import { listProcs, parseProcStat, signalGroup, terminateGroup, waitGroupGone, type ProcStat } from './process-group.js';
+import { escapedDescendants, killAndWait, listenerPids, listProcs, mergeProcs, parseProcStat, sameProcessRunning, signalGroup, terminateGroup, waitGroupGone, type ProcStat } from './process-group.js';
+import { parseForwardTo } from '../agent/forward/protocol.js';
 import { waitReady } from './readiness.js';
 import { INITIAL_POLICY_STATE, markStable, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from './restart-policy.js';
 import { resolveCommand } from './self-command.js';
 
 export interface ChildOptions {
   command: string[];
+  /** The command as configured (`${VAR}` unexpanded): what status and the log show. Default `command`. */
+  shownCommand?: string[];
   /** Extra environment on top of process.env (e.g. WARDEN_FORWARD_SHARED_KEY). Values are never logged. */
   env: Record<string, string>;
   stopSignal: NodeJS.Signals;
@@ -46,13 +50,18 @@ export interface ChildOptions {
 
 /** Lines kept for crash reports. */
 export const LAST_LINES = 200;
-/** A longer line is cut here and the rest of it up to the next newline is dropped (and counted). */
-export const MAX_CHILD_LINE_BYTES = 16 * 1024;
+export { MAX_CHILD_LINE_BYTES } from './child-output.js';
 /** How long to wait for the child's pipes to drain after its group is gone, for the last lines. */
 const DRAIN_WAIT_MS = 500;
 /** Bound on waiting for a SIGKILLed group to vanish (a process in uninterruptible sleep). */
 const KILL_WAIT_MS = 10_000;
 const LOGGED_LAST_LINES = 20;
+/**
+ * How often the child's tree is walked for processes that left its group (setsid): they are
+ * remembered while the child lives, since once their parent exits they are PID 1's children and
+ * no walk from the child finds them.
+ */
+const DESCENDANT_SAMPLE_MS = 1000;
 const CHECK_OUTPUT_TAIL = 4096;
 /**
  * After a reload signal, how long an exit of the leader that leaves a successor in its group is
@@ -62,75 +71,6 @@ const CHECK_OUTPUT_TAIL = 4096;
 const HANDOVER_WINDOW_MS = 120_000;
 /** How often a followed successor (not our child: no exit event) is checked for being gone. */
 const FOLLOW_POLL_MS = 200;
-
-/** Splits a byte stream into lines of at most `maxBytes`; memory stays bounded whatever the input. */
-export class LineSplitter {
-  private parts: Buffer[] = [];
-  private size = 0;
-  private dropped = 0;
-
-  constructor(
-    private readonly maxBytes: number,
-    private readonly onLine: (line: string, droppedBytes: number) => void,
-  ) {}
-
-  write(chunk: Buffer): void {
-    let start = 0;
-    while (start <= chunk.length) {
-      const nl = chunk.indexOf(10, start);
-      this.append(chunk.subarray(start, nl === -1 ? chunk.length : nl));
-      if (nl === -1) return;
-      this.flush();
-      start = nl + 1;
-    }
-  }
-
-  /** The stream ended: a last line without newline still counts. */
-  end(): void {
-    if (this.size > 0 || this.dropped > 0) this.flush();
-  }
-
-  private append(seg: Buffer): void {
-    if (seg.length === 0) return;
-    const room = this.maxBytes - this.size;
-    if (seg.length <= room) {
-      this.parts.push(seg);
-      this.size += seg.length;
-    } else {
-      if (room > 0) this.parts.push(seg.subarray(0, room));
-      this.size += Math.max(room, 0);
-      this.dropped += seg.length - Math.max(room, 0);
-    }
-  }
-
-  private flush(): void {
-    let line = Buffer.concat(this.parts, this.size).toString('utf8');
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    const dropped = this.dropped;
-    this.parts = [];
-    this.size = 0;
-    this.dropped = 0;
-    this.onLine(line, dropped);
-  }
-}
-
-/** The last `capacity` lines, oldest first. */
-export class LineRing {
-  private readonly buf: string[] = [];
-  private next = 0;
-
-  constructor(private readonly capacity: number) {}
-
-  push(line: string): void {
-    if (this.buf.length < this.capacity) this.buf.push(line);
-    else this.buf[this.next] = line;
-    this.next = (this.next + 1) % this.capacity;
-  }
-
-  lines(): string[] {
-    return this.buf.length < this.capacity ? [...this.buf] : [...this.buf.slice(this.next), ...this.buf.slice(0, this.next)];
-  }
-}
 
 /** Why we ended a run ourselves: a stop, or a restart counted under `reason`. */
 type Intent = { kind: 'stop' } | { kind: 'restart'; reason: RestartReason | 'ready_timeout'; immediate: boolean };
@@ -150,6 +90,8 @@ interface Run {
   groupAtReload: Set<string>;
   followTimer: NodeJS.Timeout | null;
   startedAt: number;
+  /** The restart policy as this run began: a hung run's stable time does not count as stable. */
+  policyAtStart: RestartPolicyState;
   oomBefore: number | null;
   ready: boolean;
   intent: Intent | null;
@@ -157,7 +99,12 @@ interface Run {
   terminating: Promise<boolean> | null;
   abort: AbortController;
   stableTimer: NodeJS.Timeout | null;
+  /** Descendants seen outside the child's process group, still running when last looked at. */
+  escaped: ProcStat[];
+  sampleTimer: NodeJS.Timeout | null;
   streamsClosed: Promise<void>;
+  /** This run's output: its last lines are this child's only, never an earlier one's. */
+  output: ChildOutput;
   /** Resolves once the exit has been handled (group gone, ExitInfo recorded, next step taken). */
   done: Promise<void>;
   resolveDone: () => void;
@@ -175,7 +122,6 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   private lastExit: ExitInfo | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
   private nextStartAt: number | null = null;
-  private ring = new LineRing(LAST_LINES);
   private oomFile: string | null | undefined;
   private reloadRunning: Promise<ReloadResult> | null = null;
   private reloadNext: { check: string[] | undefined; promise: Promise<ReloadResult> } | null = null;
@@ -190,7 +136,12 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   }
 
   private get name(): string {
-    return basename(this.opts.command[0] ?? 'child');
+    return basename(this.shownCommand[0] ?? 'child');
+  }
+
+  /** Never the expanded command: a secret may have been passed into it through the environment. */
+  private get shownCommand(): string[] {
+    return this.opts.shownCommand ?? this.opts.command;
   }
 
   /** Start supervising: spawn now, and again after every exit until stop(). */
@@ -217,7 +168,11 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     return run.done;
   }
 
-  /** Graceful stop of the current process, then an immediate start (no backoff), counted under `reason`. */
+  /**
+   * Graceful stop of the current process, then a start counted under `reason`: at once, except
+   * for `hung`, which backs off like a crash and counts toward `degraded` (a child that never
+   * acks must not be restarted in a tight loop).
+   */
   async restart(reason: RestartReason): Promise<void> {
     if (!this.wanted) return;
     const run = this.run;
@@ -227,7 +182,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       this.launch();
       return;
     }
-    run.intent ??= { kind: 'restart', reason, immediate: true };
+    run.intent ??= { kind: 'restart', reason, immediate: reason !== 'hung' };
     void this.terminate(run);
     await run.done;
   }
@@ -263,7 +218,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       restarts: this.restarts,
       last_exit: this.lastExit,
       next_start_in_ms: this.state === 'backoff' && this.nextStartAt !== null ? Math.max(0, this.nextStartAt - this.now()) : null,
-      command: [...this.opts.command],
+      command: [...this.shownCommand],
     };
   }
 
@@ -296,6 +251,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       groupAtReload: new Set(),
       followTimer: null,
       startedAt: this.now(),
+      policyAtStart: this.policy,
       oomBefore: this.readOomKills(),
       ready: false,
       intent: null,
@@ -303,7 +259,10 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       terminating: null,
       abort: new AbortController(),
       stableTimer: null,
+      escaped: [],
+      sampleTimer: null,
       streamsClosed: Promise.resolve(),
+      output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES),
       done: new Promise<void>((r) => (resolveDone = r)),
       resolveDone: () => resolveDone(),
     };
@@ -339,11 +298,14 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
 
     run.pid = sub.pid;
     run.leader = readProc(sub.pid, o.procRoot) ?? { pid: sub.pid, state: 'R', ppid: process.pid, pgrp: sub.pid, starttime: 0 };
-    run.streamsClosed = this.pipeOutput(sub);
+    run.streamsClosed = this.pipeOutput(sub, run.output);
     o.metrics.childStarts.inc();
     o.metrics.childUp.set(1);
-    o.logger.info({ child: this.name, pid: run.pid, command: o.command, env_keys: Object.keys(o.env) }, 'child started');
+    o.logger.info({ child: this.name, pid: run.pid, command: this.shownCommand, env_keys: Object.keys(o.env) }, 'child started');
     this.emit('state', this.status());
+
+    run.sampleTimer = setInterval(() => this.sampleDescendants(run), DESCENDANT_SAMPLE_MS);
+    run.sampleTimer.unref();
 
     const stableMs = o.restart.stable_after_s * 1000;
     run.stableTimer = setTimeout(() => {
@@ -396,6 +358,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
           graceMs: this.opts.stopGraceS * 1000,
           killWaitMs: KILL_WAIT_MS,
           procRoot: this.opts.procRoot,
+          known: run.escaped,
         });
       }
     }
@@ -420,6 +383,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     const o = this.opts;
     run.abort.abort();
     if (run.stableTimer) clearTimeout(run.stableTimer);
+    if (run.sampleTimer) clearInterval(run.sampleTimer);
     o.metrics.childUp.set(0);
     o.metrics.childReady.set(0);
     const endedAt = this.now();
@@ -431,6 +395,13 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
         ? await run.terminating
         : (signalGroup(run.pid, 'SIGKILL'), await waitGroupGone(run.pid, KILL_WAIT_MS, { procRoot: o.procRoot }));
       if (!gone) o.logger.error({ child: this.name, pgid: run.pid }, 'processes of the child group survived SIGKILL; going on');
+      // Descendants that left the group (setsid) would outlive the child, keep its port and be
+      // shipped to while the next one waits: they go before any next start.
+      const escaped = mergeProcs(run.escaped, escapedDescendants(run.pid, o.procRoot)).filter((p) => sameProcessRunning(p, o.procRoot));
+      if (escaped.length > 0) {
+        o.logger.warn({ child: this.name, pids: escaped.map((p) => p.pid) }, 'killing processes that left the child process group');
+        await killAndWait(escaped, KILL_WAIT_MS, o.procRoot);
+      }
       await Promise.race([run.streamsClosed, new Promise((r) => setTimeout(r, DRAIN_WAIT_MS))]);
       // A process that left the group (setsid) may still hold the pipes; do not keep them open for it.
       run.sub?.stdout?.destroy();
@@ -447,7 +418,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       signal: cls.signal,
       at: new Date(endedAt).toISOString(),
       uptime_s: Math.max(0, (endedAt - run.startedAt) / 1000),
-      last_lines: this.ring.lines(),
+      last_lines: run.output.ring.lines(),
     };
     this.lastExit = info;
     this.run = null;
@@ -476,9 +447,11 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       this.launch();
       return;
     }
-    // A run that never became ready was not stable, however long it took to fail.
-    const uptime = run.ready ? info.uptime_s : 0;
-    const decision = nextRestart(this.policy, o.restart, uptime, o.random ?? Math.random);
+    // A run that never became ready was not stable, however long it took to fail; nor was a hung
+    // one, however long it was up (its stable timer may have forgiven earlier failures: undone).
+    const hung = intent?.kind === 'restart' && intent.reason === 'hung';
+    const uptime = run.ready && !hung ? info.uptime_s : 0;
+    const decision = nextRestart(hung ? run.policyAtStart : this.policy, o.restart, uptime, o.random ?? Math.random);
     this.policy = decision.state;
     o.metrics.childDegraded.set(this.policy.degraded ? 1 : 0);
     if (this.policy.degraded) {
@@ -496,21 +469,61 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
 
   // ---- helpers ----------------------------------------------------------------------------
 
-  private pipeOutput(sub: ResultPromise): Promise<void> {
-    const closed: Promise<void>[] = [];
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const readable = sub[stream];
-      if (!readable) continue;
-      const splitter = new LineSplitter(MAX_CHILD_LINE_BYTES, (line, dropped) => {
-        this.ring.push(line);
-        this.opts.logger.info(dropped > 0 ? { child: this.name, stream, truncated_bytes: dropped } : { child: this.name, stream }, line);
+  private sampleDescendants(run: Run): void {
+    if (run.pid === null || run.exitSeen) return;
+    const procRoot = this.opts.procRoot;
+    run.escaped = mergeProcs(run.escaped, escapedDescendants(run.pid, procRoot)).filter((p) => sameProcessRunning(p, procRoot));
+  }
+
+  /**
+   * Processes other than the child that listen on the Forward port (TCP only): a leftover of an
+   * earlier child, or a descendant that took the port, receives what warden ships.
+   */
+  forwardPortHolders(): Array<{ pid: number; command: string; descendant: boolean }> {
+    let addr;
+    try {
+      addr = parseForwardTo(this.opts.forwardTo);
+    } catch {
+      return [];
+    }
+    if (addr.kind !== 'tcp') return [];
+    const procRoot = this.opts.procRoot ?? '/proc';
+    const run = this.run;
+    const own = run && !run.exitSeen ? run.pid : null;
+    return listenerPids(addr.port, procRoot)
+      .filter((pid) => pid !== own && pid !== process.pid)
+      .map((pid) => {
+        let command = '';
+        let pgrp = -1;
+        try {
+          // The name only (comm), not the arguments: those may hold expanded secrets.
+          command = readFileSync(`${procRoot}/${pid}/comm`, 'utf8').trim();
+          pgrp = parseProcStat(readFileSync(`${procRoot}/${pid}/stat`, 'utf8'))?.pgrp ?? -1;
+        } catch {
+          // gone meanwhile
+        }
+        const descendant = own !== null && (pgrp === own || (run?.escaped.some((p) => p.pid === pid) ?? false));
+        return { pid, command, descendant };
       });
-      readable.on('data', (chunk: Buffer | string) => splitter.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+  }
+
+  /** Both pipes into `output`, read as they come; only paused briefly while warden's log is backed up. */
+  private pipeOutput(sub: ResultPromise, output: ChildOutput): Promise<void> {
+    const closed: Promise<void>[] = [];
+    for (const name of ['stdout', 'stderr'] as const) {
+      const readable = sub[name];
+      if (!readable) continue;
+      const stream = output.stream(name);
+      readable.on('data', (chunk: Buffer | string) => {
+        if (stream.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) return;
+        readable.pause();
+        setTimeout(() => readable.resume(), BACKED_UP_PAUSE_MS).unref();
+      });
       readable.on('error', () => {});
       closed.push(
         new Promise<void>((resolve) =>
           readable.once('close', () => {
-            splitter.end();
+            stream.end();
             resolve();
           }),
         ),

@@ -19,6 +19,18 @@ export function createLogger(level: string, opts: { stream?: NodeJS.WritableStre
   );
 }
 
+/**
+ * Bytes `logger` has accepted and not yet written out: sonic-boom's buffer, or a Writable's
+ * queue; 0 for a synchronous destination. What a flood of child output is measured against.
+ */
+export function logBacklogBytes(logger: Logger): number {
+  const dest = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { _len?: unknown; writableLength?: unknown } | undefined;
+  if (!dest) return 0;
+  if (typeof dest._len === 'number') return dest._len;
+  if (typeof dest.writableLength === 'number') return dest.writableLength;
+  return 0;
+}
+
 /** A small synchronous pretty-printer for terminals: `time LEVEL msg key=value …`. */
 function prettyStream(out: NodeJS.WriteStream): pino.DestinationStream {
   return {

@@ -1,7 +1,7 @@
 // The child's process group: signal it, tell whether anything of it still runs, wait until it is
 // gone. The child leads its own group (spawned detached), and fluentd's workers stay in it, so
 // the group is the unit that is stopped and killed, never only the leader.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -136,24 +136,36 @@ export async function waitGroupGone(pgid: number, timeoutMs: number, opts: { int
  */
 export async function terminateGroup(
   pgid: number,
-  opts: { signal: NodeJS.Signals; graceMs: number; killWaitMs?: number; procRoot?: string },
+  opts: { signal: NodeJS.Signals; graceMs: number; killWaitMs?: number; procRoot?: string; known?: ProcStat[] },
 ): Promise<boolean> {
-  const escaped = escapedDescendants(pgid, opts.procRoot);
+  const escaped = mergeProcs(opts.known ?? [], escapedDescendants(pgid, opts.procRoot));
   for (const p of escaped) signalPid(p.pid, opts.signal);
   let gone = !signalGroup(pgid, opts.signal) || (await waitGroupGone(pgid, opts.graceMs, opts));
   if (!gone) {
     signalGroup(pgid, 'SIGKILL');
     gone = await waitGroupGone(pgid, opts.killWaitMs ?? 10_000, opts);
   }
-  killByIdentity(escaped, opts.procRoot);
   // SIGKILL is delivered asynchronously: resolve only once the escaped ones are gone too, so that
   // "stopped" means nothing of the tree remains.
-  const deadline = Date.now() + (opts.killWaitMs ?? 10_000);
-  while (escaped.some((p) => sameProcessRunning(p, opts.procRoot)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await killAndWait(escaped, opts.killWaitMs ?? 10_000, opts.procRoot);
   return gone;
 }
 
-function sameProcessRunning(p: ProcStat, procRoot = '/proc'): boolean {
+/** `a` and `b` as one list, each process (pid and start time) once. */
+export function mergeProcs(a: ProcStat[], b: ProcStat[]): ProcStat[] {
+  const out = new Map<string, ProcStat>();
+  for (const p of [...a, ...b]) out.set(`${p.pid}:${p.starttime}`, p);
+  return [...out.values()];
+}
+
+/** SIGKILL `procs` (by identity) and wait, bounded, until none of them runs. */
+export async function killAndWait(procs: ProcStat[], waitMs: number, procRoot = '/proc'): Promise<void> {
+  killByIdentity(procs, procRoot);
+  const deadline = Date.now() + waitMs;
+  while (procs.some((p) => sameProcessRunning(p, procRoot)) && Date.now() < deadline) await sleep(10);
+}
+
+export function sameProcessRunning(p: ProcStat, procRoot = '/proc'): boolean {
   try {
     const now = parseProcStat(readFileSync(`${procRoot}/${p.pid}/stat`, 'utf8'));
     return now !== null && now.starttime === p.starttime && now.state !== 'Z';
@@ -167,5 +179,55 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
     process.kill(pid, signal);
   } catch {
     // gone already
+  }
+}
+
+/**
+ * Pids holding a listening TCP socket on `port` (any address, IPv4 or IPv6): the socket's inode
+ * from /proc/net/tcp{,6}, then the processes whose /proc/PID/fd links to it. Processes whose fds
+ * cannot be read (other users) are not seen.
+ */
+export function listenerPids(port: number, procRoot = '/proc'): number[] {
+  const inodes = new Set<string>();
+  for (const table of ['tcp', 'tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(`${procRoot}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEX_IP:HEX_PORT, st 0A is LISTEN, inode is field 10
+      if (f.length < 10 || f[3] !== '0A') continue;
+      if (parseInt(f[1]!.split(':')[1] ?? '', 16) === port && f[9] !== '0') inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return [];
+  const out: number[] = [];
+  for (const name of safeReaddir(procRoot)) {
+    if (!/^\d+$/.test(name)) continue;
+    for (const fd of safeReaddir(`${procRoot}/${name}/fd`)) {
+      let link: string;
+      try {
+        link = readlinkSync(`${procRoot}/${name}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      if (m && inodes.has(m[1]!)) {
+        out.push(Number(name));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }

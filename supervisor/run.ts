@@ -7,7 +7,7 @@
 // let in-flight chunks be acked (bounded), final checkpoint, stop the child, close the server.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
-import { ConfigError, resolveConfigPath } from '../config/load.js';
+import { ConfigError, configuredCommand, resolveConfigPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createMetrics } from '../agent/health/metrics.js';
 import { startHealthServer, type HealthServer } from '../agent/health/server.js';
@@ -169,6 +169,8 @@ export async function runWarden(opts: RunOptions): Promise<number> {
           last_ack_at: isoOrNull(client.lastAckAt()),
           last_ack_age_s: secondsOrNull(client.sinceLastAckMs()),
           oldest_pending_s: secondsOrNull(client.oldestPendingMs()),
+          // Who else listens on the Forward port: what warden ships may be going there, not to its child.
+          port_holders: child.forwardPortHolders(),
         },
         // Each input's globs, so a reader can show file paths relative to their input's directory.
         inputs: config.inputs.map((i) => ({ name: i.name, paths: i.paths })),
@@ -269,7 +271,9 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     if (stopping || st.state !== 'ready' || pendingMs === null) return;
     const sinceAck = client.sinceLastAckMs() ?? Infinity;
     const limitMs = config.child.hang_timeout_s * 1000;
-    if (pendingMs > limitMs && sinceAck > limitMs) {
+    // Each start gets a full window: chunks pending, and the last ack, from before this child
+    // started say nothing about it.
+    if (pendingMs > limitMs && sinceAck > limitMs && st.uptime_s * 1000 > limitMs) {
       logger.error({ pending_s: Math.round(pendingMs / 1000) }, 'child accepts no acks for child.hang_timeout_s; restarting it as hung');
       void child.restart('hung');
     }
@@ -287,6 +291,7 @@ function childOptions(config: Config, sharedKey: string | null) {
   if (sharedKey) env.WARDEN_FORWARD_SHARED_KEY = sharedKey;
   return {
     command: config.child.command,
+    shownCommand: configuredCommand(config),
     env,
     stopSignal: config.child.stop_signal as NodeJS.Signals,
     reloadSignal: config.child.reload_signal as NodeJS.Signals,

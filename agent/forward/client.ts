@@ -22,6 +22,13 @@ import type { Metrics } from '../health/metrics.js';
 /** Ages and timeouts use the monotonic clock: a wall clock stepped back or forward must neither
  * hide a wedged receiver nor invent one. */
 const monotonicMs = (): number => performance.now();
+
+/**
+ * The largest message the client reads from its receiver. It only ever reads HELO, PONG and acks
+ * (a few dozen bytes each), so anything near this is a hostile or broken peer: the connection is
+ * closed rather than the message buffered (the receiver side's own bound is 256 MiB).
+ */
+export const MAX_REPLY_BYTES = 64 * 1024;
 import {
   encodeMessage,
   encodePackedForward,
@@ -270,7 +277,7 @@ export class ForwardClient extends EventEmitter {
     const decoder = newStreamDecoder();
     // Decoded from a copy: the HELO nonce is kept past this message, and a framed message is a
     // view into the framer's buffer (these messages are a few dozen bytes).
-    for await (const msg of readMessages(socket, (m) => decoder.decode(m.slice()))) {
+    for await (const msg of readMessages(socket, (m) => decoder.decode(m.slice()), MAX_REPLY_BYTES)) {
       if (socket !== this.socket) return;
       const helo = parseHelo(msg);
       if (helo) {

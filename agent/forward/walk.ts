@@ -235,8 +235,12 @@ export class MessageFramer {
  * The decoded messages of a connection, one at a time: the next chunk is read only after the
  * consumer is done with the previous message (back-pressure, and the framer's views stay valid).
  */
-export async function* readMessages(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, decode: (message: Uint8Array) => unknown): AsyncGenerator<unknown> {
-  const framer = new MessageFramer();
+export async function* readMessages(
+  stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  decode: (message: Uint8Array) => unknown,
+  maxMessageBytes = MAX_MESSAGE_BYTES,
+): AsyncGenerator<unknown> {
+  const framer = new MessageFramer(maxMessageBytes);
   for await (const chunk of stream) {
     framer.push(chunk);
     for (let m = framer.next(); m !== null; m = framer.next()) yield decode(m);

@@ -84,6 +84,7 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
     childDegraded: new Gauge({ name: 'warden_child_degraded', help: '1 while the child is in a crash loop (retried at the maximum delay)', registers: r }),
     childRestarts: new Counter({ name: 'warden_child_restarts_total', help: 'Child restarts by reason of the exit that caused them', labelNames: ['reason'] as const, registers: r }),
     childStarts: new Counter({ name: 'warden_child_starts_total', help: 'Child process starts', registers: r }),
+    childLogDropped: new Counter({ name: 'warden_child_log_dropped_total', help: "Child output lines dropped because warden's own log could not keep up", registers: r }),
     zombieOrphans: new Gauge({ name: 'warden_zombie_orphans', help: 'Zombies whose parent is PID 1 (nonzero when warden runs as PID 1 without tini)', registers: r }),
     configReloads: new Counter({
       name: 'warden_config_reloads_total',

@@ -29,12 +29,30 @@ export function splitListen(listen: string): { host: string; port: number } {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/**
+ * Connection bounds: probes and scrapes are a handful of short requests, and every descriptor
+ * held here is one the tail pipeline cannot use (1,100 idle connections under `ulimit -n 1024`
+ * starved it). Beyond the per-address bound a new connection is closed at once; beyond the total
+ * Node refuses it (`maxConnections`).
+ */
+export const MAX_CONNECTIONS = 64;
+export const MAX_CONNECTIONS_PER_ADDRESS = 8;
+/** A connection must have sent its request headers within this long; idle keep-alive ends sooner. */
+export const HEADERS_TIMEOUT_MS = 2000;
+export const KEEP_ALIVE_TIMEOUT_MS = 5000;
+
 export async function startHealthServer(listen: string, sources: HealthSources, logger: Logger): Promise<HealthServer> {
   const { host, port } = splitListen(listen);
   const server: Server = createServer(
     // Node checks requestTimeout/headersTimeout only every connectionsCheckingInterval (30 s by
     // default), so a slow client would hold a socket six times longer than the bound says.
-    { maxHeaderSize: 8 * 1024, requestTimeout: 5000, headersTimeout: 5000, keepAliveTimeout: 5000, connectionsCheckingInterval: 1000 },
+    {
+      maxHeaderSize: 8 * 1024,
+      requestTimeout: 5000,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: 500,
+    },
     (req, res) => {
       handle(req, res, sources).catch((err) => {
         logger.error({ err: String(err), path: safePath(req.url) }, 'health endpoint failed');
@@ -44,6 +62,26 @@ export async function startHealthServer(listen: string, sources: HealthSources, 
     },
   );
   server.maxRequestsPerSocket = 100;
+  server.maxConnections = MAX_CONNECTIONS;
+  const perAddress = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const addr = socket.remoteAddress ?? '';
+    const n = (perAddress.get(addr) ?? 0) + 1;
+    if (n > MAX_CONNECTIONS_PER_ADDRESS) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(addr, n);
+    socket.once('close', () => {
+      const left = (perAddress.get(addr) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(addr);
+      else perAddress.set(addr, left);
+    });
+    // Node's headersTimeout does not end a connection that never sends a byte: until its first
+    // request a connection gets the headers timeout of inactivity, after it the keep-alive one.
+    socket.setTimeout(HEADERS_TIMEOUT_MS, () => socket.destroy());
+  });
+  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(KEEP_ALIVE_TIMEOUT_MS));
   server.on('clientError', (_err, socket) => {
     // Malformed or oversized requests: a fixed answer, nothing of the input echoed.
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

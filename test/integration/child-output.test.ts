@@ -49,3 +49,33 @@ describe('ChildSupervisor output', () => {
     expect(h.entries.find((e) => e.msg === 'child started')!.env_keys).toContain('WARDEN_FORWARD_SHARED_KEY');
   });
 });
+
+describe('ChildSupervisor output as entries (issue 13 item 5)', () => {
+  it('a JSON line becomes fields at the child\'s level; a stack trace is one entry; plain lines stay text', async () => {
+    const port = await freePort();
+    const h = scope.make({ command: [node, fixture('flood.mjs')], port, env: { PORT: String(port), FLOOD_S: '0', TRACE: '1' } });
+    h.child.start();
+    await until('the line after the trace', () => h.entries.find((e) => e.msg === 'next line'));
+    const json = h.entries.find((e) => e.msg === 'json from child')!;
+    expect(json).toMatchObject({ level: 'warn', child: 'node', stream: 'stdout', answer: 42, nested: { a: [1, 2] }, child_time: 'child-time' });
+    const trace = h.entries.find((e) => e.msg.startsWith('Error: boom'))!;
+    expect(trace.msg).toBe('Error: boom\n    at f (/app/a.js:1:1)\n    at g (/app/b.js:2:2)\n\tfrom /app/c.rb:3');
+    expect(trace.lines).toBe(4);
+    expect(h.entries.some((e) => e.msg.trim().startsWith('at '))).toBe(false);
+  });
+
+  it('"child exited" last_lines hold only lines of the child that exited, not of earlier ones', async () => {
+    const port = await freePort();
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), LINES: '3' } });
+    h.child.start();
+    await until('first ready', () => h.child.status().state === 'ready');
+    const first = h.child.pid()!;
+    await until('first child logged', () => h.entries.some((e) => e.msg === `listening ${port}`));
+    h.child.updateOptions({ command: [node, '-e', "console.log('second child'); require('node:net').createServer().listen(Number(process.env.PORT), '127.0.0.1')"] });
+    process.kill(first, 'SIGKILL');
+    await until('second ready', () => h.child.status().state === 'ready' && h.child.pid() !== first && h.entries.some((e) => e.msg === 'second child'));
+    process.kill(h.child.pid()!, 'SIGKILL');
+    await until('second exit', () => h.child.status().last_exit && h.child.status().restarts >= 2);
+    expect(h.child.status().last_exit!.last_lines).toEqual(['second child']);
+  });
+});

@@ -1,0 +1,318 @@
+// The child's stdout and stderr into warden's log, bounded whatever the child writes: lines are
+// cut at MAX_CHILD_LINE_BYTES, a JSON line becomes fields of the entry (at the child's level),
+// indented continuation lines (stack traces) join the entry before them up to MAX_ENTRY_BYTES,
+// and while warden's own log cannot keep up (its destination holds more than
+// CHILD_LOG_BACKLOG_BYTES) the child's output is read and dropped, counted, so a child writing
+// 50 MiB/s neither grows warden's memory nor blocks on a full pipe.
+import type { Metrics } from '../agent/health/metrics.js';
+import { logBacklogBytes, type Logger } from './log.js';
+
+/** A longer line is cut here and the rest of it up to the next newline is dropped (and counted). */
+export const MAX_CHILD_LINE_BYTES = 16 * 1024;
+/** A joined entry (a line and its continuation lines) holds at most this many bytes and lines. */
+export const MAX_ENTRY_BYTES = 64 * 1024;
+export const MAX_ENTRY_LINES = 200;
+/** Child output is dropped while warden's log destination holds more than this, unwritten. */
+export const CHILD_LOG_BACKLOG_BYTES = 4 * 1024 * 1024;
+/**
+ * While warden's log is backed up the pipe is read one chunk per this many ms (each dropped): the
+ * child is slowed, not blocked (a blocked child would stop acking and look hung), and warden does
+ * not spend a core and its heap reading what it cannot log.
+ */
+export const BACKED_UP_PAUSE_MS = 10;
+/** A text line waits this long for continuation lines before it is logged alone. */
+const JOIN_WAIT_MS = 50;
+/** Drops are reported in the log at most this often (each report is itself a log line). */
+const DROP_REPORT_MS = 5000;
+/** JSON nested deeper than this is logged as text: warden's own log must always serialise. */
+const MAX_JSON_DEPTH = 8;
+
+/** Splits a byte stream into lines of at most `maxBytes`; memory stays bounded whatever the input. */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private dropped = 0;
+  private discarding = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly onLine: (line: string, droppedBytes: number) => void,
+  ) {}
+
+  write(chunk: Buffer): void {
+    let start = 0;
+    while (start <= chunk.length) {
+      const nl = chunk.indexOf(10, start);
+      this.append(chunk.subarray(start, nl === -1 ? chunk.length : nl));
+      if (nl === -1) return;
+      this.flush();
+      start = nl + 1;
+    }
+  }
+
+  /**
+   * Takes `chunk` without producing lines (the line in progress is dropped too); returns how many
+   * lines it ended. Costs a newline search, no copies.
+   */
+  discard(chunk: Buffer): number {
+    let lines = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, nl + 1)) lines++;
+    if (lines > 0) {
+      this.reset();
+      this.discarding = chunk[chunk.length - 1] !== 10;
+    } else if (chunk.length > 0) this.discarding = true;
+    return lines;
+  }
+
+  /** The stream ended: a last line without newline still counts. */
+  end(): void {
+    if (this.size > 0 || this.dropped > 0) this.flush();
+  }
+
+  private append(seg: Buffer): void {
+    if (seg.length === 0) return;
+    const room = this.maxBytes - this.size;
+    if (seg.length <= room) {
+      this.parts.push(seg);
+      this.size += seg.length;
+    } else {
+      if (room > 0) this.parts.push(seg.subarray(0, room));
+      this.size += Math.max(room, 0);
+      this.dropped += seg.length - Math.max(room, 0);
+    }
+  }
+
+  private flush(): void {
+    if (this.discarding) {
+      // The rest of a line whose start was discarded: it goes too, not as a line of its own.
+      this.reset();
+      return;
+    }
+    let line = Buffer.concat(this.parts, this.size).toString('utf8');
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    const dropped = this.dropped;
+    this.reset();
+    this.onLine(line, dropped);
+  }
+
+  private reset(): void {
+    this.parts = [];
+    this.size = 0;
+    this.dropped = 0;
+    this.discarding = false;
+  }
+}
+
+/** The last `capacity` lines, oldest first. */
+export class LineRing {
+  private readonly buf: string[] = [];
+  private next = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  push(line: string): void {
+    if (this.buf.length < this.capacity) this.buf.push(line);
+    else this.buf[this.next] = line;
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  lines(): string[] {
+    return this.buf.length < this.capacity ? [...this.buf] : [...this.buf.slice(this.next), ...this.buf.slice(0, this.next)];
+  }
+}
+
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+const LEVEL_NAMES: Record<string, Level> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  information: 'info',
+  notice: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  err: 'error',
+  fatal: 'fatal',
+  critical: 'fatal',
+  crit: 'fatal',
+  alert: 'fatal',
+  emerg: 'fatal',
+  panic: 'fatal',
+};
+
+/** A level as children write it: a name (any case) or pino's numbers (10 trace … 60 fatal). */
+export function mapLevel(v: unknown): Level | null {
+  if (typeof v === 'string') return LEVEL_NAMES[v.trim().toLowerCase()] ?? null;
+  if (typeof v === 'number' && Number.isFinite(v)) {
+    if (v >= 60) return 'fatal';
+    if (v >= 50) return 'error';
+    if (v >= 40) return 'warn';
+    if (v >= 30) return 'info';
+    if (v >= 20) return 'debug';
+    return 'trace';
+  }
+  return null;
+}
+
+/** Keys of warden's own entry; a child's field of that name is kept as `child_<key>`. */
+const RESERVED = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'child', 'stream', 'v']);
+
+/**
+ * A child's JSON log line as the fields, level and message of warden's entry; null when the line
+ * is not a JSON object (or nests too deep to log safely).
+ */
+export function parseJsonLine(line: string): { level: Level; msg: string | undefined; fields: Record<string, unknown> } | null {
+  const t = line.trim();
+  if (!t.startsWith('{') || !t.endsWith('}')) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(t);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || !depthWithin(v, MAX_JSON_DEPTH)) return null;
+  const obj = v as Record<string, unknown>;
+  const levelKey = ['level', 'severity', 'lvl'].find((k) => mapLevel(obj[k]) !== null);
+  const msgKey = ['msg', 'message'].find((k) => typeof obj[k] === 'string');
+  const fields: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(obj)) {
+    if (k === levelKey || k === msgKey) continue;
+    fields[RESERVED.has(k) ? `child_${k}` : k] = val;
+  }
+  return { level: levelKey ? mapLevel(obj[levelKey])! : 'info', msg: msgKey ? (obj[msgKey] as string) : undefined, fields };
+}
+
+function depthWithin(v: unknown, left: number): boolean {
+  if (v === null || typeof v !== 'object') return true;
+  if (left === 0) return false;
+  for (const x of Object.values(v)) if (!depthWithin(x, left - 1)) return false;
+  return true;
+}
+
+/** A stack trace's later lines: indented (`    at …`, `\tfrom …`), or Java's `Caused by:`. */
+export function isContinuation(line: string): boolean {
+  return /^(?:[ \t]+\S|Caused by: )/.test(line);
+}
+
+/** One run's output: both streams share its ring of last lines and its drop count. */
+export class ChildOutput {
+  readonly ring: LineRing;
+  private dropped = 0;
+  private droppedReported = 0;
+  private lastReport = 0;
+
+  constructor(
+    readonly logger: Logger,
+    readonly metrics: Metrics,
+    readonly child: string,
+    lastLines: number,
+  ) {
+    this.ring = new LineRing(lastLines);
+  }
+
+  stream(name: 'stdout' | 'stderr'): ChildStream {
+    return new ChildStream(this, name);
+  }
+
+  /** True while warden's log is too far behind to take child output. */
+  backedUp(): boolean {
+    return logBacklogBytes(this.logger) > CHILD_LOG_BACKLOG_BYTES;
+  }
+
+  countDropped(lines: number): void {
+    if (lines <= 0) return;
+    this.dropped += lines;
+    this.metrics.childLogDropped.inc(lines);
+  }
+
+  /** Logs what was dropped since the last report, at most every DROP_REPORT_MS unless `force`. */
+  reportDrops(force = false): void {
+    const n = this.dropped - this.droppedReported;
+    if (n === 0) return;
+    const now = Date.now();
+    if (!force && now - this.lastReport < DROP_REPORT_MS) return;
+    this.lastReport = now;
+    this.droppedReported = this.dropped;
+    this.logger.warn({ child: this.child, dropped_lines: n, dropped_total: this.dropped }, "child output dropped: warden's log could not keep up");
+  }
+}
+
+interface PendingEntry {
+  lines: string[];
+  bytes: number;
+  truncatedBytes: number;
+}
+
+export class ChildStream {
+  private readonly splitter: LineSplitter;
+  private pending: PendingEntry | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastLineAt = 0;
+
+  constructor(
+    private readonly out: ChildOutput,
+    private readonly name: 'stdout' | 'stderr',
+  ) {
+    this.splitter = new LineSplitter(MAX_CHILD_LINE_BYTES, (line, cut) => this.onLine(line, cut));
+  }
+
+  /** False when `chunk` was dropped because warden's log is backed up: the caller pauses the pipe a little. */
+  write(chunk: Buffer): boolean {
+    if (this.out.backedUp()) {
+      this.out.countDropped(this.splitter.discard(chunk));
+      return false;
+    }
+    this.out.reportDrops();
+    this.splitter.write(chunk);
+    return true;
+  }
+
+  end(): void {
+    this.splitter.end();
+    this.flush();
+    this.out.reportDrops(true);
+  }
+
+  private onLine(line: string, truncatedBytes: number): void {
+    this.out.ring.push(line);
+    this.lastLineAt = Date.now();
+    const p = this.pending;
+    if (p && isContinuation(line) && p.lines.length < MAX_ENTRY_LINES && p.bytes + 1 + line.length <= MAX_ENTRY_BYTES) {
+      p.lines.push(line);
+      p.bytes += 1 + line.length;
+      p.truncatedBytes += truncatedBytes;
+      return;
+    }
+    this.flush();
+    const json = truncatedBytes === 0 ? parseJsonLine(line) : null;
+    if (json) {
+      this.out.logger[json.level]({ ...json.fields, child: this.out.child, stream: this.name }, json.msg);
+      return;
+    }
+    this.pending = { lines: [line], bytes: line.length, truncatedBytes };
+    this.timer ??= setTimeout(() => this.onTimer(), JOIN_WAIT_MS);
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    const idle = Date.now() - this.lastLineAt;
+    if (this.pending && idle < JOIN_WAIT_MS) this.timer = setTimeout(() => this.onTimer(), JOIN_WAIT_MS - idle);
+    else this.flush();
+  }
+
+  private flush(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const fields: Record<string, unknown> = { child: this.out.child, stream: this.name };
+    if (p.lines.length > 1) fields.lines = p.lines.length;
+    if (p.truncatedBytes > 0) {
+      fields.truncated = true;
+      fields.truncated_bytes = p.truncatedBytes;
+    }
+    this.out.logger.info(fields, p.lines.join('\n'));
+  }
+}

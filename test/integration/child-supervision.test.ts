@@ -1,0 +1,159 @@
+// Issue 15 items 4, 9, 14 and 15, run as a user runs warden (dist/warden.mjs, `npm run build`):
+// what /status and the log show of the child's command, a child flooding its stdout, and
+// descendants of the child that try to outlive it.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fixture, tempDir, waitFor, wardenScope } from './harness.js';
+import { alive, childScope, freePort, until } from './child-harness.js';
+import { faultConfig, logLines, rssKb, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+
+const scope = wardenScope();
+const children = childScope();
+
+describe('the command as configured', () => {
+  it('a ${VAR} in child.command shows unexpanded in /status and in "child started"; the child gets the value', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    const SECRET = 'tok-5d2f9a0c77e1';
+    const out = join(t.dir, `out-${SECRET}.ndjson`);
+    c.child.command = ['warden', 'sink', '--listen', c.forward.to, '--out', '${WARDEN_TEST_SINK_OUT}'];
+    writeFileSync(join(c.logs, 'app.log'), 'hello\n');
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c), { env: { WARDEN_TEST_SINK_OUT: out } });
+    const w = scope.running;
+    // The child did get the expanded value: it writes where the variable says.
+    await waitFor('a line delivered', () => existsSync(out) && readFileSync(out, 'utf8').includes('hello'), 20_000);
+    const status = await w.json('/status');
+    expect(status.child.command).toEqual(['warden', 'sink', '--listen', c.forward.to, '--out', '${WARDEN_TEST_SINK_OUT}']);
+    expect(JSON.stringify(status)).not.toContain(SECRET);
+    const started = logLines(w.stdout()).find((l) => typeof l === 'object' && l.msg === 'child started') as Record<string, any>;
+    expect(started.command).toEqual(status.child.command);
+    expect(JSON.stringify(started)).not.toContain(SECRET);
+  }, 40_000);
+});
+
+describe('a child flooding its stdout', () => {
+  it('warden stays under 150 MiB RSS behind a slow reader, counts what it dropped, and SIGTERM ends it within the grace', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.child = { ...c.child, command: [process.execPath, fixture('flood.mjs')], env: { PORT: String(c.fwdPort), FLOOD_S: '40' }, stop_grace_s: 3 };
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
+    // warden's stdout read like a slow log collector would: 64 KiB at most every 20 ms; only the
+    // last bytes kept (the harness would keep everything).
+    const stdout = w.proc.stdout!;
+    stdout.removeAllListeners('data');
+    let tail = '';
+    stdout.on('data', (d: Buffer) => {
+      tail = (tail + d.toString('utf8')).slice(-64 * 1024);
+      stdout.pause();
+      setTimeout(() => stdout.resume(), 20).unref();
+    });
+    await waitFor('the child ready', async () => (await w.json('/status')).child.state === 'ready', 20_000);
+    let maxKb = 0;
+    for (const end = Date.now() + 10_000; Date.now() < end; ) {
+      maxKb = Math.max(maxKb, rssKb(w.proc.pid!) ?? 0);
+      await sleep(100);
+    }
+    expect(maxKb / 1024).toBeLessThan(150);
+    const metrics = (await w.get('/metrics')).body;
+    const dropped = Number(/^warden_child_log_dropped_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+    expect(dropped).toBeGreaterThan(0);
+    const t0 = Date.now();
+    w.proc.kill('SIGTERM');
+    const exit = await Promise.race([w.exited, sleep(3000 + 12_000).then(() => null)]);
+    expect(exit, `warden still running ${Date.now() - t0} ms after SIGTERM`).not.toBeNull();
+    expect(exit!.code).toBe(0);
+  }, 90_000);
+});
+
+describe('a child that accepts connections and never acks', () => {
+  it('each start gets a full hang_timeout_s window; hung restarts back off and make the child degraded', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none', ack_timeout_s: 60 };
+    c.child = {
+      ...c.child,
+      command: [process.execPath, fixture('no-ack.mjs')],
+      env: { PORT: String(c.fwdPort) },
+      hang_timeout_s: 2,
+      // stable_after_s below hang_timeout_s: a hung run must not count as stable all the same.
+      restart: { backoff_initial_ms: 300, backoff_max_ms: 1500, stable_after_s: 1, degraded_after: 3 },
+    };
+    writeFileSync(join(c.logs, 'app.log'), 'never acked\n');
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
+    const status = await waitFor('the child degraded', async () => {
+      const s = await w.json('/status');
+      return s.child.degraded ? s : null;
+    }, 40_000);
+    expect(status.child.last_exit.reason).toBe('hung');
+    const exits = logLines(w.stdout()).filter((l): l is Record<string, any> => typeof l === 'object' && l.msg === 'child exited' && l.reason === 'hung');
+    expect(exits.length).toBeGreaterThanOrEqual(3);
+    for (const e of exits) expect(e.uptime_s).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+});
+
+describe('descendants that leave the child process group', () => {
+  it('/status names the setsid grandchild holding the Forward port; stop kills it although it was reparented away', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = { ...c.child, command: [process.execPath, fixture('setsid-grandchild.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    const w = scope.running;
+    const line = await waitFor('the grandchild pid', () => logLines(w.stdout()).find((l): l is Record<string, any> => typeof l === 'object' && /^grandchild \d+$/.test(l.msg ?? '')), 20_000);
+    const grandchild = Number(line.msg.split(' ')[1]);
+    scope.deferred.push(() => {
+      try {
+        process.kill(grandchild, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+    });
+    const status = await waitFor('the port holder in /status', async () => {
+      const s = await w.json('/status');
+      return s.forward.port_holders?.length ? s : null;
+    }, 20_000);
+    expect(status.forward.port_holders).toEqual([{ pid: grandchild, command: 'node', descendant: true }]);
+    // Wait until the intermediate has exited: the grandchild is no longer below the child.
+    await waitFor('the grandchild reparented', () => {
+      const st = readFileSync(`/proc/${grandchild}/stat`, 'utf8');
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== status.child.pid;
+    }, 20_000);
+    const exit = await w.stop();
+    expect(exit.code).toBe(0);
+    expect(alive(grandchild)).toBe(false);
+  }, 60_000);
+});
+
+describe('a restart after a crash', () => {
+  it('kills the old child\'s escaped, reparented grandchild before the next start', async () => {
+    const port = await freePort();
+    const h = children.make({ command: [process.execPath, fixture('setsid-grandchild.mjs')], port, env: { PORT: String(port), INTERMEDIATE_MS: '1500' } });
+    h.child.start();
+    const line = await until('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
+    const grandchild = Number(line.msg.split(' ')[1]);
+    const first = h.child.pid()!;
+    await until('the grandchild reparented', () => {
+      const st = readFileSync(`/proc/${grandchild}/stat`, 'utf8');
+      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== first;
+    }, 20_000);
+    let aliveAtNextStart: boolean | null = null;
+    h.child.on('state', (st: { state: string; pid: number | null }) => {
+      if (st.pid !== null && st.pid !== first && aliveAtNextStart === null) aliveAtNextStart = alive(grandchild);
+    });
+    process.kill(first, 'SIGKILL');
+    await until('the next start', () => aliveAtNextStart !== null, 20_000);
+    try {
+      process.kill(grandchild, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    expect(aliveAtNextStart).toBe(false);
+  }, 60_000);
+});
