@@ -5,7 +5,9 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameS
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../agent/tail/identity.js';
-import { tempDir, waitFor, wardenScope } from './harness.js';
+import { spawnSync } from 'node:child_process';
+import { stringify } from 'yaml';
+import { tempDir, waitFor, WARDEN, wardenScope } from './harness.js';
 import { faultConfig, hasCommand, logLines, nobodyConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
 
 const scope = wardenScope();
@@ -160,4 +162,25 @@ describe.skipIf(!CAN_SETPRIV)('discovery stays inside the roots (issue 15 item 3
     expect(entered).toEqual([]);
     expect(w.proc.exitCode).toBeNull();
   }, 30000);
+});
+
+describe('check-config refuses what run could not do safely (issue 15 items 3 and 13)', () => {
+  const checkConfig = (dir: string, config: Record<string, unknown>) => {
+    const path = join(dir, 'warden.yaml');
+    writeFileSync(path, stringify(config));
+    return spawnSync(process.execPath, [WARDEN, 'check-config', '--config', path], { encoding: 'utf8', timeout: 20000 });
+  };
+
+  it('a glob over the whole file system, a port out of range, /dev/zero: exit 2 naming the key or file', async () => {
+    const { t, c } = await setup();
+    const all = checkConfig(t.dir, { ...wardenConfig(c), inputs: [{ name: 'all', paths: ['/**/*'] }] });
+    expect(all.status).toBe(2);
+    expect(all.stdout + all.stderr).toContain('inputs[0].paths[0]');
+    const port = checkConfig(t.dir, { ...wardenConfig(c), forward: { to: 'tcp://127.0.0.1:99999' } });
+    expect(port.status).toBe(2);
+    expect(port.stdout + port.stderr).toContain('forward.to: port must be 1–65535 (got "tcp://127.0.0.1:99999")');
+    const zero = spawnSync(process.execPath, [WARDEN, 'check-config', '--config', '/dev/zero'], { encoding: 'utf8', timeout: 20000 });
+    expect(zero.status).toBe(2);
+    expect(zero.stdout + zero.stderr).toContain('/dev/zero is not a regular file');
+  }, 60000);
 });
