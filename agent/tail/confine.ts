@@ -13,7 +13,7 @@ import { isInside } from './glob.js';
 const openAsync = promisify(open);
 const fstatAsync = promisify(fstat);
 
-/** The directories everything read must lie in, each resolved through symlinks when resolved. */
+/** The directories everything read must lie in, kept as resolved through symlinks. */
 export class Roots {
   private resolved: string[] = [];
 
@@ -22,10 +22,6 @@ export class Roots {
   /** Resolve every root (a root may be a symlink itself, e.g. /var/log → /data/log). */
   async resolve(): Promise<void> {
     this.resolved = [...new Set(await Promise.all(this.configured.map(resolveRoot)))];
-  }
-
-  list(): readonly string[] {
-    return this.resolved;
   }
 
   /** True when a resolved path lies in a resolved root. */

@@ -120,10 +120,6 @@ export class Discovery {
     this.scans = 0;
   }
 
-  /** The resolved roots. */
-  rootList(): readonly string[] {
-    return this.roots.list();
-  }
 
   prefixes(): Array<{ dir: string; depth: number }> {
     return this.inputs.flatMap((i) => i.globs.map((g) => ({ dir: g.prefix, depth: g.depth })));
