@@ -1,13 +1,16 @@
 // Loading: find the file, parse YAML or JSON, expand ${ENV}, validate, apply defaults.
 // Every problem is reported as `key.path: message (got VALUE)`; nothing is half-applied.
-import { readFileSync, existsSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { compileGlob, isInside } from '../agent/tail/glob.js';
 import { configSchema, describeKeys, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/warden/warden.yaml';
+/** A config file larger than this is refused unread (a real one is a few KiB). */
+export const CONFIG_MAX_BYTES = 1024 * 1024;
 
 /** Thrown when a configuration cannot be used; `errors` holds one line per problem. */
 export class ConfigError extends Error {
@@ -37,14 +40,43 @@ export function resolveConfigPath(explicit: string | undefined, env: NodeJS.Proc
 export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const path = resolveConfigPath(explicit, env);
   if (path === null) return { config: parseConfig({}, 'built-in defaults', env), source: 'built-in defaults' };
-  let text: string;
+  return { config: parseConfigText(readConfigFile(path), path, env), source: path };
+}
+
+/**
+ * A config file's text: only a regular file (symlinks followed: ConfigMaps are mounted through
+ * them), at most CONFIG_MAX_BYTES. O_NONBLOCK, so a FIFO given as --config is refused, not waited on;
+ * /dev/zero is refused before a byte is read.
+ */
+export function readConfigFile(path: string): string {
+  const fail = (why: string): never => {
+    throw new ConfigError(path, [`(file): ${why}`]);
+  };
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new ConfigError(path, [`(file): cannot read ${path}: ${e.code ?? e.message}`]);
+    return fail(`cannot read ${path}: ${e.code ?? e.message}`);
   }
-  return { config: parseConfigText(text, path, env), source: path };
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) fail(`${path} is not a regular file (a ${st.isDirectory() ? 'directory' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : 'device'}); never read`);
+    const tooLarge = () => fail(`${path} is larger than the ${CONFIG_MAX_BYTES}-byte limit for a config file`);
+    if (st.size > CONFIG_MAX_BYTES) tooLarge();
+    // Read past the stated size too (files in /proc say 0), but never past the limit.
+    const buf = Buffer.allocUnsafe(CONFIG_MAX_BYTES + 1);
+    let got = 0;
+    for (let n; got < buf.length && (n = readSync(fd, buf, got, buf.length - got, null)) > 0; ) got += n;
+    if (got > CONFIG_MAX_BYTES) tooLarge();
+    return buf.toString('utf8', 0, got);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    return fail(`cannot read ${path}: ${e.code ?? e.message}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -67,6 +99,9 @@ export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   const result = configSchema.safeParse(expanded);
   if (!result.success) throw new ConfigError(source, formatIssues(result.error, expanded));
   const config = result.data;
+  const explicitRoots = (expanded as { tail?: { roots?: unknown } }).tail?.roots !== undefined;
+  const outside = rootErrors(config, explicitRoots);
+  if (outside.length > 0) throw new ConfigError(source, outside);
   rememberConfigured(config, raw);
   if (!config.node_name) config.node_name = hostname();
   if (config.state_dir.startsWith('.')) config.state_dir = resolve(config.state_dir);
@@ -85,6 +120,29 @@ function rememberConfigured(config: Config, raw: object): void {
 /** `child.command` as written in the configuration (variables unexpanded): the form to show. */
 export function configuredCommand(config: Config): string[] {
   return configured.get(config) ?? config.child.command;
+}
+
+/**
+ * Discovery never walks or watches outside the roots (DESIGN: roots = tail.roots plus the fixed
+ * prefix of every input glob). With `tail.roots` set, every glob's prefix must lie inside one of
+ * them; without, a prefix outside the default roots is a root of its own. A root or prefix of `/`
+ * would allow the whole file system, and is always an error.
+ */
+export function rootErrors(config: Config, explicitRoots: boolean): string[] {
+  const errors: string[] = [];
+  const roots = config.tail.roots;
+  roots.forEach((r, i) => {
+    if (r.replace(/\/+$/, '') === '') errors.push(`tail.roots[${i}]: must not be / (the whole file system); name the log directories (got ${show(r)})`);
+  });
+  config.inputs.forEach((input, i) => {
+    input.paths.forEach((glob, j) => {
+      const prefix = compileGlob(glob).prefix;
+      const key = `inputs[${i}].paths[${j}]`;
+      if (prefix === '/') errors.push(`${key}: the glob's fixed prefix is / (the whole file system); start it with a directory inside tail.roots (got ${show(glob)})`);
+      else if (explicitRoots && !roots.some((r) => isInside(prefix, r))) errors.push(`${key}: the glob's fixed prefix ${prefix} is outside every tail.roots entry (${roots.join(', ')}) (got ${show(glob)})`);
+    });
+  });
+  return errors;
 }
 
 /**

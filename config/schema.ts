@@ -2,6 +2,7 @@
 // README's "Configuration reference" is checked against `describeKeys()` by a test.
 import { constants as osConstants } from 'node:os';
 import { z } from 'zod';
+import { AddressError, parseForwardAddress, parseHostPort, type AddressOptions } from './address.js';
 
 const knownSignals = osConstants.signals as unknown as Record<string, number>;
 
@@ -10,13 +11,20 @@ const signal = z
   .regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as SIGTERM')
   .refine((s) => s in knownSignals, 'is not a signal this system knows');
 
-const listenAddr = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 0.0.0.0:9880');
+/** A string checked by the run-time address parser (config/address.ts), so both agree. */
+const address = (key: string, parse: (s: string, opts: AddressOptions) => unknown, anyPort = false) =>
+  z.string().superRefine((s, ctx) => {
+    try {
+      parse(s, { key, anyPort });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof AddressError ? err.reason : String(err), input: s });
+    }
+  });
 
-const forwardTo = z
-  .string()
-  .regex(/^(tcp:\/\/(\[[0-9a-fA-F:]+\]|[^:/\s]+):\d{1,5}|unix:\/\/\/.+)$/, 'must be tcp://HOST:PORT or unix:///PATH');
+// Port 0 binds any free port; the server logs the one it got.
+const listenAddr = address('health.listen', parseHostPort, true);
+
+const forwardTo = address('forward.to', parseForwardAddress);
 
 const command = z.array(z.string().min(1)).min(1, 'must name a program');
 

@@ -3,6 +3,7 @@
 // Spec: https://github.com/fluent/fluentd/wiki/Forward-Protocol-Specification-v1
 import { createHash, randomBytes } from 'node:crypto';
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
+import { AddressError, parseForwardAddress } from '../../config/address.js';
 
 /** Forward's EventTime: msgpack ext type 0, 8 bytes — uint32 BE seconds, uint32 BE nanoseconds. */
 export class EventTime {
@@ -464,18 +465,13 @@ function isBytes(v: unknown): v is Bytes {
 
 export type ForwardAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
-/** `tcp://HOST:PORT` (HOST may be `[v6]`) or `unix:///absolute/path.sock`. */
-export function parseForwardTo(s: string): ForwardAddress {
-  const tcp = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/\s\[\]]+):(\d{1,5})$/.exec(s);
-  if (tcp) {
-    const port = Number(tcp[2]);
-    if (port > 65535) throw new ForwardAddressError(`forward address ${JSON.stringify(s)}: port must be 0-65535`);
-    const host = tcp[1]!.startsWith('[') ? tcp[1]!.slice(1, -1) : tcp[1]!;
-    return { kind: 'tcp', host, port };
+/** `tcp://HOST:PORT` (HOST may be `[v6]`, PORT 0 where a sink listens) or `unix:///absolute/path.sock`. */
+export function parseForwardTo(s: string, key = 'forward address'): ForwardAddress {
+  try {
+    return parseForwardAddress(s, { key, anyPort: true });
+  } catch (err) {
+    throw err instanceof AddressError ? new ForwardAddressError(err.message) : err;
   }
-  const unix = /^unix:\/\/(\/.+)$/.exec(s);
-  if (unix) return { kind: 'unix', path: unix[1]! };
-  throw new ForwardAddressError(`forward address ${JSON.stringify(s)}: must be tcp://HOST:PORT or unix:///PATH`);
 }
 
 export function formatForwardAddress(a: ForwardAddress): string {

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { parseHostPort } from '../../config/address.js';
 import type { Logger } from '../../supervisor/log.js';
 import type { HealthVerdict } from '../../supervisor/contracts.js';
 
@@ -22,9 +23,7 @@ export interface HealthServer {
 }
 
 export function splitListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]+)):(\d{1,5})$/.exec(listen);
-  if (!m) throw new Error(`health.listen: must be HOST:PORT (got ${JSON.stringify(listen)})`);
-  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
+  return parseHostPort(listen, { key: 'health.listen', anyPort: true });
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';

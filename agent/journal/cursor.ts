@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../supervisor/log.js';
-import { writeFileAtomic } from '../tail/checkpoint.js';
+import { parseStateJson, readBounded, writeFileAtomic } from '../tail/checkpoint.js';
 import type { JournalPosition } from './args.js';
 
 export const CURSOR_VERSION = 1;
@@ -29,7 +29,12 @@ export class CursorFormatError extends Error {
 }
 
 export function parseCursorDoc(text: string, file: string): CursorDoc {
-  const doc = JSON.parse(text) as Partial<CursorDoc>;
+  let doc: Partial<CursorDoc>;
+  try {
+    doc = parseStateJson(text, file) as Partial<CursorDoc>;
+  } catch (err) {
+    throw new CursorFormatError((err as Error).message);
+  }
   const ok =
     typeof doc === 'object' && doc !== null && doc.version === CURSOR_VERSION &&
     (doc.cursor === null || (typeof doc.cursor === 'string' && doc.cursor !== '' && !/[\n\0]/.test(doc.cursor))) &&
@@ -71,9 +76,8 @@ export class CursorStore {
     for (const candidate of [this.file, this.file + '.tmp']) {
       let text: string;
       try {
-        const st = await fsp.stat(candidate);
-        if (st.size > MAX_CURSOR_FILE_BYTES) throw new CursorFormatError(`${candidate}: ${st.size} bytes, larger than a cursor file`);
-        text = await fsp.readFile(candidate, 'utf8');
+        // Not followed through a symlink, not blocking on a FIFO, bounded: a cursor is data, like a checkpoint.
+        text = await readBounded(candidate, MAX_CURSOR_FILE_BYTES);
         const doc = parseCursorDoc(text, candidate);
         if (candidate !== this.file) this.logger.warn({ file: candidate }, 'journal cursor file missing; recovered from its temp file');
         return { doc, corrupt: false };

@@ -6,6 +6,12 @@
 // skipping to the end would lose what was never acked; re-sending is the at-least-once side).
 // Write failures (ENOSPC, EROFS, a state_dir that is not a directory) are reported via `healthy()`
 // and retried on the next write; they never throw into the reader.
+//
+// state_dir may be writable by others than warden: its files are opened with O_NOFOLLOW (a symlink
+// planted there is never followed, for reading or writing), the temp file is removed (unlink does
+// not follow) and created with O_EXCL, a file is read only when it is regular and at most
+// CHECKPOINT_MAX_BYTES, and no byte of a file's content is put in a log message. A file that cannot
+// be used (a symlink, a FIFO, too large, corrupt) is kept aside like a corrupt one.
 import { promises as fsp, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../supervisor/log.js';
@@ -13,6 +19,13 @@ import type { Metrics } from '../health/metrics.js';
 
 export const CHECKPOINT_VERSION = 1;
 export const CHECKPOINT_FILE = 'checkpoints.json';
+/** A checkpoint larger than this is not read (a ~200-byte entry per file: some 300,000 files). */
+export const CHECKPOINT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Thrown when a checkpoint file cannot be used as it is (not regular, too large); kept aside. */
+export class CheckpointFileError extends Error {
+  override name = 'CheckpointFileError';
+}
 
 export interface CheckpointEntry {
   dev: number;
@@ -45,10 +58,29 @@ export class CheckpointFormatError extends Error {
   override name = 'CheckpointFormatError';
 }
 
+/**
+ * JSON.parse for a state file. V8's message quotes the text ("Unexpected token 'r', \"root:x:0:0:\"..."):
+ * only the position goes out, so a state file planted over a secret never leaks it into the log.
+ */
+export function parseStateJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const at = /at position (\d+)/.exec((err as Error).message);
+    throw new Error(`${file}: not valid JSON${at ? ` (at byte ${at[1]})` : ''}`);
+  }
+}
+
 export function parseCheckpoint(text: string, file: string): CheckpointEntry[] {
-  const doc = JSON.parse(text) as Partial<CheckpointFile>;
+  let doc: Partial<CheckpointFile>;
+  try {
+    doc = parseStateJson(text, file) as Partial<CheckpointFile>;
+  } catch (err) {
+    throw new CheckpointFormatError((err as Error).message);
+  }
   if (typeof doc !== 'object' || doc === null || doc.version !== CHECKPOINT_VERSION || !Array.isArray(doc.files)) {
-    throw new CheckpointFormatError(`${file}: expected {version: 1, files: [...]} (got version ${JSON.stringify((doc as any)?.version)})`);
+    const v = (doc as any)?.version;
+    throw new CheckpointFormatError(`${file}: expected {version: 1, files: [...]} (got version ${typeof v === 'number' ? v : `of type ${v === null ? 'null' : typeof v}`})`);
   }
   return doc.files.filter(
     (e): e is CheckpointEntry =>
@@ -81,10 +113,18 @@ export class CheckpointStore {
     for (const candidate of [this.file, this.tmp]) {
       let text: string;
       try {
-        text = await fsp.readFile(candidate, 'utf8');
+        text = await readBounded(candidate);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        this.logger.warn({ file: candidate, err: String(err) }, 'cannot read checkpoint file; starting without it');
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue;
+        if (code !== 'ELOOP' && !(err instanceof CheckpointFileError)) {
+          this.logger.warn({ file: candidate, err: String(err) }, 'cannot read checkpoint file; starting without it');
+          return { existed: true, entries: [] };
+        }
+        const aside = `${candidate}.corrupt-${this.now()}`;
+        await fsp.rename(candidate, aside).catch(() => {});
+        const why = code === 'ELOOP' ? `${candidate}: not a regular file (a symlink); never followed` : (err as Error).message;
+        this.logger.warn({ file: candidate, kept_as: aside, err: why }, 'checkpoint file is not a regular file or too large; kept aside unread, every file is read from offset 0');
         return { existed: true, entries: [] };
       }
       try {
@@ -129,19 +169,27 @@ export class CheckpointStore {
 
   private async writeOnce(entries: CheckpointEntry[]): Promise<void> {
     const body: CheckpointFile = { version: CHECKPOINT_VERSION, files: entries };
-    await writeFileAtomic(this.stateDir, this.file, JSON.stringify(body));
+    const text = JSON.stringify(body);
+    // Never written larger than load() reads back.
+    if (Buffer.byteLength(text) > CHECKPOINT_MAX_BYTES) throw new Error(`${entries.length} entries would take more than ${CHECKPOINT_MAX_BYTES} bytes`);
+    await writeFileAtomic(this.stateDir, this.file, text);
   }
 }
 
 /**
  * Replace `file` (inside `dir`) with `text` so that a crash at any point leaves the old or the new
  * content, never a mix: `<file>.tmp` written and fsynced, renamed over `file`, the directory fsynced
- * (the rename is durable only once the directory entry is). Throws on any failure.
+ * (the rename is durable only once the directory entry is). A stale temp file, or a symlink planted
+ * as one, is removed (unlink does not follow), and the new one is created with O_EXCL|O_NOFOLLOW,
+ * so nothing outside `dir` is ever written through it. Throws on any failure.
  */
 export async function writeFileAtomic(dir: string, file: string, text: string): Promise<void> {
   const tmp = file + '.tmp';
   await fsp.mkdir(dir, { recursive: true });
-  const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC, 0o600);
+  await fsp.unlink(tmp).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
   try {
     await fh.writeFile(text);
     await fh.sync();
@@ -149,10 +197,37 @@ export async function writeFileAtomic(dir: string, file: string, text: string): 
     await fh.close();
   }
   await fsp.rename(tmp, file);
-  const d = await fsp.open(dir, fsc.O_RDONLY);
+  const d = await fsp.open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
   try {
     await d.sync();
   } finally {
     await d.close();
+  }
+}
+
+/**
+ * A state file's text: opened with O_NOFOLLOW (ELOOP for a symlink) and O_NONBLOCK (a FIFO must
+ * not block), read only when regular and at most CHECKPOINT_MAX_BYTES, and never past that bound
+ * even when it grows while being read.
+ */
+export async function readBounded(file: string, maxBytes = CHECKPOINT_MAX_BYTES): Promise<string> {
+  const fh = await fsp.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new CheckpointFileError(`${file}: not a regular file; never read`);
+    const tooLarge = () => new CheckpointFileError(`${file}: larger than the ${maxBytes}-byte limit for a state file; not read`);
+    if (st.size > maxBytes) throw tooLarge();
+    const buf = Buffer.allocUnsafe(Math.min(st.size, maxBytes) + 1);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got > maxBytes) throw tooLarge();
+    if (got === buf.length && got > st.size) throw new CheckpointFileError(`${file}: grew while being read; not read`);
+    return buf.toString('utf8', 0, got);
+  } finally {
+    await fh.close();
   }
 }

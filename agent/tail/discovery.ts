@@ -3,15 +3,20 @@
 // inotify events get lost under load and watches run out (ENOSPC/EMFILE), so the rescan is the
 // source of truth and chokidar only shortens the wait; when watching fails, the rescan carries on alone.
 //
-// Safety: a path is classified with lstat/stat before anything opens it. Symlinks are followed
-// only when their target resolves inside `tail.roots` or a glob's fixed prefix; FIFOs, sockets,
-// devices and directories are never opened (opening a FIFO for reading blocks).
-import { lstatSync, promises as fsp, readdirSync, statSync, type Stats } from 'node:fs';
-import { dirname, join } from 'node:path';
+// Safety (see confine.ts): the roots are `tail.roots` plus the fixed prefix of every glob not
+// already inside one, resolved through symlinks. A path is tailed only when its realpath, whole,
+// lies inside them: a walk starts only at a prefix that resolves inside and never enters a symlink
+// or an excluded directory; a path from an event (which may run through a directory swapped for a
+// symlink since) is resolved again. FIFOs, sockets, devices and directories are never opened
+// (opening a FIFO for reading blocks). What is opened is checked again on its descriptor.
+import { lstatSync, promises as fsp, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Config, InputConfig } from '../../config/schema.js';
 import type { Logger } from '../../supervisor/log.js';
 import type { Metrics } from '../health/metrics.js';
+import type { CheckpointEntry } from './checkpoint.js';
+import { findByInode, openConfined, Roots, type Opened } from './confine.js';
 import { compileGlob, isInside, type CompiledGlob } from './glob.js';
 
 export interface Candidate {
@@ -71,7 +76,9 @@ const REFUSE_MESSAGES: Record<RefuseReason, string> = {
 export class Discovery {
   private inputs: InputGlobs[] = [];
   private excludes: CompiledGlob[] = [];
-  private allowed: string[] = [];
+  private roots = new Roots([]);
+  /** The roots being resolved after configure(); scans and checks wait for it. */
+  private resolving: Promise<void> = Promise.resolve();
   private readonly refusedPaths = new Map<string, RefuseReason>();
   private watcher: FSWatcher | null = null;
   private watchFailed = false;
@@ -96,17 +103,23 @@ export class Discovery {
   configure(config: Config): void {
     this.inputs = config.inputs.map((input) => ({ input, globs: input.paths.map(compileGlob) }));
     this.excludes = config.tail.exclude.map(compileGlob);
-    this.allowed = [...config.tail.roots, ...this.inputs.flatMap((i) => i.globs.map((g) => g.prefix))];
+    // A prefix inside a root adds nothing, and must not: if it is a symlink out, its target is not allowed.
+    const roots = config.tail.roots;
+    const own = this.inputs.flatMap((i) => i.globs.map((g) => g.prefix)).filter((p) => !roots.some((r) => isInside(p, r)));
+    const next = new Roots([...roots, ...own]);
+    this.resolving = next.resolve().then(() => {
+      this.roots = next;
+    });
     // Roots and inputs decide classifications: the next scan lists and classifies everything.
     this.scans = 0;
   }
 
-  /** Resolve the allowed roots themselves (a root may be a symlink, e.g. /var/log → /data/log). */
+  /** Resolve the roots (a root may be a symlink, e.g. /var/log → /data/log); scans wait for it too. */
   async init(): Promise<void> {
-    const resolved = await Promise.all(this.allowed.map((r) => fsp.realpath(r).catch(() => r)));
-    this.allowed = [...new Set([...this.allowed, ...resolved])];
+    await this.resolving;
     this.scans = 0;
   }
+
 
   prefixes(): Array<{ dir: string; depth: number }> {
     return this.inputs.flatMap((i) => i.globs.map((g) => ({ dir: g.prefix, depth: g.depth })));
@@ -121,6 +134,7 @@ export class Discovery {
 
   /** Walk every glob's prefix; returns the files to tail (first input wins on overlap). */
   async scan(): Promise<Candidate[]> {
+    await this.resolving;
     const out = new Map<string, Candidate>();
     const unlistable = new Map<string, string>();
     const onDirError = (dir: string, err: NodeJS.ErrnoException) => {
@@ -131,10 +145,13 @@ export class Discovery {
     const full = this.scans++ % FULL_SCAN_EVERY === 0;
     const dirs: Listing = { prev: full ? new Map() : this.dirMemo, next: new Map(), unchanged: new Set() };
     const fileMemo = new Map<string, Candidate | null>();
+    const excluded = (p: string) => this.excluded(p);
     for (const { input, globs } of this.inputs) {
       for (const g of globs) {
-        for (const path of await walk(g.prefix, g.depth, g, onDirError, dirs)) {
-          if (out.has(path) || this.excludes.some((x) => x.match(path))) continue;
+        const realPrefix = this.walkable(g.prefix);
+        if (realPrefix === null) continue;
+        for (const path of await walk(g.prefix, g.depth, g, excluded, onDirError, dirs)) {
+          if (out.has(path) || excluded(path)) continue;
           let c: Candidate | null;
           const memo = dirs.unchanged.has(dirname(path)) ? this.fileMemo.get(path) : undefined;
           if (memo === null || (memo !== undefined && memo.input === input)) {
@@ -143,7 +160,9 @@ export class Discovery {
             c = memo;
           } else {
             const regular: { is?: boolean } = {};
-            c = await this.classify(path, input, regular);
+            // The walk entered real directories only, from a prefix resolved just now: the file's
+            // directory resolves to the prefix's realpath plus the rest of its path.
+            c = await this.classify(path, input, realPrefix + dirname(path).slice(g.prefix.length), regular);
             if (regular.is && !fileMemo.has(path)) fileMemo.set(path, c && { ...c, reused: true });
           }
           if (c) out.set(path, c);
@@ -161,6 +180,22 @@ export class Discovery {
     return [...out.values()];
   }
 
+  private excluded(path: string): boolean {
+    return this.excludes.some((x) => x.match(path));
+  }
+
+  /**
+   * A glob's prefix resolved, when it lies inside the roots: it is where a walk starts. A prefix
+   * swapped for a symlink out is refused (never walked), one that does not exist yet is skipped.
+   */
+  private walkable(prefix: string): string | null {
+    const where = this.roots.resolveDir(prefix);
+    if (!where) return null;
+    if (!where.inside) return this.refuse(prefix, 'outside_roots', { target: where.real });
+    this.refusedPaths.delete(prefix);
+    return where.real;
+  }
+
   /** True when `path` lies in a directory the last scan could not list: not seeing it says nothing. */
   hidden(path: string): boolean {
     for (const dir of this.unlistable.keys()) if (isInside(path, dir)) return true;
@@ -176,12 +211,52 @@ export class Discovery {
 
   /** Classify one path (after an event): a candidate, or null when not to be tailed. */
   async check(path: string): Promise<Candidate | null> {
+    await this.resolving;
     const input = this.inputFor(path);
-    return input ? this.classify(path, input) : null;
+    return input ? this.classify(path, input, null) : null;
   }
 
-  /** `regular.is` is set when the path itself is not a symlink: then its answer may be reused while its directory is unchanged. */
-  private async classify(path: string, input: InputConfig, regular?: { is?: boolean }): Promise<Candidate | null> {
+  /**
+   * A checkpointed file no longer at its path (rotated while warden was down), found again by its
+   * inode beside where it was. A checkpoint is data, not authority: its paths are checked like
+   * discovered ones (an input's glob must match its path, its directory must resolve inside the
+   * roots, and so must the file), and opening it goes through the same confined open.
+   */
+  async recovered(e: CheckpointEntry): Promise<Candidate | null> {
+    await this.resolving;
+    const named = this.inputs.find((i) => i.input.name === e.input && i.globs.some((g) => g.match(e.path)));
+    const input = named?.input ?? this.inputFor(e.path);
+    if (!input) return null;
+    const found = await this.findByInode(dirname(e.real_path ?? e.path), e.dev, e.ino);
+    if (!found) return null;
+    const c = await this.classify(found, input, null);
+    if (!c || c.dev !== e.dev || c.ino !== e.ino) return null;
+    return { ...c, path: e.path };
+  }
+
+  /** The file with (dev, ino) in `dir`, listed only when `dir` resolves inside the roots (a refusal otherwise). */
+  async findByInode(dir: string, dev: number, ino: number): Promise<string | null> {
+    const r = await findByInode(dir, dev, ino, this.roots);
+    if (r.outside !== undefined) this.refuse(dir, 'outside_roots', { target: r.outside });
+    return r.path;
+  }
+
+  /**
+   * Open a classified file (see confine.ts): the descriptor must resolve inside the roots and be
+   * (dev, ino). A refusal is counted and logged here, once per path.
+   */
+  async open(path: string, dev: number, ino: number): Promise<Opened> {
+    const opened = await openConfined(path, dev, ino, this.roots);
+    if ('refused' in opened) this.refuse(path, opened.refused, { target: opened.target, at: 'open' });
+    return opened;
+  }
+
+  /**
+   * `realDir` is the realpath of the path's directory when the caller knows it (a walk), else it
+   * is resolved here. `regular.is` is set when the path itself is not a symlink: then its answer
+   * may be reused while its directory is unchanged.
+   */
+  private async classify(path: string, input: InputConfig, realDir: string | null, regular?: { is?: boolean }): Promise<Candidate | null> {
     let l: Stats | undefined;
     try {
       l = lstatSync(path, { throwIfNoEntry: false });
@@ -203,16 +278,24 @@ export class Discovery {
         this.warnOnce(path, code, { path, code, err: String(err) }, 'cannot resolve a symlink; skipped, tried again on the next rescan');
         return null;
       }
-      if (!this.allowed.some((root) => isInside(realPath, root))) return this.refuse(path, 'outside_roots', { target: realPath });
+      if (!this.roots.contains(realPath)) return this.refuse(path, 'outside_roots', { target: realPath });
       try {
         st = await fsp.stat(realPath);
       } catch {
         return null;
       }
-    } else if (!this.allowed.some((root) => isInside(path, root))) {
-      // A path under an allowed prefix can still resolve elsewhere through a symlinked directory.
-      const rp = await fsp.realpath(path).catch(() => path);
-      if (!this.allowed.some((root) => isInside(rp, root))) return this.refuse(path, 'outside_roots', { target: rp });
+    } else {
+      // Never by the string: a directory on the path may be a symlink out (swapped in since the walk).
+      let dir = realDir;
+      if (dir === null) {
+        try {
+          dir = realpathSync.native(dirname(path));
+        } catch {
+          return null; // gone meanwhile
+        }
+      }
+      const real = join(dir, basename(path));
+      if (!this.roots.contains(real)) return this.refuse(path, 'outside_roots', { target: real });
     }
     if (!st.isFile()) return this.refuse(path, 'not_regular', { type: fileType(st) });
     this.refusedPaths.delete(path);
@@ -235,7 +318,11 @@ export class Discovery {
     const prefixes = this.prefixes();
     const depth = Math.max(0, ...prefixes.map((p) => (p.depth === Infinity ? 99 : p.depth)));
     try {
-      this.watcher = watch([], { ignoreInitial: true, followSymlinks: false, depth, ignorePermissionErrors: true, persistent: false });
+      // chokidar re-reads a watched directory by its path: after `mv d d.old; ln -s OUT d` that read
+      // goes through the symlink. Excluded directories and directories that resolve outside the
+      // roots are not watched; file events from such a read are refused by check().
+      const ignored = (p: string, st?: Stats) => this.excluded(p) || (st?.isDirectory() === true && this.roots.resolveDir(p)?.inside !== true);
+      this.watcher = watch([], { ignoreInitial: true, followSymlinks: false, depth, ignorePermissionErrors: true, persistent: false, ignored });
     } catch (err) {
       this.watchFailed = true;
       this.logger.warn({ err: String(err) }, 'file watching unavailable; relying on the periodic rescan');
@@ -250,7 +337,7 @@ export class Discovery {
       this.watcher = null;
       void w.close().catch(() => {});
     });
-    for (const p of prefixes) this.watchDir(p.dir);
+    for (const p of prefixes) if (this.roots.resolveDir(p.dir)?.inside) this.watchDir(p.dir);
   }
 
   /** Also watch the directory of a symlink's target, so growth behind /var/log/containers links is seen. */
@@ -287,12 +374,21 @@ interface Listing {
 }
 
 /**
- * Paths below `dir`, at most `depth` directories down, that the glob matches. Symlinked dirs are
- * not entered. A directory that cannot be listed goes to `onError`, except when it does not exist
- * (ENOENT, ENOTDIR): a missing input directory is normal (no containers yet). A directory whose
- * mtime, ctime and inode match `dirs.prev` is not listed again: its last entries are reused.
+ * Paths below `dir`, at most `depth` directories down, that the glob matches. Symlinked and
+ * excluded directories are not entered; below `dir` a directory is lstat'ed, so one swapped for a
+ * symlink since its parent was listed is not entered either. A directory that cannot be listed
+ * goes to `onError`, except when it does not exist (ENOENT, ENOTDIR): a missing input directory is
+ * normal (no containers yet). A directory whose mtime, ctime and inode match `dirs.prev` is not
+ * listed again: its last entries are reused.
  */
-async function walk(dir: string, depth: number, g: CompiledGlob, onError: (dir: string, err: NodeJS.ErrnoException) => void, dirs: Listing): Promise<string[]> {
+async function walk(
+  dir: string,
+  depth: number,
+  g: CompiledGlob,
+  excluded: (path: string) => boolean,
+  onError: (dir: string, err: NodeJS.ErrnoException) => void,
+  dirs: Listing,
+): Promise<string[]> {
   const out: string[] = [];
   const visit = async (d: string, level: number) => {
     let entries: DirMemo['entries'];
@@ -308,7 +404,8 @@ async function walk(dir: string, depth: number, g: CompiledGlob, onError: (dir: 
         // Synchronous on purpose (here, for readdir, and for the lstat in classify): these are
         // dentry-cache hits, and a thread-pool round trip each (two thread switches and a loop
         // wake-up) was most of an idle rescan's CPU.
-        st = statSync(d);
+        st = level === 0 ? statSync(d) : lstatSync(d);
+        if (!st.isDirectory()) return;
         if (memo && st.mtimeMs === memo.mtimeMs && st.ctimeMs === memo.ctimeMs && st.ino === memo.ino) {
           entries = memo.entries;
           dirs.unchanged.add(d);
@@ -323,7 +420,7 @@ async function walk(dir: string, depth: number, g: CompiledGlob, onError: (dir: 
     for (const e of entries) {
       const p = e.path;
       if (g.match(p)) out.push(p);
-      if (e.dir && level < depth) await visit(p, level + 1);
+      if (e.dir && level < depth && !excluded(p)) await visit(p, level + 1);
     }
   };
   await visit(dir, 0);
@@ -336,20 +433,4 @@ function fileType(st: Stats): string {
   if (st.isSocket()) return 'socket';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'device';
   return 'other';
-}
-
-/** Files in `dir` with this (dev, ino): where a rotated file went (`0.log.<ts>`, `x-json.log.1`). */
-export async function findByInode(dir: string, dev: number, ino: number): Promise<string | null> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return null;
-  }
-  for (const n of names) {
-    const p = join(dir, n);
-    const st = await fsp.lstat(p).catch(() => null);
-    if (st && st.isFile() && st.ino === ino && st.dev === dev) return p;
-  }
-  return null;
 }

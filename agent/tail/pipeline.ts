@@ -6,7 +6,7 @@
 // At least once: a file's checkpoint moves only over segments whose batches were all acked, in
 // file order (acks may arrive out of order across chunks). Text still in the Reassembler or in an
 // unterminated line is never committed.
-import { closeSync, constants as fsc, fstat, open, promises as fsp, read, type Stats } from 'node:fs';
+import { closeSync, fstat, read } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../config/schema.js';
@@ -24,12 +24,11 @@ import { tagFor } from '../parse/tag.js';
 import type { Assembled, Fragment } from '../parse/types.js';
 import { Batcher, type Batch } from './batch.js';
 import { CheckpointStore, type CheckpointEntry } from './checkpoint.js';
-import { Discovery, findByInode, type Candidate } from './discovery.js';
+import { Discovery, type Candidate } from './discovery.js';
 import { TailedFile, type Format, type Segment } from './file.js';
 import { FP_BYTES, displayIdentity, fingerprintFd, fingerprintMatches, fingerprintOf, inodeKey } from './identity.js';
 import { splitLines } from './reader.js';
 
-const openAsync = promisify(open);
 const readAsync = promisify(read);
 const fstatAsync = promisify(fstat);
 
@@ -344,13 +343,10 @@ export class TailPipeline implements TailControl {
   private async recoverRotated(): Promise<void> {
     for (const [key, e] of this.saved) {
       if (this.byKey.has(key)) continue;
-      const found = await findByInode(dirname(e.real_path ?? e.path), e.dev, e.ino);
-      if (!found) continue;
-      const input = this.config.inputs.find((i) => i.name === e.input) ?? this.discovery.inputFor(e.path);
-      if (!input) continue;
-      const st = await fsp.stat(found).catch(() => null);
-      if (!st) continue;
-      const f = this.makeFile({ path: e.path, realPath: found, input, dev: e.dev, ino: e.ino, size: st.size }, { offset: e.offset, fp: e.fp, fpLen: e.fp_len });
+      // A checkpoint is data, not authority: its paths are checked like discovered ones.
+      const c = await this.discovery.recovered(e);
+      if (!c) continue;
+      const f = this.makeFile(c, { offset: e.offset, fp: e.fp, fpLen: e.fp_len });
       this.markRotated(f, 'recovered');
     }
   }
@@ -410,7 +406,7 @@ export class TailPipeline implements TailControl {
           // Closed while idle, or never opened yet (adopted while reading was paused, e.g. while the
           // child was down): find where it went, or forget it. A file never opened still carries
           // its start plan (f.resume), which is verified against its fingerprint when it is opened.
-          const found = await findByInode(dirname(f.realPath), f.dev, f.ino);
+          const found = await this.discovery.findByInode(dirname(f.realPath), f.dev, f.ino);
           if (found) {
             f.realPath = found;
             for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
@@ -763,15 +759,20 @@ export class TailPipeline implements TailControl {
       return false;
     }
     this.setWaiting(f, false);
-    let opened = await openIdentity(f.realPath, f.dev, f.ino);
+    let opened = await this.discovery.open(f.realPath, f.dev, f.ino);
     if ('gone' in opened) {
       // Renamed again before it was (re)opened: a docker shift moves `.1` to `.2` under a file
       // recovered at start; a file closed while idle was rotated. Its inode says where it went.
-      const found = await findByInode(dirname(f.realPath), f.dev, f.ino);
+      const found = await this.discovery.findByInode(dirname(f.realPath), f.dev, f.ino);
       if (found && found !== f.realPath) {
         this.moved(f, found);
-        opened = await openIdentity(found, f.dev, f.ino);
+        opened = await this.discovery.open(found, f.dev, f.ino);
       }
+    }
+    if ('refused' in opened) {
+      // Resolves outside the roots now (a directory on its path was swapped): closed unread, counted.
+      this.forget(f);
+      return false;
     }
     if ('gone' in opened) {
       if (f.state === 'rotated') await this.giveUp(f, opened.gone === 'replaced' ? 'replaced' : 'open_failed');
@@ -935,29 +936,4 @@ export class TailPipeline implements TailControl {
     }
     return out;
   }
-}
-
-type Opened = { fd: number; st: Stats } | { gone: string } | { error: NodeJS.ErrnoException };
-
-/**
- * Open a file for reading and check it is still (dev, ino): `gone` when nothing or another file is
- * at the path (ENOENT, ENOTDIR, ELOOP from O_NOFOLLOW on a symlink swapped in, `replaced`),
- * `error` for what may pass (EACCES, EPERM, EMFILE, EIO).
- */
-async function openIdentity(path: string, dev: number, ino: number): Promise<Opened> {
-  let fd: number;
-  try {
-    // O_NONBLOCK: if a FIFO was swapped in after the check, open must not block.
-    fd = await openAsync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return { gone: code };
-    return { error: err as NodeJS.ErrnoException };
-  }
-  const st = await fstatAsync(fd).catch(() => null);
-  if (!st || !st.isFile() || st.dev !== dev || st.ino !== ino) {
-    closeSync(fd);
-    return { gone: 'replaced' };
-  }
-  return { fd, st };
 }

@@ -1,8 +1,9 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CheckpointStore, type CheckpointEntry } from '../../../agent/tail/checkpoint.js';
+import { CHECKPOINT_MAX_BYTES, CheckpointStore, type CheckpointEntry } from '../../../agent/tail/checkpoint.js';
 import { createMetrics } from '../../../agent/health/metrics.js';
 import { createLogger } from '../../../supervisor/log.js';
 
@@ -80,5 +81,67 @@ describe('CheckpointStore', () => {
     const s = new CheckpointStore(dir, logger, createMetrics({ defaults: false }));
     expect(await s.write([entry(1)])).toBe(false);
     expect(s.healthy().ok).toBe(false);
+  });
+
+  describe('state_dir files are data, never followed, read bounded (issue 15 item 2)', () => {
+    const secretFile = () => {
+      const outside = mkdtempSync(join(tmpdir(), 'warden-cp-outside-'));
+      const secret = join(outside, 'secret');
+      writeFileSync(secret, 'root:SECRET:0:0\n');
+      return { outside, secret };
+    };
+
+    it('a temp file planted as a symlink is removed, not written through', async () => {
+      const { outside, secret } = secretFile();
+      try {
+        symlinkSync(secret, join(dir, 'checkpoints.json.tmp'));
+        const s = new CheckpointStore(dir, logger, createMetrics({ defaults: false }));
+        expect(await s.write([entry(3)])).toBe(true);
+        expect(readFileSync(secret, 'utf8')).toBe('root:SECRET:0:0\n');
+        expect(JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8')).files[0].offset).toBe(3);
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
+      }
+    });
+
+    it('checkpoints.json planted as a symlink is never read: kept aside as the link, nothing of the target logged', async () => {
+      const { outside, secret } = secretFile();
+      try {
+        symlinkSync(secret, join(dir, 'checkpoints.json'));
+        const r = await new CheckpointStore(dir, logger, createMetrics({ defaults: false }), () => 9).load();
+        expect(r).toEqual({ existed: true, entries: [] });
+        expect(lstatSync(join(dir, 'checkpoints.json.corrupt-9')).isSymbolicLink()).toBe(true);
+        expect(logLines.join('')).not.toContain('SECRET');
+        expect(logLines.join('')).toMatch(/symlink/);
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
+      }
+    });
+
+    it('a corrupt file is reported without its content', async () => {
+      writeFileSync(join(dir, 'checkpoints.json'), 'root:SECRET:0:0\n');
+      await new CheckpointStore(dir, logger, createMetrics({ defaults: false }), () => 1).load();
+      expect(logLines.join('')).toMatch(/not valid JSON/);
+      expect(logLines.join('')).not.toContain('SECRET');
+      writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 'SECRET', files: [] }));
+      await new CheckpointStore(dir, logger, createMetrics({ defaults: false }), () => 2).load();
+      expect(logLines.join('')).toMatch(/version of type string/);
+      expect(logLines.join('')).not.toContain('SECRET');
+    });
+
+    it('a checkpoint over the size limit is not read (kept aside), a FIFO does not block', async () => {
+      // Sparse: larger than the limit without taking the disk or warden's memory.
+      writeFileSync(join(dir, 'checkpoints.json'), '');
+      truncateSync(join(dir, 'checkpoints.json'), CHECKPOINT_MAX_BYTES + 1);
+      const before = process.memoryUsage().rss;
+      const r = await new CheckpointStore(dir, logger, createMetrics({ defaults: false }), () => 4).load();
+      expect(r).toEqual({ existed: true, entries: [] });
+      expect(process.memoryUsage().rss - before).toBeLessThan(CHECKPOINT_MAX_BYTES / 2);
+      expect(readdirSync(dir)).toContain('checkpoints.json.corrupt-4');
+      expect(logLines.join('')).toMatch(/limit/);
+      execFileSync('mkfifo', [join(dir, 'checkpoints.json')]);
+      expect(await new CheckpointStore(dir, logger, createMetrics({ defaults: false }), () => 5).load()).toEqual({ existed: true, entries: [] });
+      expect(logLines.join('')).toMatch(/not a regular file/);
+    });
   });
 });
