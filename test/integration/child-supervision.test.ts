@@ -39,6 +39,8 @@ describe('a child flooding its stdout', () => {
     scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     c.child = { ...c.child, command: [process.execPath, fixture('flood.mjs')], env: { PORT: String(c.fwdPort), FLOOD_S: '40' }, stop_grace_s: 3 };
+    // The flood child is no Forward receiver: no handshake, so readiness is the connection alone.
+    c.forward = { ...c.forward, shared_key: 'none' };
     scope.running = startWardenWrapped(t.dir, wardenConfig(c));
     const w = scope.running;
     // warden's stdout read like a slow log collector would: 64 KiB at most every 20 ms; only the
