@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import type { Config } from '../../config/schema.js';
 import type { TailControl } from '../../supervisor/contracts.js';
 import type { Logger } from '../../supervisor/log.js';
+import type { EntryBuffer } from '../forward/protocol.js';
 import type { Metrics } from '../health/metrics.js';
 import { parseCri, parseCriBytes } from '../parse/cri.js';
 import { detectFormat } from '../parse/detect.js';
@@ -117,6 +118,8 @@ export class TailPipeline implements TailControl {
   private readonly warnedOpen = new Set<string>();
   private buf: Buffer = Buffer.alloc(0);
   private readonly metaCache = new WeakMap<TailedFile, PackedMeta>();
+  /** Files whose first unparseable line was logged (later ones are only counted). */
+  private readonly warnedParse = new WeakSet<TailedFile>();
   /** Scratch for the byte parsers: filled and used within one line. */
   private readonly lineBytes: LineBytes = { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 };
   private readonly onDrain = () => this.kick();
@@ -647,7 +650,44 @@ export class TailPipeline implements TailControl {
     if (lines > 0) this.metrics.linesRead.inc({ input: f.input.name }, lines);
   }
 
+  /**
+   * One physical line (or cut piece) into the batches. No input can stop a file: whatever a parser,
+   * the reassembly or the encoder throws on (a docker `attrs` nested 5,000 deep overflows
+   * JSON.stringify's stack) is caught here, at the line, and the line's bytes are shipped raw,
+   * flagged `parse_error`; reading goes on after it.
+   */
   private consumeLine(f: TailedFile, data: Buffer, s: number, e: number, endOffset: number, cut: boolean, sec: number, nsec: number, unterminated = false): void {
+    const lineStart = f.lineEnd;
+    try {
+      this.parseLine(f, data, s, e, endOffset, cut, sec, nsec, unterminated);
+    } catch (err) {
+      this.rawLine(f, data.toString('utf8', s, e), lineStart, endOffset, cut, sec, nsec, err);
+    }
+  }
+
+  /** A line that failed in parseLine: shipped as its raw text, in its own record. */
+  private rawLine(f: TailedFile, text: string, lineStart: number, endOffset: number, cut: boolean, sec: number, nsec: number, err: unknown): void {
+    this.metrics.parseErrors.inc({ input: f.input.name });
+    if (!this.warnedParse.has(f)) {
+      this.warnedParse.add(f);
+      this.logger.warn({ path: f.path, offset: lineStart, err: String(err) }, 'a line could not be parsed or encoded; shipped raw with parse_error (further ones in this file are only counted)');
+    }
+    f.inCut = cut;
+    f.lineEnd = endOffset;
+    if (f.reasm.pendingBytes() > 0 || cut) {
+      if (f.pendingStart < 0) f.pendingStart = lineStart;
+    } else f.pendingStart = -1;
+    try {
+      this.emit(f, [{ sec, nsec, stream: 'stdout', log: text, parse_error: true }]);
+    } catch (again) {
+      // Not even the raw text could be encoded: the line is given up, counted, and the file goes on.
+      this.metrics.bytesLost.inc({ reason: 'encode' }, Buffer.byteLength(text));
+      this.logger.warn({ path: f.path, offset: lineStart, err: String(again) }, 'a line could not be encoded even raw; given up');
+      if (f.pendingStart < 0) f.segment(f.lineEnd);
+    }
+  }
+
+  private parseLine(f: TailedFile, data: Buffer, s: number, e: number, endOffset: number, cut: boolean, sec: number, nsec: number, unterminated: boolean): void {
     const lineStart = f.lineEnd;
     if (f.format === null && e > s) f.format = detectFormat(data[s]!);
     // The common docker or CRI line goes from the read buffer to the batch without a string or a record.
@@ -660,10 +700,7 @@ export class TailPipeline implements TailControl {
         f.pendingStart = -1;
         const seg = f.segment(f.sendableEnd);
         // The block's read time (consume's clock reading) opens a batch: no clock call per line.
-        const b = this.batcher.batchFor(f.meta.tag, sec * 1000 + nsec / 1e6);
-        const before = b.buf!.length;
-        writeLineBytesEntry(b.buf!, data, d, this.packedMeta(f));
-        this.added(b, seg, before);
+        this.write(f, seg, sec * 1000 + nsec / 1e6, (out) => writeLineBytesEntry(out, data, d, this.packedMeta(f)));
         return;
       }
     }
@@ -695,11 +732,21 @@ export class TailPipeline implements TailControl {
     const meta = this.packedMeta(f);
     for (const a of out) {
       if (a.truncated) this.metrics.truncatedLines.inc();
-      const b = this.batcher.batchFor(f.meta.tag, now);
-      const before = b.buf!.length;
-      writeRecordEntry(b.buf!, a, meta);
-      this.added(b, seg, before);
+      this.write(f, seg, now, (buf) => writeRecordEntry(buf, a, meta));
     }
+  }
+
+  /** Encode one entry into the file's batch; an encoder that throws leaves the batch as it was. */
+  private write(f: TailedFile, seg: Segment, at: number, put: (out: EntryBuffer) => void): void {
+    const b = this.batcher.batchFor(f.meta.tag, at);
+    const before = b.buf!.length;
+    try {
+      put(b.buf!);
+    } catch (err) {
+      b.buf!.length = before;
+      throw err;
+    }
+    this.added(b, seg, before);
   }
 
   /** An entry was written into `b` (which held `before` bytes): send what is full or over budget. */

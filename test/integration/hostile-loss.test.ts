@@ -1,0 +1,75 @@
+// Issue 15, loss items: inputs and races that must not lose lines or stop a file. The tail
+// pipeline over real temp trees with an in-memory acking sender (a fake for the Forward client).
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../config/schema.js';
+import { createMetrics } from '../../agent/health/metrics.js';
+import { TailPipeline } from '../../agent/tail/pipeline.js';
+import { counter, memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+
+let root: string;
+let logDir: string;
+let stateDir: string;
+const running: TailPipeline[] = [];
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'warden-loss-'));
+  logDir = join(root, 'log');
+  stateDir = join(root, 'state');
+  mkdirSync(logDir, { recursive: true });
+});
+afterEach(async () => {
+  for (const p of running.splice(0)) await p.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+type Inputs = Config['inputs'];
+
+async function startPipeline(opts: { sender?: MemorySender; tail?: Record<string, unknown>; inputs: Inputs }) {
+  const sender = opts.sender ?? new MemorySender();
+  const metrics = createMetrics({ defaults: false });
+  const { logger, lines } = memoryLogger();
+  const config = tailConfig(stateDir, [logDir], opts.inputs, opts.tail);
+  const p = new TailPipeline({ config, sender, logger, metrics, host: 'node-1' });
+  running.push(p);
+  await p.start();
+  return { p, sender, metrics, lines };
+}
+
+async function stopPipeline(p: TailPipeline) {
+  running.splice(running.indexOf(p), 1);
+  await p.stop();
+}
+
+const TIME = '2024-05-06T07:08:09.123456789Z';
+const dockerLine = (s: string) => JSON.stringify({ log: s + '\n', stream: 'stdout', time: TIME });
+const criLine = (s: string, tag = 'F') => `${TIME} stdout ${tag} ${s}`;
+const seq = (prefix: string, from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${prefix}-${from + i}`);
+
+function checkpointEntry(path: string): Record<string, any> | undefined {
+  const file = join(stateDir, 'checkpoints.json');
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')).files.find((f: any) => f.path === path);
+}
+
+describe('loss: no input stops a file (in-memory acking sender)', () => {
+  it('a docker line whose attrs nest 5,000 deep is shipped raw, flagged parse_error, and the lines after it arrive', async () => {
+    let deep = '1';
+    for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
+    const hostile = dockerLine('deep').slice(0, -1) + `,"attrs":{"k":${deep}}}`;
+    const f = join(logDir, 'd.log');
+    writeFileSync(f, [dockerLine('before'), hostile, dockerLine('after-0')].join('\n') + '\n');
+    const { sender, metrics, lines } = await startPipeline({ inputs: [{ name: 'docker', paths: [join(logDir, '*.log')], format: 'docker' }] });
+    await waitFor(() => sender.logs().includes('after-0'), 'the line after the hostile one');
+    appendFileSync(f, dockerLine('after-1') + '\n');
+    await waitFor(() => sender.logs().includes('after-1'), 'a line written later');
+    const raw = sender.got.find((g) => g.record.parse_error === true);
+    expect(raw?.record.log).toBe(hostile);
+    expect(sender.logs().filter((l) => !l.startsWith('{'))).toEqual(['before', 'after-0', 'after-1']);
+    expect(await counter(metrics.parseErrors, { input: 'docker' })).toBe(1);
+    expect(lines.join('')).not.toContain('read failed');
+    await waitFor(() => checkpointEntry(f)?.offset === readFileSync(f).length, 'checkpoint past every line');
+  });
+});
