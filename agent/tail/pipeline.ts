@@ -28,7 +28,7 @@ import { CheckpointStore, type CheckpointEntry } from './checkpoint.js';
 import { Discovery, findByInode, type Candidate } from './discovery.js';
 import { TailedFile, type Format, type Segment } from './file.js';
 import { FP_BYTES, displayIdentity, fingerprintFd, fingerprintMatches, fingerprintOf, inodeKey } from './identity.js';
-import { splitLines } from './reader.js';
+import { nulRun, splitLines, zeroPrefix } from './reader.js';
 
 const openAsync = promisify(open);
 const readAsync = promisify(read);
@@ -72,6 +72,10 @@ const STOP_WAIT_MS = 5000;
 /** chokidar's change throttle (50 ms) plus a margin for the event's own delivery. */
 const RECHECK_MS = 75;
 const EMPTY_FP = fingerprintOf(new Uint8Array(0));
+/** Block sizes and per-call bound of a scan over NULs (zerosEnd). */
+const ZERO_SCAN_FIRST = 1024 * 1024;
+const ZERO_SCAN_BIG = 16 * 1024 * 1024;
+const ZERO_SCAN_MAX = 2 * 1024 ** 3;
 
 const parsers: Record<Format, (line: string, sec: number, nsec: number) => Fragment> = {
   docker: parseDocker,
@@ -120,6 +124,8 @@ export class TailPipeline implements TailControl {
   private readonly metaCache = new WeakMap<TailedFile, PackedMeta>();
   /** Files whose first unparseable line was logged (later ones are only counted). */
   private readonly warnedParse = new WeakSet<TailedFile>();
+  /** Files whose first skipped NUL run was logged. */
+  private readonly warnedNul = new WeakSet<TailedFile>();
   /** Scratch for the byte parsers: filled and used within one line. */
   private readonly lineBytes: LineBytes = { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 };
   private readonly onDrain = () => this.kick();
@@ -475,12 +481,7 @@ export class TailPipeline implements TailControl {
   /** A rotated file is drained: ship its last unterminated line and pending partials, close it. */
   private finish(f: TailedFile): void {
     if (f.state === 'done') return;
-    if (f.carry && f.carry.length > 0) {
-      const carry = f.carry;
-      f.carry = null;
-      // No newline will come: the line is shipped as it is, flagged `partial` (its end never arrived).
-      this.consumeLine(f, carry, 0, carry.length, f.lineEnd + carry.length, false, ...this.nowParts(), true);
-    }
+    this.endCarry(f);
     this.flushPartials(f);
     f.state = 'done';
     this.ready.delete(f);
@@ -488,6 +489,14 @@ export class TailPipeline implements TailControl {
     if (!f.busy) this.closeFd(f);
     f.settle(this.now());
     if (f.inFlight === 0) this.forget(f);
+  }
+
+  /** No newline will come: the unterminated line is shipped as it is, flagged `partial` (its end never arrived). */
+  private endCarry(f: TailedFile): void {
+    if (!f.carry || f.carry.length === 0) return;
+    const carry = f.carry;
+    f.carry = null;
+    this.consumeLine(f, carry, 0, carry.length, f.lineEnd + carry.length, false, ...this.nowParts(), true);
   }
 
   private forget(f: TailedFile): void {
@@ -580,7 +589,11 @@ export class TailPipeline implements TailControl {
       f.eofSince = null;
       if (f.carry) f.carry.copy(buf, 0);
       f.carry = null;
-      this.consume(f, buf.subarray(0, carryLen + bytesRead), pos - carryLen);
+      const total = carryLen + bytesRead;
+      const base = pos - carryLen;
+      const run = nulRun(buf, carryLen, total, bytesRead === want);
+      this.consume(f, run ? buf.subarray(0, run.start) : buf.subarray(0, total), base);
+      if (run?.skip) this.skipNul(f, base + run.start, run.end < total ? base + run.end : await this.zerosEnd(fd, base + run.end));
       if (f.readPos > f.size) f.size = f.readPos;
       this.metrics.bytesRead.inc({ input: f.input.name }, bytesRead);
       if (f.fpLen < FP_BYTES && f.readPos > f.fpLen) {
@@ -588,7 +601,8 @@ export class TailPipeline implements TailControl {
         f.fp = fp.fp;
         f.fpLen = fp.fpLen;
       }
-      if (bytesRead === want) this.ready.add(f);
+      // After a NUL run (skipped, or cut off at the block's end) the next read starts behind it.
+      if (bytesRead === want || run) this.ready.add(f);
       else {
         f.checkFp = true;
         // At EOF for now while others wait for a descriptor: hand this one over (closeFd wakes the
@@ -611,6 +625,44 @@ export class TailPipeline implements TailControl {
     if (f.eofSince === null) f.eofSince = now;
     f.checkFp = true;
     if (st.nlink === 0 && f.state === 'active') this.rotated(f);
+  }
+
+  /**
+   * Bytes `[from, to)` are a run of NULs (nulRun): not shipped, counted as lost with reason `nul`,
+   * and the checkpoint may pass them. Text before the run that has no newline yet is shipped as it
+   * is, flagged `partial`: the run ends it.
+   */
+  private skipNul(f: TailedFile, from: number, to: number): void {
+    this.endCarry(f);
+    f.lineEnd = to;
+    if (f.pendingStart < 0) f.segment(f.lineEnd);
+    if (f.settle(this.now())) this.checkpointDirty = true;
+    this.metrics.bytesLost.inc({ reason: 'nul' }, to - from);
+    if (!this.warnedNul.has(f)) {
+      this.warnedNul.add(f);
+      this.logger.warn({ path: f.path, offset: from, bytes: to - from }, 'skipping a run of NUL bytes (a sparse file or a region never written); counted in warden_bytes_lost_total{reason="nul"}, later runs in this file only counted');
+    }
+  }
+
+  /**
+   * Where the NULs from `from` end. Node has no lseek(SEEK_DATA), so a hole is read; it reads as
+   * zeros without touching the disk, and in big blocks 10 GiB pass in a few seconds (1 MiB blocks
+   * take 4× as long). The big block is allocated only once a first 1 MiB proved all zeros, and is
+   * dropped after the call. At most ZERO_SCAN_MAX per call, so other files get their turn; the
+   * next read goes on from there.
+   */
+  private async zerosEnd(fd: number, from: number): Promise<number> {
+    let b = Buffer.allocUnsafe(ZERO_SCAN_FIRST);
+    let pos = from;
+    while (pos - from < ZERO_SCAN_MAX && !this.stopping) {
+      const { bytesRead } = await readAsync(fd, b, 0, b.length, pos);
+      if (bytesRead === 0) break;
+      const n = zeroPrefix(b, 0, bytesRead);
+      pos += n;
+      if (n < bytesRead) break;
+      if (b.length < ZERO_SCAN_BIG) b = Buffer.allocUnsafe(ZERO_SCAN_BIG);
+    }
+    return pos;
   }
 
   /** One read buffer for all files (reads are sequential): read_chunk_bytes plus room for a carry. */

@@ -1,6 +1,6 @@
 // Issue 15, loss items: inputs and races that must not lose lines or stop a file. The tail
 // pipeline over real temp trees with an in-memory acking sender (a fake for the Forward client).
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -71,5 +71,32 @@ describe('loss: no input stops a file (in-memory acking sender)', () => {
     expect(await counter(metrics.parseErrors, { input: 'docker' })).toBe(1);
     expect(lines.join('')).not.toContain('read failed');
     await waitFor(() => checkpointEntry(f)?.offset === readFileSync(f).length, 'checkpoint past every line');
+  });
+});
+
+describe('loss: runs of NUL bytes (in-memory acking sender)', () => {
+  // 2 GiB, not the issue's 10: a hole is read as zeros by the kernel, and this machine is shared.
+  it('a sparse file (a line, a 2 GiB hole, a line): the hole is skipped without being shipped, counted, and the second line arrives', async () => {
+    const f = join(logDir, 'sparse.log');
+    const hole = 2 * 1024 ** 3;
+    writeFileSync(f, 'first\n');
+    truncateSync(f, 6 + hole);
+    appendFileSync(f, 'second\n');
+    const { sender, metrics } = await startPipeline({ inputs: [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }] });
+    await waitFor(() => sender.logs().includes('second'), 'the line after the hole', 120_000);
+    expect(sender.logs()).toEqual(['first', 'second']);
+    expect(await counter(metrics.bytesLost, { reason: 'nul' })).toBe(hole);
+    await waitFor(() => checkpointEntry(f)?.offset === 6 + hole + 7, 'checkpoint past the hole');
+  }, 150_000);
+
+  it('NUL runs inside lines: a short run is text, a long one is skipped and splits the line (its head flagged partial)', async () => {
+    const f = join(logDir, 'nul.log');
+    const long = Buffer.alloc(64 * 1024);
+    writeFileSync(f, Buffer.concat([Buffer.from('short\0\0\0run\nhead'), long, Buffer.from('tail\nlast\n')]));
+    const { sender, metrics } = await startPipeline({ inputs: [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }] });
+    await waitFor(() => sender.logs().includes('last'), 'the last line');
+    expect(sender.logs()).toEqual(['short\0\0\0run', 'head', 'tail', 'last']);
+    expect(sender.got[1]!.record.partial).toBe(true);
+    expect(await counter(metrics.bytesLost, { reason: 'nul' })).toBe(long.length);
   });
 });
