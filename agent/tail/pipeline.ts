@@ -6,7 +6,7 @@
 // At least once: a file's checkpoint moves only over segments whose batches were all acked, in
 // file order (acks may arrive out of order across chunks). Text still in the Reassembler or in an
 // unterminated line is never committed.
-import { closeSync, constants as fsc, fstat, open, promises as fsp, read, type Stats } from 'node:fs';
+import { closeSync, constants as fsc, fstat, fstatSync, open, promises as fsp, read, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../config/schema.js';
@@ -26,8 +26,10 @@ import type { Assembled, Fragment } from '../parse/types.js';
 import { Batcher, type Batch } from './batch.js';
 import { CheckpointStore, type CheckpointEntry } from './checkpoint.js';
 import { Discovery, findByInode, type Candidate } from './discovery.js';
-import { TailedFile, type Format, type Segment } from './file.js';
+import { TailedFile, type Format, type ResumePlan, type Segment } from './file.js';
 import { FP_BYTES, displayIdentity, fingerprintFd, fingerprintMatches, fingerprintOf, inodeKey } from './identity.js';
+import { LossReporter } from './lost.js';
+import { DirInodes } from './rotations.js';
 import { nulRun, splitLines, zeroPrefix } from './reader.js';
 
 const openAsync = promisify(open);
@@ -124,6 +126,9 @@ export class TailPipeline implements TailControl {
   private readonly metaCache = new WeakMap<TailedFile, PackedMeta>();
   /** Files whose first unparseable line was logged (later ones are only counted). */
   private readonly warnedParse = new WeakSet<TailedFile>();
+  /** Files in state `rotated`, oldest first (for tail.rotated_max_files). */
+  private readonly rotatedFiles = new Set<TailedFile>();
+  private readonly losses: LossReporter;
   /** Files whose first skipped NUL run was logged. */
   private readonly warnedNul = new WeakSet<TailedFile>();
   /** Scratch for the byte parsers: filled and used within one line. */
@@ -139,6 +144,7 @@ export class TailPipeline implements TailControl {
     this.now = opts.now ?? Date.now;
     this.discovery = new Discovery(opts.config, opts.logger, opts.metrics);
     this.store = new CheckpointStore(opts.config.state_dir, opts.logger, opts.metrics, this.now);
+    this.losses = new LossReporter(opts.logger, opts.metrics, this.now);
     const fwd = opts.config.forward;
     this.batcher = new Batcher(fwd.batch_max_records, fwd.batch_max_bytes, fwd.flush_interval_ms, (b) => this.sendBatch(b));
   }
@@ -189,6 +195,7 @@ export class TailPipeline implements TailControl {
       clearTimeout(timer);
     }
     await this.store.write(this.entries());
+    this.losses.flush();
     for (const f of this.byKey.values()) this.closeFd(f);
     this.metrics.openFiles.set(0);
     this.metrics.waitingFiles.set(0);
@@ -233,7 +240,7 @@ export class TailPipeline implements TailControl {
       }
       if (f.state !== 'rotated') continue;
       if (f.eofSince !== null && f.readPos >= f.size) this.finish(f);
-      else await this.giveUp(f, 'deleted_at_stop');
+      else this.giveUp(f, 'deleted_at_stop');
     }
   }
 
@@ -307,6 +314,10 @@ export class TailPipeline implements TailControl {
         if (known.openError !== null) this.wantRead(known);
         return;
       }
+      if (known.fd === null && !known.busy && prev !== known) {
+        this.regenerate(known, c);
+        return;
+      }
       this.byPath.set(c.path, known);
       // A reused classification's size is from an earlier scan: only a full rescan's says "grew".
       if (c.reused) {
@@ -315,6 +326,7 @@ export class TailPipeline implements TailControl {
       }
       if (c.size > known.size) known.size = c.size;
       if (c.size !== known.readPos || known.openError !== null) this.wantRead(known);
+      else if (known.fd === null && known.birth !== null) void this.checkBirth(known, c.realPath);
       return;
     }
     const saved = this.saved.get(key);
@@ -324,6 +336,20 @@ export class TailPipeline implements TailControl {
       plan = { offset: saved.offset, fp: saved.fp, fpLen: saved.fp_len };
     } else if (initial && this.firstStart && this.config.tail.read_from === 'end') plan = { offset: c.size };
     else plan = { offset: 0 };
+    this.track(c, plan);
+  }
+
+  /**
+   * A closed file at its size: deleted and re-created under its name with its inode reused (and as
+   * many bytes) looks unchanged to a scan. Its birth time tells; a new one gets it reopened, and
+   * ensureOpen reads the new generation from 0.
+   */
+  private async checkBirth(f: TailedFile, path: string): Promise<void> {
+    const st = await fsp.stat(path).catch(() => null);
+    if (st && st.ino === f.ino && st.dev === f.dev && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth) this.wantRead(f);
+  }
+
+  private track(c: Candidate, plan: ResumePlan): void {
     const f = this.makeFile(c, plan);
     this.byPath.set(c.path, f);
     if (c.realPath !== c.path) {
@@ -331,6 +357,20 @@ export class TailPipeline implements TailControl {
       this.discovery.watchTargetDir(c.realPath);
     }
     this.wantRead(f);
+  }
+
+  /**
+   * A closed file's dev:ino turned up at a path that named another file or nothing: a rename while
+   * it was closed, or its inode freed (deleted while closed) and reused by a new file (ext4 and
+   * tmpfs reuse them at once: with 5,000 files deleted and re-created, most new files got an old
+   * inode, and were taken for the old ones already read). It starts over as a file with a start
+   * plan from where the old one stood, verified when it is opened (ensureOpen): the same content
+   * resumes there, a new generation is read from 0.
+   */
+  private regenerate(known: TailedFile, c: Candidate): void {
+    const plan: ResumePlan = known.resume ?? { offset: known.committed, fp: known.fp, fpLen: known.fpLen };
+    this.forget(known);
+    this.track(c, plan);
   }
 
   private makeFile(c: Candidate, plan: { offset: number; fp?: string; fpLen?: number }): TailedFile {
@@ -351,9 +391,10 @@ export class TailPipeline implements TailControl {
 
   /** Checkpointed files no longer at a matching path: rotated while warden was down. Drain them. */
   private async recoverRotated(): Promise<void> {
+    const where = new DirInodes();
     for (const [key, e] of this.saved) {
       if (this.byKey.has(key)) continue;
-      const found = await findByInode(dirname(e.real_path ?? e.path), e.dev, e.ino);
+      const found = await where.find(dirname(e.real_path ?? e.path), e.dev, e.ino);
       if (!found) continue;
       const input = this.config.inputs.find((i) => i.name === e.input) ?? this.discovery.inputFor(e.path);
       if (!input) continue;
@@ -401,6 +442,7 @@ export class TailPipeline implements TailControl {
     this.scanning = (async () => {
       try {
         const seen = new Set<string>();
+        const where = new DirInodes();
         for (const c of await this.discovery.scan()) {
           if (this.stopping) return;
           seen.add(inodeKey(c.dev, c.ino));
@@ -419,15 +461,12 @@ export class TailPipeline implements TailControl {
           // Closed while idle, or never opened yet (adopted while reading was paused, e.g. while the
           // child was down): find where it went, or forget it. A file never opened still carries
           // its start plan (f.resume), which is verified against its fingerprint when it is opened.
-          const found = await findByInode(dirname(f.realPath), f.dev, f.ino);
+          const found = await where.find(dirname(f.realPath), f.dev, f.ino);
           if (found) {
             f.realPath = found;
             for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
             this.markRotated(f, 'rename');
-          } else {
-            this.logger.debug({ path: f.path }, 'file gone while closed; forgetting it');
-            this.forget(f);
-          }
+          } else this.gone(f);
         }
       } catch (err) {
         this.logger.warn({ err: String(err) }, 'rescan failed');
@@ -460,22 +499,33 @@ export class TailPipeline implements TailControl {
     f.rotatedAt = this.now();
     this.metrics.rotations.inc({ kind });
     this.logger.info({ path: f.path, real_path: f.realPath, kind, offset: f.readPos }, 'file rotated; draining it from its descriptor');
-    const rotated = [...this.byKey.values()].filter((g) => g.state === 'rotated').sort((a, b) => a.rotatedAt! - b.rotatedAt!);
-    for (let i = 0; i < rotated.length - this.config.tail.rotated_max_files; i++) void this.giveUp(rotated[i]!, 'rotated_max_files');
+    // Oldest first: the set keeps the order files were marked in.
+    this.rotatedFiles.delete(f);
+    this.rotatedFiles.add(f);
+    for (const g of this.rotatedFiles) {
+      if (this.rotatedFiles.size <= this.config.tail.rotated_max_files) break;
+      this.giveUp(g, 'rotated_max_files');
+    }
     this.wantRead(f);
   }
 
-  /** Stop draining a rotated file: what was not read is lost, counted and logged with the path. */
-  private async giveUp(f: TailedFile, reason: string): Promise<void> {
+  /**
+   * Stop draining a rotated file: what was not read is lost, counted and logged with the path.
+   * Synchronous, so a file is given up once: thousands of rotations must not each give up the same
+   * files again while an fstat is pending (that was half the CPU time with 5,000 files).
+   */
+  private giveUp(f: TailedFile, reason: string): void {
     if (f.state === 'done') return;
     let size = f.size;
-    if (f.fd !== null) size = await fstatAsync(f.fd).then((s) => s.size).catch(() => f.size);
-    const lost = Math.max(0, size - f.readPos);
-    if (lost > 0) {
-      this.metrics.bytesLost.inc({ reason }, lost);
-      this.logger.warn({ path: f.path, real_path: f.realPath, reason, bytes: lost }, 'gave up a rotated file before it was drained');
+    if (f.fd !== null) {
+      try {
+        size = Math.max(size, fstatSync(f.fd).size);
+      } catch {
+        // the descriptor is gone: the last size seen is all we know
+      }
     }
     this.finish(f);
+    this.losses.lost(reason, size - f.readPos, f.path, 'gave up a rotated file before it was drained', { real_path: f.realPath });
   }
 
   /** A rotated file is drained: ship its last unterminated line and pending partials, close it. */
@@ -484,11 +534,22 @@ export class TailPipeline implements TailControl {
     this.endCarry(f);
     this.flushPartials(f);
     f.state = 'done';
+    this.rotatedFiles.delete(f);
     this.ready.delete(f);
     this.setWaiting(f, false);
     if (!f.busy) this.closeFd(f);
     f.settle(this.now());
     if (f.inFlight === 0) this.forget(f);
+  }
+
+  /**
+   * A closed file (idle, or found and never opened) is gone from its directory: what it held past
+   * the offset read is lost (a file found and deleted before it was opened: all of it).
+   */
+  private gone(f: TailedFile): void {
+    const from = f.resume ? f.resume.offset : f.readPos;
+    this.forget(f);
+    this.losses.lost('deleted_unread', f.size - from, f.path, 'file deleted before it was read to its end', { real_path: f.realPath });
   }
 
   /** No newline will come: the unterminated line is shipped as it is, flagged `partial` (its end never arrived). */
@@ -501,6 +562,7 @@ export class TailPipeline implements TailControl {
 
   private forget(f: TailedFile): void {
     f.state = 'done';
+    this.rotatedFiles.delete(f);
     this.ready.delete(f);
     this.setWaiting(f, false);
     if (!f.busy) this.closeFd(f);
@@ -873,11 +935,8 @@ export class TailPipeline implements TailControl {
       }
     }
     if ('gone' in opened) {
-      if (f.state === 'rotated') await this.giveUp(f, opened.gone === 'replaced' ? 'replaced' : 'open_failed');
-      else {
-        this.logger.debug({ path: f.realPath, reason: opened.gone }, 'file gone while closed; forgetting it');
-        this.forget(f);
-      }
+      if (f.state === 'rotated') this.giveUp(f, opened.gone === 'replaced' ? 'replaced' : 'open_failed');
+      else this.gone(f);
       return false;
     }
     if ('error' in opened) {
@@ -908,8 +967,10 @@ export class TailPipeline implements TailControl {
       f.lineEnd = f.committed = start;
       f.clearQueue();
     } else if (f.fpLen >= 0) {
-      // Reopened after an idle close: the inode may have been freed and reused meanwhile.
-      const same = await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen });
+      // Reopened after an idle close: the inode may have been freed and reused meanwhile. A birth
+      // time other than the one seen at the last open says so even with the same first bytes.
+      const reborn = f.birth !== null && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth;
+      const same = !reborn && (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen }));
       if (!same) {
         this.logger.info({ path: f.path }, 'file changed identity while closed (inode reused); reading it from the start');
         this.flushPartials(f);
@@ -917,6 +978,7 @@ export class TailPipeline implements TailControl {
       } else if (st.size < f.readPos) this.truncated(f, st.size);
     }
     f.size = st.size;
+    f.birth = st.birthtimeMs > 0 ? st.birthtimeMs : null;
     const fp = await fingerprintFd(fd);
     f.fp = fp.fp;
     f.fpLen = fp.fpLen;
@@ -1000,7 +1062,7 @@ export class TailPipeline implements TailControl {
       lag += f.lag();
       if (f.reasm.pendingBytes() > 0 && !f.inCut && now - f.lastActivity >= t.partial_flush_ms) this.flushPartials(f);
       if (f.state === 'rotated' && !f.busy) {
-        if (now - f.rotatedAt! > t.rotated_keep_s * 1000) void this.giveUp(f, 'rotated_keep_s');
+        if (now - f.rotatedAt! > t.rotated_keep_s * 1000) this.giveUp(f, 'rotated_keep_s');
         else if (f.eofSince !== null && f.readPos >= f.size && now - f.eofSince >= Math.min(ROTATED_SETTLE_MS, t.rotated_keep_s * 1000)) this.finish(f);
         else if (f.openError === null) this.ready.add(f);
       } else if (f.state === 'active' && !f.busy && f.fd !== null && f.readPos >= f.size && now - f.lastActivity >= t.idle_close_s * 1000) {

@@ -1,6 +1,6 @@
 // Issue 15, loss items: inputs and races that must not lose lines or stop a file. The tail
 // pipeline over real temp trees with an in-memory acking sender (a fake for the Forward client).
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -98,5 +98,56 @@ describe('loss: runs of NUL bytes (in-memory acking sender)', () => {
     expect(sender.logs()).toEqual(['short\0\0\0run', 'head', 'tail', 'last']);
     expect(sender.got[1]!.record.partial).toBe(true);
     expect(await counter(metrics.bytesLost, { reason: 'nul' })).toBe(long.length);
+  });
+});
+
+describe('loss: many files deleted and re-created (in-memory acking sender)', () => {
+
+  it('3 rounds of 2,000 files deleted and re-created under the same names: every line of every round arrives', async () => {
+    const N = 2000;
+    const names = Array.from({ length: N }, (_, i) => join(logDir, `f${i}.log`));
+    const line = (r: number, i: number) => `r${r}-${String(i).padStart(5, '0')}`;
+    for (let i = 0; i < N; i++) writeFileSync(names[i]!, line(0, i) + '\n');
+    const { sender, metrics, lines } = await startPipeline({
+      inputs: [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }],
+      tail: { max_open_files: 256, rotated_max_files: 32, rescan_interval_ms: 300 },
+    });
+    for (let r = 0; r < 3; r++) {
+      const want = new Set(Array.from({ length: N }, (_, i) => line(r, i)));
+      await waitFor(() => sender.logs().filter((l) => want.has(l)).length >= N, `round ${r}: ${N} lines`, 30_000).catch((err) => {
+        const got = new Set(sender.logs());
+        throw new Error(`${String(err)}: ${[...want].filter((l) => !got.has(l)).length} missing`);
+      });
+      if (r === 2) break;
+      for (const n of names) unlinkSync(n);
+      for (let i = 0; i < N; i++) writeFileSync(names[i]!, line(r + 1, i) + '\n');
+    }
+    expect(await counter(metrics.bytesLost)).toBe(0);
+    expect(lines.filter((l) => l.includes('gave up')).length).toBeLessThan(10);
+  }, 120_000);
+
+  it('files found and deleted before they were opened: every byte counted as lost, logged in a bounded number of lines with paths', async () => {
+    const { p, sender, metrics, lines } = await startPipeline({
+      inputs: [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }],
+      tail: { rescan_interval_ms: 100 },
+    });
+    p.pause();
+    const N = 300;
+    let bytes = 0;
+    for (let i = 0; i < N; i++) {
+      const body = `never-read-${i}\n`;
+      writeFileSync(join(logDir, `g${i}.log`), body);
+      bytes += body.length;
+    }
+    await waitFor(() => p.files().length === N, 'every file found (not opened: reading is paused)');
+    for (let i = 0; i < N; i++) unlinkSync(join(logDir, `g${i}.log`));
+    await waitFor(async () => (await counter(metrics.bytesLost, { reason: 'deleted_unread' })) === bytes, 'every byte counted', 20_000);
+    await stopPipeline(p);
+    const loss = lines.filter((l) => l.includes('deleted_unread'));
+    expect(loss.length).toBeLessThan(40);
+    expect(loss.some((l) => l.includes(join(logDir, 'g')))).toBe(true);
+    const summed = loss.map((l) => JSON.parse(l)).reduce((a, r) => a + (r.files ?? 1), 0);
+    expect(summed).toBe(N);
+    expect(sender.got).toEqual([]);
   });
 });
