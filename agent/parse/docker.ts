@@ -204,7 +204,13 @@ export function parseDockerJson(line: string, nowSec: number, nowNsec: number): 
   if (!ts) return parseErrorFragment(line, nowSec, nowNsec);
   const partial = log.charCodeAt(log.length - 1) !== 10;
   const fragment: Fragment = { sec: ts.sec, nsec: ts.nsec, stream, content: partial ? log : log.slice(0, -1), partial };
-  const a = attrsOf(attrs);
+  let a: Record<string, string> | undefined;
+  try {
+    a = attrsOf(attrs);
+  } catch {
+    // JSON.stringify recurses: attrs nested thousands deep throw a RangeError. The line is kept raw.
+    return parseErrorFragment(line, nowSec, nowNsec);
+  }
   if (a) fragment.attrs = a;
   return fragment;
 }

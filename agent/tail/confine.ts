@@ -9,6 +9,7 @@ import { closeSync, constants as fsc, fstat, open, promises as fsp, readlinkSync
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { isInside } from './glob.js';
+import { DirInodes } from './rotations.js';
 
 const openAsync = promisify(open);
 const fstatAsync = promisify(fstat);
@@ -124,20 +125,9 @@ export function openedPath(fd: number): string {
  * says where it resolves): a checkpoint or a stale path must not make warden list, and lstat every
  * entry of, a directory outside.
  */
-export async function findByInode(dir: string, dev: number, ino: number, roots: Roots): Promise<{ path: string | null; outside?: string }> {
+export async function findByInode(dir: string, dev: number, ino: number, roots: Roots, listed: DirInodes = new DirInodes()): Promise<{ path: string | null; outside?: string }> {
   const where = roots.resolveDir(dir);
   if (!where) return { path: null };
   if (!where.inside) return { path: null, outside: where.real };
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return { path: null };
-  }
-  for (const n of names) {
-    const p = join(dir, n);
-    const st = await fsp.lstat(p).catch(() => null);
-    if (st && st.isFile() && st.ino === ino && st.dev === dev) return { path: p };
-  }
-  return { path: null };
+  return { path: await listed.find(dir, dev, ino) };
 }

@@ -18,6 +18,7 @@ import type { Metrics } from '../health/metrics.js';
 import type { CheckpointEntry } from './checkpoint.js';
 import { findByInode, openConfined, Roots, type Opened } from './confine.js';
 import { compileGlob, isInside, type CompiledGlob } from './glob.js';
+import type { DirInodes } from './rotations.js';
 
 export interface Candidate {
   /** The path as found (may be a symlink). */
@@ -222,12 +223,12 @@ export class Discovery {
    * discovered ones (an input's glob must match its path, its directory must resolve inside the
    * roots, and so must the file), and opening it goes through the same confined open.
    */
-  async recovered(e: CheckpointEntry): Promise<Candidate | null> {
+  async recovered(e: CheckpointEntry, listed?: DirInodes): Promise<Candidate | null> {
     await this.resolving;
     const named = this.inputs.find((i) => i.input.name === e.input && i.globs.some((g) => g.match(e.path)));
     const input = named?.input ?? this.inputFor(e.path);
     if (!input) return null;
-    const found = await this.findByInode(dirname(e.real_path ?? e.path), e.dev, e.ino);
+    const found = await this.findByInode(dirname(e.real_path ?? e.path), e.dev, e.ino, listed);
     if (!found) return null;
     const c = await this.classify(found, input, null);
     if (!c || c.dev !== e.dev || c.ino !== e.ino) return null;
@@ -235,8 +236,8 @@ export class Discovery {
   }
 
   /** The file with (dev, ino) in `dir`, listed only when `dir` resolves inside the roots (a refusal otherwise). */
-  async findByInode(dir: string, dev: number, ino: number): Promise<string | null> {
-    const r = await findByInode(dir, dev, ino, this.roots);
+  async findByInode(dir: string, dev: number, ino: number, listed?: DirInodes): Promise<string | null> {
+    const r = await findByInode(dir, dev, ino, this.roots, listed);
     if (r.outside !== undefined) this.refuse(dir, 'outside_roots', { target: r.outside });
     return r.path;
   }

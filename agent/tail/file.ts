@@ -70,6 +70,8 @@ export class TailedFile {
   checkFp = false;
   /** A read on its fd is in progress: it must not be closed now. */
   busy = false;
+  /** Birth time (ms) seen at the last open, where the file system keeps one: a new generation has another. */
+  birth: number | null = null;
   /** The errno of the last failed open() while it still exists (see `unreadable`); null once it opens. */
   openError: string | null = null;
 

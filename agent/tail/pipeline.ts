@@ -6,12 +6,13 @@
 // At least once: a file's checkpoint moves only over segments whose batches were all acked, in
 // file order (acks may arrive out of order across chunks). Text still in the Reassembler or in an
 // unterminated line is never committed.
-import { closeSync, fstat, read } from 'node:fs';
+import { closeSync, fstat, fstatSync, promises as fsp, read } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../config/schema.js';
 import type { TailControl } from '../../supervisor/contracts.js';
 import type { Logger } from '../../supervisor/log.js';
+import type { EntryBuffer } from '../forward/protocol.js';
 import type { Metrics } from '../health/metrics.js';
 import { parseCri, parseCriBytes } from '../parse/cri.js';
 import { detectFormat } from '../parse/detect.js';
@@ -25,9 +26,11 @@ import type { Assembled, Fragment } from '../parse/types.js';
 import { Batcher, type Batch } from './batch.js';
 import { CheckpointStore, type CheckpointEntry } from './checkpoint.js';
 import { Discovery, type Candidate } from './discovery.js';
-import { TailedFile, type Format, type Segment } from './file.js';
+import { TailedFile, type Format, type ResumePlan, type Segment } from './file.js';
 import { FP_BYTES, displayIdentity, fingerprintFd, fingerprintMatches, fingerprintOf, inodeKey } from './identity.js';
-import { splitLines } from './reader.js';
+import { LossReporter } from './lost.js';
+import { DirInodes } from './rotations.js';
+import { nulRun, splitLines, zeroPrefix } from './reader.js';
 
 const readAsync = promisify(read);
 const fstatAsync = promisify(fstat);
@@ -70,6 +73,10 @@ const STOP_WAIT_MS = 5000;
 /** chokidar's change throttle (50 ms) plus a margin for the event's own delivery. */
 const RECHECK_MS = 75;
 const EMPTY_FP = fingerprintOf(new Uint8Array(0));
+/** Block sizes and per-call bound of a scan over NULs (zerosEnd). */
+const ZERO_SCAN_FIRST = 1024 * 1024;
+const ZERO_SCAN_BIG = 16 * 1024 * 1024;
+const ZERO_SCAN_MAX = 2 * 1024 ** 3;
 
 const parsers: Record<Format, (line: string, sec: number, nsec: number) => Fragment> = {
   docker: parseDocker,
@@ -116,6 +123,13 @@ export class TailPipeline implements TailControl {
   private readonly warnedOpen = new Set<string>();
   private buf: Buffer = Buffer.alloc(0);
   private readonly metaCache = new WeakMap<TailedFile, PackedMeta>();
+  /** Files whose first unparseable line was logged (later ones are only counted). */
+  private readonly warnedParse = new WeakSet<TailedFile>();
+  /** Files in state `rotated`, oldest first (for tail.rotated_max_files). */
+  private readonly rotatedFiles = new Set<TailedFile>();
+  private readonly losses: LossReporter;
+  /** Files whose first skipped NUL run was logged. */
+  private readonly warnedNul = new WeakSet<TailedFile>();
   /** Scratch for the byte parsers: filled and used within one line. */
   private readonly lineBytes: LineBytes = { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 };
   private readonly onDrain = () => this.kick();
@@ -129,6 +143,7 @@ export class TailPipeline implements TailControl {
     this.now = opts.now ?? Date.now;
     this.discovery = new Discovery(opts.config, opts.logger, opts.metrics);
     this.store = new CheckpointStore(opts.config.state_dir, opts.logger, opts.metrics, this.now);
+    this.losses = new LossReporter(opts.logger, opts.metrics, this.now);
     const fwd = opts.config.forward;
     this.batcher = new Batcher(fwd.batch_max_records, fwd.batch_max_bytes, fwd.flush_interval_ms, (b) => this.sendBatch(b));
   }
@@ -179,6 +194,7 @@ export class TailPipeline implements TailControl {
       clearTimeout(timer);
     }
     await this.store.write(this.entries());
+    this.losses.flush();
     for (const f of this.byKey.values()) this.closeFd(f);
     this.metrics.openFiles.set(0);
     this.metrics.waitingFiles.set(0);
@@ -223,7 +239,7 @@ export class TailPipeline implements TailControl {
       }
       if (f.state !== 'rotated') continue;
       if (f.eofSince !== null && f.readPos >= f.size) this.finish(f);
-      else await this.giveUp(f, 'deleted_at_stop');
+      else this.giveUp(f, 'deleted_at_stop');
     }
   }
 
@@ -297,6 +313,10 @@ export class TailPipeline implements TailControl {
         if (known.openError !== null) this.wantRead(known);
         return;
       }
+      if (known.fd === null && !known.busy && prev !== known) {
+        this.regenerate(known, c);
+        return;
+      }
       this.byPath.set(c.path, known);
       // A reused classification's size is from an earlier scan: only a full rescan's says "grew".
       if (c.reused) {
@@ -305,6 +325,7 @@ export class TailPipeline implements TailControl {
       }
       if (c.size > known.size) known.size = c.size;
       if (c.size !== known.readPos || known.openError !== null) this.wantRead(known);
+      else if (known.fd === null && known.birth !== null) void this.checkBirth(known, c.realPath);
       return;
     }
     const saved = this.saved.get(key);
@@ -314,6 +335,20 @@ export class TailPipeline implements TailControl {
       plan = { offset: saved.offset, fp: saved.fp, fpLen: saved.fp_len };
     } else if (initial && this.firstStart && this.config.tail.read_from === 'end') plan = { offset: c.size };
     else plan = { offset: 0 };
+    this.track(c, plan);
+  }
+
+  /**
+   * A closed file at its size: deleted and re-created under its name with its inode reused (and as
+   * many bytes) looks unchanged to a scan. Its birth time tells; a new one gets it reopened, and
+   * ensureOpen reads the new generation from 0.
+   */
+  private async checkBirth(f: TailedFile, path: string): Promise<void> {
+    const st = await fsp.stat(path).catch(() => null);
+    if (st && st.ino === f.ino && st.dev === f.dev && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth) this.wantRead(f);
+  }
+
+  private track(c: Candidate, plan: ResumePlan): void {
     const f = this.makeFile(c, plan);
     this.byPath.set(c.path, f);
     if (c.realPath !== c.path) {
@@ -321,6 +356,20 @@ export class TailPipeline implements TailControl {
       this.discovery.watchTargetDir(c.realPath);
     }
     this.wantRead(f);
+  }
+
+  /**
+   * A closed file's dev:ino turned up at a path that named another file or nothing: a rename while
+   * it was closed, or its inode freed (deleted while closed) and reused by a new file (ext4 and
+   * tmpfs reuse them at once: with 5,000 files deleted and re-created, most new files got an old
+   * inode, and were taken for the old ones already read). It starts over as a file with a start
+   * plan from where the old one stood, verified when it is opened (ensureOpen): the same content
+   * resumes there, a new generation is read from 0.
+   */
+  private regenerate(known: TailedFile, c: Candidate): void {
+    const plan: ResumePlan = known.resume ?? { offset: known.committed, fp: known.fp, fpLen: known.fpLen };
+    this.forget(known);
+    this.track(c, plan);
   }
 
   private makeFile(c: Candidate, plan: { offset: number; fp?: string; fpLen?: number }): TailedFile {
@@ -341,10 +390,11 @@ export class TailPipeline implements TailControl {
 
   /** Checkpointed files no longer at a matching path: rotated while warden was down. Drain them. */
   private async recoverRotated(): Promise<void> {
+    const where = new DirInodes();
     for (const [key, e] of this.saved) {
       if (this.byKey.has(key)) continue;
       // A checkpoint is data, not authority: its paths are checked like discovered ones.
-      const c = await this.discovery.recovered(e);
+      const c = await this.discovery.recovered(e, where);
       if (!c) continue;
       const f = this.makeFile(c, { offset: e.offset, fp: e.fp, fpLen: e.fp_len });
       this.markRotated(f, 'recovered');
@@ -388,6 +438,7 @@ export class TailPipeline implements TailControl {
     this.scanning = (async () => {
       try {
         const seen = new Set<string>();
+        const where = new DirInodes();
         for (const c of await this.discovery.scan()) {
           if (this.stopping) return;
           seen.add(inodeKey(c.dev, c.ino));
@@ -406,15 +457,12 @@ export class TailPipeline implements TailControl {
           // Closed while idle, or never opened yet (adopted while reading was paused, e.g. while the
           // child was down): find where it went, or forget it. A file never opened still carries
           // its start plan (f.resume), which is verified against its fingerprint when it is opened.
-          const found = await this.discovery.findByInode(dirname(f.realPath), f.dev, f.ino);
+          const found = await this.discovery.findByInode(dirname(f.realPath), f.dev, f.ino, where);
           if (found) {
             f.realPath = found;
             for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
             this.markRotated(f, 'rename');
-          } else {
-            this.logger.debug({ path: f.path }, 'file gone while closed; forgetting it');
-            this.forget(f);
-          }
+          } else this.gone(f);
         }
       } catch (err) {
         this.logger.warn({ err: String(err) }, 'rescan failed');
@@ -447,35 +495,42 @@ export class TailPipeline implements TailControl {
     f.rotatedAt = this.now();
     this.metrics.rotations.inc({ kind });
     this.logger.info({ path: f.path, real_path: f.realPath, kind, offset: f.readPos }, 'file rotated; draining it from its descriptor');
-    const rotated = [...this.byKey.values()].filter((g) => g.state === 'rotated').sort((a, b) => a.rotatedAt! - b.rotatedAt!);
-    for (let i = 0; i < rotated.length - this.config.tail.rotated_max_files; i++) void this.giveUp(rotated[i]!, 'rotated_max_files');
+    // Oldest first: the set keeps the order files were marked in.
+    this.rotatedFiles.delete(f);
+    this.rotatedFiles.add(f);
+    for (const g of this.rotatedFiles) {
+      if (this.rotatedFiles.size <= this.config.tail.rotated_max_files) break;
+      this.giveUp(g, 'rotated_max_files');
+    }
     this.wantRead(f);
   }
 
-  /** Stop draining a rotated file: what was not read is lost, counted and logged with the path. */
-  private async giveUp(f: TailedFile, reason: string): Promise<void> {
+  /**
+   * Stop draining a rotated file: what was not read is lost, counted and logged with the path.
+   * Synchronous, so a file is given up once: thousands of rotations must not each give up the same
+   * files again while an fstat is pending (that was half the CPU time with 5,000 files).
+   */
+  private giveUp(f: TailedFile, reason: string): void {
     if (f.state === 'done') return;
     let size = f.size;
-    if (f.fd !== null) size = await fstatAsync(f.fd).then((s) => s.size).catch(() => f.size);
-    const lost = Math.max(0, size - f.readPos);
-    if (lost > 0) {
-      this.metrics.bytesLost.inc({ reason }, lost);
-      this.logger.warn({ path: f.path, real_path: f.realPath, reason, bytes: lost }, 'gave up a rotated file before it was drained');
+    if (f.fd !== null) {
+      try {
+        size = Math.max(size, fstatSync(f.fd).size);
+      } catch {
+        // the descriptor is gone: the last size seen is all we know
+      }
     }
     this.finish(f);
+    this.losses.lost(reason, size - f.readPos, f.path, 'gave up a rotated file before it was drained', { real_path: f.realPath });
   }
 
   /** A rotated file is drained: ship its last unterminated line and pending partials, close it. */
   private finish(f: TailedFile): void {
     if (f.state === 'done') return;
-    if (f.carry && f.carry.length > 0) {
-      const carry = f.carry;
-      f.carry = null;
-      // No newline will come: the line is shipped as it is, flagged `partial` (its end never arrived).
-      this.consumeLine(f, carry, 0, carry.length, f.lineEnd + carry.length, false, ...this.nowParts(), true);
-    }
+    this.endCarry(f);
     this.flushPartials(f);
     f.state = 'done';
+    this.rotatedFiles.delete(f);
     this.ready.delete(f);
     this.setWaiting(f, false);
     if (!f.busy) this.closeFd(f);
@@ -483,8 +538,27 @@ export class TailPipeline implements TailControl {
     if (f.inFlight === 0) this.forget(f);
   }
 
+  /**
+   * A closed file (idle, or found and never opened) is gone from its directory: what it held past
+   * the offset read is lost (a file found and deleted before it was opened: all of it).
+   */
+  private gone(f: TailedFile): void {
+    const from = f.resume ? f.resume.offset : f.readPos;
+    this.forget(f);
+    this.losses.lost('deleted_unread', f.size - from, f.path, 'file deleted before it was read to its end', { real_path: f.realPath });
+  }
+
+  /** No newline will come: the unterminated line is shipped as it is, flagged `partial` (its end never arrived). */
+  private endCarry(f: TailedFile): void {
+    if (!f.carry || f.carry.length === 0) return;
+    const carry = f.carry;
+    f.carry = null;
+    this.consumeLine(f, carry, 0, carry.length, f.lineEnd + carry.length, false, ...this.nowParts(), true);
+  }
+
   private forget(f: TailedFile): void {
     f.state = 'done';
+    this.rotatedFiles.delete(f);
     this.ready.delete(f);
     this.setWaiting(f, false);
     if (!f.busy) this.closeFd(f);
@@ -573,7 +647,11 @@ export class TailPipeline implements TailControl {
       f.eofSince = null;
       if (f.carry) f.carry.copy(buf, 0);
       f.carry = null;
-      this.consume(f, buf.subarray(0, carryLen + bytesRead), pos - carryLen);
+      const total = carryLen + bytesRead;
+      const base = pos - carryLen;
+      const run = nulRun(buf, carryLen, total, bytesRead === want);
+      this.consume(f, run ? buf.subarray(0, run.start) : buf.subarray(0, total), base);
+      if (run?.skip) this.skipNul(f, base + run.start, run.end < total ? base + run.end : await this.zerosEnd(fd, base + run.end));
       if (f.readPos > f.size) f.size = f.readPos;
       this.metrics.bytesRead.inc({ input: f.input.name }, bytesRead);
       if (f.fpLen < FP_BYTES && f.readPos > f.fpLen) {
@@ -581,7 +659,8 @@ export class TailPipeline implements TailControl {
         f.fp = fp.fp;
         f.fpLen = fp.fpLen;
       }
-      if (bytesRead === want) this.ready.add(f);
+      // After a NUL run (skipped, or cut off at the block's end) the next read starts behind it.
+      if (bytesRead === want || run) this.ready.add(f);
       else {
         f.checkFp = true;
         // At EOF for now while others wait for a descriptor: hand this one over (closeFd wakes the
@@ -604,6 +683,44 @@ export class TailPipeline implements TailControl {
     if (f.eofSince === null) f.eofSince = now;
     f.checkFp = true;
     if (st.nlink === 0 && f.state === 'active') this.rotated(f);
+  }
+
+  /**
+   * Bytes `[from, to)` are a run of NULs (nulRun): not shipped, counted as lost with reason `nul`,
+   * and the checkpoint may pass them. Text before the run that has no newline yet is shipped as it
+   * is, flagged `partial`: the run ends it.
+   */
+  private skipNul(f: TailedFile, from: number, to: number): void {
+    this.endCarry(f);
+    f.lineEnd = to;
+    if (f.pendingStart < 0) f.segment(f.lineEnd);
+    if (f.settle(this.now())) this.checkpointDirty = true;
+    this.metrics.bytesLost.inc({ reason: 'nul' }, to - from);
+    if (!this.warnedNul.has(f)) {
+      this.warnedNul.add(f);
+      this.logger.warn({ path: f.path, offset: from, bytes: to - from }, 'skipping a run of NUL bytes (a sparse file or a region never written); counted in warden_bytes_lost_total{reason="nul"}, later runs in this file only counted');
+    }
+  }
+
+  /**
+   * Where the NULs from `from` end. Node has no lseek(SEEK_DATA), so a hole is read; it reads as
+   * zeros without touching the disk, and in big blocks 10 GiB pass in a few seconds (1 MiB blocks
+   * take 4× as long). The big block is allocated only once a first 1 MiB proved all zeros, and is
+   * dropped after the call. At most ZERO_SCAN_MAX per call, so other files get their turn; the
+   * next read goes on from there.
+   */
+  private async zerosEnd(fd: number, from: number): Promise<number> {
+    let b = Buffer.allocUnsafe(ZERO_SCAN_FIRST);
+    let pos = from;
+    while (pos - from < ZERO_SCAN_MAX && !this.stopping) {
+      const { bytesRead } = await readAsync(fd, b, 0, b.length, pos);
+      if (bytesRead === 0) break;
+      const n = zeroPrefix(b, 0, bytesRead);
+      pos += n;
+      if (n < bytesRead) break;
+      if (b.length < ZERO_SCAN_BIG) b = Buffer.allocUnsafe(ZERO_SCAN_BIG);
+    }
+    return pos;
   }
 
   /** One read buffer for all files (reads are sequential): read_chunk_bytes plus room for a carry. */
@@ -643,7 +760,44 @@ export class TailPipeline implements TailControl {
     if (lines > 0) this.metrics.linesRead.inc({ input: f.input.name }, lines);
   }
 
+  /**
+   * One physical line (or cut piece) into the batches. No input can stop a file: whatever a parser,
+   * the reassembly or the encoder throws on (a docker `attrs` nested 5,000 deep overflows
+   * JSON.stringify's stack) is caught here, at the line, and the line's bytes are shipped raw,
+   * flagged `parse_error`; reading goes on after it.
+   */
   private consumeLine(f: TailedFile, data: Buffer, s: number, e: number, endOffset: number, cut: boolean, sec: number, nsec: number, unterminated = false): void {
+    const lineStart = f.lineEnd;
+    try {
+      this.parseLine(f, data, s, e, endOffset, cut, sec, nsec, unterminated);
+    } catch (err) {
+      this.rawLine(f, data.toString('utf8', s, e), lineStart, endOffset, cut, sec, nsec, err);
+    }
+  }
+
+  /** A line that failed in parseLine: shipped as its raw text, in its own record. */
+  private rawLine(f: TailedFile, text: string, lineStart: number, endOffset: number, cut: boolean, sec: number, nsec: number, err: unknown): void {
+    this.metrics.parseErrors.inc({ input: f.input.name });
+    if (!this.warnedParse.has(f)) {
+      this.warnedParse.add(f);
+      this.logger.warn({ path: f.path, offset: lineStart, err: String(err) }, 'a line could not be parsed or encoded; shipped raw with parse_error (further ones in this file are only counted)');
+    }
+    f.inCut = cut;
+    f.lineEnd = endOffset;
+    if (f.reasm.pendingBytes() > 0 || cut) {
+      if (f.pendingStart < 0) f.pendingStart = lineStart;
+    } else f.pendingStart = -1;
+    try {
+      this.emit(f, [{ sec, nsec, stream: 'stdout', log: text, parse_error: true }]);
+    } catch (again) {
+      // Not even the raw text could be encoded: the line is given up, counted, and the file goes on.
+      this.metrics.bytesLost.inc({ reason: 'encode' }, Buffer.byteLength(text));
+      this.logger.warn({ path: f.path, offset: lineStart, err: String(again) }, 'a line could not be encoded even raw; given up');
+      if (f.pendingStart < 0) f.segment(f.lineEnd);
+    }
+  }
+
+  private parseLine(f: TailedFile, data: Buffer, s: number, e: number, endOffset: number, cut: boolean, sec: number, nsec: number, unterminated: boolean): void {
     const lineStart = f.lineEnd;
     if (f.format === null && e > s) f.format = detectFormat(data[s]!);
     // The common docker or CRI line goes from the read buffer to the batch without a string or a record.
@@ -656,10 +810,7 @@ export class TailPipeline implements TailControl {
         f.pendingStart = -1;
         const seg = f.segment(f.sendableEnd);
         // The block's read time (consume's clock reading) opens a batch: no clock call per line.
-        const b = this.batcher.batchFor(f.meta.tag, sec * 1000 + nsec / 1e6);
-        const before = b.buf!.length;
-        writeLineBytesEntry(b.buf!, data, d, this.packedMeta(f));
-        this.added(b, seg, before);
+        this.write(f, seg, sec * 1000 + nsec / 1e6, (out) => writeLineBytesEntry(out, data, d, this.packedMeta(f)));
         return;
       }
     }
@@ -691,11 +842,21 @@ export class TailPipeline implements TailControl {
     const meta = this.packedMeta(f);
     for (const a of out) {
       if (a.truncated) this.metrics.truncatedLines.inc();
-      const b = this.batcher.batchFor(f.meta.tag, now);
-      const before = b.buf!.length;
-      writeRecordEntry(b.buf!, a, meta);
-      this.added(b, seg, before);
+      this.write(f, seg, now, (buf) => writeRecordEntry(buf, a, meta));
     }
+  }
+
+  /** Encode one entry into the file's batch; an encoder that throws leaves the batch as it was. */
+  private write(f: TailedFile, seg: Segment, at: number, put: (out: EntryBuffer) => void): void {
+    const b = this.batcher.batchFor(f.meta.tag, at);
+    const before = b.buf!.length;
+    try {
+      put(b.buf!);
+    } catch (err) {
+      b.buf!.length = before;
+      throw err;
+    }
+    this.added(b, seg, before);
   }
 
   /** An entry was written into `b` (which held `before` bytes): send what is full or over budget. */
@@ -775,11 +936,8 @@ export class TailPipeline implements TailControl {
       return false;
     }
     if ('gone' in opened) {
-      if (f.state === 'rotated') await this.giveUp(f, opened.gone === 'replaced' ? 'replaced' : 'open_failed');
-      else {
-        this.logger.debug({ path: f.realPath, reason: opened.gone }, 'file gone while closed; forgetting it');
-        this.forget(f);
-      }
+      if (f.state === 'rotated') this.giveUp(f, opened.gone === 'replaced' ? 'replaced' : 'open_failed');
+      else this.gone(f);
       return false;
     }
     if ('error' in opened) {
@@ -810,8 +968,10 @@ export class TailPipeline implements TailControl {
       f.lineEnd = f.committed = start;
       f.clearQueue();
     } else if (f.fpLen >= 0) {
-      // Reopened after an idle close: the inode may have been freed and reused meanwhile.
-      const same = await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen });
+      // Reopened after an idle close: the inode may have been freed and reused meanwhile. A birth
+      // time other than the one seen at the last open says so even with the same first bytes.
+      const reborn = f.birth !== null && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth;
+      const same = !reborn && (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen }));
       if (!same) {
         this.logger.info({ path: f.path }, 'file changed identity while closed (inode reused); reading it from the start');
         this.flushPartials(f);
@@ -819,6 +979,7 @@ export class TailPipeline implements TailControl {
       } else if (st.size < f.readPos) this.truncated(f, st.size);
     }
     f.size = st.size;
+    f.birth = st.birthtimeMs > 0 ? st.birthtimeMs : null;
     const fp = await fingerprintFd(fd);
     f.fp = fp.fp;
     f.fpLen = fp.fpLen;
@@ -902,7 +1063,7 @@ export class TailPipeline implements TailControl {
       lag += f.lag();
       if (f.reasm.pendingBytes() > 0 && !f.inCut && now - f.lastActivity >= t.partial_flush_ms) this.flushPartials(f);
       if (f.state === 'rotated' && !f.busy) {
-        if (now - f.rotatedAt! > t.rotated_keep_s * 1000) void this.giveUp(f, 'rotated_keep_s');
+        if (now - f.rotatedAt! > t.rotated_keep_s * 1000) this.giveUp(f, 'rotated_keep_s');
         else if (f.eofSince !== null && f.readPos >= f.size && now - f.eofSince >= Math.min(ROTATED_SETTLE_MS, t.rotated_keep_s * 1000)) this.finish(f);
         else if (f.openError === null) this.ready.add(f);
       } else if (f.state === 'active' && !f.busy && f.fd !== null && f.readPos >= f.size && now - f.lastActivity >= t.idle_close_s * 1000) {

@@ -41,3 +41,36 @@ export function utf8Boundary(data: Buffer, at: number, min: number): number {
   for (let i = 0; i < 3 && p > min + 1 && (data[p]! & 0xc0) === 0x80; i++) p--;
   return (data[p]! & 0xc0) === 0x80 ? at : p;
 }
+
+/**
+ * A run of NUL bytes at least this long is not text: a sparse file's hole, or a preallocated
+ * region never written. It is skipped, not shipped (see the pipeline's skipNul).
+ */
+export const NUL_RUN_MIN = 4096;
+
+const ZEROS = Buffer.alloc(NUL_RUN_MIN);
+
+/** The number of NUL bytes at `b[from, end)`'s start. memcmp by NUL_RUN_MIN blocks, bytes at the end. */
+export function zeroPrefix(b: Buffer, from: number, end: number): number {
+  let i = from;
+  while (end - i >= NUL_RUN_MIN && b.compare(ZEROS, 0, NUL_RUN_MIN, i, i + NUL_RUN_MIN) === 0) i += NUL_RUN_MIN;
+  while (i < end && b[i] === 0) i++;
+  return i - from;
+}
+
+/**
+ * The first run of NULs in `b[from, end)` to act on: `skip` when it is at least NUL_RUN_MIN long;
+ * not `skip` when it is shorter but reaches `end` of a block that `more` data follows (it may go on
+ * in the next block: read again from its start). Null when there is none (short runs are text).
+ */
+export function nulRun(b: Buffer, from: number, end: number, more: boolean): { start: number; end: number; skip: boolean } | null {
+  let i = from;
+  for (;;) {
+    const at = b.indexOf(0, i);
+    if (at < 0 || at >= end) return null;
+    const n = zeroPrefix(b, at, end);
+    if (n >= NUL_RUN_MIN) return { start: at, end: at + n, skip: true };
+    if (at + n === end) return more && at > from ? { start: at, end, skip: false } : null;
+    i = at + n;
+  }
+}

@@ -76,3 +76,12 @@ describe('parseDocker fast path', () => {
     expect(fastTaken).toBeGreaterThan(500);
   });
 });
+
+describe('parseDocker never throws', () => {
+  it('attrs nested 5,000 deep (JSON.stringify overflows its stack): the raw line as a parse error', () => {
+    let deep = '1';
+    for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
+    const line = `{"log":"x\\n","stream":"stdout","time":"2026-11-27T18:00:00Z","attrs":{"k":${deep}}}`;
+    expect(parseDocker(line, NOW.sec, NOW.nsec)).toStrictEqual({ sec: NOW.sec, nsec: NOW.nsec, stream: 'stdout', content: line, partial: false, parseError: true });
+  });
+});

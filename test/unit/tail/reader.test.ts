@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitLines } from '../../../agent/tail/reader.js';
+import { NUL_RUN_MIN, nulRun, splitLines, zeroPrefix } from '../../../agent/tail/reader.js';
 
 function run(blocks: string[], max: number) {
   const out: Array<[string, number, boolean]> = [];
@@ -41,5 +41,18 @@ describe('splitLines', () => {
     const r = run(['ééééé\n'], 5);
     for (const [t] of r.out) expect(t).not.toContain('\uFFFD');
     expect(r.out.map((x) => x[0]).join('')).toBe('ééééé');
+  });
+});
+
+describe('nulRun', () => {
+  const z = (n: number) => Buffer.alloc(n);
+  it('a run of NUL_RUN_MIN or more is skipped; a shorter one is text, unless it reaches the end of a full block', () => {
+    const b = Buffer.concat([Buffer.from('ab\0\0c'), z(NUL_RUN_MIN), Buffer.from('d')]);
+    expect(nulRun(b, 0, b.length, true)).toEqual({ start: 5, end: 5 + NUL_RUN_MIN, skip: true });
+    const tail = Buffer.concat([Buffer.from('ab'), z(10)]);
+    expect(nulRun(tail, 0, tail.length, true)).toEqual({ start: 2, end: 12, skip: false });
+    expect(nulRun(tail, 0, tail.length, false)).toBeNull();
+    expect(nulRun(z(10), 0, 10, true)).toBeNull();
+    expect(zeroPrefix(Buffer.concat([z(3 * NUL_RUN_MIN + 5), Buffer.from('x')]), 0, 3 * NUL_RUN_MIN + 6)).toBe(3 * NUL_RUN_MIN + 5);
   });
 });
