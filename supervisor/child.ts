@@ -13,6 +13,14 @@ import { classifyExit, oomCounterFiles, parseOomKills } from './exit-classify.js
 import type { Logger } from './log.js';
 import { escapedDescendants, killAndWait, listenerPids, listProcs, mergeProcs, parseProcStat, sameProcessRunning, signalGroup, terminateGroup, waitGroupGone, type ProcStat } from './process-group.js';
 import { parseForwardTo } from '../agent/forward/protocol.js';
+
+/** A process other than the child that listens on the Forward port (named in /status). */
+export interface PortHolder {
+  pid: number;
+  command: string;
+  descendant: boolean;
+}
+const PORT_HOLDERS_TTL_MS = 5000;
 import { waitReady } from './readiness.js';
 import { INITIAL_POLICY_STATE, markStable, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from './restart-policy.js';
 import { resolveCommand } from './self-command.js';
@@ -479,7 +487,18 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
    * Processes other than the child that listen on the Forward port (TCP only): a leftover of an
    * earlier child, or a descendant that took the port, receives what warden ships.
    */
-  forwardPortHolders(): Array<{ pid: number; command: string; descendant: boolean }> {
+  forwardPortHolders(): PortHolder[] {
+    // Finding a socket's owner reads every process's descriptors: done at most every few seconds,
+    // however often /status is asked (probes and dashboards poll it).
+    const now = performance.now();
+    if (this.holders && now - this.holders.at < PORT_HOLDERS_TTL_MS) return this.holders.value;
+    this.holders = { at: now, value: this.findPortHolders() };
+    return this.holders.value;
+  }
+
+  private holders: { at: number; value: PortHolder[] } | null = null;
+
+  private findPortHolders(): PortHolder[] {
     let addr;
     try {
       addr = parseForwardTo(this.opts.forwardTo);
