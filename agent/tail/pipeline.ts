@@ -819,20 +819,21 @@ export class TailPipeline implements TailControl {
     const frag = f.inCut ? parsePlain(text, sec, nsec) : parsers[f.format ?? 'plain'](text, sec, nsec);
     if (frag.parseError) this.metrics.parseErrors.inc({ input: f.input.name });
     f.inCut = cut;
-    const out = f.reasm.push(frag, cut);
+    const out = f.reasm.push(frag, cut, lineStart);
     if (unterminated && out.length > 0) out[out.length - 1]!.partial = true;
     f.lineEnd = endOffset;
-    // Text held back (a partial, or a physical line not finished) makes its first line uncommittable.
-    if (f.reasm.pendingBytes() > 0 || cut) {
-      if (f.pendingStart < 0) f.pendingStart = lineStart;
-    } else f.pendingStart = -1;
+    // Text held back (a partial, or a physical line not finished) makes the oldest line it comes
+    // from uncommittable; pieces already shipped from a long chain let the checkpoint pass theirs.
+    f.pendingStart = f.reasm.heldFrom();
     if (out.length > 0) this.emit(f, out);
     else if (f.pendingStart < 0) f.segment(f.lineEnd);
   }
 
   private flushPartials(f: TailedFile): void {
     const out = f.reasm.flush();
-    if (!f.inCut) f.pendingStart = -1;
+    // A raw cut piece (rawLine) is not in the Reassembler: its start stays held.
+    const held = f.reasm.heldFrom();
+    if (!f.inCut || held >= 0) f.pendingStart = held;
     if (out.length > 0) this.emit(f, out);
   }
 
