@@ -1,6 +1,6 @@
 // Issue 15, generations and long chains: the real `warden run` with the real `warden sink` as its
 // child, killed with -9 and restarted on the same state_dir.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../../scripts/lib/util.js';
@@ -84,4 +84,68 @@ describe('a long chain of CRI P fragments and kill -9', () => {
     expect(resent).toBeLessThanOrEqual(1000 - committed / offsetOf(1));
     expect(resent).toBeLessThan(25);
   }, 150_000);
+});
+
+describe('copytruncate regrown in one write with the same banner (first KiB equal)', () => {
+  // An app that prints a banner longer than the fingerprint at start: both generations share their
+  // first KiB; only the bytes before the offset tell them apart.
+  const BANNER = `banner ${'='.repeat(1200)}\n`;
+  const lines = (gen: string, n: number) => Array.from({ length: n }, (_, i) => `${gen}-${String(i).padStart(5, '0')}`);
+  const body = (gen: string, n: number) => BANNER + lines(gen, n).join('\n') + '\n';
+  const logs = (out: string) => readNdjson(out).map((r) => String(r.record.log));
+
+  async function firstGeneration() {
+    const t = tempDir();
+    scope.cleanup = t.cleanup;
+    mkdirSync(join(t.dir, 'logs'));
+    const f = join(t.dir, 'logs', 'app.log');
+    writeFileSync(f, body('old', 200));
+    const w = (scope.running = await startWarden(t.dir, await config(t.dir, 'out1.ndjson', {}, 'plain')));
+    await waitFor('ready', async () => (await w.get('/readyz')).status === 200);
+    await waitFor('the old generation shipped', () => logs(join(t.dir, 'out1.ndjson')).includes('old-00199'));
+    await waitFor('its checkpoint at its end', () => checkpointOffset(t.dir, f) === readFileSync(f).length);
+    return { t, f, w };
+  }
+
+  /** copytruncate, then the app writes its banner and more lines than before, all at once. */
+  function regrow(f: string) {
+    truncateSync(f, 0);
+    appendFileSync(f, body('new', 400));
+  }
+
+  it('while warden runs: every line of the new generation arrives', async () => {
+    const { t, f } = await firstGeneration();
+    regrow(f);
+    const out = join(t.dir, 'out1.ndjson');
+    await waitFor('the new generation shipped', () => logs(out).includes('new-00399'));
+    const got = logs(out).filter((l) => l.startsWith('new-'));
+    expect(new Set(got)).toEqual(new Set(lines('new', 400)));
+    await waitFor('the checkpoint at the new end', () => checkpointOffset(t.dir, f) === readFileSync(f).length);
+    const entry = JSON.parse(readFileSync(join(t.dir, 'state', 'checkpoints.json'), 'utf8'));
+    expect(entry.version).toBe(2);
+    expect(entry.files[0]).toMatchObject({ tail_at: readFileSync(f).length, tail_len: 256 });
+  }, 60_000);
+
+  it('across a restart: the checkpoint of the old generation does not resume the new one', async () => {
+    const { t, f, w } = await firstGeneration();
+    await w.stop();
+    regrow(f);
+    scope.running = await startWarden(t.dir, await config(t.dir, 'out2.ndjson', {}, 'plain'));
+    const out = join(t.dir, 'out2.ndjson');
+    await waitFor('the new generation shipped', () => logs(out).includes('new-00399'));
+    expect(logs(out)).toEqual([BANNER.slice(0, -1), ...lines('new', 400)]);
+  }, 60_000);
+
+  it('a version 1 checkpoint (no tail hash) still resumes its file where it stood', async () => {
+    const { t, f, w } = await firstGeneration();
+    await w.stop();
+    const cp = join(t.dir, 'state', 'checkpoints.json');
+    const doc = JSON.parse(readFileSync(cp, 'utf8'));
+    const v1 = { version: 1, files: doc.files.map(({ tail_hash: _h, tail_len: _l, tail_at: _a, ...e }: Record<string, unknown>) => e) };
+    writeFileSync(cp, JSON.stringify(v1));
+    appendFileSync(f, 'after-restart\n');
+    scope.running = await startWarden(t.dir, await config(t.dir, 'out2.ndjson', {}, 'plain'));
+    await waitFor('the appended line shipped', () => logs(join(t.dir, 'out2.ndjson')).includes('after-restart'));
+    expect(logs(join(t.dir, 'out2.ndjson'))).toEqual(['after-restart']);
+  }, 60_000);
 });
