@@ -12,6 +12,13 @@
 // physical line, so whatever parser they went through, their `content` is appended to the first
 // piece's pending line (pass them through parsePlain so `content` is the raw text). Whether the
 // logical line ends with the physical one is decided by the first piece: a CRI `P` line continues.
+//
+// Where a restart may resume: each pending line remembers, per physical line it holds text of, the
+// line's start offset in the file (`at`) and how many of its bytes are still held. Pieces shipped
+// use up the oldest bytes first, so `heldFrom()` is the start of the oldest physical line still
+// (partly) held: the checkpoint may pass every line before it once what was shipped is acked, even
+// inside a chain of thousands of `P` fragments. A line partly shipped is read again after a
+// restart (at least once), and the rest of the chain continues as a new partial.
 
 import type { Assembled, Fragment, Stream } from './types.js';
 import { utf8Length, utf8PrefixEnd } from './utf8.js';
@@ -30,6 +37,14 @@ interface Pending {
   truncated: boolean;
   parseError: boolean;
   attrs?: Record<string, string>;
+  /** Physical lines with bytes still held, oldest first from `markHead` (see `heldFrom`). */
+  marks: Mark[];
+  markHead: number;
+}
+
+interface Mark {
+  at: number;
+  bytes: number;
 }
 
 /** The physical line the reader is in the middle of (after a `cut` piece). */
@@ -39,6 +54,8 @@ interface CutLine {
   headPartial: boolean;
   parseError: boolean;
   attrs?: Record<string, string>;
+  /** Where the physical line starts in the file. */
+  at: number;
 }
 
 export class Reassembler {
@@ -55,8 +72,11 @@ export class Reassembler {
     this.#max = maxLineBytes;
   }
 
-  /** cut = the reader had to split this physical line at max_line_bytes (no newline yet). */
-  push(f: Fragment, cut = false): Assembled[] {
+  /**
+   * cut = the reader had to split this physical line at max_line_bytes (no newline yet); at = where
+   * the piece's physical line starts in the file (a piece after a cut belongs to its first piece's).
+   */
+  push(f: Fragment, cut = false, at = 0): Assembled[] {
     const inCut = this.#cut;
     const head: CutLine = inCut ?? {
       key: f.parseError ? PARSE_ERROR_KEY : `s${f.stream}`,
@@ -64,6 +84,7 @@ export class Reassembler {
       headPartial: f.partial,
       parseError: f.parseError === true,
       attrs: f.attrs,
+      at,
     };
     this.#cut = cut ? head : null;
     const ends = !cut && !head.headPartial;
@@ -80,13 +101,14 @@ export class Reassembler {
         this.#drop(oldestKey, oldest);
         if (oldest.bytes > 0) out.push(finish(oldest, true));
       }
-      p = { sec: f.sec, nsec: f.nsec, stream: head.stream, parts: [], bytes: 0, truncated: false, parseError: head.parseError, attrs: head.attrs };
+      p = { sec: f.sec, nsec: f.nsec, stream: head.stream, parts: [], bytes: 0, truncated: false, parseError: head.parseError, attrs: head.attrs, marks: [], markHead: 0 };
       this.#pending.set(head.key, p);
     }
     const size = utf8Length(f.content);
     p.parts.push(f.content);
     p.bytes += size;
     this.#bytes += size;
+    addMark(p, head.at, size);
     while (p.bytes > this.#max) {
       const text = p.parts.length === 1 ? p.parts[0]! : p.parts.join('');
       const end = utf8PrefixEnd(text, this.#max);
@@ -96,6 +118,7 @@ export class Reassembler {
       p.bytes -= pieceBytes;
       this.#bytes -= pieceBytes;
       p.truncated = true;
+      shipMarks(p, pieceBytes);
       out.push(assembled(p.sec, p.nsec, p.stream, piece, false, true, p.parseError, p.attrs));
     }
     if (ends) {
@@ -125,9 +148,48 @@ export class Reassembler {
     return this.#bytes;
   }
 
+  /** Start of the oldest physical line whose text is held (or that is cut, unfinished); -1 for none. */
+  heldFrom(): number {
+    let from = this.#cut ? this.#cut.at : -1;
+    for (const p of this.#pending.values()) {
+      if (p.bytes === 0) continue;
+      const at = p.marks[p.markHead]!.at;
+      if (from < 0 || at < from) from = at;
+    }
+    return from;
+  }
+
   #drop(key: string, p: Pending): void {
     this.#pending.delete(key);
     this.#bytes -= p.bytes;
+  }
+}
+
+/** `bytes` more of the physical line at `at` are held; a mark with nothing held left is reused. */
+function addMark(p: Pending, at: number, bytes: number): void {
+  const last = p.marks.length > p.markHead ? p.marks[p.marks.length - 1]! : null;
+  if (last && last.at === at) last.bytes += bytes;
+  else if (last && last.bytes === 0) {
+    last.at = at;
+    last.bytes = bytes;
+  } else p.marks.push({ at, bytes });
+}
+
+/** `bytes` of the oldest held text were shipped; the last mark stays (it names the line held next). */
+function shipMarks(p: Pending, bytes: number): void {
+  const m = p.marks;
+  while (bytes > 0 && m.length - p.markHead > 0) {
+    const head = m[p.markHead]!;
+    const take = Math.min(bytes, head.bytes);
+    head.bytes -= take;
+    bytes -= take;
+    if (head.bytes > 0 || m.length - p.markHead === 1) break;
+    p.markHead++;
+  }
+  // Fully shipped marks are dropped in bulk: amortised O(1) per physical line.
+  if (p.markHead >= 64 && p.markHead * 2 >= m.length) {
+    m.splice(0, p.markHead);
+    p.markHead = 0;
   }
 }
 

@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import type { Logger } from '../../supervisor/log.js';
 import type { Metrics } from '../health/metrics.js';
 
-export const CHECKPOINT_VERSION = 1;
+/** Version 2 added `tail_hash`/`tail_len`/`tail_at`; version 1 files are still read (no tail hash). */
+export const CHECKPOINT_VERSION = 2;
+const READABLE_VERSIONS = new Set([1, 2]);
 export const CHECKPOINT_FILE = 'checkpoints.json';
 /** A checkpoint larger than this is not read (a ~200-byte entry per file: some 300,000 files). */
 export const CHECKPOINT_MAX_BYTES = 64 * 1024 * 1024;
@@ -38,12 +40,20 @@ export interface CheckpointEntry {
   /** The input it was read for. */
   input?: string;
   offset: number;
+  /**
+   * A hash of the `tail_len` (at most TAIL_BYTES) bytes ending at `tail_at` (≤ `offset`), with the
+   * same rule as `fp` (identity.ts): a file whose bytes there differ is a new generation even with
+   * the same first KiB. Absent in version 1 entries.
+   */
+  tail_hash?: string;
+  tail_len?: number;
+  tail_at?: number;
   /** ISO time of the last change of this entry's offset. */
   updated: string;
 }
 
 export interface CheckpointFile {
-  version: 1;
+  version: 1 | 2;
   files: CheckpointEntry[];
 }
 
@@ -78,15 +88,26 @@ export function parseCheckpoint(text: string, file: string): CheckpointEntry[] {
   } catch (err) {
     throw new CheckpointFormatError((err as Error).message);
   }
-  if (typeof doc !== 'object' || doc === null || doc.version !== CHECKPOINT_VERSION || !Array.isArray(doc.files)) {
+  if (typeof doc !== 'object' || doc === null || !READABLE_VERSIONS.has(doc.version as number) || !Array.isArray(doc.files)) {
     const v = (doc as any)?.version;
-    throw new CheckpointFormatError(`${file}: expected {version: 1, files: [...]} (got version ${typeof v === 'number' ? v : `of type ${v === null ? 'null' : typeof v}`})`);
+    throw new CheckpointFormatError(`${file}: expected {version: 1 or 2, files: [...]} (got version ${typeof v === 'number' ? v : `of type ${v === null ? 'null' : typeof v}`})`);
   }
   return doc.files.filter(
     (e): e is CheckpointEntry =>
       typeof e === 'object' && e !== null && Number.isFinite(e.dev) && Number.isFinite(e.ino) && typeof e.fp === 'string' &&
       Number.isInteger(e.fp_len) && typeof e.path === 'string' && Number.isInteger(e.offset) && e.offset >= 0,
-  );
+  ).map(validTail);
+}
+
+/** A malformed tail hash is dropped (the entry is then checked by its fingerprint alone). */
+function validTail(e: CheckpointEntry): CheckpointEntry {
+  if (e.tail_hash === undefined && e.tail_len === undefined && e.tail_at === undefined) return e;
+  const ok =
+    typeof e.tail_hash === 'string' && /^[0-9a-f]{16}$/.test(e.tail_hash) && Number.isInteger(e.tail_len) && e.tail_len! > 0 &&
+    Number.isInteger(e.tail_at) && e.tail_at! >= e.tail_len! && e.tail_at! <= e.offset;
+  if (ok) return e;
+  const { tail_hash: _h, tail_len: _l, tail_at: _a, ...rest } = e;
+  return rest;
 }
 
 export class CheckpointStore {

@@ -2,6 +2,7 @@
 import type { InputConfig } from '../../config/schema.js';
 import type { K8sMeta } from '../parse/kubernetes.js';
 import { Reassembler } from '../parse/reassemble.js';
+import type { TailMark } from './identity.js';
 
 /**
  * A file's life:
@@ -34,6 +35,8 @@ export interface ResumePlan {
   offset: number;
   fp?: string;
   fpLen?: number;
+  /** The bytes before (at most) the offset, from the checkpoint: another generation has others. */
+  tail?: TailMark;
 }
 
 export type Format = 'docker' | 'cri' | 'plain';
@@ -72,6 +75,10 @@ export class TailedFile {
   busy = false;
   /** Birth time (ms) seen at the last open, where the file system keeps one: a new generation has another. */
   birth: number | null = null;
+  /** The bytes just before the last read's end: a truncated file regrown past it has others there. */
+  tail: TailMark | null = null;
+  /** The latest `tail` at or before `committed`: what the checkpoint entry carries. */
+  tailCommitted: TailMark | null = null;
   /** The errno of the last failed open() while it still exists (see `unreadable`); null once it opens. */
   openError: string | null = null;
 
@@ -146,7 +153,10 @@ export class TailedFile {
       q.splice(0, this.head);
       this.head = 0;
     }
-    if (moved) this.updated = new Date(now).toISOString();
+    if (moved) {
+      this.updated = new Date(now).toISOString();
+      if (this.tail && this.tail.at <= this.committed) this.tailCommitted = this.tail;
+    }
     return moved;
   }
 
@@ -166,5 +176,6 @@ export class TailedFile {
     this.pendingStart = -1;
     this.inCut = false;
     this.eofSince = null;
+    this.tail = this.tailCommitted = null;
   }
 }

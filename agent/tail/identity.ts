@@ -10,6 +10,19 @@ import { read } from 'node:fs';
 import { promisify } from 'node:util';
 
 export const FP_BYTES = 1024;
+/**
+ * Bytes hashed just before a read or committed offset. The first KiB cannot tell two generations
+ * apart when both start with the same banner (copytruncate regrown in one write, an inode reused
+ * after an idle close); the bytes before the offset can.
+ */
+export const TAIL_BYTES = 256;
+
+/** The hash of the `len` bytes ending at `at`: what was there when it was taken. */
+export interface TailMark {
+  at: number;
+  len: number;
+  hash: string;
+}
 
 const preadAsync = promisify(read);
 
@@ -38,6 +51,25 @@ export async function fingerprintFd(fd: number, len = FP_BYTES): Promise<Fingerp
 export async function fingerprintMatches(fd: number, stored: Fingerprint): Promise<boolean> {
   const now = await fingerprintFd(fd, stored.fpLen);
   return now.fpLen === stored.fpLen && now.fp === stored.fp;
+}
+
+/** The tail mark of the bytes `buf[0, end)`, which sit in the file up to offset `at`. */
+export function tailOf(buf: Uint8Array, end: number, at: number): TailMark | null {
+  const len = Math.min(TAIL_BYTES, end);
+  if (len === 0) return null;
+  return { at, len, hash: fingerprintOf(buf.subarray(end - len, end)).fp };
+}
+
+/** Whether the open file still holds, before `mark.at`, the bytes the mark was taken of. */
+export async function tailMatches(fd: number, mark: TailMark): Promise<boolean> {
+  const buf = Buffer.alloc(mark.len);
+  let got = 0;
+  while (got < mark.len) {
+    const { bytesRead } = await preadAsync(fd, buf, got, mark.len - got, mark.at - mark.len + got);
+    if (bytesRead === 0) return false;
+    got += bytesRead;
+  }
+  return fingerprintOf(buf).fp === mark.hash;
 }
 
 /** The map key of a file: `dev:ino`. The fingerprint is checked beside it, not part of it. */

@@ -27,7 +27,7 @@ import { Batcher, type Batch } from './batch.js';
 import { CheckpointStore, type CheckpointEntry } from './checkpoint.js';
 import { Discovery, type Candidate } from './discovery.js';
 import { TailedFile, type Format, type ResumePlan, type Segment } from './file.js';
-import { FP_BYTES, displayIdentity, fingerprintFd, fingerprintMatches, fingerprintOf, inodeKey } from './identity.js';
+import { FP_BYTES, type TailMark, displayIdentity, fingerprintFd, fingerprintMatches, fingerprintOf, inodeKey, tailMatches, tailOf } from './identity.js';
 import { LossReporter } from './lost.js';
 import { DirInodes } from './rotations.js';
 import { nulRun, splitLines, zeroPrefix } from './reader.js';
@@ -329,10 +329,11 @@ export class TailPipeline implements TailControl {
       return;
     }
     const saved = this.saved.get(key);
-    let plan: { offset: number; fp?: string; fpLen?: number };
+    let plan: ResumePlan;
     if (saved) {
       this.saved.delete(key);
-      plan = { offset: saved.offset, fp: saved.fp, fpLen: saved.fp_len };
+      const tail = saved.tail_hash !== undefined ? { at: saved.tail_at!, len: saved.tail_len!, hash: saved.tail_hash } : undefined;
+      plan = { offset: saved.offset, fp: saved.fp, fpLen: saved.fp_len, tail };
     } else if (initial && this.firstStart && this.config.tail.read_from === 'end') plan = { offset: c.size };
     else plan = { offset: 0 };
     this.track(c, plan);
@@ -367,7 +368,7 @@ export class TailPipeline implements TailControl {
    * resumes there, a new generation is read from 0.
    */
   private regenerate(known: TailedFile, c: Candidate): void {
-    const plan: ResumePlan = known.resume ?? { offset: known.committed, fp: known.fp, fpLen: known.fpLen };
+    const plan: ResumePlan = known.resume ?? { offset: known.committed, fp: known.fp, fpLen: known.fpLen, tail: known.tailCommitted ?? undefined };
     this.forget(known);
     this.track(c, plan);
   }
@@ -629,10 +630,12 @@ export class TailPipeline implements TailControl {
   private async step(f: TailedFile): Promise<void> {
     if (f.state === 'done' || !(await this.ensureOpen(f))) return;
     const fd = f.fd!;
-    // A file truncated and written past its old size again looks like growth; its first bytes tell.
+    // A file truncated and written past its old size again looks like growth; its first bytes tell,
+    // or, when the new generation starts with the same banner, the bytes before the read offset.
     if (f.checkFp && f.fpLen > 0) {
       f.checkFp = false;
-      if (!(await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen }))) this.truncated(f, (await fstatAsync(fd)).size);
+      const same = (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen })) && (!f.tail || (await tailMatches(fd, f.tail)));
+      if (!same) this.truncated(f, (await fstatAsync(fd)).size);
     }
     const pos = f.readPos;
     const want = this.shedding ? Math.min(this.config.tail.read_chunk_bytes, 64 * 1024) : this.config.tail.read_chunk_bytes;
@@ -652,6 +655,7 @@ export class TailPipeline implements TailControl {
       const run = nulRun(buf, carryLen, total, bytesRead === want);
       this.consume(f, run ? buf.subarray(0, run.start) : buf.subarray(0, total), base);
       if (run?.skip) this.skipNul(f, base + run.start, run.end < total ? base + run.end : await this.zerosEnd(fd, base + run.end));
+      else if (!run) f.tail = tailOf(buf, total, base + total);
       if (f.readPos > f.size) f.size = f.readPos;
       this.metrics.bytesRead.inc({ input: f.input.name }, bytesRead);
       if (f.fpLen < FP_BYTES && f.readPos > f.fpLen) {
@@ -819,20 +823,21 @@ export class TailPipeline implements TailControl {
     const frag = f.inCut ? parsePlain(text, sec, nsec) : parsers[f.format ?? 'plain'](text, sec, nsec);
     if (frag.parseError) this.metrics.parseErrors.inc({ input: f.input.name });
     f.inCut = cut;
-    const out = f.reasm.push(frag, cut);
+    const out = f.reasm.push(frag, cut, lineStart);
     if (unterminated && out.length > 0) out[out.length - 1]!.partial = true;
     f.lineEnd = endOffset;
-    // Text held back (a partial, or a physical line not finished) makes its first line uncommittable.
-    if (f.reasm.pendingBytes() > 0 || cut) {
-      if (f.pendingStart < 0) f.pendingStart = lineStart;
-    } else f.pendingStart = -1;
+    // Text held back (a partial, or a physical line not finished) makes the oldest line it comes
+    // from uncommittable; pieces already shipped from a long chain let the checkpoint pass theirs.
+    f.pendingStart = f.reasm.heldFrom();
     if (out.length > 0) this.emit(f, out);
     else if (f.pendingStart < 0) f.segment(f.lineEnd);
   }
 
   private flushPartials(f: TailedFile): void {
     const out = f.reasm.flush();
-    if (!f.inCut) f.pendingStart = -1;
+    // A raw cut piece (rawLine) is not in the Reassembler: its start stays held.
+    const held = f.reasm.heldFrom();
+    if (!f.inCut || held >= 0) f.pendingStart = held;
     if (out.length > 0) this.emit(f, out);
   }
 
@@ -959,11 +964,12 @@ export class TailPipeline implements TailControl {
       f.resume = null;
       let start = Math.min(r.offset, st.size);
       if (r.fp !== undefined && r.fpLen !== undefined) {
-        const ok = r.offset <= st.size && (await fingerprintMatches(fd, { fp: r.fp, fpLen: r.fpLen }));
+        const ok =
+          r.offset <= st.size && (await fingerprintMatches(fd, { fp: r.fp, fpLen: r.fpLen })) && (!r.tail || (await tailMatches(fd, r.tail)));
         if (!ok) {
           this.logger.info({ path: f.path, offset: r.offset, size: st.size }, 'checkpoint does not match this file (inode reused or truncated); reading it from the start');
           start = 0;
-        }
+        } else if (r.tail) f.tail = f.tailCommitted = r.tail;
       }
       f.lineEnd = f.committed = start;
       f.clearQueue();
@@ -971,7 +977,12 @@ export class TailPipeline implements TailControl {
       // Reopened after an idle close: the inode may have been freed and reused meanwhile. A birth
       // time other than the one seen at the last open says so even with the same first bytes.
       const reborn = f.birth !== null && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth;
-      const same = !reborn && (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen }));
+      // The bytes before the read offset tell a new generation that starts with the same banner; a
+      // file now shorter than them is a truncation (below).
+      const same =
+        !reborn &&
+        (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen })) &&
+        (!f.tail || st.size < f.tail.at || (await tailMatches(fd, f.tail)));
       if (!same) {
         this.logger.info({ path: f.path }, 'file changed identity while closed (inode reused); reading it from the start');
         this.flushPartials(f);
@@ -1090,11 +1101,16 @@ export class TailPipeline implements TailControl {
       const real = f.realPath !== f.path ? { real_path: f.realPath } : {};
       if (f.resume) {
         const fp = f.resume.fp !== undefined ? { fp: f.resume.fp, fp_len: f.resume.fpLen! } : { fp: EMPTY_FP.fp, fp_len: 0 };
-        out.push({ ...base, ...real, ...fp, offset: f.resume.offset, updated: updatedNow });
+        out.push({ ...base, ...real, ...fp, ...tailFields(f.resume.tail), offset: f.resume.offset, updated: updatedNow });
       } else if (f.fpLen >= 0) {
-        out.push({ ...base, ...real, fp: f.fp, fp_len: f.fpLen, offset: f.committed });
+        const tail = f.tailCommitted && f.tailCommitted.at <= f.committed ? f.tailCommitted : undefined;
+        out.push({ ...base, ...real, fp: f.fp, fp_len: f.fpLen, ...tailFields(tail), offset: f.committed });
       }
     }
     return out;
   }
+}
+
+function tailFields(t: TailMark | undefined): Pick<CheckpointEntry, 'tail_hash' | 'tail_len' | 'tail_at'> {
+  return t ? { tail_hash: t.hash, tail_len: t.len, tail_at: t.at } : {};
 }

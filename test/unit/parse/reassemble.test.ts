@@ -136,4 +136,31 @@ describe('Reassembler edges', () => {
     expect(() => new Reassembler(3)).toThrow(/maxLineBytes must be an integer >= 4, got 3/);
     expect(() => new Reassembler(1.5)).toThrow(/got 1.5/);
   });
+
+  it('heldFrom: the start of the oldest physical line whose text is still held, past the shipped pieces', () => {
+    const r = new Reassembler(10);
+    // Physical lines of 8 bytes' content each, at offsets 0, 100, 200, …
+    expect(r.push(frag('stdout', 'aaaaaaaa', true), false, 0)).toEqual([]);
+    expect(r.heldFrom()).toBe(0);
+    expect(r.push(frag('stdout', 'bbbbbbbb', true), false, 100).map((a) => a.log)).toEqual(['aaaaaaaabb']);
+    // 'a…' is shipped whole: only line 100's text is held.
+    expect(r.heldFrom()).toBe(100);
+    r.push(frag('stderr', 'e', true), false, 150);
+    expect(r.heldFrom()).toBe(100);
+    r.push(frag('stdout', 'cc', true), false, 200);
+    expect(r.heldFrom()).toBe(100);
+    r.push(frag('stdout', 'dddddddd', true), false, 300);
+    // 'bbbbbb' + 'cc' + 'dd' went out: line 300 is held on stdout, line 150 on stderr.
+    expect(r.heldFrom()).toBe(150);
+    r.push(frag('stderr', '', false), false, 350);
+    expect(r.heldFrom()).toBe(300);
+    r.push(frag('stdout', 'dd', false), false, 400);
+    expect(r.heldFrom()).toBe(-1);
+    // A physical line cut by the reader is held from its own start, whichever piece comes next.
+    r.push(frag('stdout', 'x', false), true, 500);
+    r.push(parsePlain('yyyyyyyyyyyy', 1, 0), true, 510);
+    expect(r.heldFrom()).toBe(500);
+    r.push(parsePlain('z', 1, 0), false, 522);
+    expect(r.heldFrom()).toBe(-1);
+  });
 });

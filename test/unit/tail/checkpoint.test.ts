@@ -26,7 +26,7 @@ describe('CheckpointStore', () => {
     const s = new CheckpointStore(dir, logger, createMetrics({ defaults: false }));
     expect(await s.load()).toEqual({ existed: false, entries: [] });
     expect(await s.write([entry(10)])).toBe(true);
-    expect(JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8'))).toMatchObject({ version: 1, files: [{ offset: 10 }] });
+    expect(JSON.parse(readFileSync(join(dir, 'checkpoints.json'), 'utf8'))).toMatchObject({ version: 2, files: [{ offset: 10 }] });
     expect(existsSync(join(dir, 'checkpoints.json.tmp'))).toBe(false);
     expect(await new CheckpointStore(dir, logger, createMetrics({ defaults: false })).load()).toEqual({ existed: true, entries: [entry(10)] });
   });
@@ -46,10 +46,20 @@ describe('CheckpointStore', () => {
   });
 
   it('treats another version as corrupt rather than misreading it', async () => {
-    writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 2, files: [entry(1)] }));
+    writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 3, files: [entry(1)] }));
     const r = await new CheckpointStore(dir, logger, createMetrics({ defaults: false }), () => 5).load();
     expect(r.entries).toEqual([]);
     expect(readdirSync(dir)).toContain('checkpoints.json.corrupt-5');
+  });
+
+  it('reads version 1 (no tail hash) and version 2; a malformed tail hash is dropped, not the entry', async () => {
+    const tail = { tail_hash: '0123456789abcdef', tail_len: 5, tail_at: 10 };
+    const bad = [{ tail_hash: 'x' }, { ...tail, tail_at: 11 }, { ...tail, tail_len: 11 }, { ...tail, tail_len: 0 }];
+    writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 2, files: [{ ...entry(10), ...tail }, ...bad.map((b) => ({ ...entry(10), ...b }))] }));
+    const r = await new CheckpointStore(dir, logger, createMetrics({ defaults: false })).load();
+    expect(r.entries).toEqual([{ ...entry(10), ...tail }, entry(10), entry(10), entry(10), entry(10)]);
+    writeFileSync(join(dir, 'checkpoints.json'), JSON.stringify({ version: 1, files: [entry(4)] }));
+    expect((await new CheckpointStore(dir, logger, createMetrics({ defaults: false })).load()).entries).toEqual([entry(4)]);
   });
 
   it('reports a failing write (state_dir is a file), never throws, and recovers when it works again', async () => {

@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, appendFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FP_BYTES, fingerprintFd, fingerprintMatches } from '../../../agent/tail/identity.js';
+import { FP_BYTES, TAIL_BYTES, fingerprintFd, fingerprintMatches, tailMatches, tailOf } from '../../../agent/tail/identity.js';
 
 let dir: string;
 beforeEach(() => {
@@ -50,5 +50,32 @@ describe('fingerprint', () => {
     expect(await matches(p, old)).toBe(false);
     writeFileSync(p, 'first');
     expect(await matches(p, old)).toBe(false);
+  });
+});
+
+describe('tail mark (the bytes before an offset)', () => {
+  it('matches the file it was taken of, grown; not a new generation with the same first KiB; not a shorter file', async () => {
+    const banner = 'b'.repeat(FP_BYTES + 100) + '\n';
+    const old = Buffer.from(banner + 'old-1\nold-2\n');
+    const mark = tailOf(old, old.length, old.length)!;
+    expect(mark.len).toBe(TAIL_BYTES);
+    const path = join(dir, 'a.log');
+    const check = async () => {
+      const fd = openSync(path, 'r');
+      try {
+        return await tailMatches(fd, mark);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    writeFileSync(path, old);
+    appendFileSync(path, 'old-3\n');
+    expect(await check()).toBe(true);
+    writeFileSync(path, banner + 'new-1\nnew-2\nnew-3\nnew-4\n');
+    expect(await check()).toBe(false);
+    writeFileSync(path, banner);
+    expect(await check()).toBe(false);
+    expect(tailOf(old, 0, 0)).toBeNull();
+    expect(tailOf(old, 10, 10)).toMatchObject({ at: 10, len: 10 });
   });
 });
