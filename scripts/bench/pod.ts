@@ -94,7 +94,7 @@ export function shippedFluentConf(dir: string, inPort: number, receiverPort: num
   const out = text
     .replace(/^(\s*port) 24224$/m, `$1 ${inPort}`)
     .replace(/^(\s*path) \/var\/lib\/warden\/fluentd-buffer$/m, `$1 ${join(dir, 'fluentd-buffer')}`)
-    .replace(/^(\s*)@type stdout$/m, `$1@type forward\n$1require_ack_response true\n$1<server>\n$1  host 127.0.0.1\n$1  port ${receiverPort}\n$1</server>`);
+    .replace(/^(\s*)@type (?:stdout|null)$/m, `$1@type forward\n$1require_ack_response true\n$1<server>\n$1  host 127.0.0.1\n$1  port ${receiverPort}\n$1</server>`);
   for (const must of [`port ${inPort}`, join(dir, 'fluentd-buffer'), `port ${receiverPort}`]) {
     if (!out.includes(must)) throw new Error(`deploy/docker/fluent.conf: could not adapt it for the bench (no ${must} after rewriting)`);
   }
