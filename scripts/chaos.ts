@@ -37,6 +37,8 @@ interface Source {
 const ROTATE_BYTES = 512 * 1024;
 const KILL_CHILD_EVERY_MS = 4000;
 const KILL_WARDEN_AT_MS = 12_000;
+/** How long warden stays down after its kill -9 (a pod restart takes seconds). */
+const DOWN_MS = 5000;
 
 interface Sample {
   t: number;
@@ -252,8 +254,9 @@ export async function runChaos(opts: { minutes: number; rate: number; seed: numb
       await new Promise((res) => (w.exitCode !== null || w.signalCode !== null ? res(null) : w.once('exit', res)));
       // Its child is now an orphan still holding the Forward port: kill it the way a container
       // runtime would tear the pod down, then start warden again. Writes and rotations go on
-      // meanwhile: files are created, written and rotated while warden is not looking.
-      await sleep(500);
+      // meanwhile: DOWN_MS covers a rotation of every file, so some are created, written and
+      // rotated while warden is not looking.
+      await sleep(DOWN_MS);
       killPort(fwdPort);
       startWarden();
       continue;
