@@ -1,10 +1,12 @@
-// Soak and chaos run: live writes into a generated node tree with kubelet- and Docker-style
-// rotation, while the child is kill -9'd, warden itself is kill -9'd and restarted, and the child
-// is SIGSTOPped for longer than the hang timeout. At the end the sink's output is checked against a
+// Soak and chaos run (issue 15 item 6's scenario): ~3,000 lines/s into one CRI file behind its
+// /var/log/containers symlink (kubelet rotation, 0.log → 0.log.<ts>), one Docker file (-json.log →
+// .1, older ones shifted) and one host file, each rotated every 512 KiB and rotated files never
+// deleted, while the child is kill -9'd every ~4 s and warden itself is kill -9'd once (at 12 s)
+// and restarted. At the end the sink's output is checked against a
 // ledger of every line written: lost must be 0; duplicates are reported. warden's RSS and open
 // descriptors are sampled over time and must not grow once steady.
 //
-//   npm run chaos -- --minutes 2 [--rate 400] [--seed 1] [--keep]
+//   npm run chaos -- --minutes 2 [--rate 3000] [--seed 1] [--dir D]
 //
 // Exit 0 when nothing was lost and nothing grew; 1 otherwise.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,7 +29,16 @@ interface Source {
   path: string;
   seq: number;
   rotations: number;
+  /** Bytes in the file the runtime writes to now. */
+  bytes: number;
 }
+
+/** Rotation size of every source (kubelet's containerLogMaxSize, Docker's max-size). */
+const ROTATE_BYTES = 512 * 1024;
+const KILL_CHILD_EVERY_MS = 4000;
+const KILL_WARDEN_AT_MS = 12_000;
+/** How long warden stays down after its kill -9 (a pod restart takes seconds). */
+const DOWN_MS = 5000;
 
 interface Sample {
   t: number;
@@ -89,26 +100,26 @@ export async function runChaos(opts: { minutes: number; rate: number; seed: numb
 
   // The tree: CRI behind /var/log/containers symlinks, Docker json-file, host logs.
   const sources: Source[] = [];
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 1; i++) {
     const podDir = join(node, 'var/log/pods', `chaos_pod${i}_${hex(r, 8)}-${hex(r, 4)}`, 'app');
     mkdirSync(podDir, { recursive: true });
     mkdirSync(join(node, 'var/log/containers'), { recursive: true });
     const path = join(podDir, '0.log');
     writeFileSync(path, '');
     symlinkSync(path, join(node, 'var/log/containers', `pod${i}_chaos_app-${hex(r, 64)}.log`));
-    sources.push({ key: `cri${i}`, kind: 'cri', path, seq: 0, rotations: 0 });
+    sources.push({ key: `cri${i}`, kind: 'cri', path, seq: 0, rotations: 0, bytes: 0 });
   }
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 1; i++) {
     const id = hex(r, 64);
     mkdirSync(join(node, 'var/lib/docker/containers', id), { recursive: true });
     const path = join(node, 'var/lib/docker/containers', id, `${id}-json.log`);
     writeFileSync(path, '');
-    sources.push({ key: `dock${i}`, kind: 'docker', path, seq: 0, rotations: 0 });
+    sources.push({ key: `dock${i}`, kind: 'docker', path, seq: 0, rotations: 0, bytes: 0 });
   }
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 1; i++) {
     const path = join(node, 'var/log', `host${i}.log`);
     writeFileSync(path, '');
-    sources.push({ key: `host${i}`, kind: 'plain', path, seq: 0, rotations: 0 });
+    sources.push({ key: `host${i}`, kind: 'plain', path, seq: 0, rotations: 0, bytes: 0 });
   }
 
   const config = {
@@ -175,7 +186,7 @@ export async function runChaos(opts: { minutes: number; rate: number; seed: numb
       let chunk = pendingTail.get(s.key) ?? '';
       pendingTail.delete(s.key);
       for (let i = 0; i < perTick; i++) {
-        const long = r() < 0.003;
+        const long = r() < 0.0005;
         const text = `${s.key}#${s.seq} ${long ? 'L'.repeat(20000 + Math.floor(r() * 20000)) : 'x'.repeat(80 + Math.floor(r() * 100))}`;
         s.seq++;
         written++;
@@ -191,6 +202,8 @@ export async function runChaos(opts: { minutes: number; rate: number; seed: numb
         chunk = chunk.slice(0, cut);
       }
       appendFileSync(s.path, chunk);
+      s.bytes += Buffer.byteLength(chunk);
+      if (s.bytes >= ROTATE_BYTES) rotate(s);
     }
   };
   const rotate = (s: Source) => {
@@ -205,17 +218,18 @@ export async function runChaos(opts: { minutes: number; rate: number; seed: numb
       // kubelet: 0.log → 0.log.<timestamp>, a new 0.log (the /var/log/containers link stays).
       renameSync(s.path, `${s.path}.${Date.now()}-${s.rotations}`);
     } else if (s.kind === 'docker') {
-      // Docker: shift -json.log.1 → .2, -json.log → .1.
-      if (existsSync(`${s.path}.1`)) renameSync(`${s.path}.1`, `${s.path}.2.${s.rotations}`);
+      // Docker: shift .k → .k+1 (oldest first), -json.log → .1; nothing is deleted.
+      for (let k = s.rotations - 1; k >= 1; k--) if (existsSync(`${s.path}.${k}`)) renameSync(`${s.path}.${k}`, `${s.path}.${k + 1}`);
       renameSync(s.path, `${s.path}.1`);
     } else {
       renameSync(s.path, `${s.path}.${s.rotations}`);
     }
     writeFileSync(s.path, '');
+    s.bytes = 0;
   };
 
   const samples: Sample[] = [];
-  const actions: Record<string, number> = { kill_child: 0, kill_warden: 0, stop_child: 0 };
+  const actions: Record<string, number> = { kill_child: 0, kill_warden: 0 };
   const deadline = Date.now() + opts.minutes * 60_000;
   const t0 = Date.now();
   startWarden();
@@ -226,52 +240,39 @@ export async function runChaos(opts: { minutes: number; rate: number; seed: numb
     const pid = warden?.pid;
     if (pid && warden!.exitCode === null) samples.push({ t: Date.now() - t0, instance, rssKiB: procStatusKiB(pid, 'VmRSS'), fds: fdCount(pid) });
   }, 1000);
-  const rotator = setInterval(() => rotate(sources[Math.floor(r() * sources.length)]!), 3000);
-
-  // Faults, one at a time, every 8–20 s; warden itself is killed at most every third fault.
-  let nextFault = Date.now() + 10_000;
+  // Faults: the child kill -9'd every ~4 s; warden kill -9'd once, at 12 s, and restarted.
+  let nextChildKill = Date.now() + KILL_CHILD_EVERY_MS;
+  let wardenKilled = false;
   while (Date.now() < deadline) {
     await sleep(250);
-    if (Date.now() < nextFault) continue;
-    nextFault = Date.now() + 8000 + Math.floor(r() * 12000);
-    const roll = r();
-    if (roll < 0.3) {
+    if (!wardenKilled && Date.now() - t0 >= KILL_WARDEN_AT_MS) {
+      wardenKilled = true;
       actions.kill_warden!++;
       log(`kill -9 warden (instance ${instance})`);
       const w = warden!;
       w.kill('SIGKILL');
       await new Promise((res) => (w.exitCode !== null || w.signalCode !== null ? res(null) : w.once('exit', res)));
       // Its child is now an orphan still holding the Forward port: kill it the way a container
-      // runtime would tear the pod down, then start warden again.
-      await sleep(500);
+      // runtime would tear the pod down, then start warden again. Writes and rotations go on
+      // meanwhile: DOWN_MS covers a rotation of every file, so some are created, written and
+      // rotated while warden is not looking.
+      await sleep(DOWN_MS);
       killPort(fwdPort);
       startWarden();
-    } else if (roll < 0.7) {
-      const pid = await childPid();
-      if (pid) {
-        actions.kill_child!++;
-        log(`kill -9 child ${pid}`);
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {}
-      }
-    } else {
-      const pid = await childPid();
-      if (pid) {
-        actions.stop_child!++;
-        log(`SIGSTOP child ${pid} for 5 s (hang_timeout_s 3)`);
-        try {
-          process.kill(-pid, 'SIGSTOP');
-        } catch {}
-        await sleep(5000);
-        try {
-          process.kill(-pid, 'SIGCONT');
-        } catch {}
-      }
+      continue;
+    }
+    if (Date.now() < nextChildKill) continue;
+    nextChildKill = Date.now() + KILL_CHILD_EVERY_MS - 500 + Math.floor(r() * 1000);
+    const pid = await childPid();
+    if (pid) {
+      actions.kill_child!++;
+      log(`kill -9 child ${pid}`);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
     }
   }
   clearInterval(writer);
-  clearInterval(rotator);
   // Finish torn lines so every ledger line is complete.
   for (const s of sources) {
     const tail = pendingTail.get(s.key);
@@ -415,7 +416,6 @@ export function formatChaos(res: ChaosResult): string {
     ['rotations', String(res.rotations)],
     ['kill -9 child', String(res.actions.kill_child)],
     ['kill -9 warden + restart', String(res.actions.kill_warden)],
-    ['SIGSTOP child > hang timeout', String(res.actions.stop_child)],
     ['restarts by reason (last warden)', Object.entries(res.restartsByReason).map(([k, v]) => `${k}=${v}`).join(' ') || '-'],
     ['warden RSS start → end', `${(res.rss.startKiB / 1024).toFixed(1)} → ${(res.rss.endKiB / 1024).toFixed(1)} MiB`],
     ['warden RSS steady max → late max', `${(res.rss.steadyMaxKiB / 1024).toFixed(1)} → ${(res.rss.lateMaxKiB / 1024).toFixed(1)} MiB`],
@@ -431,7 +431,7 @@ if (process.argv[1] && /chaos\.(ts|js|mjs)$/.test(process.argv[1])) {
   const { values } = parseArgs({
     options: {
       minutes: { type: 'string', default: '2' },
-      rate: { type: 'string', default: '400' },
+      rate: { type: 'string', default: '3000' },
       seed: { type: 'string', default: String(Date.now() % 100000) },
       dir: { type: 'string' },
     },

@@ -18,7 +18,7 @@ import type { Metrics } from '../health/metrics.js';
 import type { CheckpointEntry } from './checkpoint.js';
 import { findByInode, openConfined, Roots, type Opened } from './confine.js';
 import { compileGlob, isInside, type CompiledGlob } from './glob.js';
-import type { DirInodes } from './rotations.js';
+import type { DirInodes, Listed } from './rotations.js';
 
 export interface Candidate {
   /** The path as found (may be a symlink). */
@@ -240,6 +240,31 @@ export class Discovery {
     const r = await findByInode(dir, dev, ino, this.roots, listed);
     if (r.outside !== undefined) this.refuse(dir, 'outside_roots', { target: r.outside });
     return r.path;
+  }
+
+  /**
+   * The regular files of `dir` (each directory once per `listed`), listed only when `dir`
+   * resolves inside the roots: a refusal otherwise, and nothing listed.
+   */
+  async listDir(dir: string, listed: DirInodes): Promise<Listed[]> {
+    const where = this.roots.resolveDir(dir);
+    if (!where) return [];
+    if (!where.inside) {
+      this.refuse(dir, 'outside_roots', { target: where.real });
+      return [];
+    }
+    return [...(await listed.list(dir)).values()];
+  }
+
+  /**
+   * A rotated sibling of a tailed file (`0.log.<ts>` beside `0.log`), read for the input of the
+   * file it was rotated from and shown under that file's `path`: classified like a discovered
+   * file (roots, regular), and only while it is still (dev, ino).
+   */
+  async sibling(found: Listed, path: string, input: InputConfig): Promise<Candidate | null> {
+    const c = await this.classify(found.path, input, null);
+    if (!c || c.dev !== found.dev || c.ino !== found.ino) return null;
+    return { ...c, path };
   }
 
   /**

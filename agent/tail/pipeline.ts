@@ -7,7 +7,7 @@
 // file order (acks may arrive out of order across chunks). Text still in the Reassembler or in an
 // unterminated line is never committed.
 import { closeSync, fstat, fstatSync, promises as fsp, read } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../config/schema.js';
 import type { TailControl } from '../../supervisor/contracts.js';
@@ -29,7 +29,7 @@ import { Discovery, type Candidate } from './discovery.js';
 import { TailedFile, type Format, type ResumePlan, type Segment } from './file.js';
 import { FP_BYTES, type TailMark, displayIdentity, fingerprintFd, fingerprintMatches, fingerprintOf, inodeKey, tailMatches, tailOf } from './identity.js';
 import { LossReporter } from './lost.js';
-import { DirInodes } from './rotations.js';
+import { DirInodes, isRotationOf, type Listed } from './rotations.js';
 import { nulRun, splitLines, zeroPrefix } from './reader.js';
 
 const readAsync = promisify(read);
@@ -70,6 +70,10 @@ export interface FileStatus {
 /** How long a rotated file must sit at EOF before it counts as finished (late writes by the runtime land in it). */
 const ROTATED_SETTLE_MS = 1000;
 const STOP_WAIT_MS = 5000;
+/** Drained rotated files remembered at most (oldest dropped first: at worst one is read again). */
+const DRAINED_MAX = 10_000;
+/** Truncated generations remembered per file (logrotate keeps a few copies: `rotate 4`). */
+const COPIES_KEPT = 4;
 /** chokidar's change throttle (50 ms) plus a margin for the event's own delivery. */
 const RECHECK_MS = 75;
 const EMPTY_FP = fingerprintOf(new Uint8Array(0));
@@ -127,6 +131,17 @@ export class TailPipeline implements TailControl {
   private readonly warnedParse = new WeakSet<TailedFile>();
   /** Files in state `rotated`, oldest first (for tail.rotated_max_files). */
   private readonly rotatedFiles = new Set<TailedFile>();
+  /**
+   * Rotated files read to their end (or given up) and forgotten, by `dev:ino`, with the size they
+   * had then: kept in the checkpoint while they exist, so that neither a rescan's look at rotated
+   * siblings nor a restart reads them again. Dropped when a listing of their directory lacks them.
+   */
+  private readonly drained = new Map<string, { entry: CheckpointEntry; size: number; dir: string }>();
+  /**
+   * Generations of a file truncated in place (copytruncate), by the file's `dev:ino`: what was read
+   * of each. Their copy (`x.log.1`, a new inode) is a sibling holding lines already shipped.
+   */
+  private readonly copied = new Map<string, ResumePlan[]>();
   private readonly losses: LossReporter;
   /** Files whose first skipped NUL run was logged. */
   private readonly warnedNul = new WeakSet<TailedFile>();
@@ -159,6 +174,7 @@ export class TailPipeline implements TailControl {
     for (const e of loaded.entries) this.saved.set(inodeKey(e.dev, e.ino), e);
     for (const c of await this.discovery.scan()) this.adopt(c, true);
     await this.recoverRotated();
+    await this.readSiblings(new DirInodes());
     this.saved.clear();
     this.checkpointDirty = true;
     this.sender.on('drain', this.onDrain);
@@ -193,6 +209,7 @@ export class TailPipeline implements TailControl {
       ]);
       clearTimeout(timer);
     }
+    await this.noteCopies(new DirInodes()).catch(() => undefined);
     await this.store.write(this.entries());
     this.losses.flush();
     for (const f of this.byKey.values()) this.closeFd(f);
@@ -465,6 +482,7 @@ export class TailPipeline implements TailControl {
             this.markRotated(f, 'rename');
           } else this.gone(f);
         }
+        if (!this.stopping) await this.readSiblings(where);
       } catch (err) {
         this.logger.warn({ err: String(err) }, 'rescan failed');
       } finally {
@@ -472,6 +490,101 @@ export class TailPipeline implements TailControl {
       }
     })();
     return this.scanning;
+  }
+
+  /**
+   * Rotated siblings of every tailed file (`0.log.<ts>` beside `0.log`, `x-json.log.1` beside
+   * `x-json.log`) that are neither tracked nor drained: files created, written and rotated while
+   * warden was down or between scans, invisible through a `/var/log/containers` symlink. Each is
+   * read as a rotated file from its checkpointed offset (a restart) or from 0, oldest first (by
+   * mtime), no more than `tail.rotated_max_files` leave room for: the rest at the next rescan.
+   */
+  private async readSiblings(where: DirInodes): Promise<void> {
+    for (const { s, of } of await this.siblings(where)) {
+      if (this.stopping || this.rotatedFiles.size >= this.config.tail.rotated_max_files) break;
+      const key = inodeKey(s.dev, s.ino);
+      if (this.byKey.has(key)) continue;
+      const c = await this.discovery.sibling(s, of.path, of.input);
+      if (!c || this.byKey.has(key)) continue;
+      // A drained or checkpointed entry resumes where it stood once its fingerprint matches
+      // (ensureOpen); a new generation under a reused inode is read from 0.
+      const e = this.drained.get(key)?.entry ?? this.saved.get(key);
+      this.drained.delete(key);
+      this.saved.delete(key);
+      const plan = e ? { offset: e.offset, fp: e.fp, fpLen: e.fp_len } : await this.copyOf(s, of);
+      if (this.byKey.has(key)) continue;
+      const f = this.makeFile(c, plan);
+      this.markRotated(f, 'recovered');
+    }
+  }
+
+  /**
+   * At stop: copytruncate copies not picked up yet (their truncate noticed or not) get a checkpoint
+   * entry at what was read of their generation, since what is known of truncated generations does
+   * not outlive the process. Other unread siblings get none: the next start reads them.
+   */
+  private async noteCopies(where: DirInodes): Promise<void> {
+    for (const { s, of } of await this.siblings(where)) {
+      const key = inodeKey(s.dev, s.ino);
+      if (this.drained.has(key)) continue;
+      const plan = await this.copyOf(s, of);
+      if (plan.fp === undefined) continue;
+      const entry: CheckpointEntry = { dev: s.dev, ino: s.ino, fp: plan.fp, fp_len: plan.fpLen!, path: of.path, real_path: s.path, input: of.input.name, offset: plan.offset, updated: new Date(this.now()).toISOString() };
+      this.drained.set(key, { entry, size: plan.offset, dir: dirname(s.path) });
+    }
+  }
+
+  /** Rotated siblings of the tailed files not tracked nor drained (each directory listed once), oldest first. */
+  private async siblings(where: DirInodes): Promise<Array<{ s: Listed; of: TailedFile }>> {
+    const byDir = new Map<string, TailedFile[]>();
+    for (const f of this.byKey.values()) {
+      if (f.state === 'rotated' || f.state === 'done') continue;
+      const dir = dirname(f.realPath);
+      const list = byDir.get(dir);
+      if (list) list.push(f);
+      else byDir.set(dir, [f]);
+    }
+    const found: Array<{ s: Listed; of: TailedFile }> = [];
+    const listed = new Set<string>();
+    for (const [dir, files] of byDir) {
+      const inDir = await this.discovery.listDir(dir, where);
+      listed.add(dir);
+      const keys = new Set<string>();
+      for (const s of inDir) {
+        const key = inodeKey(s.dev, s.ino);
+        keys.add(key);
+        if (this.byKey.has(key)) continue;
+        const d = this.drained.get(key);
+        if (d && s.size <= d.size) continue;
+        const of = files.find((f) => isRotationOf(s.path, basename(f.realPath)));
+        if (of) found.push({ s, of });
+      }
+      for (const [key, d] of this.drained) if (d.dir === dir && !keys.has(key)) this.drained.delete(key);
+    }
+    return found.sort((a, b) => a.s.mtimeMs - b.s.mtimeMs);
+  }
+
+  /**
+   * A sibling never seen may be a copytruncate copy (a new inode holding what was read from the
+   * file `of`, before or after the truncate was noticed): its first bytes match the live file's or
+   * a truncated generation's, and it resumes at what was read of that. Anything else is read from 0.
+   * Limit: a new file whose first KiB is the same as the live file's (a fixed banner) is taken for
+   * a copy.
+   */
+  private async copyOf(s: Listed, of: TailedFile): Promise<ResumePlan> {
+    const known: ResumePlan[] = [...(this.copied.get(of.key) ?? [])];
+    if (of.fpLen > 0) known.unshift({ offset: of.readPos, fp: of.fp, fpLen: of.fpLen });
+    if (known.length === 0) return { offset: 0 };
+    const opened = await this.discovery.open(s.path, s.dev, s.ino);
+    if (!('fd' in opened)) return { offset: 0 };
+    try {
+      for (const k of known) {
+        if (k.fp !== undefined && (await fingerprintMatches(opened.fd, { fp: k.fp, fpLen: k.fpLen! }))) return { ...k, offset: Math.min(k.offset, opened.st.size) };
+      }
+      return { offset: 0 };
+    } finally {
+      closeSync(opened.fd);
+    }
   }
 
   // ---- rotation -------------------------------------------------------------------------------
@@ -536,7 +649,7 @@ export class TailPipeline implements TailControl {
     this.setWaiting(f, false);
     if (!f.busy) this.closeFd(f);
     f.settle(this.now());
-    if (f.inFlight === 0) this.forget(f);
+    if (f.inFlight === 0) this.forget(f, true);
   }
 
   /**
@@ -557,13 +670,28 @@ export class TailPipeline implements TailControl {
     this.consumeLine(f, carry, 0, carry.length, f.lineEnd + carry.length, false, ...this.nowParts(), true);
   }
 
-  private forget(f: TailedFile): void {
+  /** `drained`: it was read to its end (or given up), and its entry is kept while the file exists. */
+  private forget(f: TailedFile, drained = false): void {
+    if (drained && this.byKey.get(f.key) === f) {
+      const entry = this.entryOf(f, new Date(this.now()).toISOString());
+      if (entry) {
+        this.drained.delete(f.key);
+        this.drained.set(f.key, { entry, size: Math.max(f.size, f.readPos), dir: dirname(f.realPath) });
+        for (const k of this.drained.keys()) {
+          if (this.drained.size <= DRAINED_MAX) break;
+          this.drained.delete(k);
+        }
+      }
+    }
     f.state = 'done';
     this.rotatedFiles.delete(f);
     this.ready.delete(f);
     this.setWaiting(f, false);
     if (!f.busy) this.closeFd(f);
-    if (this.byKey.get(f.key) === f) this.byKey.delete(f.key);
+    if (this.byKey.get(f.key) === f) {
+      this.byKey.delete(f.key);
+      this.copied.delete(f.key);
+    }
     for (const [p, g] of this.byPath) if (g === f) this.byPath.delete(p);
     this.metrics.watchedFiles.set(this.byKey.size);
     this.checkpointDirty = true;
@@ -739,6 +867,11 @@ export class TailPipeline implements TailControl {
     this.metrics.rotations.inc({ kind: 'copytruncate' });
     this.logger.info({ path: f.path, size, offset: f.readPos }, 'file truncated (copytruncate?); reading it again from the start');
     this.flushPartials(f);
+    if (f.fpLen > 0) {
+      const gens = this.copied.get(f.key) ?? [];
+      gens.unshift({ offset: f.readPos, fp: f.fp, fpLen: f.fpLen });
+      this.copied.set(f.key, gens.slice(0, COPIES_KEPT));
+    }
     f.restart();
     f.size = size;
     // Zero bytes fingerprinted: the entry stays in the checkpoint (offset 0) until the next read
@@ -907,7 +1040,7 @@ export class TailPipeline implements TailControl {
     for (const seg of segments) {
       const f = seg.file;
       if (f.settle(now)) this.checkpointDirty = true;
-      if (f.state === 'done' && f.inFlight === 0 && this.byKey.get(f.key) === f) this.forget(f);
+      if (f.state === 'done' && f.inFlight === 0 && this.byKey.get(f.key) === f) this.forget(f, true);
     }
   }
 
@@ -1097,17 +1230,23 @@ export class TailPipeline implements TailControl {
     const out: CheckpointEntry[] = [];
     const updatedNow = new Date(this.now()).toISOString();
     for (const f of this.byKey.values()) {
-      const base = { dev: f.dev, ino: f.ino, path: f.path, input: f.input.name, updated: f.updated };
-      const real = f.realPath !== f.path ? { real_path: f.realPath } : {};
-      if (f.resume) {
-        const fp = f.resume.fp !== undefined ? { fp: f.resume.fp, fp_len: f.resume.fpLen! } : { fp: EMPTY_FP.fp, fp_len: 0 };
-        out.push({ ...base, ...real, ...fp, ...tailFields(f.resume.tail), offset: f.resume.offset, updated: updatedNow });
-      } else if (f.fpLen >= 0) {
-        const tail = f.tailCommitted && f.tailCommitted.at <= f.committed ? f.tailCommitted : undefined;
-        out.push({ ...base, ...real, fp: f.fp, fp_len: f.fpLen, ...tailFields(tail), offset: f.committed });
-      }
+      const e = this.entryOf(f, updatedNow);
+      if (e) out.push(e);
     }
+    for (const [key, d] of this.drained) if (!this.byKey.has(key)) out.push(d.entry);
     return out;
+  }
+
+  private entryOf(f: TailedFile, updatedNow: string): CheckpointEntry | null {
+    const base = { dev: f.dev, ino: f.ino, path: f.path, input: f.input.name, updated: f.updated };
+    const real = f.realPath !== f.path ? { real_path: f.realPath } : {};
+    if (f.resume) {
+      const fp = f.resume.fp !== undefined ? { fp: f.resume.fp, fp_len: f.resume.fpLen! } : { fp: EMPTY_FP.fp, fp_len: 0 };
+      return { ...base, ...real, ...fp, ...tailFields(f.resume.tail), offset: f.resume.offset, updated: updatedNow };
+    }
+    if (f.fpLen < 0) return null;
+    const tail = f.tailCommitted && f.tailCommitted.at <= f.committed ? f.tailCommitted : undefined;
+    return { ...base, ...real, fp: f.fp, fp_len: f.fpLen, ...tailFields(tail), offset: f.committed };
   }
 }
 

@@ -2,12 +2,21 @@
 // a rescan. Asking findByInode per file listed and lstat'ed the whole directory once per file:
 // with 5,000 files deleted at once, 25 million lstats per rescan.
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { inodeKey } from './identity.js';
 
+/** A regular file of a listed directory. */
+export interface Listed {
+  path: string;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
 /** The regular files of `dir` (lstat: a symlink is not the file it names), by `dev:ino`. */
-export async function inodesIn(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+export async function inodesIn(dir: string): Promise<Map<string, Listed>> {
+  const out = new Map<string, Listed>();
   let names: string[];
   try {
     names = await fsp.readdir(dir);
@@ -17,18 +26,34 @@ export async function inodesIn(dir: string): Promise<Map<string, string>> {
   for (const n of names) {
     const p = join(dir, n);
     const st = await fsp.lstat(p).catch(() => null);
-    if (st && st.isFile()) out.set(inodeKey(st.dev, st.ino), p);
+    if (st && st.isFile()) out.set(inodeKey(st.dev, st.ino), { path: p, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
   }
   return out;
 }
 
 /** findByInode over many files of the same directories: each directory is listed once (per instance). */
 export class DirInodes {
-  private readonly dirs = new Map<string, Promise<Map<string, string>>>();
+  private readonly dirs = new Map<string, Promise<Map<string, Listed>>>();
 
   find(dir: string, dev: number, ino: number): Promise<string | null> {
+    return this.list(dir).then((x) => x.get(inodeKey(dev, ino))?.path ?? null);
+  }
+
+  list(dir: string): Promise<Map<string, Listed>> {
     let m = this.dirs.get(dir);
     if (!m) this.dirs.set(dir, (m = inodesIn(dir)));
-    return m.then((x) => x.get(inodeKey(dev, ino)) ?? null);
+    return m;
   }
+}
+
+/** Compressed rotations are not text to tail (logrotate `compress`, kubelet's `.gz`). */
+const COMPRESSED = /\.(gz|tgz|z|bz2|xz|lz4|zst|zstd|zip|lzma|lz|br|sz)$/i;
+
+/**
+ * Whether `path` is a rotation of the file named `name`: `<name>.<suffix>` (kubelet
+ * `0.log.20261201-101010`, Docker `x-json.log.1`, logrotate `x.log.1`), not compressed.
+ */
+export function isRotationOf(path: string, name: string): boolean {
+  const n = basename(path);
+  return n.length > name.length + 1 && n.startsWith(name) && n[name.length] === '.' && !COMPRESSED.test(n);
 }
