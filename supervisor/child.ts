@@ -21,6 +21,7 @@ export interface PortHolder {
   descendant: boolean;
 }
 const PORT_HOLDERS_TTL_MS = 5000;
+const monotonicNow = (): number => performance.now();
 import { waitReady } from './readiness.js';
 import { INITIAL_POLICY_STATE, markStable, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from './restart-policy.js';
 import { resolveCommand } from './self-command.js';
@@ -53,6 +54,7 @@ export interface ChildOptions {
   /** Where to look for process-group members (zombie detection). Default /proc. */
   procRoot?: string;
   random?: () => number;
+  /** A monotonic clock in ms (default performance.now); never compared with wall-clock times. */
   now?: () => number;
 }
 
@@ -139,8 +141,9 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     this.opts = { ...opts };
   }
 
+  /** Durations only (uptime, backoff, reload windows): monotonic, so a wall-clock step changes none. */
   private get now(): () => number {
-    return this.opts.now ?? Date.now;
+    return this.opts.now ?? monotonicNow;
   }
 
   private get name(): string {
