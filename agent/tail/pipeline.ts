@@ -947,7 +947,11 @@ export class TailPipeline implements TailControl {
         f.pendingStart = -1;
         const seg = f.segment(f.sendableEnd);
         // The block's read time (consume's clock reading) opens a batch: no clock call per line.
-        this.write(f, seg, sec * 1000 + nsec / 1e6, (out) => writeLineBytesEntry(out, data, d, this.packedMeta(f)));
+        // Bytes the parser already checked cannot fail to encode: no closure or guard per line here.
+        const b = this.batcher.batchFor(f.meta.tag, sec * 1000 + nsec / 1e6);
+        const before = b.buf!.length;
+        writeLineBytesEntry(b.buf!, data, d, this.packedMeta(f));
+        this.added(b, seg, before);
         return;
       }
     }
