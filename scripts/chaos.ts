@@ -4,7 +4,9 @@
 // deleted, while the child is kill -9'd every ~4 s and warden itself is kill -9'd once (at 12 s)
 // and restarted. At the end the sink's output is checked against a
 // ledger of every line written: lost must be 0; duplicates are reported. warden's RSS and open
-// descriptors are sampled over time and must not grow once steady.
+// descriptors are sampled over time and must not grow once steady. Descriptors on the log files
+// are counted apart: a rotated file is held open until it is drained, so they rise with the
+// backlog; once everything is delivered they must fall back to one per live file.
 //
 //   npm run chaos -- --minutes 2 [--rate 3000] [--seed 1] [--dir D]
 //
@@ -45,6 +47,8 @@ interface Sample {
   instance: number;
   rssKiB: number;
   fds: number;
+  /** Of fds, those open on files under the log inputs. */
+  logFds: number;
 }
 
 export interface ChaosResult {
@@ -59,6 +63,10 @@ export interface ChaosResult {
   restartsByReason: Record<string, number>;
   rss: { startKiB: number; endKiB: number; steadyMaxKiB: number; lateMaxKiB: number };
   fds: { start: number; end: number; steadyMax: number; lateMax: number };
+  /** Descriptors other than log files: steady max → late max. */
+  otherFds: { steadyMax: number; lateMax: number };
+  /** Log-file descriptors once everything was delivered and rotated files settled, and the live files. */
+  logFdsAfterDrain: { held: number; live: number };
   grew: boolean;
   ok: boolean;
 }
@@ -80,12 +88,21 @@ function procStatusKiB(pid: number, field: string): number {
   }
 }
 
-function fdCount(pid: number): number {
+/** Open descriptors of pid, and how many of them are on files under logRoot. */
+function fdCount(pid: number, logRoot: string): { fds: number; logFds: number } {
+  let names: string[];
   try {
-    return readdirSync(`/proc/${pid}/fd`).length;
+    names = readdirSync(`/proc/${pid}/fd`);
   } catch {
-    return 0;
+    return { fds: 0, logFds: 0 };
   }
+  let logFds = 0;
+  for (const n of names) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${n}`).startsWith(logRoot + '/')) logFds++;
+    } catch {}
+  }
+  return { fds: names.length, logFds };
 }
 
 export async function runChaos(opts: { minutes: number; rate: number; seed: number; dir?: string; log?: (s: string) => void }): Promise<ChaosResult> {
@@ -238,7 +255,7 @@ export async function runChaos(opts: { minutes: number; rate: number; seed: numb
   const writer = setInterval(writeTick, 50);
   const sampler = setInterval(() => {
     const pid = warden?.pid;
-    if (pid && warden!.exitCode === null) samples.push({ t: Date.now() - t0, instance, rssKiB: procStatusKiB(pid, 'VmRSS'), fds: fdCount(pid) });
+    if (pid && warden!.exitCode === null) samples.push({ t: Date.now() - t0, instance, rssKiB: procStatusKiB(pid, 'VmRSS'), ...fdCount(pid, node) });
   }, 1000);
   // Faults: the child kill -9'd every ~4 s; warden kill -9'd once, at 12 s, and restarted.
   let nextChildKill = Date.now() + KILL_CHILD_EVERY_MS;
@@ -290,6 +307,16 @@ export async function runChaos(opts: { minutes: number; rate: number; seed: numb
     await sleep(1000);
   }
   clearInterval(sampler);
+  // Every line is delivered: rotated files are drained, so within a few housekeeping ticks (the
+  // settle time is 1 s) only the live files stay open. More than that is a descriptor leak.
+  const live = sources.length;
+  let logFdsHeld = Infinity;
+  for (const settleDeadline = Date.now() + 15_000; ; ) {
+    const wp = (warden as ChildProcess | null)?.pid;
+    logFdsHeld = wp ? fdCount(wp, node).logFds : 0;
+    if (logFdsHeld <= live || Date.now() > settleDeadline) break;
+    await sleep(500);
+  }
   let restartsByReason: Record<string, number> = {};
   try {
     const metrics: string = await get('/metrics');
@@ -334,7 +361,12 @@ export async function runChaos(opts: { minutes: number; rate: number; seed: numb
     lateMaxKiB: max(late.map((s) => s.rssKiB)),
   };
   const fds = { start: samples[0]?.fds ?? 0, end: samples.at(-1)?.fds ?? 0, steadyMax: max(half.map((s) => s.fds)), lateMax: max(late.map((s) => s.fds)) };
-  const grew = warm.length >= 8 && (rss.lateMaxKiB > rss.steadyMaxKiB * 1.25 + 8192 || fds.lateMax > fds.steadyMax + 16);
+  const other = (xs: Sample[]) => max(xs.map((s) => s.fds - s.logFds));
+  const otherFds = { steadyMax: other(half), lateMax: other(late) };
+  const logFdsAfterDrain = { held: logFdsHeld, live };
+  const grew =
+    (warm.length >= 8 && (rss.lateMaxKiB > rss.steadyMaxKiB * 1.25 + 8192 || otherFds.lateMax > otherFds.steadyMax + 16)) ||
+    logFdsAfterDrain.held > logFdsAfterDrain.live;
   const result: ChaosResult = {
     seconds: Math.round((Date.now() - t0) / 1000),
     written,
@@ -347,6 +379,8 @@ export async function runChaos(opts: { minutes: number; rate: number; seed: numb
     restartsByReason,
     rss,
     fds,
+    otherFds,
+    logFdsAfterDrain,
     grew,
     ok: lost === 0 && !grew,
   };
@@ -420,6 +454,8 @@ export function formatChaos(res: ChaosResult): string {
     ['warden RSS start → end', `${(res.rss.startKiB / 1024).toFixed(1)} → ${(res.rss.endKiB / 1024).toFixed(1)} MiB`],
     ['warden RSS steady max → late max', `${(res.rss.steadyMaxKiB / 1024).toFixed(1)} → ${(res.rss.lateMaxKiB / 1024).toFixed(1)} MiB`],
     ['warden fds start → end (steady → late max)', `${res.fds.start} → ${res.fds.end} (${res.fds.steadyMax} → ${res.fds.lateMax})`],
+    ['  other than log files (steady → late max)', `${res.otherFds.steadyMax} → ${res.otherFds.lateMax}`],
+    ['  on log files once all delivered', `${res.logFdsAfterDrain.held} (live files: ${res.logFdsAfterDrain.live})`],
     ['growth after warm-up', res.grew ? 'YES' : 'no'],
     ['verdict', res.ok ? 'ok' : 'FAILED'],
   ];
