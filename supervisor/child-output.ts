@@ -5,7 +5,7 @@
 // CHILD_LOG_BACKLOG_BYTES) the child's output is read and dropped, counted, so a child writing
 // 50 MiB/s neither grows warden's memory nor blocks on a full pipe.
 import type { Metrics } from '../agent/health/metrics.js';
-import { logBacklogBytes, type Logger } from './log.js';
+import { logBacklogBytes, type Logger } from '../core/log.js';
 
 /** A longer line is cut here and the rest of it up to the next newline is dropped (and counted). */
 export const MAX_CHILD_LINE_BYTES = 16 * 1024;

@@ -1,16 +1,16 @@
 // The child's lifetime: spawn it as the leader of its own process group, stream its output into
 // warden's log, wait until its Forward input accepts connections, and when it ends, clear what
 // is left of its group, classify the exit and start it again per the restart policy.
-// The state machine is documented on `ChildState` (supervisor/contracts.ts).
+// The state machine is documented on `ChildState` (core/contracts.ts).
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Metrics } from '../agent/health/metrics.js';
-import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } from './contracts.js';
+import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } from '../core/contracts.js';
 import { BACKED_UP_PAUSE_MS, ChildOutput } from './child-output.js';
 import { classifyExit, oomCounterFiles, parseOomKills } from './exit-classify.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 import { escapedDescendants, killAndWait, listenerPids, listProcs, mergeProcs, parseProcStat, sameProcessRunning, signalGroup, terminateGroup, waitGroupGone, type ProcStat } from './process-group.js';
 import { parseForwardTo } from '../agent/forward/protocol.js';
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 
 /** A config larger than this is refused before it is buffered. */
 export const CONFIG_MAX_BYTES = 1024 * 1024;

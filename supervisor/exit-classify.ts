@@ -1,6 +1,6 @@
 // Why the child's run ended, from what the kernel told us. Pure: the caller reads the cgroup's
 // OOM-kill counters before the spawn and after the exit and passes both in.
-import type { ExitInfo } from './contracts.js';
+import type { ExitInfo } from '../core/contracts.js';
 
 /** The child's own configuration was rejected: fluentd and `warden sink` exit 2 for that. */
 export const CONFIG_ERROR_EXIT_CODE = 2;

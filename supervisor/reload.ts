@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { Metrics } from '../agent/health/metrics.js';
 import { configHash, readBounded } from './config-watch.js';
 import { withSelfExcludes } from './self-exclude.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 
 /** Config subtrees a running warden cannot change: their running values stay until a restart. */
 export const RESTART_ONLY = [

@@ -13,7 +13,7 @@
 // Nothing here throws: a failed notification is logged once and the service keeps running.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import type { Logger } from './log.js';
+import type { Logger } from '../core/log.js';
 
 /** What systemd hands a notify service; the composition root removes them from the child's env. */
 export const NOTIFY_ENV_KEYS = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID'] as const;

@@ -16,7 +16,7 @@
 // past a limit, where warden wants backpressure (`writable()` / 'drain') with the files as buffer.
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import type { Logger } from '../../supervisor/log.js';
+import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../health/metrics.js';
 
 /** Ages and timeouts use the monotonic clock: a wall clock stepped back or forward must neither

@@ -9,7 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb } from 'node:zlib';
 import pino from 'pino';
-import { createLogger, type Logger } from '../../supervisor/log.js';
+import { createLogger, type Logger } from '../../core/log.js';
 import {
   EventTime,
   ForwardProtocolError,

@@ -5,8 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { parseHostPort } from '../../config/address.js';
-import type { Logger } from '../../supervisor/log.js';
-import type { HealthVerdict } from '../../supervisor/contracts.js';
+import type { Logger } from '../../core/log.js';
+import type { HealthVerdict } from '../../core/contracts.js';
 
 export interface HealthSources {
   live(): HealthVerdict;

@@ -5,7 +5,7 @@
 // starts there again and not at a later "now".
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../supervisor/log.js';
+import type { Logger } from '../../core/log.js';
 import { parseStateJson, readBounded, writeFileAtomic } from '../tail/checkpoint.js';
 import type { JournalPosition } from './args.js';
 

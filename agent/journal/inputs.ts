@@ -2,7 +2,7 @@
 // (supervisor/run.ts): started and stopped with the file pipeline, paused while the child is not
 // ready, shown in /status under `journal`.
 import type { Config, JournalInputConfig } from '../../config/schema.js';
-import type { Logger } from '../../supervisor/log.js';
+import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../health/metrics.js';
 import type { ChunkSender } from '../tail/pipeline.js';
 import { JournalSource, type JournalStatus } from './source.js';

@@ -14,7 +14,7 @@
 // be used (a symlink, a FIFO, too large, corrupt) is kept aside like a corrupt one.
 import { promises as fsp, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../supervisor/log.js';
+import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../health/metrics.js';
 
 /** Version 2 added `tail_hash`/`tail_len`/`tail_at`; version 1 files are still read (no tail hash). */

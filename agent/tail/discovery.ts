@@ -13,7 +13,7 @@ import { lstatSync, promises as fsp, readdirSync, realpathSync, statSync, type S
 import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Config, InputConfig } from '../../config/schema.js';
-import type { Logger } from '../../supervisor/log.js';
+import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../health/metrics.js';
 import type { CheckpointEntry } from './checkpoint.js';
 import { findByInode, openConfined, Roots, type Opened } from './confine.js';

@@ -3,7 +3,7 @@
 // (thousands of files deleted at once) the rest of the window is one summary line per reason with
 // the number of files, the bytes and a few of the paths, so the log says what was lost without
 // thousands of lines.
-import type { Logger } from '../../supervisor/log.js';
+import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../health/metrics.js';
 
 const PER_WINDOW = 10;

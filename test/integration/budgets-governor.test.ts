@@ -10,7 +10,7 @@ import { configSchema } from '../../config/schema.js';
 import { ChildSupervisor } from '../../supervisor/child.js';
 import { readContainerLimits } from '../../supervisor/budgets/cgroup.js';
 import { BudgetGovernor } from '../../supervisor/budgets/governor.js';
-import { createLogger } from '../../supervisor/log.js';
+import { createLogger } from '../../core/log.js';
 import { freePort } from './child-harness.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/children/${name}`, import.meta.url));

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { configSchema } from '../../config/schema.js';
-import type { ChildHandle, ChildStatus } from '../../supervisor/contracts.js';
+import type { ChildHandle, ChildStatus } from '../../core/contracts.js';
 import { readContainerLimits } from '../../supervisor/budgets/cgroup.js';
 import { BudgetGovernor } from '../../supervisor/budgets/governor.js';
-import { createLogger } from '../../supervisor/log.js';
+import { createLogger } from '../../core/log.js';
 
 const MIB = 1024 * 1024;
 let dir = '';

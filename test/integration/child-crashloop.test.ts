@@ -1,7 +1,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ExitInfo } from '../../supervisor/contracts.js';
+import type { ExitInfo } from '../../core/contracts.js';
 import { childScope, fixture, freePort, metricValue, until } from './child-harness.js';
 
 const node = process.execPath;

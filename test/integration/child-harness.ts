@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { ChildSupervisor, type ChildOptions } from '../../supervisor/child.js';
-import type { ChildStatus } from '../../supervisor/contracts.js';
-import { createLogger } from '../../supervisor/log.js';
+import type { ChildStatus } from '../../core/contracts.js';
+import { createLogger } from '../../core/log.js';
 
 export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/children/${name}`, import.meta.url));
 

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { createMetrics } from '../../../agent/health/metrics.js';
 import { startHealthServer, type HealthServer } from '../../../agent/health/server.js';
 import { get } from '../../../agent/health/client.js';
-import { createLogger } from '../../../supervisor/log.js';
+import { createLogger } from '../../../core/log.js';
 
 const quiet = createLogger('silent', { stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CHECKPOINT_MAX_BYTES, CheckpointStore, type CheckpointEntry } from '../../../agent/tail/checkpoint.js';
 import { createMetrics } from '../../../agent/health/metrics.js';
-import { createLogger } from '../../../supervisor/log.js';
+import { createLogger } from '../../../core/log.js';
 
 let dir: string;
 const logLines: string[] = [];

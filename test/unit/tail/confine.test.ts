@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../agent/health/metrics.js';
 import { findByInode, openConfined, resolveRoot, Roots } from '../../../agent/tail/confine.js';
 import { Discovery } from '../../../agent/tail/discovery.js';
-import { createLogger } from '../../../supervisor/log.js';
+import { createLogger } from '../../../core/log.js';
 import { counter, tailConfig } from '../../fixtures/tail/harness.js';
 
 let dir = '';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../agent/health/metrics.js';
 import { Discovery, FULL_SCAN_EVERY, type Candidate } from '../../../agent/tail/discovery.js';
-import { createLogger } from '../../../supervisor/log.js';
+import { createLogger } from '../../../core/log.js';
 import { tailConfig } from '../../fixtures/tail/harness.js';
 
 let dir = '';
