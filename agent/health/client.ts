@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { loadConfig } from '../../config/load.js';
 import { compileGlob } from '../tail/glob.js';
 import { splitListen } from './server.js';
+import { age, mi, millicores, size } from '../../core/units.js';
 
 /**
  * --url, else the health.listen of the resolved config (wildcards → loopback), else 127.0.0.1:9880.
@@ -111,8 +112,8 @@ export function renderStatus(s: any): string {
           clip(String(f.to ?? '?'), 40),
           f.connected ? 'yes' : 'no',
           f.max_inflight != null ? `${f.inflight ?? 0}/${f.max_inflight}` : String(f.inflight ?? 0),
-          f.last_ack_age_s != null ? `${fmtAge(f.last_ack_age_s)} ago` : f.last_ack_at ? String(f.last_ack_at) : 'never',
-          f.oldest_pending_s != null ? fmtAge(f.oldest_pending_s) : '-',
+          f.last_ack_age_s != null ? `${age(f.last_ack_age_s)} ago` : f.last_ack_at ? String(f.last_ack_at) : 'never',
+          f.oldest_pending_s != null ? age(f.oldest_pending_s) : '-',
         ],
       ]),
     );
@@ -121,12 +122,10 @@ export function renderStatus(s: any): string {
   if (b && Array.isArray(b.rows)) {
     out.push('');
     const pod = b.pod ?? {};
-    const mib = (n: number | null | undefined) => (n == null ? '-' : `${(n / 1048576).toFixed(1)}Mi`);
-    const milli = (n: number | null | undefined) => (n == null ? '-' : `${n}m`);
     const podLine =
       pod.memory_limit_bytes == null && pod.cpu_limit_millicores == null
         ? 'no container limits'
-        : `pod memory ${mib(pod.working_set_bytes)} of ${pod.memory_limit_bytes == null ? 'no limit' : mib(pod.memory_limit_bytes)}, cpu ${milli(pod.cpu_millicores)} of ${pod.cpu_limit_millicores == null ? 'no limit' : milli(pod.cpu_limit_millicores)}`;
+        : `pod memory ${mi(pod.working_set_bytes)} of ${pod.memory_limit_bytes == null ? 'no limit' : mi(pod.memory_limit_bytes)}, cpu ${millicores(pod.cpu_millicores)} of ${pod.cpu_limit_millicores == null ? 'no limit' : millicores(pod.cpu_limit_millicores)}`;
     out.push(`BUDGETS (${b.mode ?? '?'}; ${podLine})`);
     out.push(table([['resource', 'state', 'usage', 'budget', 'actions', 'reason'], ...b.rows.map((r: any) => [String(r.resource), String(r.state), String(r.usage), String(r.budget), String(r.actions), String(r.reason)])]));
   }
@@ -149,14 +148,14 @@ function renderFiles(files: any[], inputs: Array<{ name: string; paths: string[]
   const out: string[] = [];
   const total = files.reduce((n, f) => n + (Number(f.size) || 0), 0);
   const lagging = files.filter((f) => (f.lag ?? 0) > 0).sort((a, b) => (b.lag ?? 0) - (a.lag ?? 0));
-  out.push(`FILES (${files.length}, ${fmtBytes(total)}, lag ${fmtBytes(lagBytes)}; ${lagging.length ? `${lagging.length} lagging` : 'none lagging'})`);
+  out.push(`FILES (${files.length}, ${size(total)}, lag ${size(lagBytes)}; ${lagging.length ? `${lagging.length} lagging` : 'none lagging'})`);
   const shown = lagging.slice(0, MAX_FILE_ROWS);
   const prefixes = new Map(inputs.map((i) => [i.name, i.paths.map((p) => compileGlob(p).prefix)]));
   if (shown.length) {
     out.push(
       table([
         ['input', 'path', 'offset', 'size', 'lag', 'state'],
-        ...shown.map((f) => [String(f.input ?? ''), shortPath(String(f.path), prefixes.get(f.input) ?? []), fmtBytes(f.offset ?? 0), fmtBytes(f.size ?? 0), fmtBytes(f.lag ?? 0), String(f.state ?? '')]),
+        ...shown.map((f) => [String(f.input ?? ''), shortPath(String(f.path), prefixes.get(f.input) ?? []), size(f.offset ?? 0), size(f.size ?? 0), size(f.lag ?? 0), String(f.state ?? '')]),
       ]),
     );
   }
@@ -166,7 +165,7 @@ function renderFiles(files: any[], inputs: Array<{ name: string; paths: string[]
   else if (rest > 0) {
     const restBytes = total - shown.reduce((n, f) => n + (Number(f.size) || 0), 0);
     const lagNote = moreLagging > 0 ? `${moreLagging} more lagging` : 'none lagging';
-    out.push(`and ${rest} files, ${fmtBytes(restBytes)}, ${lagNote} (warden status --json lists every file)`);
+    out.push(`and ${rest} files, ${size(restBytes)}, ${lagNote} (warden status --json lists every file)`);
   }
   return out;
 }
@@ -191,20 +190,7 @@ function clip(s: string, width: number, middle = false): string {
   return `${s.slice(0, head)}…${s.slice(s.length - (width - 1 - head))}`;
 }
 
-function fmtAge(seconds: number): string {
-  if (seconds < 10) return `${seconds.toFixed(1)}s`;
-  if (seconds < 120) return `${Math.round(seconds)}s`;
-  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
-  return `${Math.round(seconds / 3600)}h`;
-}
-
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((cell, i) => (cell ?? '').padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-}
-
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }

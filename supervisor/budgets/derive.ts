@@ -1,9 +1,8 @@
 // The budgets in force: configured ones as given, missing ones derived from the container's limits.
 // Pure: limits and config in, numbers and a one-line explanation (`how`) out, for the log and /status.
 import type { Config } from '../../config/schema.js';
+import { MIB, miCompact } from '../../core/units.js';
 import type { Limits } from './cgroup.js';
-
-const MIB = 1024 * 1024;
 
 /** The child's share of the container; the agent gets the rest minus headroom. */
 export const SHARES = {
@@ -93,7 +92,7 @@ export function deriveBudgets(config: BudgetsConfig, limits: LimitsIn): Budgets 
   } else if (mem === null) {
     childMem = config.child ? config.child.memory_mib * MIB : UNLIMITED_DEFAULTS.child.memoryBytes;
     agentMem = config.agent ? config.agent.memory_mib * MIB : UNLIMITED_DEFAULTS.agent.memoryBytes;
-    notes.push(`memory: no container limit, child ${mib(childMem)}, agent ${mib(agentMem)} anonymous`);
+    notes.push(`memory: no container limit, child ${miCompact(childMem)}, agent ${miCompact(agentMem)} anonymous`);
   } else {
     const headroom = Math.round(mem * SHARES.memoryHeadroom);
     agentMem = config.agent ? config.agent.memory_mib * MIB : 0;
@@ -105,9 +104,9 @@ export function deriveBudgets(config: BudgetsConfig, limits: LimitsIn): Budgets 
       if (!config.child && childMem + agentMem + headroom > mem) childMem = Math.max(16 * MIB, mem - agentMem - headroom);
     }
     notes.push(
-      `memory: container limit ${mib(mem)} → child ${config.child ? 'configured' : `${SHARES.childMemory * 100}%`} ${mib(childMem)}, agent ${config.agent ? 'configured' : `the rest less ${SHARES.memoryHeadroom * 100}% headroom`} ${mib(agentMem)}`,
+      `memory: container limit ${miCompact(mem)} → child ${config.child ? 'configured' : `${SHARES.childMemory * 100}%`} ${miCompact(childMem)}, agent ${config.agent ? 'configured' : `the rest less ${SHARES.memoryHeadroom * 100}% headroom`} ${miCompact(agentMem)}`,
     );
-    if (childMem + agentMem > mem) notes.push(`warning: child + agent (${mib(childMem + agentMem)}) exceed the container limit`);
+    if (childMem + agentMem > mem) notes.push(`warning: child + agent (${miCompact(childMem + agentMem)}) exceed the container limit`);
   }
 
   // The child's hard ceiling is HARD_FACTOR × its budget, and in a pod never above memory_hard_share
@@ -117,10 +116,10 @@ export function deriveBudgets(config: BudgetsConfig, limits: LimitsIn): Budgets 
   const hard = podHard === null ? own : Math.min(own, podHard);
   notes.push(
     podHard === null || own <= podHard
-      ? `hard ceiling ${HARD_FACTOR}× child budget = ${mib(hard)}`
-      : `hard ceiling memory_hard_share ${config.memory_hard_share} × ${mib(mem!)} = ${mib(hard)}`,
+      ? `hard ceiling ${HARD_FACTOR}× child budget = ${miCompact(hard)}`
+      : `hard ceiling memory_hard_share ${config.memory_hard_share} × ${miCompact(mem!)} = ${miCompact(hard)}`,
   );
-  if (hard <= childMem) notes.push(`warning: hard ceiling ${mib(hard)} is not above the child budget, so memory over budget restarts at once`);
+  if (hard <= childMem) notes.push(`warning: hard ceiling ${miCompact(hard)} is not above the child budget, so memory over budget restarts at once`);
 
   const high = limits.memoryHighBytes ?? null;
   const podMem = mem === null ? high : high === null ? mem : Math.min(mem, high);
@@ -131,8 +130,4 @@ export function deriveBudgets(config: BudgetsConfig, limits: LimitsIn): Budgets 
     childHardMemoryBytes: hard,
     how: `cgroup ${limits.version}; ${notes.join('; ')}`,
   };
-}
-
-function mib(bytes: number): string {
-  return `${+(bytes / MIB).toFixed(1)}Mi`;
 }

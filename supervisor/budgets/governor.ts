@@ -10,6 +10,7 @@ import type { Config } from '../../config/schema.js';
 import type { Metrics } from '../../agent/health/metrics.js';
 import type { ChildHandle, ChildStatus, TailControl } from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
+import { mi, millicores } from '../../core/units.js';
 import { delegatedCgroupV2, readPodUsage, type CgroupSources, type Limits } from './cgroup.js';
 import { deriveBudgets, type Budgets } from './derive.js';
 import { DutyCycler } from './duty.js';
@@ -93,7 +94,6 @@ export interface BudgetSnapshot {
 const KEEP_ACTIONS = 50;
 /** Governor ticks between refreshes of the node figures. */
 const NODE_FIGURES_EVERY = 60;
-const MIB = 1048576;
 
 export class BudgetGovernor {
   readonly budgets: Budgets;
@@ -228,16 +228,14 @@ export class BudgetGovernor {
     const c = this.lastChild;
     const a = this.lastSelf;
     const b = this.budgets;
-    const milli = (n: number | null | undefined) => (n == null ? '-' : `${n}m`);
-    const mi = (n: number | null | undefined) => (n == null ? '-' : `${(n / MIB).toFixed(1)}Mi`);
     const cpuBudget = (n: number | null, enforced: boolean) => (n === null ? '-' : `${n}m${enforced ? '' : ' (share)'}`);
     const count = (key: MachineKey) => Object.entries(this.violations).reduce((sum, [k, v]) => (k.startsWith(`${key}.`) ? sum + v : sum), 0);
     const usage: Record<MachineKey, [string, string]> = {
       'pod.memory': [mi(this.lastPod.workingSetBytes), mi(b.pod.memoryBytes)],
       'child.memory': [mi(c?.memoryBytes), mi(b.child.memoryBytes)],
-      'child.cpu': [milli(c?.cpuMillicores), cpuBudget(b.child.cpuMillicores, b.child.cpuEnforced)],
+      'child.cpu': [millicores(c?.cpuMillicores), cpuBudget(b.child.cpuMillicores, b.child.cpuEnforced)],
       'agent.memory': [mi(a?.anonBytes), mi(b.agent.memoryBytes)],
-      'agent.cpu': [milli(a?.cpuMillicores), cpuBudget(b.agent.cpuMillicores, b.agent.cpuEnforced)],
+      'agent.cpu': [millicores(a?.cpuMillicores), cpuBudget(b.agent.cpuMillicores, b.agent.cpuEnforced)],
     };
     return MACHINES.map((k) => ({ resource: k, state: states[k].state, usage: usage[k][0], budget: usage[k][1], reason: states[k].reason, actions: count(k) }));
   }

@@ -16,6 +16,7 @@
 //                 the container's; cpu_action none, kernel mode or a derived budget: no action.
 //   agent memory  anonymous RSS ≥ SHED.on of its budget → shed (smaller batches, idle files closed).
 //   agent cpu     the read rate, only for a budget set explicitly below the container's.
+import { kibPerSec, mib, MIB, percent, seconds } from '../../core/units.js';
 import type { Budgets } from './derive.js';
 
 export type Who = 'pod' | 'child' | 'agent';
@@ -165,9 +166,6 @@ export interface Decision {
   nextIntervalMs: number;
 }
 
-const mib = (b: number) => `${(b / 1048576).toFixed(1)}MiB`;
-const pct = (x: number) => `${Math.round(x * 100)}%`;
-
 /** One decision's scratch: the new state and what it emits. */
 class Step {
   readonly actions: Action[] = [];
@@ -250,7 +248,7 @@ function podMemory(s: Step, sample: PolicySample, budgets: Budgets, params: Poli
   if (limit === null || ws === null) return;
   const level = ws / limit;
   const m = s.m(key);
-  const what = `working set ${mib(ws)} = ${pct(level)} of ${mib(limit)}`;
+  const what = `working set ${mib(ws)} = ${percent(level)} of ${mib(limit)}`;
   const releaseWindow = () => {
     if (s.state.window !== null) {
       s.state.window = null;
@@ -313,7 +311,7 @@ function childMemory(s: Step, child: NonNullable<PolicySample['child']>, budgets
   s.state.childMemPrev = { at: s.at, bytes: used, growth };
   // A leak grows over two intervals in a row; one step (a buffer allocated once) is not a trend.
   const trend = Math.min(growth, prevSample?.growth ?? 0);
-  const what = `${mib(used)} of budget ${mib(budget)}${growth > 1048576 ? `, growing ${mib(growth)}/s` : ''}`;
+  const what = `${mib(used)} of budget ${mib(budget)}${growth > MIB ? `, growing ${mib(growth)}/s` : ''}`;
   const m = s.m(key);
 
   if (used <= budget) {
@@ -341,7 +339,7 @@ function childMemory(s: Step, child: NonNullable<PolicySample['child']>, budgets
   }
   const mm = s.m(key);
   if (mm.phase === 'pressure' && due) {
-    s.go(key, 'acting', `${what}: over budget for ${(overMs / 1000).toFixed(1)}s${racing ? ', would reach the hard ceiling first' : ''}`);
+    s.go(key, 'acting', `${what}: over budget for ${seconds(overMs)}${racing ? ', would reach the hard ceiling first' : ''}`);
     s.act(key, { action: 'flush', detail: `${what}` }, 1);
   } else if (mm.phase === 'acting' && mm.step === 1 && s.at - mm.changedAt >= fastIntervalMs(params) && due) {
     s.state.restarting = true;
@@ -403,14 +401,14 @@ function cpuThrottleMachine(s: Step, who: 'child' | 'agent', used: number, budge
       // Without a lever, pressure is only reported for use sustained over cpu_sustain_s: the
       // periodic rescans of an idle warden are brief spikes over a share, not a state worth a line.
       const since = m.overSince ?? s.at;
-      if (s.at - since >= params.cpuSustainMs) s.go(key, 'pressure', `${what} for ${((s.at - since) / 1000).toFixed(1)}s (no action: ${lever.none})`);
+      if (s.at - since >= params.cpuSustainMs) s.go(key, 'pressure', `${what} for ${seconds(s.at - since)} (no action: ${lever.none})`);
       else s.state.machines[key] = { ...m, overSince: since };
       return;
     }
     case 'pressure':
       if (under) s.go(key, 'normal', what);
       else if (over && 'lever' in lever && s.dwelt(key) >= params.cpuSustainMs) {
-        s.go(key, 'acting', `${what} for ${(s.dwelt(key) / 1000).toFixed(1)}s`);
+        s.go(key, 'acting', `${what} for ${seconds(s.dwelt(key))}`);
         lower();
       }
       return;
@@ -448,7 +446,7 @@ function dutyMachine(s: Step, child: NonNullable<PolicySample['child']>, budget:
     case 'pressure':
       if (used <= budget * EXIT_SHARE) s.go(key, 'normal', what);
       else if (used > budget && s.dwelt(key) >= params.cpuSustainMs && target >= DUTY.minStop) {
-        s.go(key, 'acting', `${what} for ${(s.dwelt(key) / 1000).toFixed(1)}s`);
+        s.go(key, 'acting', `${what} for ${seconds(s.dwelt(key))}`);
         s.state.dutyStop = round3(target);
         s.act(key, { action: 'duty_cycle', value: s.state.dutyStop, detail: `${what}: stopped ${Math.round(target * 100)}% of each 100ms` });
       }
@@ -476,7 +474,7 @@ function agentMemory(s: Step, used: number, budgets: Budgets, params: PolicyPara
   const key = 'agent.memory';
   const budget = budgets.agent.memoryBytes;
   const level = used / budget;
-  const what = `${mib(used)} = ${pct(level)} of budget ${mib(budget)}`;
+  const what = `${mib(used)} = ${percent(level)} of budget ${mib(budget)}`;
   const m = s.m(key);
   const shed = () => {
     s.go(key, 'acting', what);
@@ -522,7 +520,7 @@ function applyRate(s: Step, readBytesPerSec: number | null): void {
   s.actions.push(
     next === null
       ? { who, resource: 'cpu', action: 'unthrottle', value: null, detail: `${why}: read rate limit lifted` }
-      : { who, resource: 'cpu', action: 'throttle', value: next, detail: `${why}: read rate ${Math.round(next / 1024)}KiB/s` },
+      : { who, resource: 'cpu', action: 'throttle', value: next, detail: `${why}: read rate ${kibPerSec(next)}` },
   );
 }
 
