@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { JournalInputConfig } from '../../config/schema.js';
 import { LineRing, LineSplitter, MAX_CHILD_LINE_BYTES } from '../../supervisor/child-output.js';
 import type { Logger } from '../../core/log.js';
-import { INITIAL_POLICY_STATE, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../supervisor/restart-policy.js';
+import { INITIAL_POLICY_STATE, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../core/restart-policy.js';
 import { concatEntries, encodeEntry } from '../forward/protocol.js';
 import type { Metrics } from '../health/metrics.js';
 import type { ChunkSender } from '../tail/pipeline.js';

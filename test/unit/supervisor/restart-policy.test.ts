@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INITIAL_POLICY_STATE, MIN_BACKOFF_MS, markStable, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../../supervisor/restart-policy.js';
+import { INITIAL_POLICY_STATE, MIN_BACKOFF_MS, markStable, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../../core/restart-policy.js';
 
 const cfg: RestartPolicyConfig = { backoff_initial_ms: 500, backoff_max_ms: 30_000, stable_after_s: 60, degraded_after: 5 };
 
