@@ -13,7 +13,7 @@
 // buffer; stderr lines are cut at MAX_CHILD_LINE_BYTES.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { JournalInputConfig } from '../../config/schema.js';
-import { LineRing, LineSplitter, MAX_CHILD_LINE_BYTES } from '../../supervisor/child-output.js';
+import { LineRing, LineSplitter, MAX_CHILD_LINE_BYTES } from '../../core/lines.js';
 import type { Logger } from '../../core/log.js';
 import { INITIAL_POLICY_STATE, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../core/restart-policy.js';
 import { concatEntries, encodeEntry } from '../forward/protocol.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isContinuation, LineSplitter, mapLevel, parseJsonLine } from '../../../supervisor/child-output.js';
+import { LineSplitter } from '../../../core/lines.js';
+import { isContinuation, mapLevel, parseJsonLine } from '../../../supervisor/child-output.js';
 
 describe('child output parts', () => {
   it('maps child levels by name and by pino number; unknown is null', () => {
