@@ -17,6 +17,7 @@ import { DutyCycler } from './duty.js';
 import { setupKernelCgroup, type KernelCgroup } from './kernel.js';
 import { NodeSampler, type NodeFigures } from './node.js';
 import { MACHINES, decide, initialPolicyState, restartSettled, type Action, type MachineKey, type Phase, type PolicyParams, type PolicyState, type Transition } from './policy.js';
+import { TreeWalker } from '../procfs/tree.js';
 import { RateWindow, SelfSampler, TreeSampler, type SelfSample, type TreeSample } from './proc.js';
 
 /** The Forward client's lever: fewer chunks in flight, so the child buffers less (null = the configured maximum). */
@@ -35,6 +36,11 @@ export interface BudgetGovernorOptions {
   metrics: Metrics;
   limits: Limits;
   procRoot?: string;
+  /**
+   * The walker of the child's process tree, shared with the child supervisor so that one walk per
+   * tick serves both; default one of its own over `procRoot`.
+   */
+  walker?: TreeWalker;
   /** Monotonic milliseconds. */
   now?: () => number;
   /** Where node figures look for free disk; default the current directory. */
@@ -128,7 +134,7 @@ export class BudgetGovernor {
     this.now = opts.now ?? (() => performance.now());
     this.procRoot = opts.procRoot ?? '/proc';
     const windowMs = 3 * opts.config.sample_interval_ms;
-    this.tree = new TreeSampler({ procRoot: this.procRoot, windowMs, now: this.now });
+    this.tree = new TreeSampler({ walker: opts.walker ?? new TreeWalker({ procRoot: this.procRoot, now: this.now }), windowMs });
     this.self = new SelfSampler(windowMs, this.now);
     this.podCpu = new RateWindow(windowMs);
     // Node figures are context in /status, not policy inputs; their refresh forks `df` (and a fork

@@ -4,66 +4,15 @@
 // scan of /proc/*/stat. Synchronous reads on purpose: a handful of small procfs reads cost less
 // than a round trip through the libuv thread pool.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { parseSmapsRollup, parseStatusRssAnon, parseStatusVmRss } from '../procfs/memory.js';
+import { readText } from '../procfs/read.js';
+import { identity, parseStat, type ProcStat } from '../procfs/stat.js';
+import { TreeWalker } from '../procfs/tree.js';
 
-export interface ProcStat {
-  pid: number;
-  ppid: number;
-  pgrp: number;
-  /** Ticks in user and kernel mode (clock ticks, see CLK_TCK). */
-  utime: number;
-  stime: number;
-  /** Ticks after boot at which the process started: with the pid, its identity. */
-  starttime: number;
-  /** Resident pages. */
-  rssPages: number;
-}
+export { parseSmapsRollup, parseStat, parseStatusRssAnon, parseStatusVmRss, type ProcStat };
 
-/** Parses /proc/<pid>/stat. The command name may hold spaces and parentheses, so fields are counted from the last `)`. */
-export function parseStat(text: string): ProcStat | null {
-  const close = text.lastIndexOf(')');
-  if (close < 0) return null;
-  const pid = Number(text.slice(0, text.indexOf(' ')));
-  const f = text.slice(close + 2).split(' ');
-  // f[0] is field 3 (state); field N is f[N - 3].
-  if (f.length < 22) return null;
-  return {
-    pid,
-    ppid: Number(f[1]),
-    pgrp: Number(f[2]),
-    utime: Number(f[11]),
-    stime: Number(f[12]),
-    starttime: Number(f[19]),
-    rssPages: Number(f[21]),
-  };
-}
-
-/** Rss and Pss in bytes out of /proc/<pid>/smaps_rollup (values are in kB). */
-export function parseSmapsRollup(text: string): { rssBytes: number; pssBytes: number } | null {
-  const rss = /^Rss:\s+(\d+) kB/m.exec(text);
-  const pss = /^Pss:\s+(\d+) kB/m.exec(text);
-  if (!rss || !pss) return null;
-  return { rssBytes: Number(rss[1]) * 1024, pssBytes: Number(pss[1]) * 1024 };
-}
-
-/** VmRSS in bytes out of /proc/<pid>/status; null for kernel threads and zombies. */
-export function parseStatusVmRss(text: string): number | null {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(text);
-  return m ? Number(m[1]) * 1024 : null;
-}
-
-/** RssAnon in bytes out of /proc/<pid>/status: memory only swap or exit gives back (not file pages of the binary). */
-export function parseStatusRssAnon(text: string): number | null {
-  const m = /^RssAnon:\s+(\d+) kB/m.exec(text);
-  return m ? Number(m[1]) * 1024 : null;
-}
-
-let sysconfCache: { clkTck: number; pageSize: number } | null = null;
-
-/** CLK_TCK and the page size, asked of getconf once per process (100 and 4096 on Linux when getconf is missing). */
+/** CLK_TCK and the page size, asked of getconf (100 and 4096 on Linux when getconf is missing). */
 export function sysconf(): { clkTck: number; pageSize: number } {
-  if (sysconfCache) return sysconfCache;
   const ask = (name: string, fallback: number) => {
     try {
       const n = Number(execFileSync('getconf', [name], { encoding: 'utf8', timeout: 2000 }).trim());
@@ -72,16 +21,7 @@ export function sysconf(): { clkTck: number; pageSize: number } {
       return fallback;
     }
   };
-  sysconfCache = { clkTck: ask('CLK_TCK', 100), pageSize: ask('PAGESIZE', 4096) };
-  return sysconfCache;
-}
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
+  return { clkTck: ask('CLK_TCK', 100), pageSize: ask('PAGESIZE', 4096) };
 }
 
 /** A counter sampled over time → rate over a sliding window of wall time. */
@@ -140,6 +80,8 @@ export interface TreeSample {
 
 export interface TreeSamplerOptions {
   procRoot?: string;
+  /** The walker to share with the child supervisor's descendant tracking; default a walker of its own. */
+  walker?: TreeWalker;
   /** Width of the CPU sliding window. */
   windowMs?: number;
   /** Read smaps_rollup for PSS (a page-table walk in the kernel; off makes sampling cheaper). */
@@ -151,26 +93,23 @@ export interface TreeSamplerOptions {
 
 /** Samples one process tree over time (the child's); a new root pid starts a fresh window. */
 export class TreeSampler {
-  private readonly procRoot: string;
+  readonly walker: TreeWalker;
   private readonly clkTck: number;
   private readonly pageSize: number;
   private readonly readPss: boolean;
-  private readonly now: () => number;
   private readonly window: RateWindow;
   private rootPid: number | null = null;
   /** Per process (pid:starttime): ticks at the last sample. Exited processes drop out. */
   private lastTicks = new Map<string, number>();
   private cumulativeTicks = 0;
-  private childrenFiles: boolean | null = null;
   private primed = false;
 
   constructor(opts: TreeSamplerOptions = {}) {
-    this.procRoot = opts.procRoot ?? '/proc';
+    this.walker = opts.walker ?? new TreeWalker({ procRoot: opts.procRoot, now: opts.now });
     const sc = opts.clkTck && opts.pageSize ? { clkTck: opts.clkTck, pageSize: opts.pageSize } : sysconf();
     this.clkTck = opts.clkTck ?? sc.clkTck;
     this.pageSize = opts.pageSize ?? sc.pageSize;
     this.readPss = opts.pss ?? true;
-    this.now = opts.now ?? (() => performance.now());
     this.window = new RateWindow(opts.windowMs ?? 3000);
   }
 
@@ -183,45 +122,20 @@ export class TreeSampler {
     this.window.reset();
   }
 
-  /** Measures the tree under rootPid; null when the root is gone. */
+  /** Measures the tree under rootPid (a fresh walk); null when the root is gone. */
   sample(rootPid: number): TreeSample | null {
     if (rootPid !== this.rootPid) {
       this.reset();
       this.rootPid = rootPid;
     }
-    const at = this.now();
-    const stats = this.tree(rootPid);
+    const { at, procs: stats } = this.walker.walk(rootPid);
     if (stats.length === 0) return null;
-
-    const seen = new Map<string, number>();
-    const newPids: number[] = [];
-    let delta = 0;
-    let rssPages = 0;
-    let pss: number | null = this.readPss ? 0 : null;
-    for (const s of stats) {
-      const key = `${s.pid}:${s.starttime}`;
-      const ticks = s.utime + s.stime;
-      const before = this.lastTicks.get(key);
-      if (before === undefined) {
-        newPids.push(s.pid);
-        // A process born since the last sample used all its ticks inside the interval; on the
-        // very first sample there is no interval yet, so nothing is counted.
-        if (this.primed) delta += ticks;
-      } else delta += ticks - before;
-      seen.set(key, ticks);
-      rssPages += s.rssPages;
-      if (pss !== null) {
-        const rollup = readText(join(this.procRoot, String(s.pid), 'smaps_rollup'));
-        const parsed = rollup ? parseSmapsRollup(rollup) : null;
-        pss = parsed ? pss + parsed.pssBytes : null;
-      }
-    }
-    this.lastTicks = seen;
-    this.primed = true;
-    this.cumulativeTicks += delta;
+    const { newPids, deltaTicks } = this.countTicks(stats);
+    this.cumulativeTicks += deltaTicks;
     this.window.push(at, this.cumulativeTicks);
     const toMilli = (ticksPerSec: number | null) => (ticksPerSec === null ? null : Math.round((ticksPerSec / this.clkTck) * 1000));
-    const rssBytes = rssPages * this.pageSize;
+    const rssBytes = stats.reduce((sum, s) => sum + s.rssPages, 0) * this.pageSize;
+    const pss = this.readPss ? this.pssSum(stats) : null;
     return {
       at,
       rootPid,
@@ -235,65 +149,38 @@ export class TreeSampler {
     };
   }
 
-  /** The root's stat and its descendants', root first. Empty when the root does not exist. */
-  tree(rootPid: number): ProcStat[] {
-    const root = this.stat(rootPid);
-    if (!root) return [];
-    if (this.childrenFiles === null) {
-      this.childrenFiles = readText(join(this.procRoot, String(rootPid), 'task', String(rootPid), 'children')) !== null;
+  /** Ticks the tree used since the last sample, and the processes new since then. */
+  private countTicks(stats: ProcStat[]): { newPids: number[]; deltaTicks: number } {
+    const seen = new Map<string, number>();
+    const newPids: number[] = [];
+    let deltaTicks = 0;
+    for (const s of stats) {
+      const key = identity(s);
+      const ticks = s.utime + s.stime;
+      const before = this.lastTicks.get(key);
+      if (before === undefined) {
+        newPids.push(s.pid);
+        // A process born since the last sample used all its ticks inside the interval; on the
+        // very first sample there is no interval yet, so nothing is counted.
+        if (this.primed) deltaTicks += ticks;
+      } else deltaTicks += ticks - before;
+      seen.set(key, ticks);
     }
-    return this.childrenFiles ? this.treeByChildren(root) : this.treeByScan(root);
+    this.lastTicks = seen;
+    this.primed = true;
+    return { newPids, deltaTicks };
   }
 
-  private stat(pid: number): ProcStat | null {
-    const text = readText(join(this.procRoot, String(pid), 'stat'));
-    return text ? parseStat(text) : null;
-  }
-
-  private treeByChildren(root: ProcStat): ProcStat[] {
-    const out = [root];
-    for (let i = 0; i < out.length; i++) {
-      const pid = out[i].pid;
-      let tids: string[];
-      try {
-        tids = readdirSync(join(this.procRoot, String(pid), 'task'));
-      } catch {
-        continue; // exited between reads
-      }
-      for (const tid of tids) {
-        const text = readText(join(this.procRoot, String(pid), 'task', tid, 'children'));
-        if (!text) continue;
-        for (const c of text.trim().split(/\s+/)) {
-          const st = c ? this.stat(Number(c)) : null;
-          if (st) out.push(st);
-        }
-      }
+  /** The PSS of the tree; null as soon as one smaps_rollup is unreadable. */
+  private pssSum(stats: ProcStat[]): number | null {
+    let pss = 0;
+    for (const s of stats) {
+      const rollup = readText(`${this.walker.procRoot}/${s.pid}/smaps_rollup`);
+      const parsed = rollup ? parseSmapsRollup(rollup) : null;
+      if (!parsed) return null;
+      pss += parsed.pssBytes;
     }
-    return out;
-  }
-
-  private treeByScan(root: ProcStat): ProcStat[] {
-    const byParent = new Map<number, ProcStat[]>();
-    let names: string[];
-    try {
-      names = readdirSync(this.procRoot);
-    } catch {
-      return [root];
-    }
-    for (const name of names) {
-      const c = name.charCodeAt(0);
-      if (c < 48 || c > 57) continue;
-      const st = this.stat(Number(name));
-      if (!st) continue;
-      const list = byParent.get(st.ppid);
-      if (list) list.push(st);
-      else byParent.set(st.ppid, [st]);
-    }
-    const out = [root];
-    for (let i = 0; i < out.length; i++) {
-      for (const child of byParent.get(out[i].pid) ?? []) if (child.pid !== root.pid) out.push(child);
-    }
-    return out;
+    return pss;
   }
 }
 

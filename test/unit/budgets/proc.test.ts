@@ -26,7 +26,7 @@ function fakeProc(procs: { pid: number; ppid: number; u: number; s: number; rss:
 describe('parsers', () => {
   it('stat: a command name with spaces and parentheses does not shift the fields', () => {
     const s = parseStat(statLine(42, 7, 150, 50, 2560, 'ruby (worker) 1'))!;
-    expect(s).toEqual({ pid: 42, ppid: 7, pgrp: 42, utime: 150, stime: 50, starttime: 1000, rssPages: 2560 });
+    expect(s).toEqual({ pid: 42, state: 'S', ppid: 7, pgrp: 42, utime: 150, stime: 50, starttime: 1000, rssPages: 2560 });
   });
   it('smaps_rollup and status', () => {
     expect(parseSmapsRollup('x [rollup]\nRss:  2048 kB\nPss:  1024 kB\nPss_Anon: 9 kB\n')).toEqual({ rssBytes: 2048 * 1024, pssBytes: 1024 * 1024 });

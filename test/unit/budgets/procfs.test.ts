@@ -1,0 +1,62 @@
+// supervisor/procfs over a /proc tree written to a temp dir: the one stat parser, the bounded
+// read, and one walk shared by the budget sampler and the child's escaped-descendant tracking.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TreeSampler } from '../../../supervisor/budgets/proc.js';
+import { readText } from '../../../supervisor/procfs/read.js';
+import { parseStat } from '../../../supervisor/procfs/stat.js';
+import { escapedFrom, TreeWalker } from '../../../supervisor/procfs/tree.js';
+
+let dir = '';
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** pid, ppid, pgrp, state; utime grows with `ticks`. */
+function fakeProc(procs: [number, number, number, string][], ticks = 0): void {
+  for (const [pid, ppid, pgrp, state] of procs) {
+    mkdirSync(join(dir, String(pid), 'task', String(pid)), { recursive: true });
+    const f = [state, ppid, pgrp, pgrp, 0, -1, 0, 0, 0, 0, 0, ticks, 0, 0, 0, 20, 0, 1, 0, 1000 + pid, 0, 100];
+    writeFileSync(join(dir, String(pid), 'stat'), `${pid} (sh) ${f.join(' ')}\n`);
+    writeFileSync(join(dir, String(pid), 'task', String(pid), 'children'), procs.filter((c) => c[1] === pid).map((c) => c[0]).join(' '));
+  }
+}
+
+describe('procfs', () => {
+  it('parses a short stat line (identity fields only) and refuses one without them', () => {
+    expect(parseStat('7 (a b) S 1 7 7 0')).toMatchObject({ pid: 7, state: 'S', ppid: 1, pgrp: 7, utime: 0, starttime: 0 });
+    expect(parseStat('7 (x) S one 7')).toBeNull();
+    expect(parseStat('garbage')).toBeNull();
+  });
+
+  it('reads at most maxBytes, and null for a file that is not there', () => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-procfs-'));
+    writeFileSync(join(dir, 'big'), 'x'.repeat(100_000));
+    expect(readText(join(dir, 'big'), 10)).toBe('x'.repeat(10));
+    expect(readText(join(dir, 'big'))!.length).toBe(100_000);
+    expect(readText(join(dir, 'gone'))).toBeNull();
+  });
+
+  it('the child tracking reuses the sampler\'s walk while it is fresh, and walks again when it is not', () => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-procfs-'));
+    fakeProc([
+      [10, 1, 10, 'S'],
+      [11, 10, 10, 'S'],
+      [12, 11, 12, 'S'], // left the group (setsid)
+      [13, 11, 13, 'Z'], // left it too, but a zombie
+    ]);
+    let t = 0;
+    const walker = new TreeWalker({ procRoot: dir, now: () => t });
+    const sampler = new TreeSampler({ walker, clkTck: 100, pageSize: 4096, pss: false });
+    expect(sampler.sample(10)!.pids).toEqual([10, 11, 12, 13]);
+    fakeProc([[14, 10, 14, 'S']]); // appears after the sampler's walk
+    rmSync(join(dir, '10', 'task', '10', 'children'));
+    writeFileSync(join(dir, '10', 'task', '10', 'children'), '11 14');
+    t = 900;
+    const shared = walker.latest(10, 1000);
+    expect(shared.at).toBe(0);
+    expect(escapedFrom(10, shared.procs).map((p) => p.pid)).toEqual([12]);
+    t = 1500;
+    expect(escapedFrom(10, walker.latest(10, 1000).procs).map((p) => p.pid)).toEqual([14, 12]);
+  });
+});
