@@ -2,6 +2,8 @@
 // OOM-kill counters before the spawn and after the exit and passes both in.
 import type { ExitInfo } from '../core/contracts.js';
 
+export { oomCounterFiles, parseOomKills } from './cgroup/oom.js';
+
 /** The child's own configuration was rejected: fluentd and `warden sink` exit 2 for that. */
 export const CONFIG_ERROR_EXIT_CODE = 2;
 
@@ -35,34 +37,4 @@ export function classifyExit(f: ExitFacts): ExitClass {
   }
   if (code === CONFIG_ERROR_EXIT_CODE) return { kind: 'config_error', reason: 'config_error', code, signal };
   return { kind: 'exited', reason: `exited(${code ?? 'unknown'})`, code, signal };
-}
-
-/**
- * The `oom_kill N` line of cgroup v2 `memory.events` or of cgroup v1 `memory.oom_control`
- * (both use the same key); null when absent (v1 kernels before 4.13 have no such line).
- */
-export function parseOomKills(text: string): number | null {
-  const m = /^oom_kill (\d+)$/m.exec(text);
-  return m ? Number(m[1]) : null;
-}
-
-/**
- * Files that may hold this process's OOM-kill counter, most specific first, from the text of
- * `/proc/self/cgroup`: v2 (`0::/path`, at the root or under `unified/` on hybrid hosts) and
- * v1 (`N:memory:/path`). Inside a container's cgroup namespace the path is usually `/`.
- */
-export function oomCounterFiles(procSelfCgroup: string, cgroupMount = '/sys/fs/cgroup'): string[] {
-  const out: string[] = [];
-  for (const line of procSelfCgroup.split('\n')) {
-    const m = /^(\d+):([^:]*):(.*)$/.exec(line.trim());
-    if (!m) continue;
-    const [, id, controllers, path] = m;
-    const rel = path === '/' ? '' : path;
-    if (id === '0' && controllers === '') {
-      out.push(`${cgroupMount}${rel}/memory.events`, `${cgroupMount}/unified${rel}/memory.events`);
-    } else if (controllers!.split(',').includes('memory')) {
-      out.push(`${cgroupMount}/memory${rel}/memory.oom_control`);
-    }
-  }
-  return out;
 }

@@ -9,7 +9,7 @@ import {
   parseCpuMax,
   parseMemoryValue,
   parseMountinfo,
-  parseOomKill,
+  parseOomKills,
   parseProcCgroup,
   readContainerLimits,
   readPodUsage,
@@ -107,8 +107,8 @@ describe('parsers', () => {
     expect(parseMemoryValue('garbage')).toBeUndefined();
   });
   it('oom_kill out of memory.events and memory.oom_control', () => {
-    expect(parseOomKill('low 0\nhigh 0\nmax 1\noom 1\noom_kill 3\n')).toBe(3);
-    expect(parseOomKill('oom_kill_disable 0\nunder_oom 0\n')).toBeNull();
+    expect(parseOomKills('low 0\nhigh 0\nmax 1\noom 1\noom_kill 3\n')).toBe(3);
+    expect(parseOomKills('oom_kill_disable 0\nunder_oom 0\n')).toBeNull();
   });
   it('/proc/self/cgroup lines', () => {
     expect(parseProcCgroup('4:memory:/a\n2:cpu,cpuacct:/b\n1:name=systemd:/\n0::/c\n')).toEqual([

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classifyExit, oomCounterFiles, parseOomKills, type ExitFacts } from '../../../supervisor/exit-classify.js';
+import { OomCounter, oomCounterFiles, parseOomKills } from '../../../supervisor/cgroup/oom.js';
+import { classifyExit, type ExitFacts } from '../../../supervisor/exit-classify.js';
 
 const cases: [string, ExitFacts, string, string][] = [
   ['exit 0', { code: 0, signal: null }, 'exited', 'exited(0)'],
@@ -47,5 +51,21 @@ describe('oomCounterFiles', () => {
       '/cg/system.slice/warden.service/memory.events',
       '/cg/unified/system.slice/warden.service/memory.events',
     ]);
+  });
+});
+
+describe('OomCounter', () => {
+  it('finds the file that holds the counter and reads it again at each call', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-oom-'));
+    try {
+      writeFileSync(join(dir, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 1\n');
+      const counter = new OomCounter({ cgroupRoot: dir });
+      expect(counter.read()).toBe(1);
+      writeFileSync(join(dir, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
+      expect(counter.read()).toBe(2);
+      expect(new OomCounter({ cgroupRoot: join(dir, 'none') }).read()).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,63 @@
+// What the pod uses now, from its cgroup: the kubelet's working set and cumulative CPU time.
+import { join } from 'node:path';
+import { readText } from '../procfs/read.js';
+import type { Limits } from './limits.js';
+
+/** `memory.stat` (v1 and v2): `name value` per line. */
+export function parseMemoryStat(text: string | null): Map<string, number> {
+  const out = new Map<string, number>();
+  if (text == null) return out;
+  for (const line of text.split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp <= 0) continue;
+    const n = Number(line.slice(sp + 1));
+    if (Number.isFinite(n)) out.set(line.slice(0, sp), n);
+  }
+  return out;
+}
+
+/**
+ * The kubelet's working set: the cgroup's usage less its inactive file pages, floored at 0.
+ * v2: memory.current − memory.stat `inactive_file`; v1: memory.usage_in_bytes − memory.stat
+ * `total_inactive_file` (the hierarchical figure, as the kubelet uses; `inactive_file` when absent).
+ */
+export function workingSet(usageText: string | null, statText: string | null, version: 'v1' | 'v2'): number | null {
+  if (usageText == null) return null;
+  const usage = Number(usageText.trim());
+  if (!Number.isFinite(usage) || usageText.trim() === '') return null;
+  const stat = parseMemoryStat(statText);
+  const inactive = version === 'v2' ? stat.get('inactive_file') : (stat.get('total_inactive_file') ?? stat.get('inactive_file'));
+  return Math.max(0, usage - (inactive ?? 0));
+}
+
+export interface PodUsage {
+  /** Working set of our memory cgroup, bytes; null without a readable memory controller. */
+  workingSetBytes: number | null;
+  /** Cumulative CPU time of our cgroup, µs (v2 cpu.stat usage_usec, v1 cpuacct.usage); null when unreadable. */
+  cpuUsageMicros: number | null;
+}
+
+/**
+ * The pod's usage now, from the directories readContainerLimits found. Five small reads; never
+ * throws. v2 is told from v1 by which usage file exists, so a hybrid host reads whichever holds
+ * the memory controller.
+ */
+export function readPodUsage(paths: Limits['paths']): PodUsage {
+  let workingSetBytes: number | null = null;
+  if (paths.memory) {
+    const current = readText(join(paths.memory, 'memory.current'));
+    workingSetBytes =
+      current != null
+        ? workingSet(current, readText(join(paths.memory, 'memory.stat')), 'v2')
+        : workingSet(readText(join(paths.memory, 'memory.usage_in_bytes')), readText(join(paths.memory, 'memory.stat')), 'v1');
+  }
+  let cpuUsageMicros: number | null = null;
+  const acct = paths.cpuacct ?? paths.cpu;
+  const v1 = acct ? readText(join(acct, 'cpuacct.usage')) : null;
+  if (v1 != null && Number.isFinite(Number(v1.trim()))) cpuUsageMicros = Math.round(Number(v1.trim()) / 1000);
+  else if (paths.cpu) {
+    const usec = parseMemoryStat(readText(join(paths.cpu, 'cpu.stat'))).get('usage_usec');
+    if (usec !== undefined) cpuUsageMicros = usec;
+  }
+  return { workingSetBytes, cpuUsageMicros };
+}
