@@ -7,6 +7,13 @@ export interface DutySignaller {
 }
 
 export const DUTY_PERIOD_MS = 100;
+/** Never stopped for the whole period: the child must run to answer Forward and signals. */
+export const MAX_STOP_FRACTION = 0.95;
+
+/** `fraction`, at most MAX_STOP_FRACTION: the cap the policy plans with and the cycler holds to. */
+export function capStopFraction(fraction: number): number {
+  return Math.min(MAX_STOP_FRACTION, fraction);
+}
 
 export class DutyCycler {
   private fraction = 0;
@@ -25,7 +32,7 @@ export class DutyCycler {
 
   /** Sets the stopped share of each period (0 ends the cycle and continues the child). */
   set(fraction: number): void {
-    this.fraction = Math.max(0, Math.min(0.95, fraction));
+    this.fraction = Math.max(0, capStopFraction(fraction));
     if (this.fraction === 0) {
       this.stop();
       return;

@@ -18,6 +18,7 @@
 //   agent cpu     the read rate, only for a budget set explicitly below the container's.
 import { kibPerSec, mib, MIB, percent, seconds } from '../../core/units.js';
 import type { Budgets } from './derive.js';
+import { capStopFraction } from './duty.js';
 
 export type Who = 'pod' | 'child' | 'agent';
 export type Resource = 'cpu' | 'memory';
@@ -121,9 +122,8 @@ export const RATE = {
   maxFactor: 0.9,
 };
 
+/** The stopped share's cap is the cycler's (MAX_STOP_FRACTION in duty.ts). */
 export const DUTY = {
-  /** Never stopped for the whole period: the child must run to answer Forward and signals. */
-  maxStop: 0.95,
   /** Below this the duty cycle ends. */
   minStop: 0.02,
   /** Weight of the new estimate against the current stopped share (damps sample noise). */
@@ -434,7 +434,7 @@ function dutyMachine(s: Step, child: NonNullable<PolicySample['child']>, budget:
   // What the child would use unstopped: measured usage scaled up by the share it was allowed to run.
   const demand = last / (1 - s.state.dutyStop);
   const what = `${used}m of budget ${budget}m`;
-  const target = demand > 0 ? Math.min(DUTY.maxStop, 1 - budget / demand) : 0;
+  const target = demand > 0 ? capStopFraction(1 - budget / demand) : 0;
   switch (m.phase) {
     case 'normal':
       if (used > budget) s.go(key, 'pressure', what);
@@ -460,7 +460,7 @@ function dutyMachine(s: Step, child: NonNullable<PolicySample['child']>, budget:
       }
       if (s.at - m.changedAt < dwellMs(params)) return;
       const next = s.state.dutyStop + DUTY.gain * (target - s.state.dutyStop);
-      const clamped = round3(Math.max(DUTY.minStop, Math.min(DUTY.maxStop, next)));
+      const clamped = round3(Math.max(DUTY.minStop, capStopFraction(next)));
       if (Math.abs(clamped - s.state.dutyStop) >= 0.01) {
         s.state.dutyStop = clamped;
         s.act(key, { action: 'duty_cycle', value: clamped, detail: `last ${last}m, demand ${Math.round(demand)}m` });
