@@ -62,55 +62,75 @@ export function deriveBudgets(config: BudgetsConfig, limits: LimitsIn): Budgets 
   const notes: string[] = [];
   const cpu = limits.cpuMillicores;
   const mem = limits.memoryBytes;
+  const c = cpuBudgets(config, cpu, notes);
+  const m = memoryBudgets(config, mem, notes);
+  const hard = hardCeiling(config, m.child, mem, notes);
+  const high = limits.memoryHighBytes ?? null;
+  const podMem = mem === null ? high : high === null ? mem : Math.min(mem, high);
+  return {
+    pod: { cpuMillicores: cpu, memoryBytes: podMem },
+    child: { cpuMillicores: c.child, memoryBytes: m.child, cpuEnforced: c.childEnforced },
+    agent: { cpuMillicores: c.agent, memoryBytes: m.agent, cpuEnforced: c.agentEnforced },
+    childHardMemoryBytes: hard,
+    how: `cgroup ${limits.version}; ${notes.join('; ')}`,
+  };
+}
 
-  let childCpu: number;
-  let agentCpu: number | null;
+function cpuBudgets(config: BudgetsConfig, cpu: number | null, notes: string[]): { child: number; agent: number | null; childEnforced: boolean; agentEnforced: boolean } {
+  let child: number;
+  let agent: number | null;
   if (cpu === null) {
-    childCpu = config.child?.cpu_millicores ?? UNLIMITED_DEFAULTS.child.cpuMillicores;
-    agentCpu = config.agent?.cpu_millicores ?? UNLIMITED_DEFAULTS.agent.cpuMillicores;
-    notes.push(`cpu: no container limit, ${config.child ? 'child configured' : `child default ${childCpu}m`}, ${config.agent ? 'agent configured' : 'agent unbudgeted'}`);
+    child = config.child?.cpu_millicores ?? UNLIMITED_DEFAULTS.child.cpuMillicores;
+    agent = config.agent?.cpu_millicores ?? UNLIMITED_DEFAULTS.agent.cpuMillicores;
+    notes.push(`cpu: no container limit, ${config.child ? 'child configured' : `child default ${child}m`}, ${config.agent ? 'agent configured' : 'agent unbudgeted'}`);
   } else {
-    childCpu = config.child?.cpu_millicores ?? Math.max(1, Math.round(cpu * SHARES.childCpu));
-    agentCpu = config.agent?.cpu_millicores ?? Math.max(10, cpu - childCpu);
+    child = config.child?.cpu_millicores ?? Math.max(1, Math.round(cpu * SHARES.childCpu));
+    agent = config.agent?.cpu_millicores ?? Math.max(10, cpu - child);
     notes.push(
-      `cpu: container limit ${cpu}m held by the kernel → child ${config.child ? 'configured' : `${SHARES.childCpu * 100}%`} ${childCpu}m, agent ${config.agent ? 'configured' : 'the rest'} ${agentCpu}m`,
+      `cpu: container limit ${cpu}m held by the kernel → child ${config.child ? 'configured' : `${SHARES.childCpu * 100}%`} ${child}m, agent ${config.agent ? 'configured' : 'the rest'} ${agent}m`,
     );
   }
   // Enforced only when configured and below what the kernel already holds the pod to.
   const enforced = (configured: number | undefined) => configured !== undefined && (cpu === null || configured < cpu);
-  const childCpuEnforced = enforced(config.child?.cpu_millicores);
-  const agentCpuEnforced = enforced(config.agent?.cpu_millicores);
-  const held = [childCpuEnforced && 'child', agentCpuEnforced && 'agent'].filter(Boolean);
+  const childEnforced = enforced(config.child?.cpu_millicores);
+  const agentEnforced = enforced(config.agent?.cpu_millicores);
+  const held = [childEnforced && 'child', agentEnforced && 'agent'].filter(Boolean);
   notes.push(held.length ? `cpu enforced by warden for ${held.join(' and ')}` : 'no cpu throttle by warden');
+  return { child, agent, childEnforced, agentEnforced };
+}
 
-  let childMem: number;
-  let agentMem: number;
+function memoryBudgets(config: BudgetsConfig, mem: number | null, notes: string[]): { child: number; agent: number } {
   if (config.child && config.agent) {
-    childMem = config.child.memory_mib * MIB;
-    agentMem = config.agent.memory_mib * MIB;
     notes.push('memory: configured');
-  } else if (mem === null) {
-    childMem = config.child ? config.child.memory_mib * MIB : UNLIMITED_DEFAULTS.child.memoryBytes;
-    agentMem = config.agent ? config.agent.memory_mib * MIB : UNLIMITED_DEFAULTS.agent.memoryBytes;
-    notes.push(`memory: no container limit, child ${miCompact(childMem)}, agent ${miCompact(agentMem)} anonymous`);
-  } else {
-    const headroom = Math.round(mem * SHARES.memoryHeadroom);
-    agentMem = config.agent ? config.agent.memory_mib * MIB : 0;
-    childMem = config.child ? config.child.memory_mib * MIB : Math.round(mem * SHARES.childMemory);
-    if (!config.agent) {
-      // Below AGENT_MEMORY_FLOOR warden would shed all the time, so the floor is kept and a
-      // derived child budget gives way to it.
-      agentMem = Math.max(AGENT_MEMORY_FLOOR, mem - childMem - headroom);
-      if (!config.child && childMem + agentMem + headroom > mem) childMem = Math.max(16 * MIB, mem - agentMem - headroom);
-    }
-    notes.push(
-      `memory: container limit ${miCompact(mem)} → child ${config.child ? 'configured' : `${SHARES.childMemory * 100}%`} ${miCompact(childMem)}, agent ${config.agent ? 'configured' : `the rest less ${SHARES.memoryHeadroom * 100}% headroom`} ${miCompact(agentMem)}`,
-    );
-    if (childMem + agentMem > mem) notes.push(`warning: child + agent (${miCompact(childMem + agentMem)}) exceed the container limit`);
+    return { child: config.child.memory_mib * MIB, agent: config.agent.memory_mib * MIB };
   }
+  if (mem === null) {
+    const child = config.child ? config.child.memory_mib * MIB : UNLIMITED_DEFAULTS.child.memoryBytes;
+    const agent = config.agent ? config.agent.memory_mib * MIB : UNLIMITED_DEFAULTS.agent.memoryBytes;
+    notes.push(`memory: no container limit, child ${miCompact(child)}, agent ${miCompact(agent)} anonymous`);
+    return { child, agent };
+  }
+  const headroom = Math.round(mem * SHARES.memoryHeadroom);
+  let agent = config.agent ? config.agent.memory_mib * MIB : 0;
+  let child = config.child ? config.child.memory_mib * MIB : Math.round(mem * SHARES.childMemory);
+  if (!config.agent) {
+    // Below AGENT_MEMORY_FLOOR warden would shed all the time, so the floor is kept and a
+    // derived child budget gives way to it.
+    agent = Math.max(AGENT_MEMORY_FLOOR, mem - child - headroom);
+    if (!config.child && child + agent + headroom > mem) child = Math.max(16 * MIB, mem - agent - headroom);
+  }
+  notes.push(
+    `memory: container limit ${miCompact(mem)} → child ${config.child ? 'configured' : `${SHARES.childMemory * 100}%`} ${miCompact(child)}, agent ${config.agent ? 'configured' : `the rest less ${SHARES.memoryHeadroom * 100}% headroom`} ${miCompact(agent)}`,
+  );
+  if (child + agent > mem) notes.push(`warning: child + agent (${miCompact(child + agent)}) exceed the container limit`);
+  return { child, agent };
+}
 
-  // The child's hard ceiling is HARD_FACTOR × its budget, and in a pod never above memory_hard_share
-  // of the pod's limit: a leak is stopped near its own budget even where the pod has room to spare.
+/**
+ * HARD_FACTOR × the child's budget, and in a pod never above memory_hard_share of the pod's
+ * limit: a leak is stopped near its own budget even where the pod has room to spare.
+ */
+function hardCeiling(config: BudgetsConfig, childMem: number, mem: number | null, notes: string[]): number {
   const own = Math.round(childMem * HARD_FACTOR);
   const podHard = mem === null ? null : Math.round(mem * config.memory_hard_share);
   const hard = podHard === null ? own : Math.min(own, podHard);
@@ -120,14 +140,5 @@ export function deriveBudgets(config: BudgetsConfig, limits: LimitsIn): Budgets 
       : `hard ceiling memory_hard_share ${config.memory_hard_share} × ${miCompact(mem!)} = ${miCompact(hard)}`,
   );
   if (hard <= childMem) notes.push(`warning: hard ceiling ${miCompact(hard)} is not above the child budget, so memory over budget restarts at once`);
-
-  const high = limits.memoryHighBytes ?? null;
-  const podMem = mem === null ? high : high === null ? mem : Math.min(mem, high);
-  return {
-    pod: { cpuMillicores: cpu, memoryBytes: podMem },
-    child: { cpuMillicores: childCpu, memoryBytes: childMem, cpuEnforced: childCpuEnforced },
-    agent: { cpuMillicores: agentCpu, memoryBytes: agentMem, cpuEnforced: agentCpuEnforced },
-    childHardMemoryBytes: hard,
-    how: `cgroup ${limits.version}; ${notes.join('; ')}`,
-  };
+  return hard;
 }
