@@ -1,8 +1,6 @@
-// CPU and memory of a process tree, measured from /proc. Cheap by construction: one read of
-// /proc/<pid>/stat per process gives parent, CPU ticks and RSS together; the tree is found through
-// /proc/<pid>/task/<tid>/children where the kernel has them (CONFIG_PROC_CHILDREN), else by one
-// scan of /proc/*/stat. Synchronous reads on purpose: a handful of small procfs reads cost less
-// than a round trip through the libuv thread pool.
+// CPU and memory of the child's process tree and of warden itself, over sliding windows. Cheap by
+// construction: one walk (procfs/tree.ts) reads each process's stat once, which gives parent, CPU
+// ticks and RSS together; PSS costs one smaps_rollup read per process and can be turned off.
 import { execFileSync } from 'node:child_process';
 import { parseSmapsRollup, parseStatusRssAnon, parseStatusVmRss } from '../procfs/memory.js';
 import { readText } from '../procfs/read.js';
