@@ -297,7 +297,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     if (run.pid !== null) await clearLeftovers(run as Run & { pid: number }, o.procRoot, o.logger, this.name);
 
     const cls = classifyExit({ code, signal, spawnError, oomKillsBefore: run.oomBefore, oomKillsAfter: this.oom.read() });
-    const info = exitInfo(run, cls, new Date(endedAt).toISOString(), endedAt);
+    // `at` is shown to users: wall clock. The uptime is a duration: monotonic.
+    const info = exitInfo(run, cls, new Date().toISOString(), endedAt);
     this.lastExit = info;
     this.run = null;
     logExit(o.logger, this.name, run, info, cls, run.intent?.kind === 'stop' || !this.wanted);
