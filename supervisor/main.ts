@@ -72,6 +72,7 @@ ${CONFIG_LINE}`;
 
 class UsageError extends Error {}
 
+// Over 60 lines: one case per subcommand, a dispatch table read top to bottom.
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command !== undefined && command in COMMANDS && rest.some((a) => a === '--help' || a === '-h')) {

@@ -18,3 +18,10 @@ export function pid1Warning(pid: number): string | null {
 export function countZombieOrphans(procRoot = '/proc'): number {
   return listProcs(procRoot).filter((p) => p.state === 'Z' && p.ppid === 1).length;
 }
+
+/** Sets `gauge` to the count of zombie orphans once a second; the returned function ends it. */
+export function watchZombieOrphans(gauge: { set(value: number): void }, procRoot = '/proc'): () => void {
+  const timer = setInterval(() => gauge.set(countZombieOrphans(procRoot)), 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -29,7 +29,8 @@ export async function waitReady(
   forwardTo: string,
   opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal; now?: () => number },
 ): Promise<boolean> {
-  const now = opts.now ?? Date.now;
+  // Monotonic: a wall-clock step must neither end the wait early nor stretch it.
+  const now = opts.now ?? (() => performance.now());
   const interval = opts.intervalMs ?? 200;
   const deadline = now() + opts.timeoutMs;
   while (!opts.signal?.aborted) {

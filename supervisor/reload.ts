@@ -9,6 +9,7 @@ import type { Metrics } from '../agent/health/metrics.js';
 import { configHash, readBounded } from './config-watch.js';
 import { withSelfExcludes } from './self-exclude.js';
 import type { Logger } from '../core/log.js';
+import { OneAtATime } from './one-at-a-time.js';
 
 /** Config subtrees a running warden cannot change: their running values stay until a restart. */
 export const RESTART_ONLY = [
@@ -88,11 +89,16 @@ export interface ReloaderOptions {
   onRead?: (hash: string) => void;
 }
 
+type Request = { trigger: ReloadTrigger; path: string | null };
+
 /** Runs reloads one at a time; requests that arrive meanwhile fold into one more reload after it. */
 export class Reloader {
-  private running: Promise<void> | null = null;
-  private again: { trigger: ReloadTrigger; path: string | null } | null = null;
   last: ReloadOutcome | null = null;
+  // A signal outranks a watch: it always reaches the child.
+  private readonly queue = new OneAtATime<Request, void>(
+    (r) => this.once(r.trigger, r.path),
+    (queued, r) => (r.trigger === 'signal' ? r : queued),
+  );
 
   constructor(
     private readonly opts: ReloaderOptions,
@@ -102,22 +108,7 @@ export class Reloader {
 
   /** `changed` is the file the watcher saw change; a change of warden's own file to the running bytes is `unchanged`. */
   request(trigger: ReloadTrigger, changed: string | null = null): Promise<void> {
-    if (this.running) {
-      // A signal outranks a watch: it always reaches the child.
-      if (!this.again || trigger === 'signal') this.again = { trigger, path: changed };
-      return this.running;
-    }
-    this.running = (async () => {
-      let next: { trigger: ReloadTrigger; path: string | null } | null = { trigger, path: changed };
-      while (next) {
-        this.again = null;
-        await this.once(next.trigger, next.path);
-        next = this.again;
-      }
-    })().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.queue.run({ trigger, path: changed });
   }
 
   private finish(outcome: Omit<ReloadOutcome, 'at' | 'ok'>): void {

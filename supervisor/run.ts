@@ -1,15 +1,15 @@
 // `warden run`: the composition root. It owns the process lifetime (signals, exit code) and wires
 // four parts that do not know each other — the child, the tail pipeline, the budget governor and
-// the health server — through the small interfaces of contracts.ts.
+// the health server — through the small interfaces of contracts.ts. The rules it applies live in
+// their own modules: health-rules.ts, hang-watch.ts, reload.ts, status.ts, child-config.ts.
 //
 // Order of life: load config → state dir → health server → child → Forward client → tail
 // pipeline (paused until the child is ready) → budgets. Stop runs it backwards: stop reading,
 // let in-flight chunks be acked (bounded), final checkpoint, stop the child, close the server.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
-import { ConfigError, configuredCommand, resolveConfigPath } from '../config/load.js';
+import { ConfigError, resolveConfigPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { createMetrics } from '../agent/health/metrics.js';
+import { createMetrics, type Metrics } from '../agent/health/metrics.js';
 import { startHealthServer, type HealthServer } from '../agent/health/server.js';
 import { ForwardClient } from '../agent/forward/client.js';
 import { TailPipeline } from '../agent/tail/pipeline.js';
@@ -17,64 +17,100 @@ import { JournalInputs } from '../agent/journal/inputs.js';
 import { ChildSupervisor } from './child.js';
 import { BudgetGovernor } from './budgets/governor.js';
 import { readContainerLimits } from './budgets/cgroup.js';
-import { createNotifier, NOTIFY_ENV_KEYS } from './sd-notify.js';
-import { countZombieOrphans, pid1Warning } from './pid1.js';
+import { createNotifier, type Notifier } from './sd-notify.js';
+import { pid1Warning, watchZombieOrphans } from './pid1.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { EXIT, exitCodeForSignal } from './exit-codes.js';
-import type { HealthVerdict } from '../core/contracts.js';
 import { VERSION } from './version.js';
 import { ConfigWatcher } from './config-watch.js';
 import { readConfig, Reloader, type ReadConfig } from './reload.js';
 import { selfExcludeGlobs } from './self-exclude.js';
 import { nextForwardConnection } from './forward-ready.js';
+import { childOptions, resolveSharedKey } from './child-config.js';
+import { liveVerdict, readyVerdict } from './health-rules.js';
+import { startHangWatch } from './hang-watch.js';
+import { statusSnapshot } from './status.js';
+
+export { resolveSharedKey };
 
 export interface RunOptions {
   configPath?: string;
 }
 
-/** The key handed to the child; `auto` makes a fresh one each start. Never logged, never written. */
-export function resolveSharedKey(setting: string): string | null {
-  if (setting === 'none') return null;
-  if (setting === 'auto') return randomBytes(24).toString('base64url');
-  return setting;
+/** What changes while warden runs: the config (a reload replaces it) and whether it is stopping. */
+interface Current {
+  config: Config;
+  stopping: boolean;
+}
+
+interface Parts {
+  logger: Logger;
+  metrics: Metrics;
+  notifier: Notifier;
+  child: ChildSupervisor;
+  client: ForwardClient;
+  tail: TailPipeline;
+  journal: JournalInputs;
+  governor: BudgetGovernor;
+  reloader: Reloader;
+  watcher: ConfigWatcher;
 }
 
 export async function runWarden(opts: RunOptions): Promise<number> {
   const configPath = resolveConfigPath(opts.configPath);
-  let loaded: ReadConfig;
+  const loaded = readOrReport(configPath);
+  if (!loaded) return EXIT.USAGE;
+  const current: Current = { config: loaded.config, stopping: false };
+  const logger = createLogger(current.config.log.level);
+  const pid1 = announce(logger, loaded);
+  prepareStateDir(current.config.state_dir, logger);
+  const parts = wire(configPath, loaded, current, logger);
+  const health = await listenHealth(parts, current, loaded.source);
+  if (!health) return 1;
+  followChild(parts);
+  return runUntilStopped(parts, current, health, pid1);
+}
+
+/** The config at start, or null after printing why it is invalid. */
+function readOrReport(configPath: string | null): ReadConfig | null {
   try {
-    loaded = readConfig(configPath, process.env);
+    return readConfig(configPath, process.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.source}: invalid\n${err.errors.map((e) => `  ${e}\n`).join('')}`);
-      return EXIT.USAGE;
-    }
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.source}: invalid\n${err.errors.map((e) => `  ${e}\n`).join('')}`);
+    return null;
   }
-  let config = loaded.config;
-  const logger = createLogger(config.log.level);
+}
+
+/** The start-up lines; true when warden runs as PID 1. */
+function announce(logger: Logger, loaded: ReadConfig): boolean {
+  const config = loaded.config;
   logger.info({ version: VERSION, config: loaded.source, config_hash: loaded.hash, node: config.node_name }, 'warden starting');
   const self = selfExcludeGlobs(process.env);
   if (self.problem) logger.warn({ problem: self.problem }, 'tail.exclude_self: the pod\'s own logs cannot be excluded');
   else if (self.globs.length) logger.info({ exclude: config.tail.exclude_self ? self.globs : [], exclude_self: config.tail.exclude_self }, 'this pod\'s own logs are not tailed (tail.exclude_self)');
   const pid1 = pid1Warning(process.pid);
   if (pid1) logger.warn(pid1);
+  return pid1 !== null;
+}
 
+function prepareStateDir(stateDir: string, logger: Logger): void {
   try {
-    mkdirSync(config.state_dir, { recursive: true });
-    accessSync(config.state_dir, fsConstants.W_OK);
+    mkdirSync(stateDir, { recursive: true });
+    accessSync(stateDir, fsConstants.W_OK);
   } catch (err) {
     // Not fatal: shipping goes on, checkpoints are retried, /readyz says so.
-    logger.error({ state_dir: config.state_dir, err: (err as Error).message }, 'state_dir is not writable; checkpoints will be retried');
+    logger.error({ state_dir: stateDir, err: (err as Error).message }, 'state_dir is not writable; checkpoints will be retried');
   }
+}
 
+/** Builds every part and connects them; nothing is started yet. */
+function wire(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger): Parts {
+  const config = current.config;
   const metrics = createMetrics({ inputs: config.inputs.map((i) => i.name) });
   const sharedKey = resolveSharedKey(config.forward.shared_key);
   const notifier = createNotifier({ env: { ...process.env }, logger });
-  // systemd's notify variables are warden's, not the child's: fluentd must not talk to systemd.
-  for (const key of NOTIFY_ENV_KEYS) delete process.env[key];
-
-  const child = new ChildSupervisor({
+  const child: ChildSupervisor = new ChildSupervisor({
     ...childOptions(config, sharedKey),
     // Ready = warden's Forward client got through to the child, not merely "the port accepts".
     readyProbe: (p) => nextForwardConnection(client, p),
@@ -95,9 +131,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
   const journal = new JournalInputs({ config, sender: client, logger, metrics });
   const limits = readContainerLimits({});
   const governor = new BudgetGovernor({ config: config.budgets, child, tail, forward: client, logger, metrics, limits, stateDir: config.state_dir });
-
-  let stopping = false;
-  const reloader = new Reloader(
+  const reloader: Reloader = new Reloader(
     {
       path: configPath,
       env: process.env,
@@ -108,7 +142,7 @@ export async function runWarden(opts: RunOptions): Promise<number> {
         child.updateOptions(childOptions(next, sharedKey));
         tail.reconfigure(next);
         logger.level = next.log.level;
-        config = next;
+        current.config = next;
         return journal.reconfigure(next);
       },
       onRead: (hash) => configPath && watcher.settle(configPath, hash),
@@ -122,72 +156,29 @@ export async function runWarden(opts: RunOptions): Promise<number> {
     logger,
     onChange: (path) => void reloader.request('watch', path),
   });
+  return { logger, metrics, notifier, child, client, tail, journal, governor, reloader, watcher };
+}
 
-  const ready = (): HealthVerdict => {
-    const reasons: string[] = [];
-    const st = child.status();
-    if (stopping) reasons.push('warden is stopping');
-    if (st.state !== 'ready') reasons.push(`child is ${st.state}${st.degraded ? ' (degraded: crash loop)' : ''}${st.last_exit ? `, last exit ${st.last_exit.reason}` : ''}`);
-    else if (!client.connected) reasons.push(`no Forward connection to ${config.forward.to}`);
-    const pendingMs = client.oldestPendingMs();
-    const stallMs = Math.min(10_000, config.child.hang_timeout_s * 1000);
-    if (pendingMs !== null && pendingMs > stallMs) reasons.push(`acks are not flowing: oldest chunk pending for ${Math.round(pendingMs / 1000)}s`);
-    const cp = tail.checkpointHealth();
-    if (!cp.ok) reasons.push(`checkpoints cannot be written in ${config.state_dir}: ${cp.error}`);
-    const jc = journal.cursorHealth();
-    if (!jc.ok) reasons.push(`journal cursors cannot be written: ${jc.error}`);
-    return { ok: reasons.length === 0, reasons };
-  };
-  const live = (): HealthVerdict => {
-    const st = child.status();
-    // Liveness never depends on outputs: only on warden's own loop (it answers) and on the child
-    // being run under policy. A stopped child while warden is not stopping means policy failed.
-    if (st.state === 'stopped' && !stopping) return { ok: false, reasons: ['child is stopped and not being restarted'] };
-    return { ok: true, reasons: [] };
-  };
-
-  let health: HealthServer;
+/** The health server, or null (logged) when health.listen cannot be bound. */
+async function listenHealth(parts: Parts, current: Current, source: string): Promise<HealthServer | null> {
+  const facts = { ...parts, current };
+  const ready = () => readyVerdict(facts);
   try {
-    health = await startHealthServer(config.health.listen, {
-      live,
-      ready,
-      registry: metrics.registry,
-      status: () => ({
-        version: VERSION,
-        // The runtime and its V8 flags (package.json config.nodeFlags, built into the binary).
-        runtime: { node: process.version, exec_argv: process.execArgv },
-        node_name: config.node_name,
-        config: loaded.source,
-        config_hash: reloader.hash,
-        ready: ready(),
-        child: child.status(),
-        forward: {
-          to: config.forward.to,
-          connected: client.connected,
-          inflight: client.inflight(),
-          max_inflight: config.forward.max_inflight_batches,
-          last_ack_at: isoOrNull(client.lastAckAt()),
-          last_ack_age_s: secondsOrNull(client.sinceLastAckMs()),
-          oldest_pending_s: secondsOrNull(client.oldestPendingMs()),
-          // Who else listens on the Forward port: what warden ships may be going there, not to its child.
-          port_holders: child.forwardPortHolders(),
-        },
-        // Each input's globs, so a reader can show file paths relative to their input's directory.
-        inputs: config.inputs.map((i) => ({ name: i.name, paths: i.paths })),
-        budgets: governor.snapshot(),
-        checkpoints: tail.checkpointHealth(),
-        lag_bytes: tail.lagBytes(),
-        files: tail.files(),
-        journal: journal.status(),
-        reload: reloader.last,
-      }),
-    }, logger);
+    const health = await startHealthServer(
+      current.config.health.listen,
+      { live: () => liveVerdict(facts), ready, registry: parts.metrics.registry, status: () => statusSnapshot({ ...facts, source, ready }) },
+      parts.logger,
+    );
+    parts.logger.info({ listen: health.address }, 'health server listening');
+    return health;
   } catch (err) {
-    logger.fatal({ listen: config.health.listen, err: (err as Error).message }, 'cannot listen for health probes (health.listen)');
-    return 1;
+    parts.logger.fatal({ listen: current.config.health.listen, err: (err as Error).message }, 'cannot listen for health probes (health.listen)');
+    return null;
   }
-  logger.info({ listen: health.address }, 'health server listening');
+}
 
+/** Reading and systemd follow the child: logs flow only while it is ready; READY=1 the first time. */
+function followChild({ child, tail, journal, notifier, metrics }: Parts): void {
   let wasReady = false;
   child.on('state', (s) => {
     metrics.childReady.set(s.state === 'ready' ? 1 : 0);
@@ -202,113 +193,83 @@ export async function runWarden(opts: RunOptions): Promise<number> {
       journal.pause();
     }
   });
+}
 
+/** Starts everything, handles signals, and resolves with the exit code once stopped. */
+async function runUntilStopped(parts: Parts, current: Current, health: HealthServer, pid1: boolean): Promise<number> {
+  const { logger, child, reloader, watcher } = parts;
   // Signals are handled from here on, before anything is started: a stop signal during start-up
   // waits for the start to finish and then stops cleanly (Node's default would kill warden and
   // orphan the child).
   let reloadNow: (() => unknown) | null = null;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));
-  let started!: Promise<void>;
-  let hangTimer: NodeJS.Timeout | undefined;
-  let exitCode: number = EXIT.OK;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) {
+  const watches: (() => void)[] = [];
+  const started = startParts(parts, current);
+  const onStop = async (signal: NodeJS.Signals) => {
+    if (current.stopping) {
       // A second signal while stopping: do not wait any longer.
       logger.warn({ signal }, 'second signal while stopping: killing the child group now');
       child.signalGroup('SIGKILL');
       resolveExit(exitCodeForSignal(signal));
       return;
     }
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    notifier.stopping();
-    await started.catch(() => undefined);
-    clearInterval(hangTimer);
-    watcher.stop();
-    governor.stop();
-    try {
-      await Promise.all([tail.stop(), journal.stop()]);
-    } catch (err) {
-      logger.error({ err: (err as Error).message }, 'tail pipeline did not stop cleanly');
-      exitCode = 1;
-    }
-    await client.close().catch(() => undefined);
-    await child.stop();
-    notifier.stop();
-    await notifier.idle();
-    await health.close();
-    logger.info({ exit: exitCode }, 'stopped');
-    resolveExit(exitCode);
+    current.stopping = true;
+    resolveExit(await stopParts(parts, signal, started, watches, health));
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void onStop('SIGTERM'));
+  process.on('SIGINT', () => void onStop('SIGINT'));
   process.on('SIGHUP', () => {
-    if (stopping) return;
+    if (current.stopping) return;
     if (!reloadNow) return logger.warn('SIGHUP during start-up: ignored; send it again once warden is running');
     logger.info('SIGHUP: reloading configuration');
     reloadNow();
   });
+  await started;
+  watches.push(startHangWatch({ child, client: parts.client, current, logger }));
+  if (pid1) watches.push(watchZombieOrphans(parts.metrics.zombieOrphans));
+  reloadNow = () => reloader.request('signal');
+  watcher.start();
+  return exited;
+}
 
-  started = (async () => {
+function startParts({ client, child, tail, journal, governor, notifier }: Parts, current: Current): Promise<void> {
+  return (async () => {
     client.start();
     child.start();
     await tail.start();
     if (child.status().state !== 'ready') journal.pause();
     await journal.start();
-    if (stopping) return;
+    if (current.stopping) return;
     if (child.status().state !== 'ready') tail.pause();
     governor.start();
     notifier.startWatchdog();
   })();
-  await started;
-
-  // A hung child is a dead child: alive, but no ack for chunks pending longer than hang_timeout_s.
-  hangTimer = setInterval(() => {
-    if (pid1) metrics.zombieOrphans.set(countZombieOrphans());
-    const pendingMs = client.oldestPendingMs();
-    const st = child.status();
-    if (stopping || st.state !== 'ready' || pendingMs === null) return;
-    const sinceAck = client.sinceLastAckMs() ?? Infinity;
-    const limitMs = config.child.hang_timeout_s * 1000;
-    // Each start gets a full window: chunks pending, and the last ack, from before this child
-    // started say nothing about it.
-    if (pendingMs > limitMs && sinceAck > limitMs && st.uptime_s * 1000 > limitMs) {
-      logger.error({ pending_s: Math.round(pendingMs / 1000) }, 'child accepts no acks for child.hang_timeout_s; restarting it as hung');
-      void child.restart('hung');
-    }
-  }, 1000);
-  hangTimer.unref();
-
-  reloadNow = () => reloader.request('signal');
-  watcher.start();
-
-  return exited;
 }
 
-function childOptions(config: Config, sharedKey: string | null) {
-  const env: Record<string, string> = { ...config.child.env, WARDEN_FORWARD_TO: config.forward.to };
-  if (sharedKey) env.WARDEN_FORWARD_SHARED_KEY = sharedKey;
-  return {
-    command: config.child.command,
-    shownCommand: configuredCommand(config),
-    env,
-    stopSignal: config.child.stop_signal as NodeJS.Signals,
-    reloadSignal: config.child.reload_signal as NodeJS.Signals,
-    checkCommand: config.child.check_command,
-    stopGraceS: config.child.stop_grace_s,
-    readyTimeoutS: config.child.ready_timeout_s,
-    restart: config.child.restart,
-    forwardTo: config.forward.to,
-  };
-}
-
-function secondsOrNull(ms: number | null): number | null {
-  return ms === null ? null : Math.round(ms) / 1000;
-}
-
-function isoOrNull(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+/** The stop sequence, backwards from the start; resolves with the exit code. */
+async function stopParts(parts: Parts, signal: NodeJS.Signals, started: Promise<void>, watches: (() => void)[], health: HealthServer): Promise<number> {
+  const { logger, notifier } = parts;
+  let exitCode: number = EXIT.OK;
+  logger.info({ signal }, 'stopping');
+  notifier.stopping();
+  await started.catch(() => undefined);
+  for (const end of watches) end();
+  parts.watcher.stop();
+  parts.governor.stop();
+  try {
+    await Promise.all([parts.tail.stop(), parts.journal.stop()]);
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'tail pipeline did not stop cleanly');
+    exitCode = 1;
+  }
+  await parts.client.close().catch(() => undefined);
+  await parts.child.stop();
+  notifier.stop();
+  await notifier.idle();
+  await health.close();
+  logger.info({ exit: exitCode }, 'stopped');
+  return exitCode;
 }
 
 export type { Logger };

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Logger } from '../core/log.js';
 
-/** What systemd hands a notify service; the composition root removes them from the child's env. */
+/** What systemd hands a notify service; they are warden's, and never passed on to the child (child/env.ts). */
 export const NOTIFY_ENV_KEYS = ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID'] as const;
 
 export interface Notifier {
@@ -61,28 +61,61 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   const env = opts.env ?? process.env;
   const socketPath = env.NOTIFY_SOCKET ?? '';
   const pid = opts.pid ?? process.pid;
-  const logger = opts.logger;
   const interval = watchdogIntervalMs(env, pid);
-
-  if (!socketPath) {
-    return {
-      enabled: false,
-      ready() {},
-      status() {},
-      stopping() {},
-      watchdogInterval: () => interval,
-      startWatchdog() {},
-      stop() {},
-      idle: () => Promise.resolve(),
-    };
-  }
+  if (!socketPath) return disabledNotifier(interval);
 
   const command = commandTransport(socketPath, pid, opts.notifyCommand ?? 'systemd-notify', opts.sendTimeoutMs ?? 5000, env);
-  let transport: Transport = addonTransport(socketPath, opts.addonFrom ?? process.execPath, logger) ?? command;
-  const warned = new Set<string>();
-  let queue: Promise<void> = Promise.resolve();
+  const sender = createSender(socketPath, addonTransport(socketPath, opts.addonFrom ?? process.execPath, opts.logger) ?? command, command, opts.logger);
   let watchdogPending = false;
   let timer: NodeJS.Timeout | null = null;
+  return {
+    enabled: true,
+    ready: () => void sender.enqueue(['READY=1']),
+    status: (text) => void sender.enqueue([`STATUS=${text.replace(/[\r\n\0]+/g, ' ')}`]),
+    stopping: () => void sender.enqueue(['STOPPING=1']),
+    watchdogInterval: () => interval,
+    startWatchdog() {
+      if (interval === null || timer) return;
+      timer = setInterval(() => {
+        // A ping still waiting behind others would be late anyway; never let them pile up.
+        if (watchdogPending) return;
+        watchdogPending = true;
+        void sender.enqueue(['WATCHDOG=1']).finally(() => {
+          watchdogPending = false;
+        });
+      }, interval);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      sender.closeWhenIdle();
+    },
+    idle: () => sender.idle(),
+  };
+}
+
+function disabledNotifier(interval: number | null): Notifier {
+  return {
+    enabled: false,
+    ready() {},
+    status() {},
+    stopping() {},
+    watchdogInterval: () => interval,
+    startWatchdog() {},
+    stop() {},
+    idle: () => Promise.resolve(),
+  };
+}
+
+/**
+ * Messages leave one after another, in order. When `first` (the addon) fails to send, `command`
+ * takes over for good; each kind of failure is warned about once, then logged at debug level.
+ */
+function createSender(socketPath: string, first: Transport, command: Transport, logger: Logger) {
+  let transport = first;
+  const warned = new Set<string>();
+  let queue: Promise<void> = Promise.resolve();
 
   const warnOnce = (key: string, msg: string, err: unknown) => {
     const fields = { transport: transport.name, socket: socketPath, err: (err as Error)?.message ?? String(err) };
@@ -110,35 +143,13 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     }
   };
 
-  const enqueue = (fields: string[]): Promise<void> => {
-    queue = queue.then(() => deliver(fields));
-    return queue;
-  };
-
   return {
-    enabled: true,
-    ready: () => void enqueue(['READY=1']),
-    status: (text) => void enqueue([`STATUS=${text.replace(/[\r\n\0]+/g, ' ')}`]),
-    stopping: () => void enqueue(['STOPPING=1']),
-    watchdogInterval: () => interval,
-    startWatchdog() {
-      if (interval === null || timer) return;
-      timer = setInterval(() => {
-        // A ping still waiting behind others would be late anyway; never let them pile up.
-        if (watchdogPending) return;
-        watchdogPending = true;
-        void enqueue(['WATCHDOG=1']).finally(() => {
-          watchdogPending = false;
-        });
-      }, interval);
-      timer.unref();
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-      timer = null;
-      void queue.finally(() => transport.close());
+    enqueue(fields: string[]): Promise<void> {
+      queue = queue.then(() => deliver(fields));
+      return queue;
     },
     idle: () => queue,
+    closeWhenIdle: () => void queue.finally(() => transport.close()),
   };
 }
 

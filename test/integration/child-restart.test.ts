@@ -40,6 +40,19 @@ describe('ChildSupervisor restarts', () => {
     expect(h.entries.find((e) => e.msg === 'child exited')).toMatchObject({ level: 'error', reason: 'config_error' });
   });
 
+  it('last_exit.at is the wall-clock time of the exit, uptime_s a duration', async () => {
+    const port = await freePort();
+    const h = scope.make({ command: [node, fixture('exit-code.mjs'), '1'], port, restart: { backoff_initial_ms: 1000, backoff_max_ms: 2000, stable_after_s: 60, degraded_after: 5 } });
+    const before = Date.now();
+    h.child.start();
+    const exit = await until('exit', () => h.child.status().last_exit);
+    const at = Date.parse(exit.at);
+    expect(at).toBeGreaterThanOrEqual(before - 1000);
+    expect(at).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(exit.uptime_s).toBeGreaterThanOrEqual(0);
+    expect(exit.uptime_s * 1000).toBeLessThanOrEqual(Date.now() - before + 50);
+  });
+
   it('leave-worker: the worker left in the group is killed before the restart', async () => {
     const port = await freePort();
     const dir = scope.tempDir();

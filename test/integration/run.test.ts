@@ -1,7 +1,7 @@
 // End to end: the real `warden run` with the real `warden sink` (or a fixture) as its child.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WARDEN, fixture, freePort, groupAlive, readNdjson, startWarden, tempDir, waitFor, wardenScope } from './harness.js';
 
@@ -97,6 +97,21 @@ describe('warden run with warden sink as the child', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
     // Killed members may linger as zombies for a moment until init reaps them after warden exits.
     await waitFor('the child group to be gone', () => !groupAlive(pgid), 2000);
+  });
+
+  it('run under systemd (NOTIFY_SOCKET set): the child gets its Forward variables but none of systemd\'s notify variables', async () => {
+    const t = tempDir();
+    scope.cleanup = t.cleanup;
+    const config = await baseConfig(t.dir);
+    const envFile = join(t.dir, 'child-env.json');
+    config.child.command = [process.execPath, '-e', `require('node:fs').writeFileSync(${JSON.stringify(envFile)}, JSON.stringify(process.env)); setInterval(() => {}, 1000)`];
+    const notify = { NOTIFY_SOCKET: join(t.dir, 'nobody.sock'), WATCHDOG_USEC: '30000000', WATCHDOG_PID: '1' };
+    scope.running = await startWarden(t.dir, config, notify);
+    const seen = await waitFor('the child wrote its env', () => (existsSync(envFile) ? readFileSync(envFile, 'utf8') : null));
+    const env = JSON.parse(seen) as Record<string, string>;
+    expect(env.WARDEN_FORWARD_TO).toBe(config.forward.to);
+    for (const key of Object.keys(notify)) expect(env).not.toHaveProperty(key);
+    expect((await scope.running.stop()).code).toBe(0);
   });
 
   it('refuses a config with a misspelt section and a wrongly typed value, in check-config and run alike', async () => {

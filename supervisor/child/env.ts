@@ -1,0 +1,14 @@
+// The child's whole environment, built as one explicit object: warden's own process.env is never
+// edited to shape what the child sees.
+import { NOTIFY_ENV_KEYS } from '../sd-notify.js';
+
+/**
+ * `base` without systemd's notify variables (they are warden's: fluentd must not talk to systemd),
+ * then `extra` on top.
+ */
+export function childEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  for (const key of NOTIFY_ENV_KEYS) delete env[key];
+  return Object.assign(env, extra);
+}

@@ -1,0 +1,41 @@
+// What a ChildSupervisor is told: the command, its environment, its signals and its time limits.
+import type { Metrics } from '../../agent/health/metrics.js';
+import type { Logger } from '../../core/log.js';
+import type { RestartPolicyConfig } from '../restart-policy.js';
+
+export interface ChildOptions {
+  command: string[];
+  /** The command as configured (`${VAR}` unexpanded): what status and the log show. Default `command`. */
+  shownCommand?: string[];
+  /** Extra environment on top of `baseEnv` (e.g. WARDEN_FORWARD_SHARED_KEY). Values are never logged. */
+  env: Record<string, string>;
+  /** The environment the child starts from (default process.env); systemd's notify variables are never passed on. */
+  baseEnv?: NodeJS.ProcessEnv;
+  stopSignal: NodeJS.Signals;
+  reloadSignal: NodeJS.Signals;
+  checkCommand?: string[];
+  /** How long a check command may run before it is killed and the reload refused. Default 60. */
+  checkTimeoutS?: number;
+  stopGraceS: number;
+  readyTimeoutS: number;
+  restart: RestartPolicyConfig;
+  /** tcp://HOST:PORT | unix:///PATH — the child is ready when this accepts a connection. */
+  forwardTo: string;
+  /**
+   * How readiness is decided, instead of a bare connect to `forwardTo` (which a process squatting on
+   * the port passes too): warden passes "its Forward client completed the handshake".
+   */
+  readyProbe?: (opts: { timeoutMs: number; signal: AbortSignal }) => Promise<boolean>;
+  logger: Logger;
+  metrics: Metrics;
+  /** Directory holding memory.events (v2) or memory.oom_control (v1); default: this process's memory cgroup. */
+  cgroupRoot?: string;
+  /** Where to look for process-group members (zombie detection). Default /proc. */
+  procRoot?: string;
+  random?: () => number;
+  /** A monotonic clock in ms (default performance.now); never compared with wall-clock times. */
+  now?: () => number;
+}
+
+/** Lines kept for crash reports. */
+export const LAST_LINES = 200;

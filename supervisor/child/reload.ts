@@ -1,0 +1,75 @@
+// A reload of the child: its check command's verdict on the new configuration, then the reload
+// signal to its leader (never the group).
+import { execa } from 'execa';
+import type { Logger } from '../../core/log.js';
+import { classifyExit } from '../exit-classify.js';
+import { listProcs } from '../process-group.js';
+import { resolveCommand } from '../self-command.js';
+import { identity, isRunning, readProc, type Run } from './run-state.js';
+
+export type ReloadResult = { ok: boolean; error?: string };
+
+const CHECK_OUTPUT_TAIL = 4096;
+const CHECK_TIMEOUT_S = 60;
+
+/** Runs the check command; null when it passed, else what went wrong with the tail of its output. */
+export async function runCheck(cmd: string[], env: Record<string, string>, timeoutS = CHECK_TIMEOUT_S): Promise<string | null> {
+  try {
+    const { file, args } = resolveCommand(cmd);
+    const r = await execa(file, args, {
+      reject: false,
+      stdin: 'ignore',
+      all: true,
+      env,
+      extendEnv: false,
+      timeout: timeoutS * 1000,
+      forceKillAfterDelay: 1000,
+      maxBuffer: 1024 * 1024,
+    });
+    if (!r.failed) return null;
+    const what = r.timedOut
+      ? `timed out after ${timeoutS}s`
+      : r.code
+        ? `could not start (${r.code})`
+        : classifyExit({ code: r.exitCode ?? null, signal: r.signal ?? null }).reason;
+    const out = typeof r.all === 'string' ? r.all.slice(-CHECK_OUTPUT_TAIL).trim() : '';
+    return `check command ${JSON.stringify(cmd)} ${what}${out ? `: ${out}` : ''}`;
+  } catch (err) {
+    return `check command ${JSON.stringify(cmd)} failed: ${(err as Error).message}`;
+  }
+}
+
+export interface SignalOptions {
+  reloadSignal: NodeJS.Signals;
+  procRoot?: string;
+  logger: Logger;
+  child: string;
+  now: () => number;
+}
+
+/**
+ * The reload signal to the run's leader; records the group as it was, for telling a successor
+ * (handover) from an old member. A run that is not running takes the new config at its next start.
+ */
+export function signalReload(run: Run | null, o: SignalOptions, state: string): ReloadResult {
+  if (!isRunning(run) || run.intent) {
+    o.logger.info({ child: o.child, state }, 'reload: child not running; its next start uses the new configuration');
+    return { ok: true };
+  }
+  // The leader only, never the group: fluentd's supervisor passes a reload on to its workers
+  // itself (its docs: signal the supervisor only), and a worker signalled directly as well
+  // would reload twice, or (SIGUSR2 on 1.18) each start a restart of its own.
+  const leader = run.leader ?? { pid: run.pid, starttime: 0 };
+  // A followed successor is not our child: its pid may be gone and reused before the poll notices.
+  if (leader.pid !== run.pid && readProc(leader.pid, o.procRoot)?.starttime !== leader.starttime) return { ok: true };
+  run.groupAtReload = new Set(listProcs(o.procRoot).filter((p) => p.pgrp === run.pid).map(identity));
+  try {
+    process.kill(leader.pid, o.reloadSignal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return { ok: true }; // exiting: its exit handling takes over
+    throw err;
+  }
+  run.reloadedAt = o.now();
+  o.logger.info({ child: o.child, pid: leader.pid, signal: o.reloadSignal }, 'reload signal sent to the child');
+  return { ok: true };
+}

@@ -1,0 +1,87 @@
+// One run of the child: from one spawn to the end of handling its exit. A ChildSupervisor has at
+// most one; every timer and promise of a run lives here and ends with it.
+import { readFileSync } from 'node:fs';
+import type { ResultPromise } from 'execa';
+import type { RestartReason } from '../../core/contracts.js';
+import type { ChildOutput } from '../child-output.js';
+import { parseProcStat, type ProcStat } from '../process-group.js';
+import type { RestartPolicyState } from '../restart-policy.js';
+
+/** Why we ended a run ourselves: a stop, or a restart counted under `reason`. */
+export type Intent = { kind: 'stop' } | { kind: 'restart'; reason: RestartReason | 'ready_timeout'; immediate: boolean };
+
+export interface Run {
+  sub: ResultPromise | null;
+  /** The process we spawned: the leader of the child's process group, and that group's id. */
+  pid: number | null;
+  /**
+   * The process that gets the reload signal and is reported as the child's pid: the spawned one,
+   * or, after a handover, its successor in the same group.
+   */
+  leader: ProcStat | null;
+  /** When the last reload signal was sent (monotonic ms); null before. */
+  reloadedAt: number | null;
+  /** The group's processes (`pid:starttime`) when it was sent: none of them is a successor. */
+  groupAtReload: Set<string>;
+  followTimer: NodeJS.Timeout | null;
+  startedAt: number;
+  /** The restart policy as this run began: a hung run's stable time does not count as stable. */
+  policyAtStart: RestartPolicyState;
+  oomBefore: number | null;
+  ready: boolean;
+  intent: Intent | null;
+  exitSeen: boolean;
+  terminating: Promise<boolean> | null;
+  abort: AbortController;
+  stableTimer: NodeJS.Timeout | null;
+  /** Descendants seen outside the child's process group, still running when last looked at. */
+  escaped: ProcStat[];
+  sampleTimer: NodeJS.Timeout | null;
+  streamsClosed: Promise<void>;
+  /** This run's output: its last lines are this child's only, never an earlier one's. */
+  output: ChildOutput;
+  /** Resolves once the exit has been handled (group gone, ExitInfo recorded, next step taken). */
+  done: Promise<void>;
+  resolveDone: () => void;
+}
+
+/** A run not spawned yet. */
+export function newRun(fields: { startedAt: number; policyAtStart: RestartPolicyState; oomBefore: number | null; output: ChildOutput }): Run {
+  let resolveDone!: () => void;
+  return {
+    ...fields,
+    sub: null,
+    pid: null,
+    leader: null,
+    reloadedAt: null,
+    groupAtReload: new Set(),
+    followTimer: null,
+    ready: false,
+    intent: null,
+    exitSeen: false,
+    terminating: null,
+    abort: new AbortController(),
+    stableTimer: null,
+    escaped: [],
+    sampleTimer: null,
+    streamsClosed: Promise.resolve(),
+    done: new Promise<void>((r) => (resolveDone = r)),
+    resolveDone: () => resolveDone(),
+  };
+}
+
+/** True while the run's spawned process lives (no exit seen). */
+export function isRunning(run: Run | null): run is Run & { pid: number } {
+  return run !== null && run.pid !== null && !run.exitSeen;
+}
+
+/** A process's identity across pid reuse. */
+export const identity = (p: ProcStat): string => `${p.pid}:${p.starttime}`;
+
+export function readProc(pid: number, procRoot = '/proc'): ProcStat | null {
+  try {
+    return parseProcStat(readFileSync(`${procRoot}/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}

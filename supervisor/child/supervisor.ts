@@ -1,0 +1,354 @@
+// The child's lifetime, in order: spawn it as the leader of its own process group (spawn.ts),
+// wait until it is ready, reload it on request (reload.ts, handover.ts), stop it (stop.ts), and
+// when it ends, clear what is left of its group, classify the exit and take the next step
+// (exit.ts). This class only sequences those stages and holds the state between runs.
+// The state machine is documented on `ChildState` (core/contracts.ts).
+import { EventEmitter } from 'node:events';
+import { basename } from 'node:path';
+import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } from '../../core/contracts.js';
+import { ChildOutput } from '../child-output.js';
+import { classifyExit } from '../exit-classify.js';
+import { signalGroup } from '../process-group.js';
+import { waitReady } from '../readiness.js';
+import { INITIAL_POLICY_STATE, markStable, type RestartPolicyState } from '../restart-policy.js';
+import { OneAtATime } from '../one-at-a-time.js';
+import { childEnv } from './env.js';
+import { exitInfo, logExit, nextStep } from './exit.js';
+import { findSuccessor, followSuccessor } from './handover.js';
+import { OomCounter } from './oom.js';
+import { LAST_LINES, type ChildOptions } from './options.js';
+import { PortHolders, type PortHolder } from './port-holders.js';
+import { runCheck, signalReload, type ReloadResult } from './reload.js';
+import { isRunning, newRun, type Run } from './run-state.js';
+import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
+import { clearLeftovers, sampleEscaped, terminateRun } from './stop.js';
+
+/**
+ * How often the child's tree is walked for processes that left its group (setsid): they are
+ * remembered while the child lives, since once their parent exits they are PID 1's children and
+ * no walk from the child finds them.
+ */
+const DESCENDANT_SAMPLE_MS = 1000;
+const monotonicNow = (): number => performance.now();
+
+export class ChildSupervisor extends EventEmitter implements ChildHandle {
+  private opts: ChildOptions;
+  private state: ChildState = 'stopped';
+  private wanted = false;
+  private run: Run | null = null;
+  private policy: RestartPolicyState = INITIAL_POLICY_STATE;
+  private restarts = 0;
+  private lastExit: ExitInfo | null = null;
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private nextStartAt: number | null = null;
+  private readonly oom: OomCounter;
+  private readonly holders = new PortHolders();
+  private readonly reloads = new OneAtATime<string[] | undefined, ReloadResult>(
+    (check) => this.doReload(check),
+    (queued, check) => check ?? queued,
+  );
+
+  constructor(opts: ChildOptions) {
+    super();
+    this.opts = { ...opts };
+    this.oom = new OomCounter(opts.cgroupRoot);
+  }
+
+  /** Durations only (uptime, backoff, reload windows): monotonic, so a wall-clock step changes none. */
+  private get now(): () => number {
+    return this.opts.now ?? monotonicNow;
+  }
+
+  private get name(): string {
+    return basename(this.shownCommand[0] ?? 'child');
+  }
+
+  /** Never the expanded command: a secret may have been passed into it through the environment. */
+  private get shownCommand(): string[] {
+    return this.opts.shownCommand ?? this.opts.command;
+  }
+
+  /** Everything the child (and its check command) sees, built afresh for each. */
+  private get env(): Record<string, string> {
+    return childEnv(this.opts.baseEnv ?? process.env, this.opts.env);
+  }
+
+  /** Start supervising: spawn now, and again after every exit until stop(). */
+  start(): void {
+    this.wanted = true;
+    if (this.run || this.backoffTimer) return;
+    this.launch();
+  }
+
+  /** Stop restarting, stop signal to the group, SIGKILL after `stopGraceS`; resolves when the group is gone. */
+  stop(): Promise<void> {
+    this.wanted = false;
+    this.clearBackoff();
+    const run = this.run;
+    if (!run) {
+      if (this.state !== 'stopped') {
+        this.setState('stopped');
+        this.emit('stopped');
+      }
+      return Promise.resolve();
+    }
+    run.intent ??= { kind: 'stop' };
+    void this.terminate(run);
+    return run.done;
+  }
+
+  /**
+   * Graceful stop of the current process, then a start counted under `reason`: at once, except
+   * for `hung`, which backs off like a crash and counts toward `degraded` (a child that never
+   * acks must not be restarted in a tight loop).
+   */
+  async restart(reason: RestartReason): Promise<void> {
+    if (!this.wanted) return;
+    const run = this.run;
+    if (!run) {
+      this.clearBackoff();
+      this.countRestart(reason);
+      this.launch();
+      return;
+    }
+    run.intent ??= { kind: 'restart', reason, immediate: reason !== 'hung' };
+    void this.terminate(run);
+    await run.done;
+  }
+
+  /**
+   * Check the new configuration with `checkCommand` (or the configured one), then send the reload
+   * signal to the child (its leader, not the group). One at a time: calls made while a reload
+   * runs share one follow-up reload, which checks the configuration as it is then.
+   */
+  reload(checkCommand?: string[]): Promise<ReloadResult> {
+    return this.reloads.run(checkCommand);
+  }
+
+  status(): ChildStatus {
+    const run = this.run;
+    const running = isRunning(run);
+    return {
+      pid: running ? (run.leader?.pid ?? run.pid) : null,
+      state: this.state,
+      degraded: this.policy.degraded,
+      uptime_s: running ? Math.max(0, (this.now() - run.startedAt) / 1000) : 0,
+      restarts: this.restarts,
+      last_exit: this.lastExit,
+      next_start_in_ms: this.state === 'backoff' && this.nextStartAt !== null ? Math.max(0, this.nextStartAt - this.now()) : null,
+      command: [...this.shownCommand],
+    };
+  }
+
+  pid(): number | null {
+    return this.status().pid;
+  }
+
+  signalGroup(signal: NodeJS.Signals): boolean {
+    const run = this.run;
+    // The group keeps its id (the spawned pid) after a handover, while pid() names the successor.
+    return isRunning(run) && signalGroup(run.pid, signal);
+  }
+
+  /** New options (after a config reload); command and env apply from the next start. */
+  updateOptions(partial: Partial<ChildOptions>): void {
+    this.opts = { ...this.opts, ...partial };
+  }
+
+  /**
+   * Processes other than the child that listen on the Forward port (TCP only): a leftover of an
+   * earlier child, or a descendant that took the port, receives what warden ships.
+   */
+  forwardPortHolders(): PortHolder[] {
+    const run = this.run;
+    const own = run && !run.exitSeen ? { pid: run.pid, escaped: run.escaped } : { pid: null, escaped: [] };
+    return this.holders.get(this.opts.forwardTo, this.opts.procRoot, own);
+  }
+
+  // ---- one run, in the order it lives ------------------------------------------------------
+
+  private launch(): void {
+    this.clearBackoff();
+    const o = this.opts;
+    const run = newRun({ startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES) });
+    this.run = run;
+    this.setState('starting');
+    try {
+      run.sub = spawnChild(o.command, this.env);
+    } catch (err) {
+      queueMicrotask(() => void this.onExit(run, null, null, (err as NodeJS.ErrnoException).code ?? 'EINVAL'));
+      return;
+    }
+    const sub = run.sub;
+    sub.catch(() => {}); // reject: false already; no unhandled rejection whatever execa does
+    // If `error` is emitted before `spawn`, `exit` will never be emitted: both paths lead to onExit once.
+    sub.once('error', (err: NodeJS.ErrnoException) => {
+      if (run.pid === null) void this.onExit(run, null, null, err.code ?? 'EUNKNOWN');
+    });
+    sub.once('exit', (code, signal) => void this.onExit(run, code, signal, null));
+    if (sub.pid === undefined) return; // spawn failed; the error event follows
+
+    run.pid = sub.pid;
+    run.leader = spawnedLeader(sub.pid, o.procRoot);
+    run.streamsClosed = pipeOutput(sub, run.output);
+    o.metrics.childStarts.inc();
+    o.metrics.childUp.set(1);
+    o.logger.info({ child: this.name, pid: run.pid, command: this.shownCommand, env_keys: Object.keys(o.env) }, 'child started');
+    this.emit('state', this.status());
+    this.watchRun(run);
+  }
+
+  /** The timers of a started run: descendant sampling, the stable mark, and the readiness probe. */
+  private watchRun(run: Run): void {
+    const o = this.opts;
+    run.sampleTimer = setInterval(() => sampleEscaped(run, this.opts.procRoot), DESCENDANT_SAMPLE_MS);
+    run.sampleTimer.unref();
+    run.stableTimer = setTimeout(() => this.onStable(run), o.restart.stable_after_s * 1000);
+    const probe = o.readyProbe ?? ((p: { timeoutMs: number; signal: AbortSignal }) => waitReady(o.forwardTo, p));
+    void probe({ timeoutMs: o.readyTimeoutS * 1000, signal: run.abort.signal }).then(
+      (ok) => this.onReadyResult(run, ok),
+      (err) => {
+        o.logger.error({ child: this.name, err: String(err) }, 'child readiness probe failed');
+        this.onReadyResult(run, false);
+      },
+    );
+  }
+
+  private onStable(run: Run): void {
+    const before = this.policy;
+    this.policy = markStable(this.policy, this.opts.restart, (this.now() - run.startedAt) / 1000);
+    if (this.policy !== before) {
+      this.opts.metrics.childDegraded.set(0);
+      this.emit('state', this.status());
+    }
+  }
+
+  private onReadyResult(run: Run, ok: boolean): void {
+    if (run !== this.run || run.exitSeen || run.intent) return;
+    const o = this.opts;
+    if (ok) {
+      run.ready = true;
+      o.metrics.childReady.set(1);
+      o.logger.info({ child: this.name, pid: run.pid, forward_to: o.forwardTo }, 'child ready');
+      this.setState('ready');
+      this.emit('ready');
+      return;
+    }
+    o.logger.warn({ child: this.name, pid: run.pid, forward_to: o.forwardTo, ready_timeout_s: o.readyTimeoutS }, 'child did not accept a connection in time; restarting it');
+    run.intent = { kind: 'restart', reason: 'ready_timeout', immediate: false };
+    void this.terminate(run);
+  }
+
+  private async doReload(check: string[] | undefined): Promise<ReloadResult> {
+    const o = this.opts;
+    const cmd = check ?? o.checkCommand;
+    if (cmd && cmd.length > 0) {
+      const failure = await runCheck(cmd, this.env, o.checkTimeoutS);
+      if (failure) {
+        o.logger.warn({ child: this.name, check_command: cmd, error: failure }, 'reload refused: check command failed; child left untouched');
+        return { ok: false, error: failure };
+      }
+    }
+    if (!this.wanted) return { ok: false, error: 'child is stopped' };
+    return signalReload(this.run, { reloadSignal: o.reloadSignal, procRoot: o.procRoot, logger: o.logger, child: this.name, now: this.now }, this.state);
+  }
+
+  private terminate(run: Run): Promise<boolean> {
+    return terminateRun(run, this.opts, () => {
+      this.setState('stopping');
+      this.opts.metrics.childReady.set(0);
+    });
+  }
+
+  private async onExit(run: Run, code: number | null, signal: NodeJS.Signals | null, spawnError: string | null): Promise<void> {
+    if (run.exitSeen) return;
+    if (spawnError === null && this.followHandover(run, code, signal)) return;
+    if (run.followTimer) clearInterval(run.followTimer);
+    run.exitSeen = true;
+    try {
+      await this.handleExit(run, code, signal, spawnError);
+    } catch (err) {
+      this.opts.logger.error({ child: this.name, err: String((err as Error)?.stack ?? err) }, 'handling the child exit failed');
+    } finally {
+      run.resolveDone();
+    }
+  }
+
+  /** The leader exited on its own soon after a reload signal while its group lives on: follow the successor. */
+  private followHandover(run: Run, code: number | null, signal: NodeJS.Signals | null): boolean {
+    if (run.intent || !this.wanted) return false;
+    const old = run.leader?.pid ?? run.pid;
+    const next = findSuccessor(run, code, signal, this.now(), this.opts.procRoot);
+    if (!next) return false;
+    followSuccessor(run, next, this.opts.procRoot, () => void this.onExit(run, null, null, null));
+    this.opts.logger.info({ child: this.name, pid: next.pid, previous_pid: old, pgid: run.pid }, 'child handed over to a successor after the reload signal; following it');
+    this.emit('state', this.status());
+    return true;
+  }
+
+  private async handleExit(run: Run, code: number | null, signal: NodeJS.Signals | null, spawnError: string | null): Promise<void> {
+    const o = this.opts;
+    run.abort.abort();
+    if (run.stableTimer) clearTimeout(run.stableTimer);
+    if (run.sampleTimer) clearInterval(run.sampleTimer);
+    o.metrics.childUp.set(0);
+    o.metrics.childReady.set(0);
+    const endedAt = this.now();
+    if (run.pid !== null) await clearLeftovers(run as Run & { pid: number }, o.procRoot, o.logger, this.name);
+
+    const cls = classifyExit({ code, signal, spawnError, oomKillsBefore: run.oomBefore, oomKillsAfter: this.oom.read() });
+    // `at` is shown to users: wall clock. The uptime is a duration: monotonic.
+    const info = exitInfo(run, cls, new Date().toISOString(), endedAt);
+    this.lastExit = info;
+    this.run = null;
+    logExit(o.logger, this.name, run, info, cls, run.intent?.kind === 'stop' || !this.wanted);
+    this.emit('exit', info);
+    this.takeNextStep(run, info);
+  }
+
+  private takeNextStep(run: Run, info: ExitInfo): void {
+    const o = this.opts;
+    const step = nextStep(run, info, this.wanted, this.policy, o.restart, o.random ?? Math.random);
+    if (step.kind === 'stopped') {
+      this.setState('stopped');
+      this.emit('stopped');
+      return;
+    }
+    if (step.kind === 'start') {
+      this.countRestart(info.kind);
+      this.launch();
+      return;
+    }
+    this.policy = step.policy;
+    o.metrics.childDegraded.set(this.policy.degraded ? 1 : 0);
+    if (this.policy.degraded) {
+      o.logger.error({ child: this.name, attempt: this.policy.attempt, delay_ms: step.delayMs }, 'child is crash-looping; retrying at the maximum backoff');
+    }
+    this.nextStartAt = this.now() + step.delayMs;
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = null;
+      if (!this.wanted) return;
+      this.countRestart(info.kind);
+      this.launch();
+    }, step.delayMs);
+    this.setState('backoff');
+  }
+
+  // ---- bookkeeping -------------------------------------------------------------------------
+
+  private countRestart(reason: string): void {
+    this.restarts += 1;
+    this.opts.metrics.childRestarts.inc({ reason });
+  }
+
+  private clearBackoff(): void {
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.backoffTimer = null;
+    this.nextStartAt = null;
+  }
+
+  private setState(s: ChildState): void {
+    this.state = s;
+    this.emit('state', this.status());
+  }
+}
