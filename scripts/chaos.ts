@@ -30,10 +30,8 @@ export { formatChaos, type ChaosResult };
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WARDEN = join(ROOT, 'dist/warden.mjs');
-/** How long the sink may take to receive the backlog once writing stopped. */
-const DRAIN_MS = 90_000;
-/** How long rotated files may stay open once everything is delivered. */
-const SETTLE_MS = 15_000;
+/** How long the sink may take to receive the backlog once writing stopped (drain), and rotated files to be closed after it (settle). */
+const WAIT_MS = { drain: 90_000, settle: 15_000 };
 
 export interface ChaosOptions {
   minutes: number;
@@ -72,10 +70,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   log(`writing stopped: ${writer.written} lines; draining`);
 
   const want = new Map(sources.map((s) => [s.key, s.seq]));
-  const delivered = await awaitDelivery(run.out, want, DRAIN_MS);
+  const delivered = await awaitDelivery(run.out, want, WAIT_MS.drain);
   clearInterval(sampler);
   const live = sources.length;
-  const held = await settledLogFds(() => warden.proc?.pid, node, live, SETTLE_MS);
+  const held = await settledLogFds(() => warden.proc?.pid, node, live, WAIT_MS.settle);
   const restartsByReason = await warden.restartsByReason();
   await warden.stop();
 
