@@ -3,7 +3,8 @@
 // installed. Prints a table and writes bench/results.md (machine, versions, date).
 //
 //   npm run bench -- [--mib 256] [--tree DIR] [--quick] [--only baseline,drain,latency,idle,pickup,others,pod]
-//                    [--cpu-prof DIR] [--results FILE] [--keep]
+//                    [--cpu-prof DIR] [--results FILE] [--keep] [--pod-mib N]
+//   npm run bench -- --only pod --baseline DIR [--rounds 2]   (before/after: DIR's warden against this one's)
 //
 // Sections: baseline (Node ceiling), drain (backlog → every line acked: lines/s, MiB/s,
 // CPU-s per million lines, peak RSS), latency (steady 10k lines/s, write → sink p50/p99 and the
@@ -14,7 +15,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { baseline, type BaselineResult } from './bench/baseline.js';
 import { drain, type DrainResult } from './bench/drain.js';
 import { idle } from './bench/idle.js';
@@ -28,27 +28,10 @@ import { consoleTable, markdown } from './bench/report.js';
 import { runSection, type Row } from './bench/row.js';
 import { findDockerFiles, generateDockerTree, warmAndCount, type DockerTree } from './bench/tree.js';
 import { bareNodeRss } from './bench/proc.js';
+import { baselineCheckout, parseBenchArgs, SECTIONS, type BenchOptions, type Section } from './bench/options.js';
 import { ROOT, WARDEN } from './bench/warden.js';
 
-export const SECTIONS = ['baseline', 'drain', 'latency', 'idle', 'pickup', 'others', 'pod'] as const;
-export type Section = (typeof SECTIONS)[number];
-
-export interface BenchOptions {
-  /** Size of the generated tree; default 256 (4 with quick). */
-  mib?: number;
-  /** Reuse (or generate and keep) the tree under this directory. */
-  tree?: string;
-  /** Small sizes and short windows, for the smoke test; targets are not judged. */
-  quick?: boolean;
-  only?: Section[];
-  /** Where to write the markdown; default bench/results.md. */
-  results?: string;
-  /** Also profile warden during an extra drain and summarise it (node --cpu-prof into DIR). */
-  cpuProfDir?: string;
-  /** Keep the temp dir. */
-  keep?: boolean;
-  log?: (line: string) => void;
-}
+export { SECTIONS, type BenchOptions, type Section } from './bench/options.js';
 
 export interface BenchReport {
   machine: Machine;
@@ -74,6 +57,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     : { latency: { rate: 10_000, seconds: 15, files: 4, warmupS: 1 }, idleFiles: 1000, idleS: 30, idleSettleS: 20, pickupFiles: 10_000, pod: POD_TREE, steady: { rate: 1000, seconds: 60, files: 4 } };
 
   if (!existsSync(WARDEN)) throw new Error(`${WARDEN} not found: run \`npm run build\` first`);
+  const beforeAfter = opts.baseline ? { checkout: baselineCheckout(opts.baseline.dir), rounds: opts.baseline.rounds } : undefined;
   const machine = describeMachine(WARDEN);
   const work = mkdtempSync(join(tmpdir(), 'warden-bench-'));
   const rows: Row[] = [];
@@ -243,15 +227,16 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       // Its own tree (the seed's node, not the drain's backlog), under --tree DIR/pod when given.
       const root = opts.tree ? join(resolve(opts.tree), 'pod') : join(work, 'podtree');
       let files = findDockerFiles(root);
-      if (files.length === 0) files = generateDockerTree(root, sizes.pod.mib * MiB, sizes.pod.containers).files;
+      if (files.length === 0) files = generateDockerTree(root, (opts.podMib ?? sizes.pod.mib) * MiB, sizes.pod.containers).files;
       const podTree = warmAndCount(root, files);
       log(`pod: ${podTree.files.length} files, ${podTree.lines} lines, ${(podTree.bytes / MiB).toFixed(1)} MiB; each pod in a 200m / 200Mi cgroup`);
       const profDir = opts.cpuProfDir ? join(resolve(opts.cpuProfDir), 'pod') : null;
       if (profDir) mkdirSync(profDir, { recursive: true });
       let podWarden = 0;
       const rowBound = quick ? 60_000 : 300_000;
+      const podBound = beforeAfter ? rowBound * 2 * beforeAfter.rounds + 60_000 : rowBound * 6 + (sizes.steady.seconds + 180) * 1000;
       rows.push(
-        ...(await runSection('pod', rowBound * 6 + (sizes.steady.seconds + 180) * 1000, (scope) =>
+        ...(await runSection('pod', podBound, (scope) =>
           podSection({
             scope,
             dir: join(work, 'pod'),
@@ -263,6 +248,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
             nodeFlags: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
             log,
             onWardenPid: (pid) => (podWarden = pid),
+            baseline: beforeAfter,
           }),
         )),
       );
@@ -274,7 +260,16 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     else log(`kept ${work}`);
   }
 
-  const settings = [quick ? 'quick' : 'full', `--mib ${mib}`, opts.tree ? `--tree ${opts.tree}` : '', opts.only ? `--only ${[...only].join(',')}` : ''].filter(Boolean).join(' ');
+  const settings = [
+    quick ? 'quick' : 'full',
+    `--mib ${mib}`,
+    opts.tree ? `--tree ${opts.tree}` : '',
+    opts.only ? `--only ${[...only].join(',')}` : '',
+    opts.podMib ? `--pod-mib ${opts.podMib}` : '',
+    opts.baseline ? `--baseline ${opts.baseline.dir} --rounds ${opts.baseline.rounds}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   const table = consoleTable(rows);
   const md = markdown(machine, rows, settings, profile);
   const results = opts.results ?? join(ROOT, 'bench/results.md');
@@ -283,36 +278,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   return { machine, rows, table, markdown: md, profile };
 }
 
-function parseOnly(v: string | undefined): Section[] | undefined {
-  if (!v) return undefined;
-  const names = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) if (!(SECTIONS as readonly string[]).includes(n)) throw new Error(`--only: unknown section ${JSON.stringify(n)} (sections: ${SECTIONS.join(', ')})`);
-  return names as Section[];
-}
-
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      mib: { type: 'string' },
-      tree: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      only: { type: 'string' },
-      results: { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      keep: { type: 'boolean', default: false },
-    },
-  });
-  const mib = values.mib === undefined ? undefined : Number(values.mib);
-  if (mib !== undefined && !(mib > 0)) throw new Error(`--mib: must be a positive number (got ${JSON.stringify(values.mib)})`);
-  const report = await runBench({
-    mib,
-    tree: values.tree,
-    quick: values.quick,
-    only: parseOnly(values.only),
-    results: values.results,
-    cpuProfDir: values['cpu-prof'],
-    keep: values.keep,
-  });
+  const report = await runBench(parseBenchArgs(process.argv.slice(2)));
   const m = report.machine;
   process.stdout.write(`\n${m.warden} · Node ${m.node} · ${m.nproc} × ${m.cpuModel} · ${m.memoryMiB} MiB · ${m.date}\n\n${report.table}\n`);
   if (report.profile) {

@@ -10,14 +10,16 @@
 //   governor off (ceiling)  the warden pod with large explicit budgets and cpu_action none
 // then the warden pod's targets and what it did with its budget (from its own log, kept as
 // <dir>/warden/warden.log), and a steady live writer (1,000 lines/s) into the warden pod: warden's
-// average CPU.
+// average CPU. With a baseline checkout the section is instead the before/after comparison.
 import { startCountingSink } from './others.js';
+import { compareRows } from './pod/compare.js';
 import { budgetRows, podNote, podRate, targetRows } from './pod/rows.js';
 import { runPod, type PodResult } from './pod/run.js';
 import { podPrograms, podSkip, POD_KINDS, POD_LABELS, type PodEnv, type PodKind } from './pod/setup.js';
 import { steadyPod } from './pod/steady.js';
 import type { Row, Scope } from './row.js';
 import { linkContainers, type DockerTree } from './tree.js';
+import type { Checkout } from './warden.js';
 
 export { POD_KINDS, POD_LABELS, podPrograms, podSkip, type PodEnv, type PodKind } from './pod/setup.js';
 export { runPod, type PodResult } from './pod/run.js';
@@ -36,6 +38,8 @@ export interface PodSectionOptions {
   log: (line: string) => void;
   /** Called with the warden pod's pid once that row ran (for its profile). */
   onWardenPid?: (pid: number) => void;
+  /** Before/after: a baseline checkout's warden pod against this one's, alternately, `rounds` rounds each. */
+  baseline?: { checkout: Checkout; rounds: number };
 }
 
 const failedNote = (err: unknown) => `failed: ${(err as Error).message.replace(/\s+/g, ' ').slice(0, 300)}`;
@@ -45,6 +49,11 @@ export async function podSection(o: PodSectionOptions): Promise<Row[]> {
   const receiver = await startCountingSink(o.scope);
   const containersGlob = linkContainers(o.tree);
   const env: PodEnv = { scope: o.scope, dir: o.dir, tree: o.tree, containersGlob, receiver, programs: podPrograms(), timeoutMs: o.timeoutMs, sinkChild: o.quick, nodeFlags: o.nodeFlags };
+  if (o.baseline) {
+    const skip = podSkip('warden', env);
+    if (skip) return [{ section: 'pod', metric: 'before / after', value: null, unit: 'lines/s', note: `skipped: ${skip}` }];
+    return compareRows(env, o.baseline.checkout, o.baseline.rounds, o.log);
+  }
   const { rows, results } = await kindRows(env, o);
   const w = results.get('warden');
   rows.push(...targetRows(w, results.get('ceiling'), results.get('seed'), o.judge), ...budgetRows(w));
