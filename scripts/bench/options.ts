@@ -1,7 +1,7 @@
 // `npm run bench` options: the sections, what runBench takes, and the command line parsed into it
 // (bad values are errors naming the option).
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkoutAt, type Checkout } from './warden.js';
 
@@ -31,6 +31,7 @@ export interface BenchOptions {
 
 /** The checkout at `dir` as a baseline; throws naming what is missing. */
 export function baselineCheckout(dir: string): Checkout {
+  if (!existsSync(join(resolve(dir), 'package.json'))) throw new Error(`--baseline: ${resolve(dir)} is not a checkout of warden (no package.json)`);
   const c = checkoutAt(resolve(dir));
   if (!existsSync(c.program)) throw new Error(`--baseline: ${c.program} not found: run \`npm run build\` in ${c.root} first`);
   return c;
