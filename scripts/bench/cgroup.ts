@@ -1,9 +1,9 @@
 // A pod's budget for the bench: one cgroup with the seed DaemonSet's limits (200m CPU, 200Mi),
 // made under this process's own cgroup (so whatever limits the bench runs under still apply),
-// v2 where the controllers live on the unified hierarchy, else v1 (one directory under the cpu and
-// one under the memory hierarchy). A process enters it through `enterCommand`: a tiny sh wrapper
-// that writes its own pid to each cgroup.procs and then execs the program, so the program and
-// everything it starts run inside from their first instruction.
+// v2 where the controllers live on the unified hierarchy, else v1 (one directory under each of the
+// cpu, memory and, where it is mounted apart, cpuacct hierarchies). A process enters it through
+// `enterCommand`: a tiny sh wrapper that writes its own pid to each cgroup.procs and then execs
+// the program, so the program and everything it starts run inside from their first instruction.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../lib/util.js';
@@ -29,6 +29,7 @@ export interface PodStats {
 
 export interface PodCgroup {
   version: 'v1' | 'v2';
+  limits: PodLimits;
   /** The cgroup.procs files a process writes its pid into to enter. */
   procsFiles: string[];
   /** `command` prefixed with the wrapper that enters the cgroup and execs it. */
@@ -40,6 +41,8 @@ export interface PodCgroup {
    * before it OOM-kills anything.
    */
   workingSet(): number | null;
+  /** CPU time of everything in the pod so far, seconds (v1 cpuacct.usage, v2 cpu.stat usage_usec); null if unreadable. */
+  cpuSeconds(): number | null;
   /** Removes the cgroup directories (once its processes are gone; retried while busy). */
   remove(): Promise<void>;
 }
@@ -73,92 +76,131 @@ function ownPath(controller: string): string {
   return '/';
 }
 
-/** Makes cgroup `name` with `limits`; throws naming the file that could not be written. */
-export function createPod(name: string, limits: PodLimits = SEED_LIMITS): PodCgroup {
+interface PodDirs {
+  version: 'v1' | 'v2';
+  cpuDir: string;
+  memDir: string;
+  /** Where CPU usage is read: v1 `cpuacct.usage` (its own hierarchy or co-mounted with cpu), v2 `cpu.stat`. */
+  acctDir: string | null;
+  /** Every directory made, in order. */
+  made: string[];
+}
+
+function writeLimit(file: string, value: string): void {
+  try {
+    writeFileSync(file, value);
+  } catch (err) {
+    throw new Error(`cgroup: cannot write ${JSON.stringify(value)} to ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Makes the pod's directories and writes its limits (v2: one directory; v1: cpu, memory and cpuacct). */
+function makeDirs(name: string, limits: PodLimits): PodDirs {
   const quota = Math.round((limits.cpuMillicores / 1000) * PERIOD_US);
-  const write = (file: string, value: string) => {
-    try {
-      writeFileSync(file, value);
-    } catch (err) {
-      throw new Error(`cgroup: cannot write ${JSON.stringify(value)} to ${file}: ${(err as Error).message}`);
-    }
-  };
-  const dirs: string[] = [];
+  const made: string[] = [];
   const mk = (dir: string) => {
     mkdirSync(dir);
-    dirs.push(dir);
+    made.push(dir);
     return dir;
   };
-  let version: 'v1' | 'v2';
-  let cpuDir: string;
-  let memDir: string;
   if (unifiedHasControllers()) {
-    version = 'v2';
     const dir = mk(join(MOUNT, ownPath(''), name));
-    write(join(dir, 'cpu.max'), `${quota} ${PERIOD_US}`);
-    write(join(dir, 'memory.max'), String(limits.memoryBytes));
-    cpuDir = memDir = dir;
-  } else {
-    version = 'v1';
-    cpuDir = mk(join(MOUNT, 'cpu', ownPath('cpu'), name));
-    memDir = mk(join(MOUNT, 'memory', ownPath('memory'), name));
-    write(join(cpuDir, 'cpu.cfs_period_us'), String(PERIOD_US));
-    write(join(cpuDir, 'cpu.cfs_quota_us'), String(quota));
-    write(join(memDir, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+    writeLimit(join(dir, 'cpu.max'), `${quota} ${PERIOD_US}`);
+    writeLimit(join(dir, 'memory.max'), String(limits.memoryBytes));
+    return { version: 'v2', cpuDir: dir, memDir: dir, acctDir: dir, made };
   }
-  const procsFiles = [...new Set([cpuDir, memDir])].map((d) => join(d, 'cgroup.procs'));
-  const read = (file: string): string | null => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch {
-      return null;
-    }
-  };
-  const field = (text: string | null, key: string): number | null => {
-    const m = text === null ? null : new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : null;
-  };
+  const cpuDir = mk(join(MOUNT, 'cpu', ownPath('cpu'), name));
+  const memDir = mk(join(MOUNT, 'memory', ownPath('memory'), name));
+  writeLimit(join(cpuDir, 'cpu.cfs_period_us'), String(PERIOD_US));
+  writeLimit(join(cpuDir, 'cpu.cfs_quota_us'), String(quota));
+  writeLimit(join(memDir, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+  // Without its own cpuacct group a pod's processes (warden's governor too) read the CPU usage
+  // of the whole hierarchy they were left in.
+  let acctDir: string | null = null;
+  if (existsSync(join(cpuDir, 'cpuacct.usage'))) acctDir = cpuDir;
+  else if (existsSync(join(MOUNT, 'cpuacct', 'cgroup.procs'))) acctDir = mk(join(MOUNT, 'cpuacct', ownPath('cpuacct'), name));
+  return { version: 'v1', cpuDir, memDir, acctDir, made };
+}
+
+function readOrNull(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function field(text: string | null, key: string): number | null {
+  const m = text === null ? null : new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+function enterCommand(procsFiles: string[], command: string[]): string[] {
+  return [
+    '/bin/sh',
+    '-c',
+    // Each file gets this shell's pid; exec keeps the pid, so the program is the one inside.
+    'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"',
+    'pod-enter',
+    ...procsFiles,
+    '--',
+    ...command,
+  ];
+}
+
+function stats({ version, cpuDir, memDir }: PodDirs): PodStats {
+  const peak = readOrNull(join(memDir, version === 'v2' ? 'memory.peak' : 'memory.max_usage_in_bytes'));
   return {
-    version,
-    procsFiles,
-    enterCommand: (command) => [
-      '/bin/sh',
-      '-c',
-      // Each file gets this shell's pid; exec keeps the pid, so the program is the one inside.
-      'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"',
-      'pod-enter',
-      ...procsFiles,
-      '--',
-      ...command,
-    ],
-    stats: () => {
-      const peak = read(join(memDir, version === 'v2' ? 'memory.peak' : 'memory.max_usage_in_bytes'));
-      return {
-        peakBytes: peak === null ? null : Number(peak.trim()),
-        oomKills: field(read(join(memDir, version === 'v2' ? 'memory.events' : 'memory.oom_control')), 'oom_kill'),
-        throttledPeriods: field(read(join(cpuDir, 'cpu.stat')), 'nr_throttled'),
-      };
-    },
-    workingSet: () => {
-      const usage = read(join(memDir, version === 'v2' ? 'memory.current' : 'memory.usage_in_bytes'));
-      const stat = read(join(memDir, 'memory.stat'));
-      const inactive = field(stat, version === 'v2' ? 'inactive_file' : 'total_inactive_file');
-      return usage === null || inactive === null ? null : Number(usage.trim()) - inactive;
-    },
-    remove: async () => {
-      for (const dir of dirs.reverse()) {
-        for (let i = 0; ; i++) {
-          try {
-            rmdirSync(dir);
-            break;
-          } catch (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            if (code === 'ENOENT') break;
-            if (code !== 'EBUSY' || i >= 100) throw new Error(`cgroup: cannot remove ${dir}: ${(err as Error).message}`);
-            await sleep(50); // its last process is still exiting
-          }
-        }
+    peakBytes: peak === null ? null : Number(peak.trim()),
+    oomKills: field(readOrNull(join(memDir, version === 'v2' ? 'memory.events' : 'memory.oom_control')), 'oom_kill'),
+    throttledPeriods: field(readOrNull(join(cpuDir, 'cpu.stat')), 'nr_throttled'),
+  };
+}
+
+function workingSet({ version, memDir }: PodDirs): number | null {
+  const usage = readOrNull(join(memDir, version === 'v2' ? 'memory.current' : 'memory.usage_in_bytes'));
+  const inactive = field(readOrNull(join(memDir, 'memory.stat')), version === 'v2' ? 'inactive_file' : 'total_inactive_file');
+  return usage === null || inactive === null ? null : Number(usage.trim()) - inactive;
+}
+
+function cpuSeconds({ version, acctDir }: PodDirs): number | null {
+  if (acctDir === null) return null;
+  if (version === 'v2') {
+    const usec = field(readOrNull(join(acctDir, 'cpu.stat')), 'usage_usec');
+    return usec === null ? null : usec / 1e6;
+  }
+  const ns = readOrNull(join(acctDir, 'cpuacct.usage'));
+  return ns === null ? null : Number(ns.trim()) / 1e9;
+}
+
+async function removeDirs(made: string[]): Promise<void> {
+  for (const dir of [...made].reverse()) {
+    for (let i = 0; ; i++) {
+      try {
+        rmdirSync(dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY' || i >= 100) throw new Error(`cgroup: cannot remove ${dir}: ${(err as Error).message}`);
+        await sleep(50); // its last process is still exiting
       }
-    },
+    }
+  }
+}
+
+/** Makes cgroup `name` with `limits`; throws naming the file that could not be written. */
+export function createPod(name: string, limits: PodLimits = SEED_LIMITS): PodCgroup {
+  const dirs = makeDirs(name, limits);
+  const procsFiles = [...new Set([dirs.cpuDir, dirs.memDir, dirs.acctDir ?? dirs.cpuDir])].map((d) => join(d, 'cgroup.procs'));
+  return {
+    version: dirs.version,
+    limits,
+    procsFiles,
+    enterCommand: (command) => enterCommand(procsFiles, command),
+    stats: () => stats(dirs),
+    workingSet: () => workingSet(dirs),
+    cpuSeconds: () => cpuSeconds(dirs),
+    remove: () => removeDirs(dirs.made),
   };
 }

@@ -1,7 +1,7 @@
 // Starting `node dist/warden.mjs run` for one bench section, with its own `warden sink` child on
 // loopback, and reading its /metrics. Sections differ only in inputs and a few tail settings.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort, sleep, waitFor } from '../lib/util.js';
@@ -10,10 +10,29 @@ export { freePort, sleep, waitFor };
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const WARDEN = join(ROOT, 'dist/warden.mjs');
-/** The node flags warden ships with (package.json config.nodeFlags: `npm start`, the binary). */
-export const SHIPPED_NODE_FLAGS: string[] = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { nodeFlags: string } }).config.nodeFlags
-  .split(' ')
-  .filter(Boolean);
+/** A checkout of warden whose build a bench runs: this one, or a baseline for a before/after run. */
+export interface Checkout {
+  root: string;
+  /** Its dist/warden.mjs. */
+  program: string;
+  /** The node flags it ships with (its package.json config.nodeFlags: `npm start`, the binary). */
+  nodeFlags: string[];
+}
+
+/** The checkout at `root`; throws naming the file when its package.json cannot be read. */
+export function checkoutAt(root: string): Checkout {
+  const pkg = join(root, 'package.json');
+  let flags: string;
+  try {
+    flags = (JSON.parse(readFileSync(pkg, 'utf8')) as { config: { nodeFlags: string } }).config.nodeFlags;
+  } catch (err) {
+    throw new Error(`${pkg}: cannot read config.nodeFlags: ${(err as Error).message}`);
+  }
+  return { root, program: join(root, 'dist/warden.mjs'), nodeFlags: flags.split(' ').filter(Boolean) };
+}
+
+export const THIS_CHECKOUT: Checkout = checkoutAt(ROOT);
+export const SHIPPED_NODE_FLAGS: string[] = THIS_CHECKOUT.nodeFlags;
 
 export interface WardenRunOptions {
   /** Working dir of this run: config, state_dir. */
@@ -72,14 +91,24 @@ export async function startWarden(opts: WardenRunOptions): Promise<WardenRun> {
   return spawnWarden(opts.dir, config, health, opts.nodeFlags);
 }
 
+export interface SpawnOptions {
+  /** Goes before the node command line (e.g. a wrapper entering a cgroup). */
+  wrap?: (argv: string[]) => string[];
+  /** Whose build runs; this checkout's by default. */
+  checkout?: Checkout;
+  /** Where all of warden's stdout and stderr is appended (its pino log), beside the last 8 KiB kept for errors. */
+  logFile?: string;
+}
+
 /**
  * Writes `config` as `<dir>/warden.yaml` and runs warden on it; its health endpoint must listen on
- * `healthPort`. `wrap` goes before the node command line (e.g. a wrapper entering a cgroup).
+ * `healthPort`.
  */
-export function spawnWarden(dir: string, config: Record<string, unknown>, healthPort: number, nodeFlags: string[] = [], wrap: (argv: string[]) => string[] = (a) => a): WardenRun {
+export function spawnWarden(dir: string, config: Record<string, unknown>, healthPort: number, nodeFlags: string[] = [], opts: SpawnOptions = {}): WardenRun {
+  const { wrap = (a: string[]) => a, checkout = THIS_CHECKOUT, logFile } = opts;
   const cfgPath = join(dir, 'warden.yaml');
   writeFileSync(cfgPath, stringify(config));
-  const [file, ...args] = wrap([process.execPath, ...SHIPPED_NODE_FLAGS, ...nodeFlags, WARDEN, 'run', '--config', cfgPath]);
+  const [file, ...args] = wrap([process.execPath, ...checkout.nodeFlags, ...nodeFlags, checkout.program, 'run', '--config', cfgPath]);
   const proc = spawn(file!, args, {
     cwd: dir,
     env: { ...process.env },
@@ -88,11 +117,12 @@ export function spawnWarden(dir: string, config: Record<string, unknown>, health
   let out = '';
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-8192);
+    if (logFile) appendFileSync(logFile, d);
   };
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
-  if (proc.pid === undefined) throw new Error(`could not start ${WARDEN}`);
+  if (proc.pid === undefined) throw new Error(`could not start ${checkout.program}`);
   const base = `http://127.0.0.1:${healthPort}`;
   const run: WardenRun = {
     proc,

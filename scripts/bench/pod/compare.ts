@@ -1,0 +1,73 @@
+// Before/after in the same run: the warden pod (shipped config and defaults of each checkout)
+// run with a baseline checkout's build and with this one's, alternately, `rounds` rounds each,
+// on the same tree, receiver, fluentd and cgroup limits. Rounds alternate before/after, then
+// after/before (ABBA), so a drift of the machine over the run weighs on both sides alike.
+import { execFileSync } from 'node:child_process';
+import type { Row } from '../row.js';
+import { THIS_CHECKOUT, type Checkout } from '../warden.js';
+import { podMillicores, podRate } from './rows.js';
+import { runPod, type PodResult } from './run.js';
+import type { PodEnv } from './setup.js';
+
+interface Side {
+  name: 'before' | 'after';
+  checkout: Checkout;
+  results: PodResult[];
+  errors: string[];
+}
+
+function median(xs: number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** `<root> @ <short commit>` (the commit where git can tell it). */
+function describe(c: Checkout): string {
+  try {
+    return `${c.root} @ ${execFileSync('git', ['-C', c.root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()}`;
+  } catch {
+    return c.root;
+  }
+}
+
+function sideRow(side: Side, label: string): Row {
+  const rates = side.results.map(podRate);
+  const each = side.results.map((r) => {
+    const m = podMillicores(r);
+    const transitions = r.transitions.reduce((a, t) => a + t.count, 0);
+    return `${Math.round(podRate(r)).toLocaleString('en-US')}/s, warden ${r.wardenCpuPerM?.toFixed(2) ?? '—'} CPU-s/M, pod ${m === null ? '—' : m.toFixed(0)}m, peak ${((r.stats.peakBytes ?? 0) / 1048576).toFixed(0)} MiB, ${transitions} transitions`;
+  });
+  const errors = side.errors.map((e) => `failed: ${e}`);
+  return { section: 'pod', metric: label, value: median(rates), unit: 'lines/s', note: [`median of ${rates.length}`, ...each, ...errors].join(' · ') };
+}
+
+function ratioRow(metric: string, after: number | null, before: number | null, unit: string): Row {
+  const value = after === null || before === null || before === 0 ? null : after / before;
+  return { section: 'pod', metric, value, unit: '×', note: value === null ? 'a side has no measured round' : `medians ${after!.toFixed(2)} / ${before!.toFixed(2)} ${unit}` };
+}
+
+/** The before/after rows: each side's median rate (every round in its note), and after ÷ before. */
+export async function compareRows(env: PodEnv, baseline: Checkout, rounds: number, log: (line: string) => void): Promise<Row[]> {
+  const before: Side = { name: 'before', checkout: baseline, results: [], errors: [] };
+  const after: Side = { name: 'after', checkout: THIS_CHECKOUT, results: [], errors: [] };
+  for (let i = 0; i < rounds; i++) {
+    for (const side of i % 2 === 0 ? [before, after] : [after, before]) {
+      log(`pod ${side.name} round ${i + 1}/${rounds}: ${side.checkout.program}`);
+      try {
+        side.results.push(await runPod('warden', { ...env, checkout: side.checkout }, `${side.name}${i}`));
+      } catch (err) {
+        side.errors.push((err as Error).message.replace(/\s+/g, ' ').slice(0, 200));
+      }
+    }
+  }
+  const what = env.sinkChild ? '`warden sink` child (quick run)' : 'fluentd child';
+  const cpuPerM = (s: Side) => median(s.results.flatMap((r) => (r.wardenCpuPerM === null ? [] : [r.wardenCpuPerM])));
+  return [
+    sideRow(before, `before: warden pod + ${what}, ${describe(baseline)}`),
+    sideRow(after, `after: warden pod + ${what}, ${describe(THIS_CHECKOUT)}`),
+    ratioRow('after / before, lines/s', median(after.results.map(podRate)), median(before.results.map(podRate)), 'lines/s'),
+    ratioRow('after / before, warden CPU-s per million lines', cpuPerM(after), cpuPerM(before), 'CPU-s/M'),
+  ];
+}

@@ -1,0 +1,193 @@
+// One pod row: started in its own cgroup and scope, polled until every line of the tree is
+// delivered (or the row's time bound), measured over the drain: from the last poll that saw
+// nothing delivered to the one that saw every line.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createPod, type PodCgroup, type PodStats } from '../cgroup.js';
+import { fluentBitConfig, fluentdConfig, stopProc } from '../others.js';
+import { childPids, cpuSeconds, treeCpuSeconds } from '../proc.js';
+import { Scope } from '../row.js';
+import { freePort, GOVERNOR_OFF, metricSum, sleep, spawnWarden, THIS_CHECKOUT } from '../warden.js';
+import { budgetTransitions, type TransitionCount } from './budget-log.js';
+import { shippedFluentConf, shippedFluentdCommand, shippedWardenConfig } from './config.js';
+import { fluentdEnv, type PodEnv, type PodKind } from './setup.js';
+
+export interface PodResult {
+  kind: PodKind;
+  /** From the last poll that saw nothing delivered to the one that saw every line. */
+  seconds: number;
+  /** From the first spawn of the row to the last line delivered. */
+  wallSeconds: number;
+  delivered: number;
+  expected: number;
+  stats: PodStats;
+  /** The highest working set seen while polling (usage less inactive file cache), bytes. */
+  peakWorkingSet: number | null;
+  cgroup: 'v1' | 'v2';
+  /** The pod's CPU limit, millicores. */
+  quotaMillicores: number;
+  /** The pod's memory limit, bytes. */
+  limitBytes: number;
+  /** CPU time of the whole pod (its cgroup's usage) over `seconds`; null where unreadable. */
+  podCpuSeconds: number | null;
+  /** CPU-s per million lines over `seconds`; null where the row has no such process. */
+  wardenCpuPerM: number | null;
+  fluentdCpuPerM: number | null;
+  /** The warden process, for profiles. */
+  wardenPid: number | null;
+  /** warden's own log (stdout and stderr) of this row; null where the row has no warden. */
+  wardenLog: string | null;
+  /** The governor's transitions in that log up to the end of the drain. */
+  transitions: TransitionCount[];
+}
+
+export interface Started {
+  /** Delivered records so far. */
+  delivered(): Promise<number>;
+  /** Error text when something the row needs has exited. */
+  failed(): string | null;
+  cpu(): { warden: number | null; fluentd: number | null };
+  wardenPid: number | null;
+  wardenLog: string | null;
+}
+
+function alive(p: ChildProcess): boolean {
+  return p.exitCode === null && p.signalCode === null;
+}
+
+/** fluentd (the seed) or Fluent Bit alone in the pod, tailing the tree into the receiver. */
+function startAlone(kind: 'seed' | 'fluent-bit', env: PodEnv, pod: PodCgroup, dir: string): Started {
+  const { receiver, programs } = env;
+  const base = receiver.records();
+  const fb = kind === 'fluent-bit';
+  const program = fb ? programs.fluentBit! : programs.fluentd!;
+  const args = fb ? ['-c', fluentBitConfig(dir, env.containersGlob, receiver.port)] : ['-c', fluentdConfig(dir, env.containersGlob, receiver.port, join(dir, 'buffer'))];
+  const [file, ...rest] = pod.enterCommand([program, ...args]);
+  const proc = spawn(file!, rest, { cwd: dir, env: { ...process.env, ...(fb ? {} : fluentdEnv(programs)) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  env.scope.defer(() => stopProc(proc));
+  return {
+    delivered: async () => (await receiver.refresh()) - base,
+    failed: () => (alive(proc) ? null : `${kind} exited (${proc.exitCode ?? proc.signalCode}): ${err.slice(-400)}`),
+    cpu: () => ({ warden: null, fluentd: treeCpuSeconds(proc.pid!) }),
+    wardenPid: null,
+    wardenLog: null,
+  };
+}
+
+/** The child command of a warden row: the shipped fluentd (shipped fluent.conf), or in quick runs a counting sink. */
+function childCommand(env: PodEnv, dir: string, childPort: number): string[] {
+  if (env.sinkChild) return ['warden', 'sink', '--listen', `tcp://127.0.0.1:${childPort}`, '--count-only'];
+  const root = (env.checkout ?? THIS_CHECKOUT).root;
+  const child = shippedFluentdCommand(env.programs.fluentd!, shippedFluentConf(dir, childPort, env.receiver.port, root), root);
+  return env.programs.fluentdPreload ? ['env', `LD_PRELOAD=${env.programs.fluentdPreload}`, ...child] : child;
+}
+
+/** warden and its child: both in the pod, or (ceiling) only the child in it, warden outside. */
+async function startWardenRow(kind: 'warden' | 'ceiling' | 'governor-off', env: PodEnv, pod: PodCgroup, dir: string): Promise<Started> {
+  const checkout = env.checkout ?? THIS_CHECKOUT;
+  const base = env.receiver.records();
+  const health = await freePort();
+  const childPort = await freePort();
+  const ceiling = kind === 'ceiling';
+  // The ceiling's fluentd enters the pod through the wrapper; its warden stays outside.
+  const child = ceiling ? pod.enterCommand(childCommand(env, dir, childPort)) : childCommand(env, dir, childPort);
+  const config = shippedWardenConfig(env.tree.root, dir, health, childPort, child, checkout.root);
+  if (kind !== 'warden') config.budgets = GOVERNOR_OFF;
+  const wardenLog = join(dir, 'warden.log');
+  const w = spawnWarden(dir, config, health, kind === 'warden' ? env.nodeFlags : [], { wrap: ceiling ? undefined : pod.enterCommand, checkout, logFile: wardenLog });
+  env.scope.defer(() => w.stop());
+  const fluentdCpu = () => childPids(w.pid).reduce((a, p) => a + treeCpuSeconds(p), 0);
+  const acked = async () => {
+    try {
+      return metricSum(await w.metrics(), 'warden_forward_records_acked_total');
+    } catch {
+      return 0; // health endpoint not up yet
+    }
+  };
+  return {
+    delivered: env.sinkChild ? acked : async () => (await env.receiver.refresh()) - base,
+    failed: () => (alive(w.proc) ? null : `warden exited: ${w.output().slice(-600)}`),
+    cpu: () => ({ warden: cpuSeconds(w.pid), fluentd: env.sinkChild ? null : fluentdCpu() }),
+    wardenPid: w.pid,
+    wardenLog,
+  };
+}
+
+export function startRow(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: string): Promise<Started> {
+  return kind === 'seed' || kind === 'fluent-bit' ? Promise.resolve(startAlone(kind, env, pod, dir)) : startWardenRow(kind, env, pod, dir);
+}
+
+/**
+ * A pod's own scope: what the row started is stopped, and its cgroup removed, when the row ends
+ * (before the next row starts), or with the section when that ends first.
+ */
+export async function inPod<T>(env: PodEnv, name: string, fn: (env: PodEnv, pod: PodCgroup, dir: string) => Promise<T>): Promise<T> {
+  const scope = new Scope();
+  env.scope.defer(() => scope.close());
+  try {
+    const dir = join(env.dir, name);
+    mkdirSync(dir, { recursive: true });
+    const pod = createPod(`warden-bench-${process.pid}-${name}`);
+    scope.defer(() => pod.remove());
+    return await fn({ ...env, scope }, pod, dir);
+  } finally {
+    await scope.close();
+  }
+}
+
+/** Runs one pod row to the end: every line delivered, or the time bound (then delivered < expected). `name` is its dir and cgroup. */
+export function runPod(kind: PodKind, env: PodEnv, name: string = kind): Promise<PodResult> {
+  return inPod(env, name, (env, pod, dir) => measurePod(kind, env, pod, dir));
+}
+
+interface Mark {
+  at: number;
+  cpu: { warden: number | null; fluentd: number | null };
+  pod: number | null;
+}
+
+async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: string): Promise<PodResult> {
+  const spawnedAt = performance.now();
+  const row = await startRow(kind, env, pod, dir);
+  const expected = env.tree.lines;
+  const mark = (): Mark => ({ at: performance.now(), cpu: row.cpu(), pod: pod.cpuSeconds() });
+  let start = { ...mark(), at: spawnedAt };
+  let delivered = 0;
+  let peakWorkingSet: number | null = null;
+  const deadline = spawnedAt + env.timeoutMs;
+  for (;;) {
+    const ws = pod.workingSet();
+    if (ws !== null && (peakWorkingSet === null || ws > peakWorkingSet)) peakWorkingSet = ws;
+    const failed = row.failed();
+    if (failed) throw new Error(failed);
+    const now = mark();
+    delivered = await row.delivered();
+    if (delivered === 0) start = now;
+    if (delivered >= expected || performance.now() > deadline) break;
+    await sleep(150);
+  }
+  const end = mark();
+  const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
+  const perM = (a: number | null, b: number | null) => (a === null || b === null ? null : (a - b) / (Math.min(delivered, expected) / 1e6));
+  return {
+    kind,
+    seconds: (end.at - start.at) / 1000,
+    wallSeconds: (end.at - spawnedAt) / 1000,
+    delivered,
+    expected,
+    stats: pod.stats(),
+    peakWorkingSet,
+    cgroup: pod.version,
+    quotaMillicores: pod.limits.cpuMillicores,
+    limitBytes: pod.limits.memoryBytes,
+    podCpuSeconds: diff(end.pod, start.pod),
+    wardenCpuPerM: perM(end.cpu.warden, start.cpu.warden),
+    fluentdCpuPerM: perM(end.cpu.fluentd, start.cpu.fluentd),
+    wardenPid: row.wardenPid,
+    wardenLog: row.wardenLog,
+    transitions: row.wardenLog ? budgetTransitions(row.wardenLog) : [],
+  };
+}
