@@ -3,7 +3,7 @@
 // in `byKey` from tracking until it is forgotten; a path names at most one file, and a rotated or
 // done file is named by none.
 import { closeSync } from 'node:fs';
-import { dockerContainerId, k8sMetaFromContainersName, k8sMetaFromPath, type K8sMeta } from '../parse/kubernetes.js';
+import { pathMeta } from '../parse/kubernetes.js';
 import { tagFor } from '../parse/tag.js';
 import type { Tail } from './context.js';
 import type { Candidate } from './discovery.js';
@@ -170,10 +170,7 @@ export class FileTable {
 }
 
 /** A file's Kubernetes or Docker metadata and its tag, from where it was found and what it resolves to. */
-function fileMeta(c: Candidate): { k8s: K8sMeta | null; dockerId: string | null; tag: string } {
-  const containers = c.path === c.realPath ? null : k8sMetaFromContainersName(c.path);
-  let k8s: K8sMeta | null = k8sMetaFromPath(c.realPath);
-  if (!k8s && containers) k8s = { namespace_name: containers.namespace_name, pod_name: containers.pod_name, pod_uid: '', container_name: containers.container_name };
-  const dockerId = dockerContainerId(c.realPath) ?? dockerContainerId(c.path);
-  return { k8s, dockerId, tag: tagFor({ k8s, dockerId }, c.path) };
+function fileMeta(c: Candidate): TailedFile['meta'] {
+  const meta = pathMeta(c.path, c.realPath);
+  return { ...meta, tag: tagFor(meta, c.path) };
 }
