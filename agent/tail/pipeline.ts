@@ -62,7 +62,6 @@ const STOP_WAIT_MS = 5000;
 export class TailPipeline implements TailControl {
   private readonly t: Tail;
   private readonly env: TailEnv;
-  private shedding = false;
   private rescanTimer: NodeJS.Timeout | null = null;
   private houseTimer: NodeJS.Timeout | null = null;
   private readonly onDrain = () => this.t.scheduler.kick();
@@ -153,7 +152,6 @@ export class TailPipeline implements TailControl {
 
   /** Shed memory: smaller batches and reads, and close every file that is at EOF now. */
   shed(on: boolean): void {
-    this.shedding = on;
     this.t.reader.shedding = on;
     this.t.ledger.setShedding(on);
     if (on) for (const f of this.t.table.files()) if (f.state === 'active' && !f.busy && f.readPos >= f.size) this.t.table.closeIdle(f);
@@ -164,7 +162,7 @@ export class TailPipeline implements TailControl {
     this.env.config = config;
     this.t.discovery.configure(config);
     void this.t.discovery.init();
-    this.shed(this.shedding);
+    this.shed(this.t.reader.shedding);
     void this.t.adopter.rescan();
   }
 

@@ -22,6 +22,7 @@ export class FileReader {
   private buf: Buffer = Buffer.alloc(0);
   /** Files whose first skipped NUL run was logged. */
   private readonly warnedNul = new WeakSet<TailedFile>();
+  /** Shedding memory (TailPipeline.shed): smaller reads. */
   shedding = false;
 
   constructor(private readonly t: Tail) {}
