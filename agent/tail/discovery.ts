@@ -9,16 +9,18 @@
 // or an excluded directory; a path from an event (which may run through a directory swapped for a
 // symlink since) is resolved again. FIFOs, sockets, devices and directories are never opened
 // (opening a FIFO for reading blocks). What is opened is checked again on its descriptor.
-import { lstatSync, promises as fsp, readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+// The walk is walk.ts, the verdict on one path classify.ts, the watching watch.ts.
+import { dirname } from 'node:path';
 import type { Config, InputConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../health/metrics.js';
 import type { CheckpointEntry } from './checkpoint.js';
+import { Classifier } from './classify.js';
 import { findByInode, openConfined, Roots, type Opened } from './confine.js';
 import { compileGlob, isInside, type CompiledGlob } from './glob.js';
 import type { DirInodes, Listed } from './rotations.js';
+import { walk, type Listing } from './walk.js';
+import { PathWatcher } from './watch.js';
 
 export interface Candidate {
   /** The path as found (may be a symlink). */
@@ -36,15 +38,6 @@ export interface Candidate {
   reused?: boolean;
 }
 
-/** A directory as last listed: reused while its mtime, ctime and inode stay the same. */
-interface DirMemo {
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-  /** Each entry with its full path, joined once while the directory stays unchanged. */
-  entries: Array<{ name: string; path: string; dir: boolean }>;
-}
-
 /**
  * A rescan lists a directory (readdir + lstat of each match) only when its mtime changed since the
  * last scan; an unchanged directory costs one stat and its files' last classification is reused.
@@ -54,25 +47,13 @@ interface DirMemo {
  * warden would see them), within FULL_SCAN_EVERY × rescan_interval_ms.
  */
 export const FULL_SCAN_EVERY = 6;
-/**
- * A directory changed this recently may change again within the same mtime tick (the kernel's
- * coarse clock), invisibly to a later stat: it is listed again next time ("racy" entries, as git
- * treats its index).
- */
-const RACY_MS = 2000;
 
 interface InputGlobs {
   input: InputConfig;
   globs: CompiledGlob[];
 }
 
-export type RefuseReason = 'outside_roots' | 'not_regular' | 'symlink_loop';
-
-const REFUSE_MESSAGES: Record<RefuseReason, string> = {
-  outside_roots: 'refusing a path that resolves outside tail.roots; never opened',
-  not_regular: 'skipping a path that is not a regular file; never opened',
-  symlink_loop: 'skipping a symlink loop (ELOOP: too many levels of symbolic links); never opened',
-};
+export type { RefuseReason } from './classify.js';
 
 export class Discovery {
   private inputs: InputGlobs[] = [];
@@ -80,15 +61,11 @@ export class Discovery {
   private roots = new Roots([]);
   /** The roots being resolved after configure(); scans and checks wait for it. */
   private resolving: Promise<void> = Promise.resolve();
-  private readonly refusedPaths = new Map<string, RefuseReason>();
-  private watcher: FSWatcher | null = null;
-  private watchFailed = false;
-  private readonly watchedDirs = new Set<string>();
+  private readonly watcher: PathWatcher;
+  private readonly classifier: Classifier;
   /** Directories the last scan could not list (EACCES, EIO…), by errno: their files are hidden, not gone. */
   private unlistable = new Map<string, string>();
-  /** `path\0errno` of failures already warned about (directories and symlinks), once each until they pass. */
-  private readonly warned = new Set<string>();
-  private dirMemo = new Map<string, DirMemo>();
+  private dirMemo: Listing['next'] = new Map();
   /** Classification of regular (non-symlink) paths at the last scan; a symlink's target can change unseen. */
   private fileMemo = new Map<string, Candidate | null>();
   private scans = 0;
@@ -96,8 +73,10 @@ export class Discovery {
   constructor(
     config: Config,
     private readonly logger: Logger,
-    private readonly metrics: Metrics,
+    metrics: Metrics,
   ) {
+    this.classifier = new Classifier(logger, metrics, () => this.roots);
+    this.watcher = new PathWatcher(logger, (p) => this.excluded(p), (dir) => this.roots.resolveDir(dir)?.inside === true);
     this.configure(config);
   }
 
@@ -121,7 +100,6 @@ export class Discovery {
     this.scans = 0;
   }
 
-
   prefixes(): Array<{ dir: string; depth: number }> {
     return this.inputs.flatMap((i) => i.globs.map((g) => ({ dir: g.prefix, depth: g.depth })));
   }
@@ -141,7 +119,7 @@ export class Discovery {
     const onDirError = (dir: string, err: NodeJS.ErrnoException) => {
       const code = err.code ?? 'EUNKNOWN';
       unlistable.set(dir, code);
-      this.warnOnce(dir, code, { dir, code, err: String(err) }, 'cannot list an input directory; its files are not tailed until it can be read (missing CAP_DAC_READ_SEARCH?)');
+      this.classifier.warnOnce(dir, code, { dir, code, err: String(err) }, 'cannot list an input directory; its files are not tailed until it can be read (missing CAP_DAC_READ_SEARCH?)');
     };
     const full = this.scans++ % FULL_SCAN_EVERY === 0;
     const dirs: Listing = { prev: full ? new Map() : this.dirMemo, next: new Map(), unchanged: new Set() };
@@ -163,7 +141,7 @@ export class Discovery {
             const regular: { is?: boolean } = {};
             // The walk entered real directories only, from a prefix resolved just now: the file's
             // directory resolves to the prefix's realpath plus the rest of its path.
-            c = await this.classify(path, input, realPrefix + dirname(path).slice(g.prefix.length), regular);
+            c = await this.classifier.classify(path, input, realPrefix + dirname(path).slice(g.prefix.length), regular);
             if (regular.is && !fileMemo.has(path)) fileMemo.set(path, c && { ...c, reused: true });
           }
           if (c) out.set(path, c);
@@ -174,7 +152,7 @@ export class Discovery {
     this.fileMemo = fileMemo;
     for (const [dir, code] of this.unlistable) {
       if (unlistable.get(dir) === code) continue;
-      this.warned.delete(`${dir}\0${code}`);
+      this.classifier.passed(dir, code);
       if (!unlistable.has(dir)) this.logger.info({ dir, was: code }, 'input directory can be listed again');
     }
     this.unlistable = unlistable;
@@ -192,8 +170,8 @@ export class Discovery {
   private walkable(prefix: string): string | null {
     const where = this.roots.resolveDir(prefix);
     if (!where) return null;
-    if (!where.inside) return this.refuse(prefix, 'outside_roots', { target: where.real });
-    this.refusedPaths.delete(prefix);
+    if (!where.inside) return this.classifier.refuse(prefix, 'outside_roots', { target: where.real });
+    this.classifier.accepted(prefix);
     return where.real;
   }
 
@@ -203,18 +181,11 @@ export class Discovery {
     return false;
   }
 
-  private warnOnce(path: string, code: string, fields: Record<string, unknown>, msg: string): void {
-    const key = `${path}\0${code}`;
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.logger.warn(fields, msg);
-  }
-
   /** Classify one path (after an event): a candidate, or null when not to be tailed. */
   async check(path: string): Promise<Candidate | null> {
     await this.resolving;
     const input = this.inputFor(path);
-    return input ? this.classify(path, input, null) : null;
+    return input ? this.classifier.classify(path, input, null) : null;
   }
 
   /**
@@ -230,7 +201,7 @@ export class Discovery {
     if (!input) return null;
     const found = await this.findByInode(dirname(e.real_path ?? e.path), e.dev, e.ino, listed);
     if (!found) return null;
-    const c = await this.classify(found, input, null);
+    const c = await this.classifier.classify(found, input, null);
     if (!c || c.dev !== e.dev || c.ino !== e.ino) return null;
     return { ...c, path: e.path };
   }
@@ -238,7 +209,7 @@ export class Discovery {
   /** The file with (dev, ino) in `dir`, listed only when `dir` resolves inside the roots (a refusal otherwise). */
   async findByInode(dir: string, dev: number, ino: number, listed?: DirInodes): Promise<string | null> {
     const r = await findByInode(dir, dev, ino, this.roots, listed);
-    if (r.outside !== undefined) this.refuse(dir, 'outside_roots', { target: r.outside });
+    if (r.outside !== undefined) this.classifier.refuse(dir, 'outside_roots', { target: r.outside });
     return r.path;
   }
 
@@ -250,7 +221,7 @@ export class Discovery {
     const where = this.roots.resolveDir(dir);
     if (!where) return [];
     if (!where.inside) {
-      this.refuse(dir, 'outside_roots', { target: where.real });
+      this.classifier.refuse(dir, 'outside_roots', { target: where.real });
       return [];
     }
     return [...(await listed.list(dir)).values()];
@@ -262,7 +233,7 @@ export class Discovery {
    * file (roots, regular), and only while it is still (dev, ino).
    */
   async sibling(found: Listed, path: string, input: InputConfig): Promise<Candidate | null> {
-    const c = await this.classify(found.path, input, null);
+    const c = await this.classifier.classify(found.path, input, null);
     if (!c || c.dev !== found.dev || c.ino !== found.ino) return null;
     return { ...c, path };
   }
@@ -273,190 +244,25 @@ export class Discovery {
    */
   async open(path: string, dev: number, ino: number): Promise<Opened> {
     const opened = await openConfined(path, dev, ino, this.roots);
-    if ('refused' in opened) this.refuse(path, opened.refused, { target: opened.target, at: 'open' });
+    if ('refused' in opened) this.classifier.refuse(path, opened.refused, { target: opened.target, at: 'open' });
     return opened;
-  }
-
-  /**
-   * `realDir` is the realpath of the path's directory when the caller knows it (a walk), else it
-   * is resolved here. `regular.is` is set when the path itself is not a symlink: then its answer
-   * may be reused while its directory is unchanged.
-   */
-  private async classify(path: string, input: InputConfig, realDir: string | null, regular?: { is?: boolean }): Promise<Candidate | null> {
-    let l: Stats | undefined;
-    try {
-      l = lstatSync(path, { throwIfNoEntry: false });
-    } catch {
-      return null; // EACCES on the directory, ENOTDIR: as good as absent for now
-    }
-    if (!l) return null;
-    if (regular) regular.is = !l.isSymbolicLink();
-    let realPath = path;
-    let st = l;
-    if (l.isSymbolicLink()) {
-      try {
-        realPath = await fsp.realpath(path);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
-        // Dangling (ENOENT, ENOTDIR): the target may appear later; that is normal, and quiet.
-        if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-        if (code === 'ELOOP') return this.refuse(path, 'symlink_loop', { code });
-        this.warnOnce(path, code, { path, code, err: String(err) }, 'cannot resolve a symlink; skipped, tried again on the next rescan');
-        return null;
-      }
-      if (!this.roots.contains(realPath)) return this.refuse(path, 'outside_roots', { target: realPath });
-      try {
-        st = await fsp.stat(realPath);
-      } catch {
-        return null;
-      }
-    } else {
-      // Never by the string: a directory on the path may be a symlink out (swapped in since the walk).
-      let dir = realDir;
-      if (dir === null) {
-        try {
-          dir = realpathSync.native(dirname(path));
-        } catch {
-          return null; // gone meanwhile
-        }
-      }
-      const real = join(dir, basename(path));
-      if (!this.roots.contains(real)) return this.refuse(path, 'outside_roots', { target: real });
-    }
-    if (!st.isFile()) return this.refuse(path, 'not_regular', { type: fileType(st) });
-    this.refusedPaths.delete(path);
-    return { path, realPath, input, dev: st.dev, ino: st.ino, size: st.size };
-  }
-
-  private refuse(path: string, reason: RefuseReason, extra: Record<string, unknown>): null {
-    // Counted and logged once per path, not once per rescan.
-    if (this.refusedPaths.get(path) !== reason) {
-      this.refusedPaths.set(path, reason);
-      this.metrics.refused.inc({ reason });
-      this.logger.warn({ path, reason, ...extra }, REFUSE_MESSAGES[reason]);
-    }
-    return null;
   }
 
   /** Start chokidar on every prefix; `onPath` gets paths that may have changed. */
   startWatching(onPath: (event: string, path: string) => void): void {
-    if (this.watcher || this.watchFailed) return;
-    const prefixes = this.prefixes();
-    const depth = Math.max(0, ...prefixes.map((p) => (p.depth === Infinity ? 99 : p.depth)));
-    try {
-      // chokidar re-reads a watched directory by its path: after `mv d d.old; ln -s OUT d` that read
-      // goes through the symlink. Excluded directories and directories that resolve outside the
-      // roots are not watched; file events from such a read are refused by check().
-      const ignored = (p: string, st?: Stats) => this.excluded(p) || (st?.isDirectory() === true && this.roots.resolveDir(p)?.inside !== true);
-      this.watcher = watch([], { ignoreInitial: true, followSymlinks: false, depth, ignorePermissionErrors: true, persistent: false, ignored });
-    } catch (err) {
-      this.watchFailed = true;
-      this.logger.warn({ err: String(err) }, 'file watching unavailable; relying on the periodic rescan');
-      return;
-    }
-    const w = this.watcher;
-    for (const ev of ['add', 'change', 'unlink'] as const) w.on(ev, (p: string) => onPath(ev, p));
-    w.on('error', (err: unknown) => {
-      const code = (err as NodeJS.ErrnoException)?.code;
-      this.logger.warn({ err: String(err), code }, 'file watching failed (inotify watches or descriptors exhausted?); falling back to the periodic rescan alone');
-      this.watchFailed = true;
-      this.watcher = null;
-      void w.close().catch(() => {});
-    });
-    for (const p of prefixes) if (this.roots.resolveDir(p.dir)?.inside) this.watchDir(p.dir);
+    this.watcher.start(this.prefixes(), onPath);
   }
 
   /** Also watch the directory of a symlink's target, so growth behind /var/log/containers links is seen. */
   watchTargetDir(realPath: string): void {
-    this.watchDir(dirname(realPath));
-  }
-
-  private watchDir(dir: string): void {
-    if (!this.watcher || this.watchedDirs.has(dir)) return;
-    if ([...this.watchedDirs].some((d) => isInside(dir, d))) return;
-    this.watchedDirs.add(dir);
-    this.watcher.add(dir);
+    this.watcher.watchDir(dirname(realPath));
   }
 
   watching(): boolean {
-    return this.watcher !== null;
+    return this.watcher.watching();
   }
 
-  async close(): Promise<void> {
-    const w = this.watcher;
-    this.watcher = null;
-    this.watchedDirs.clear();
-    if (w) await w.close().catch(() => {});
+  close(): Promise<void> {
+    return this.watcher.close();
   }
-}
-
-interface Listing {
-  /** Directories as listed at the last scan (empty on a full scan). */
-  prev: Map<string, DirMemo>;
-  /** Directories as seen by this scan, for the next one. */
-  next: Map<string, DirMemo>;
-  /** Directories this scan did not list again: their files' last classification still holds. */
-  unchanged: Set<string>;
-}
-
-/**
- * Paths below `dir`, at most `depth` directories down, that the glob matches. Symlinked and
- * excluded directories are not entered; below `dir` a directory is lstat'ed, so one swapped for a
- * symlink since its parent was listed is not entered either. A directory that cannot be listed
- * goes to `onError`, except when it does not exist (ENOENT, ENOTDIR): a missing input directory is
- * normal (no containers yet). A directory whose mtime, ctime and inode match `dirs.prev` is not
- * listed again: its last entries are reused.
- */
-async function walk(
-  dir: string,
-  depth: number,
-  g: CompiledGlob,
-  excluded: (path: string) => boolean,
-  onError: (dir: string, err: NodeJS.ErrnoException) => void,
-  dirs: Listing,
-): Promise<string[]> {
-  const out: string[] = [];
-  const visit = async (d: string, level: number) => {
-    let entries: DirMemo['entries'];
-    const again = dirs.next.get(d);
-    const memo = dirs.prev.get(d);
-    if (again) {
-      // A second glob over the same directory in this scan.
-      entries = again.entries;
-    } else {
-      let st: Stats;
-      try {
-        // Stat before readdir: an entry added in between moves the mtime past the one recorded.
-        // Synchronous on purpose (here, for readdir, and for the lstat in classify): these are
-        // dentry-cache hits, and a thread-pool round trip each (two thread switches and a loop
-        // wake-up) was most of an idle rescan's CPU.
-        st = level === 0 ? statSync(d) : lstatSync(d);
-        if (!st.isDirectory()) return;
-        if (memo && st.mtimeMs === memo.mtimeMs && st.ctimeMs === memo.ctimeMs && st.ino === memo.ino) {
-          entries = memo.entries;
-          dirs.unchanged.add(d);
-        } else entries = readdirSync(d, { withFileTypes: true }).map((e) => ({ name: e.name, path: join(d, e.name), dir: e.isDirectory() }));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, err as NodeJS.ErrnoException);
-        return;
-      }
-      if (Date.now() - st.mtimeMs > RACY_MS) dirs.next.set(d, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, entries });
-    }
-    for (const e of entries) {
-      const p = e.path;
-      if (g.match(p)) out.push(p);
-      if (e.dir && level < depth && !excluded(p)) await visit(p, level + 1);
-    }
-  };
-  await visit(dir, 0);
-  return out;
-}
-
-function fileType(st: Stats): string {
-  if (st.isDirectory()) return 'directory';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isSocket()) return 'socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'device';
-  return 'other';
 }

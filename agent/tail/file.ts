@@ -1,20 +1,24 @@
-// One tailed file's state, keyed by identity (dev:ino, fingerprint checked beside it).
+// One tailed file's state, keyed by identity (dev:ino, fingerprint checked beside it). Its life
+// state changes only through the mark* methods below. Times: `lastActivity`, `eofSince` and
+// `rotatedAt` are monotonic (durations); `updated` is wall-clock time (the checkpoint's field).
 import type { InputConfig } from '../../config/schema.js';
 import type { K8sMeta } from '../parse/kubernetes.js';
 import { Reassembler } from '../parse/reassemble.js';
 import type { TailMark } from './identity.js';
 
 /**
- * A file's life:
- * - `active`: fd held, its path still names it → `idle` (no growth for idle_close_s, or fd pressure
- *   while at EOF) | `rotated` (its path names another file, or is gone).
- * - `waiting`: needs an fd but `max_open_files` are held; keeps its place in line → `active`.
- * - `idle`: closed at EOF; reopened (fingerprint verified) when a stat shows growth → `waiting` | `active`.
- * - `unreadable`: open() failed with an error that may pass (EACCES/EPERM after a chmod, EMFILE, EIO);
- *   keeps its offset and checkpoint entry, retried on every rescan → `active` (or `rotated`/forgotten
- *   when the rescan finds it renamed or gone). A rotated file keeps `rotated` and sets `openError`.
- * - `rotated`: renamed or deleted; held open until drained to EOF, at most rotated_keep_s → `done`.
- * - `done`: finished or given up; forgotten once its last batch was acked or failed.
+ * A file's life (each transition is one TailedFile method, named after the target state):
+ * - `active` (markActive): fd held, its path still names it → `idle` (no growth for idle_close_s, or
+ *   fd pressure while at EOF) | `rotated` (its path names another file, or is gone).
+ * - `waiting` (markWaiting): needs an fd but `max_open_files` are held; keeps its place in line → `active`.
+ * - `idle` (markIdle): closed at EOF; reopened (fingerprint verified) when a stat shows growth → `waiting` | `active`.
+ * - `unreadable` (markUnreadable): open() failed with an error that may pass (EACCES/EPERM after a
+ *   chmod, EMFILE, EIO); keeps its offset and checkpoint entry, retried on every rescan → `active` (or
+ *   `rotated`/forgotten when the rescan finds it renamed or gone). A rotated file keeps `rotated` and
+ *   sets `openError`.
+ * - `rotated` (markRotated): renamed or deleted; held open until drained to EOF, at most
+ *   rotated_keep_s (monotonic) → `done`. markWaiting, markActive and markUnreadable leave it rotated.
+ * - `done` (markDone): finished or given up; forgotten once its last batch was acked or failed. Final.
  */
 export type FileState = 'active' | 'waiting' | 'idle' | 'unreadable' | 'rotated' | 'done';
 
@@ -42,7 +46,7 @@ export interface ResumePlan {
 export type Format = 'docker' | 'cri' | 'plain';
 
 export class TailedFile {
-  state: FileState = 'waiting';
+  private life: FileState = 'waiting';
   fd: number | null = null;
   /** Bytes up to here were split into lines (the carry follows). */
   lineEnd = 0;
@@ -63,8 +67,11 @@ export class TailedFile {
   inCut = false;
   format: Format | null;
   reasm: Reassembler;
+  /** Monotonic ms of the last read that returned bytes (or of tracking start). */
   lastActivity: number;
+  /** Monotonic ms since which reads found nothing more; null while data comes. */
   eofSince: number | null = null;
+  /** Monotonic ms when it was marked rotated. */
   rotatedAt: number | null = null;
   /** The `.updated` field of its checkpoint entry: when `committed` last moved. */
   updated: string;
@@ -93,12 +100,50 @@ export class TailedFile {
     public input: InputConfig,
     readonly meta: { k8s: K8sMeta | null; dockerId: string | null; tag: string },
     maxLineBytes: number,
+    /** Wall-clock ms: the checkpoint entry's first `updated`. */
     now: number,
+    /** Monotonic ms: the first `lastActivity`. */
+    monoNow: number = performance.now(),
   ) {
     this.format = input.format === 'auto' ? null : input.format;
     this.reasm = new Reassembler(maxLineBytes);
-    this.lastActivity = now;
+    this.lastActivity = monoNow;
     this.updated = new Date(now).toISOString();
+  }
+
+  get state(): FileState {
+    return this.life;
+  }
+
+  /** Rotated or done: its path no longer names it. */
+  get unlinked(): boolean {
+    return this.life === 'rotated' || this.life === 'done';
+  }
+
+  markWaiting(): void {
+    if (this.life !== 'rotated') this.life = 'waiting';
+  }
+
+  markActive(): void {
+    if (this.life !== 'rotated') this.life = 'active';
+  }
+
+  markIdle(): void {
+    this.life = 'idle';
+  }
+
+  markUnreadable(code: string): void {
+    this.openError = code;
+    if (this.life !== 'rotated') this.life = 'unreadable';
+  }
+
+  markRotated(monoNow: number): void {
+    this.life = 'rotated';
+    this.rotatedAt = monoNow;
+  }
+
+  markDone(): void {
+    this.life = 'done';
   }
 
   get readPos(): number {
@@ -135,7 +180,10 @@ export class TailedFile {
     return seg;
   }
 
-  /** Advance `committed` over the acked head of the queue (amortised O(1) per segment); true when it moved. */
+  /**
+   * Advance `committed` over the acked head of the queue (amortised O(1) per segment); true when it
+   * moved. `now` is wall-clock ms, for `updated`.
+   */
   settle(now: number): boolean {
     let moved = false;
     const q = this.queue;

@@ -35,6 +35,9 @@ export function fingerprintOf(bytes: Uint8Array): Fingerprint {
   return { fp: createHash('sha256').update(bytes).digest('hex').slice(0, 16), fpLen: bytes.byteLength };
 }
 
+/** The fingerprint of zero bytes: a file not read yet, or truncated to nothing. */
+export const EMPTY_FP = fingerprintOf(new Uint8Array(0));
+
 /** The fingerprint of the first min(size, `len`) bytes of an open file. */
 export async function fingerprintFd(fd: number, len = FP_BYTES): Promise<Fingerprint> {
   const buf = Buffer.alloc(len);
