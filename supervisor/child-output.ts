@@ -8,7 +8,6 @@ import type { Metrics } from '../agent/health/metrics.js';
 import { LineRing, LineSplitter, MAX_CHILD_LINE_BYTES } from '../core/lines.js';
 import { logBacklogBytes, type Logger } from '../core/log.js';
 
-export { LineRing, LineSplitter, MAX_CHILD_LINE_BYTES };
 
 /** A joined entry (a line and its continuation lines) holds at most this many bytes and lines. */
 export const MAX_ENTRY_BYTES = 64 * 1024;

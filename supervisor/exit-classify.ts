@@ -2,7 +2,6 @@
 // OOM-kill counters before the spawn and after the exit and passes both in.
 import type { ExitInfo } from '../core/contracts.js';
 
-export { oomCounterFiles, parseOomKills } from './cgroup/oom.js';
 
 /** The child's own configuration was rejected: fluentd and `warden sink` exit 2 for that. */
 export const CONFIG_ERROR_EXIT_CODE = 2;

@@ -2,7 +2,7 @@
 // kernel reparents to PID 1 without a native addon. The shipped answer is tini as PID 1 in the
 // image (`tini -- warden run`); when warden finds itself PID 1 anyway it says so at start-up and
 // counts the zombies that pile up, so the problem is visible instead of silent.
-import { listProcs } from './process-group.js';
+import { listProcs } from './procfs/tree.js';
 
 /** The start-up warning when running as PID 1; null otherwise. */
 export function pid1Warning(pid: number): string | null {

@@ -1,15 +1,9 @@
 // The child's process group: signal it, tell whether anything of it still runs, wait until it is
 // gone. The child leads its own group (spawned detached), and fluentd's workers stay in it, so
 // the group is the unit that is stopped and killed, never only the leader.
-import { listenerPids } from './procfs/sockets.js';
 import { identity, parseStat, sameProcessRunning, type ProcPlace, type ProcStat } from './procfs/stat.js';
 import { descendantsOf, escapedFrom, listProcs } from './procfs/tree.js';
 
-export { listenerPids, listProcs, sameProcessRunning };
-/** What the child supervisor remembers of a process: the stat fields this module needs. */
-export type { ProcPlace as ProcStat };
-/** The one /proc/<pid>/stat parser (procfs/stat.ts), under the name the child supervisor uses. */
-export const parseProcStat = parseStat;
 
 /** Send `signal` to every process of group `pgid`. False when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {

@@ -6,6 +6,7 @@
 // Order of life: load config → state dir → health server → child → Forward client → tail
 // pipeline (paused until the child is ready) → budgets. Stop runs it backwards: stop reading,
 // let in-flight chunks be acked (bounded), final checkpoint, stop the child, close the server.
+import { TreeWalker } from './procfs/tree.js';
 import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
 import { ConfigError, resolveConfigPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -16,7 +17,7 @@ import { TailPipeline } from '../agent/tail/pipeline.js';
 import { JournalInputs } from '../agent/journal/inputs.js';
 import { ChildSupervisor } from './child.js';
 import { BudgetGovernor } from './budgets/governor.js';
-import { readContainerLimits } from './budgets/cgroup.js';
+import { readContainerLimits } from './cgroup/limits.js';
 import { createNotifier, type Notifier } from './sd-notify.js';
 import { pid1Warning, watchZombieOrphans } from './pid1.js';
 import { createLogger, type Logger } from '../core/log.js';
@@ -110,8 +111,12 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
   const metrics = createMetrics({ inputs: config.inputs.map((i) => i.name) });
   const sharedKey = resolveSharedKey(config.forward.shared_key);
   const notifier = createNotifier({ env: { ...process.env }, logger });
+  // One walk of the child's tree a second serves the governor's sampler and the child's tracking
+  // of descendants that left its process group.
+  const walker = new TreeWalker();
   const child: ChildSupervisor = new ChildSupervisor({
     ...childOptions(config, sharedKey),
+    walker,
     // Ready = warden's Forward client got through to the child, not merely "the port accepts".
     readyProbe: (p) => nextForwardConnection(client, p),
     logger,
@@ -130,7 +135,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
   const tail = new TailPipeline({ config, sender: client, logger, metrics, host: config.node_name });
   const journal = new JournalInputs({ config, sender: client, logger, metrics });
   const limits = readContainerLimits({});
-  const governor = new BudgetGovernor({ config: config.budgets, child, tail, forward: client, logger, metrics, limits, stateDir: config.state_dir });
+  const governor = new BudgetGovernor({ config: config.budgets, child, tail, forward: client, logger, metrics, limits, stateDir: config.state_dir, walker });
   const reloader: Reloader = new Reloader(
     {
       path: configPath,

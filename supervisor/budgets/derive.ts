@@ -2,7 +2,7 @@
 // Pure: limits and config in, numbers and a one-line explanation (`how`) out, for the log and /status.
 import type { Config } from '../../config/schema.js';
 import { MIB, miCompact } from '../../core/units.js';
-import type { Limits } from './cgroup.js';
+import type { Limits } from '../cgroup/limits.js';
 
 /** The child's share of the container; the agent gets the rest minus headroom. */
 export const SHARES = {

@@ -2,7 +2,7 @@
 // machine's phase and the levers held, and one formatted row per machine for `warden status`.
 import { mi, millicores } from '../../core/units.js';
 import type { ActionLog, ActionRecord } from './action-log.js';
-import type { Limits } from './cgroup.js';
+import type { Limits } from '../cgroup/limits.js';
 import type { Budgets } from './derive.js';
 import type { NodeFigures } from './node.js';
 import { MACHINES, type MachineKey, type Phase, type PolicyState } from './policy.js';

@@ -3,7 +3,7 @@
 import type { ExitInfo } from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
 import type { ExitClass } from '../exit-classify.js';
-import { nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../restart-policy.js';
+import { nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../core/restart-policy.js';
 import type { Run } from './run-state.js';
 
 const LOGGED_LAST_LINES = 20;

@@ -2,8 +2,10 @@
 // is spawned into the same group, takes over the sockets, and the old one exits. Its exit then is
 // a handover, not a crash: the topmost survivor of the group becomes the leader and is polled for
 // its exit (it is not our child, so no exit event comes for it).
-import { listProcs, type ProcStat } from '../process-group.js';
-import { identity, readProc, type Run } from './run-state.js';
+import { listProcs } from '../procfs/tree.js';
+import { type ProcPlace as ProcStat } from '../procfs/stat.js';
+import { identity, readStat } from '../procfs/stat.js';
+import type { Run } from './run-state.js';
 
 /**
  * After a reload signal, how long an exit of the leader that leaves a successor in its group is
@@ -33,7 +35,7 @@ export function followSuccessor(run: Run, next: ProcStat, procRoot: string | und
   run.reloadedAt = null; // one handover per reload signal
   if (run.followTimer) clearInterval(run.followTimer);
   run.followTimer = setInterval(() => {
-    const now = readProc(next.pid, procRoot);
+    const now = readStat(next.pid, procRoot);
     if (now && now.starttime === next.starttime && now.state !== 'Z') return;
     // No exit status to be had for a process that is not ours.
     onGone();

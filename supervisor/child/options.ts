@@ -1,7 +1,8 @@
 // What a ChildSupervisor is told: the command, its environment, its signals and its time limits.
+import type { TreeWalker } from '../procfs/tree.js';
 import type { Metrics } from '../../agent/health/metrics.js';
 import type { Logger } from '../../core/log.js';
-import type { RestartPolicyConfig } from '../restart-policy.js';
+import type { RestartPolicyConfig } from '../../core/restart-policy.js';
 
 export interface ChildOptions {
   command: string[];
@@ -32,6 +33,11 @@ export interface ChildOptions {
   cgroupRoot?: string;
   /** Where to look for process-group members (zombie detection). Default /proc. */
   procRoot?: string;
+  /**
+   * Walks the child's process tree; shared with the budget governor so that one walk a second
+   * serves both. Default: a walker of its own.
+   */
+  walker?: TreeWalker;
   random?: () => number;
   /** A monotonic clock in ms (default performance.now); never compared with wall-clock times. */
   now?: () => number;

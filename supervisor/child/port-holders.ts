@@ -2,7 +2,8 @@
 // earlier child, or a descendant that took the port, receives what warden ships. Named in /status.
 import { readFileSync } from 'node:fs';
 import { parseForwardTo } from '../../agent/forward/protocol.js';
-import { listenerPids, parseProcStat, type ProcStat } from '../process-group.js';
+import { listenerPids } from '../procfs/sockets.js';
+import { parseStat as parseProcStat, type ProcPlace as ProcStat } from '../procfs/stat.js';
 
 export interface PortHolder {
   pid: number;

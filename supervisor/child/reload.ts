@@ -3,9 +3,10 @@
 import { execa } from 'execa';
 import type { Logger } from '../../core/log.js';
 import { classifyExit } from '../exit-classify.js';
-import { listProcs } from '../process-group.js';
+import { listProcs } from '../procfs/tree.js';
 import { resolveCommand } from '../self-command.js';
-import { identity, isRunning, readProc, type Run } from './run-state.js';
+import { identity, readStat } from '../procfs/stat.js';
+import { isRunning, type Run } from './run-state.js';
 
 export type ReloadResult = { ok: boolean; error?: string };
 
@@ -61,7 +62,7 @@ export function signalReload(run: Run | null, o: SignalOptions, state: string): 
   // would reload twice, or (SIGUSR2 on 1.18) each start a restart of its own.
   const leader = run.leader ?? { pid: run.pid, starttime: 0 };
   // A followed successor is not our child: its pid may be gone and reused before the poll notices.
-  if (leader.pid !== run.pid && readProc(leader.pid, o.procRoot)?.starttime !== leader.starttime) return { ok: true };
+  if (leader.pid !== run.pid && readStat(leader.pid, o.procRoot)?.starttime !== leader.starttime) return { ok: true };
   run.groupAtReload = new Set(listProcs(o.procRoot).filter((p) => p.pgrp === run.pid).map(identity));
   try {
     process.kill(leader.pid, o.reloadSignal);

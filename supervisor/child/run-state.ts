@@ -1,11 +1,10 @@
 // One run of the child: from one spawn to the end of handling its exit. A ChildSupervisor has at
 // most one; every timer and promise of a run lives here and ends with it.
-import { readFileSync } from 'node:fs';
 import type { ResultPromise } from 'execa';
 import type { RestartReason } from '../../core/contracts.js';
 import type { ChildOutput } from '../child-output.js';
-import { parseProcStat, type ProcStat } from '../process-group.js';
-import type { RestartPolicyState } from '../restart-policy.js';
+import type { ProcPlace } from '../procfs/stat.js';
+import type { RestartPolicyState } from '../../core/restart-policy.js';
 
 /** Why we ended a run ourselves: a stop, or a restart counted under `reason`. */
 export type Intent = { kind: 'stop' } | { kind: 'restart'; reason: RestartReason | 'ready_timeout'; immediate: boolean };
@@ -18,7 +17,7 @@ export interface Run {
    * The process that gets the reload signal and is reported as the child's pid: the spawned one,
    * or, after a handover, its successor in the same group.
    */
-  leader: ProcStat | null;
+  leader: ProcPlace | null;
   /** When the last reload signal was sent (monotonic ms); null before. */
   reloadedAt: number | null;
   /** The group's processes (`pid:starttime`) when it was sent: none of them is a successor. */
@@ -35,7 +34,7 @@ export interface Run {
   abort: AbortController;
   stableTimer: NodeJS.Timeout | null;
   /** Descendants seen outside the child's process group, still running when last looked at. */
-  escaped: ProcStat[];
+  escaped: ProcPlace[];
   sampleTimer: NodeJS.Timeout | null;
   streamsClosed: Promise<void>;
   /** This run's output: its last lines are this child's only, never an earlier one's. */
@@ -75,13 +74,3 @@ export function isRunning(run: Run | null): run is Run & { pid: number } {
   return run !== null && run.pid !== null && !run.exitSeen;
 }
 
-/** A process's identity across pid reuse. */
-export const identity = (p: ProcStat): string => `${p.pid}:${p.starttime}`;
-
-export function readProc(pid: number, procRoot = '/proc'): ProcStat | null {
-  try {
-    return parseProcStat(readFileSync(`${procRoot}/${pid}/stat`, 'utf8'));
-  } catch {
-    return null;
-  }
-}

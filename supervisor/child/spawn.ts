@@ -1,9 +1,9 @@
 // Spawning the child as the leader of its own process group, and its pipes into warden's log.
 import { execa, type ResultPromise } from 'execa';
 import { BACKED_UP_PAUSE_MS, type ChildOutput } from '../child-output.js';
-import type { ProcStat } from '../process-group.js';
+import type { ProcPlace } from '../procfs/stat.js';
 import { resolveCommand } from '../self-command.js';
-import { readProc } from './run-state.js';
+import { readStat } from '../procfs/stat.js';
 
 /** Starts `command` with exactly `env`; throws when the command cannot even be resolved or spawned. */
 export function spawnChild(command: string[], env: Record<string, string>): ResultPromise {
@@ -22,8 +22,8 @@ export function spawnChild(command: string[], env: Record<string, string>): Resu
 }
 
 /** The spawned process as /proc shows it, or what is known of it when /proc cannot say. */
-export function spawnedLeader(pid: number, procRoot: string | undefined): ProcStat {
-  return readProc(pid, procRoot) ?? { pid, state: 'R', ppid: process.pid, pgrp: pid, starttime: 0 };
+export function spawnedLeader(pid: number, procRoot: string | undefined): ProcPlace {
+  return readStat(pid, procRoot) ?? { pid, state: 'R', ppid: process.pid, pgrp: pid, starttime: 0 };
 }
 
 /** Both pipes into `output`, read as they come; only paused briefly while warden's log is backed up. */

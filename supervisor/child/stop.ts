@@ -1,7 +1,9 @@
 // Ending a run's process group: a graceful stop (stop signal, grace, SIGKILL), and after the
 // leader's exit, what is left of its group and the descendants that left it (setsid).
+import { escapedFrom, type TreeWalker } from '../procfs/tree.js';
 import type { Logger } from '../../core/log.js';
-import { escapedDescendants, killAndWait, mergeProcs, sameProcessRunning, signalGroup, terminateGroup, waitGroupGone } from '../process-group.js';
+import { escapedDescendants, killAndWait, mergeProcs, signalGroup, terminateGroup, waitGroupGone } from '../process-group.js';
+import { sameProcessRunning } from '../procfs/stat.js';
 import type { Run } from './run-state.js';
 
 /** Bound on waiting for a SIGKILLed group to vanish (a process in uninterruptible sleep). */
@@ -34,10 +36,15 @@ export function terminateRun(run: Run, o: StopOptions, onStopping: () => void): 
   return run.terminating;
 }
 
-/** Remembers the run's descendants outside its group that still run (once orphaned, no walk finds them). */
-export function sampleEscaped(run: Run, procRoot: string | undefined): void {
+/**
+ * Remembers the run's descendants outside its group that still run (once orphaned, no walk finds
+ * them). The walk is the walker's latest of the child's tree when the governor made one within
+ * `maxAgeMs`.
+ */
+export function sampleEscaped(run: Run, walker: TreeWalker, maxAgeMs: number): void {
   if (run.pid === null || run.exitSeen) return;
-  run.escaped = runningEscaped(run.pid, run, procRoot);
+  const tree = walker.latest(run.pid, maxAgeMs).procs;
+  run.escaped = mergeProcs(run.escaped, escapedFrom(run.pid, tree)).filter((p) => sameProcessRunning(p, walker.procRoot));
 }
 
 /** Those remembered and those a walk from the leader finds now, that still run. */

@@ -3,6 +3,7 @@
 // when it ends, clear what is left of its group, classify the exit and take the next step
 // (exit.ts). This class only sequences those stages and holds the state between runs.
 // The state machine is documented on `ChildState` (core/contracts.ts).
+import { TreeWalker } from '../procfs/tree.js';
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
 import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } from '../../core/contracts.js';
@@ -10,12 +11,12 @@ import { ChildOutput } from '../child-output.js';
 import { classifyExit } from '../exit-classify.js';
 import { signalGroup } from '../process-group.js';
 import { waitReady } from '../readiness.js';
-import { INITIAL_POLICY_STATE, markStable, type RestartPolicyState } from '../restart-policy.js';
+import { INITIAL_POLICY_STATE, markStable, type RestartPolicyState } from '../../core/restart-policy.js';
 import { OneAtATime } from '../one-at-a-time.js';
 import { childEnv } from './env.js';
 import { exitInfo, logExit, nextStep } from './exit.js';
 import { findSuccessor, followSuccessor } from './handover.js';
-import { OomCounter } from './oom.js';
+import { OomCounter } from '../cgroup/oom.js';
 import { LAST_LINES, type ChildOptions } from './options.js';
 import { PortHolders, type PortHolder } from './port-holders.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
@@ -42,6 +43,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   private backoffTimer: NodeJS.Timeout | null = null;
   private nextStartAt: number | null = null;
   private readonly oom: OomCounter;
+  private readonly walker: TreeWalker;
   private readonly holders = new PortHolders();
   private readonly reloads = new OneAtATime<string[] | undefined, ReloadResult>(
     (check) => this.doReload(check),
@@ -51,7 +53,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   constructor(opts: ChildOptions) {
     super();
     this.opts = { ...opts };
-    this.oom = new OomCounter(opts.cgroupRoot);
+    this.oom = new OomCounter({ cgroupRoot: opts.cgroupRoot });
+    this.walker = opts.walker ?? new TreeWalker({ procRoot: opts.procRoot });
   }
 
   /** Durations only (uptime, backoff, reload windows): monotonic, so a wall-clock step changes none. */
@@ -201,7 +204,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   /** The timers of a started run: descendant sampling, the stable mark, and the readiness probe. */
   private watchRun(run: Run): void {
     const o = this.opts;
-    run.sampleTimer = setInterval(() => sampleEscaped(run, this.opts.procRoot), DESCENDANT_SAMPLE_MS);
+    run.sampleTimer = setInterval(() => sampleEscaped(run, this.walker, DESCENDANT_SAMPLE_MS), DESCENDANT_SAMPLE_MS);
     run.sampleTimer.unref();
     run.stableTimer = setTimeout(() => this.onStable(run), o.restart.stable_after_s * 1000);
     const probe = o.readyProbe ?? ((p: { timeoutMs: number; signal: AbortSignal }) => waitReady(o.forwardTo, p));

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { configSchema } from '../../config/schema.js';
 import { ChildSupervisor } from '../../supervisor/child.js';
-import { readContainerLimits } from '../../supervisor/budgets/cgroup.js';
+import { readContainerLimits } from '../../supervisor/cgroup/limits.js';
 import { BudgetGovernor } from '../../supervisor/budgets/governor.js';
 import { createLogger } from '../../core/log.js';
 import { freePort } from './child-harness.js';

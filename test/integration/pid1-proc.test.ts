@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countZombieOrphans, pid1Warning } from '../../supervisor/pid1.js';
-import { listProcs } from '../../supervisor/process-group.js';
+import { listProcs } from '../../supervisor/procfs/tree.js';
 
 let dirs: string[] = [];
 afterEach(() => {

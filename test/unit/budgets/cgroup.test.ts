@@ -3,18 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  delegatedCgroupV2,
-  parseCfsQuota,
-  parseCpuMax,
-  parseMemoryValue,
-  parseMountinfo,
-  parseOomKills,
-  parseProcCgroup,
-  readContainerLimits,
-  readPodUsage,
-  workingSet,
-} from '../../../supervisor/budgets/cgroup.js';
+import { delegatedCgroupV2 } from '../../../supervisor/cgroup/delegation.js';
+import { parseCfsQuota, parseCpuMax, parseMemoryValue, readContainerLimits } from '../../../supervisor/cgroup/limits.js';
+import { parseMountinfo, parseProcCgroup } from '../../../supervisor/cgroup/mounts.js';
+import { parseOomKills } from '../../../supervisor/cgroup/oom.js';
+import { readPodUsage, workingSet } from '../../../supervisor/cgroup/usage.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/cgroup/', import.meta.url));
 const MIB = 1024 * 1024;

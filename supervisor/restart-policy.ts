@@ -1,2 +1,0 @@
-// The restart policy of core/restart-policy.ts, at the path the child supervisor imports it from.
-export * from '../core/restart-policy.js';
