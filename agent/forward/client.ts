@@ -44,7 +44,10 @@ import {
   type Bytes,
   type ForwardAddress,
 } from './protocol.js';
+import { ForwardAckTimeoutError, ForwardClosedError, ForwardHandshakeError } from './errors.js';
 import { readMessages } from './walk.js';
+
+export { ForwardAckTimeoutError, ForwardClosedError, ForwardHandshakeError };
 
 export interface ForwardClientOptions {
   /** tcp://HOST:PORT or unix:///PATH */
@@ -63,21 +66,6 @@ export interface ForwardClientOptions {
   metrics?: Metrics;
   /** Delay between connection attempts: min(maxMs, initialMs · 2^(failures-1)), times a 50–100% jitter. */
   reconnect?: { initialMs: number; maxMs: number };
-}
-
-/** Thrown (as a rejection of send()) when the client was closed before the chunk was acked. */
-export class ForwardClosedError extends Error {
-  override name = 'ForwardClosedError';
-}
-
-/** Thrown when the receiver refused the handshake, or its PONG digest does not match our shared key. */
-export class ForwardHandshakeError extends Error {
-  override name = 'ForwardHandshakeError';
-}
-
-/** Thrown when a chunk was not acked within `ackTimeoutMs`; the connection is then replaced. */
-export class ForwardAckTimeoutError extends Error {
-  override name = 'ForwardAckTimeoutError';
 }
 
 /**

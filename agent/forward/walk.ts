@@ -1,7 +1,7 @@
 // Walking msgpack without building values: where a receiver only needs to know how many entries a
 // PackedForward blob holds and that each is well formed, skipping is an order of magnitude cheaper
 // than decoding every record into objects and strings (see the sink row of `npm run bench`).
-import { ForwardProtocolError } from './protocol.js';
+import { ForwardProtocolError } from './errors.js';
 
 class Truncated extends Error {}
 
