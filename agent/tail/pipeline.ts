@@ -20,7 +20,7 @@ import type { LineBytes } from '../parse/bytes.js';
 import { parseDocker, parseDockerBytes } from '../parse/docker.js';
 import { dockerContainerId, k8sMetaFromContainersName, k8sMetaFromPath, type K8sMeta } from '../parse/kubernetes.js';
 import { parseHostLine, parsePlain } from '../parse/plain.js';
-import { packMeta, writeLineBytesEntry, writeRecordEntry, type PackedMeta } from '../parse/record.js';
+import { packMeta, writeLineBytesEntry, writeRecordEntry, type PackedMeta } from '../forward/record.js';
 import { tagFor } from '../parse/tag.js';
 import type { Assembled, Fragment } from '../parse/types.js';
 import { Batcher, type Batch } from './batch.js';

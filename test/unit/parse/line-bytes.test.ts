@@ -7,7 +7,7 @@ import { EntryBuffer } from '../../../agent/forward/protocol.js';
 import type { LineBytes } from '../../../agent/parse/bytes.js';
 import { parseCri, parseCriBytes } from '../../../agent/parse/cri.js';
 import { parseDocker, parseDockerBytes } from '../../../agent/parse/docker.js';
-import { packMeta, writeLineBytesEntry, writeRecordEntry } from '../../../agent/parse/record.js';
+import { packMeta, writeLineBytesEntry, writeRecordEntry } from '../../../agent/forward/record.js';
 import type { Fragment } from '../../../agent/parse/types.js';
 import { cases, NOW } from '../../fixtures/parse/cases.js';
 import { mutate, randomText, rng } from '../../fixtures/parse/random.js';
