@@ -16,7 +16,7 @@ import type { JournalInputConfig } from '../../config/schema.js';
 import { LineRing, LineSplitter, MAX_CHILD_LINE_BYTES } from '../../supervisor/child-output.js';
 import type { Logger } from '../../core/log.js';
 import { INITIAL_POLICY_STATE, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../supervisor/restart-policy.js';
-import { concatEntries, encodeEntry } from '../forward/protocol.js';
+import { concatEntries, encodeEntry, newEncoder } from '../forward/protocol.js';
 import type { Metrics } from '../health/metrics.js';
 import type { ChunkSender } from '../tail/pipeline.js';
 import { journalctlArgs, type JournalPosition } from './args.js';
@@ -123,6 +123,8 @@ export class JournalSource {
   private counts = { records: 0, acked: 0, skipped: 0, restarts: 0 };
   private lastExit: string | null = null;
   private readonly onDrain = () => this.flow();
+  /** Encodes this source's records (its buffer is reused entry after entry). */
+  private readonly encoder = newEncoder();
 
   constructor(opts: JournalSourceOptions) {
     this.o = opts;
@@ -336,7 +338,7 @@ export class JournalSource {
     this.o.metrics.bytesRead.inc({ input: this.name }, line.length + 1);
     this.lastRead = entry.cursor;
     this.position = { cursor: entry.cursor };
-    const bytes = encodeEntry(entry.sec, entry.nsec, entry.record as unknown as Record<string, unknown>);
+    const bytes = encodeEntry(entry.sec, entry.nsec, entry.record as unknown as Record<string, unknown>, this.encoder);
     const b = this.batchFor(entry.tag);
     b.parts.push(bytes);
     b.bytes += bytes.byteLength;
