@@ -6,6 +6,7 @@ import { ForwardProtocolError } from './errors.js';
 class Truncated extends Error {}
 
 /** Position just past the value starting at `pos`; throws Truncated when it runs past `end`. */
+// Long by design: one case per msgpack type byte, as the format's table lists them.
 function skip(b: Uint8Array, pos: number, end: number, depth: number): number {
   if (pos >= end) throw new Truncated();
   if (depth > 64) throw new ForwardProtocolError('msgpack nested deeper than 64 levels');
