@@ -6,7 +6,7 @@
 import { EventTime as FluentEventTime, FluentClient } from '@fluent-org/logger';
 import pino from 'pino';
 import { ForwardClient } from '../agent/forward/client.js';
-import { concatEntries, encodeEntry } from '../agent/forward/protocol.js';
+import { concatEntries, encodeEntry, newEncoder } from '../agent/forward/protocol.js';
 import { startSink, type Sink } from '../agent/forward/sink.js';
 
 const TOTAL = Number(process.argv[2] ?? 200_000);
@@ -72,13 +72,14 @@ async function benchWarden(sink: Sink, records: ReturnType<typeof makeRecords>):
   await new Promise((r) => client.once('connected', r));
   const start = performance.now();
   const sends: Promise<void>[] = [];
+  const encoder = newEncoder();
   for (let i = 0; i < records.length; i += BATCH) {
     if (!client.writable()) await new Promise((r) => client.once('drain', r));
     const parts: Uint8Array[] = [];
     const end = Math.min(i + BATCH, records.length);
     for (let j = i; j < end; j++) {
       const r = records[j]!;
-      parts.push(encodeEntry(r.sec, r.nsec, r.record));
+      parts.push(encodeEntry(r.sec, r.nsec, r.record, encoder));
     }
     sends.push(client.send(TAG, concatEntries(parts), end - i));
   }

@@ -19,32 +19,18 @@ import { connect, type Socket } from 'node:net';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../health/metrics.js';
 
+import { parseForwardTo, type ForwardAddress } from './address.js';
+import { encodePackedForward, newChunkId } from './encode.js';
+import { ForwardAckTimeoutError, ForwardClosedError, ForwardHandshakeError } from './errors.js';
+import { FramePool } from './frame-pool.js';
+import { CONNECT_WARN_AFTER, logConnectionEnd, reconnectDelay, type Backoff } from './reconnect.js';
+import { MAX_REPLY_BYTES, readReplies } from './replies.js';
+
+export { CONNECT_WARN_AFTER, FramePool, ForwardAckTimeoutError, ForwardClosedError, ForwardHandshakeError, MAX_REPLY_BYTES };
+
 /** Ages and timeouts use the monotonic clock: a wall clock stepped back or forward must neither
  * hide a wedged receiver nor invent one. */
 const monotonicMs = (): number => performance.now();
-
-/**
- * The largest message the client reads from its receiver. It only ever reads HELO, PONG and acks
- * (a few dozen bytes each), so anything near this is a hostile or broken peer: the connection is
- * closed rather than the message buffered (the receiver side's own bound is 256 MiB).
- */
-export const MAX_REPLY_BYTES = 64 * 1024;
-import {
-  encodeMessage,
-  encodePackedForward,
-  newChunkId,
-  newSalt,
-  newStreamDecoder,
-  parseForwardTo,
-  parseHelo,
-  parsePong,
-  pingMessage,
-  sharedKeyDigest,
-  text,
-  type Bytes,
-  type ForwardAddress,
-} from './protocol.js';
-import { readMessages } from './walk.js';
 
 export interface ForwardClientOptions {
   /** tcp://HOST:PORT or unix:///PATH */
@@ -62,22 +48,7 @@ export interface ForwardClientOptions {
   logger: Logger;
   metrics?: Metrics;
   /** Delay between connection attempts: min(maxMs, initialMs · 2^(failures-1)), times a 50–100% jitter. */
-  reconnect?: { initialMs: number; maxMs: number };
-}
-
-/** Thrown (as a rejection of send()) when the client was closed before the chunk was acked. */
-export class ForwardClosedError extends Error {
-  override name = 'ForwardClosedError';
-}
-
-/** Thrown when the receiver refused the handshake, or its PONG digest does not match our shared key. */
-export class ForwardHandshakeError extends Error {
-  override name = 'ForwardHandshakeError';
-}
-
-/** Thrown when a chunk was not acked within `ackTimeoutMs`; the connection is then replaced. */
-export class ForwardAckTimeoutError extends Error {
-  override name = 'ForwardAckTimeoutError';
+  reconnect?: Backoff;
 }
 
 /**
@@ -105,13 +76,10 @@ interface Chunk {
   reject: (err: Error) => void;
 }
 
-/** Failed connection attempts in a row after which a warning is logged (earlier ones are debug). */
-export const CONNECT_WARN_AFTER = 7;
-
 export class ForwardClient extends EventEmitter {
   private readonly opts: ForwardClientOptions;
   private readonly addr: ForwardAddress;
-  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly backoff: Backoff;
   private state: State = 'idle';
   private socket: Socket | null = null;
   /** Unacked chunks in the order they were queued: resends keep that order. */
@@ -270,37 +238,14 @@ export class ForwardClient extends EventEmitter {
     });
   }
 
-  /** Reads HELO / PONG / acks, framed as the sink frames what it reads. */
-  private async readLoop(socket: Socket): Promise<void> {
-    const salt = newSalt();
-    let nonce: Bytes | null = null;
-    const decoder = newStreamDecoder();
-    // Decoded from a copy: the HELO nonce is kept past this message, and a framed message is a
-    // view into the framer's buffer (these messages are a few dozen bytes).
-    for await (const msg of readMessages(socket, (m) => decoder.decode(m.slice()), MAX_REPLY_BYTES)) {
-      if (socket !== this.socket) return;
-      const helo = parseHelo(msg);
-      if (helo) {
-        if (this.opts.sharedKey === null) throw new ForwardHandshakeError(`Forward receiver ${this.opts.to} asks for a shared key (HELO) but forward.shared_key is none`);
-        if (this.state !== 'handshaking' || nonce !== null) throw new ForwardHandshakeError(`Forward receiver ${this.opts.to} sent HELO twice`);
-        nonce = helo.nonce;
-        socket.write(encodeMessage(pingMessage(this.opts.selfHostname, salt, nonce, this.opts.sharedKey)));
-        continue;
-      }
-      if (this.state === 'handshaking') {
-        if (nonce === null) throw new ForwardHandshakeError(`Forward receiver ${this.opts.to}: expected HELO first`);
-        const pong = parsePong(msg);
-        if (!pong.ok) throw new ForwardHandshakeError(`Forward receiver ${this.opts.to} refused the handshake: ${pong.reason || 'no reason given'}`);
-        if (pong.digest !== sharedKeyDigest(salt, pong.hostname, nonce, this.opts.sharedKey!)) {
-          throw new ForwardHandshakeError(`Forward receiver ${this.opts.to} (${pong.hostname}): PONG digest does not match forward.shared_key`);
-        }
-        this.onReady(socket);
-        continue;
-      }
-      const ack = typeof msg === 'object' && msg !== null && !Array.isArray(msg) ? text((msg as { ack?: unknown }).ack) : undefined;
-      if (typeof ack !== 'string') throw new ForwardHandshakeError(`Forward receiver ${this.opts.to}: expected {ack: chunk} (got ${JSON.stringify(msg)?.slice(0, 80)})`);
-      this.onAck(ack);
-    }
+  /** Reads HELO / PONG / acks until the socket ends or a reply is wrong. */
+  private readLoop(socket: Socket): Promise<void> {
+    const { to, sharedKey, selfHostname } = this.opts;
+    return readReplies(socket, { to, sharedKey, selfHostname }, {
+      current: () => socket === this.socket,
+      ready: () => this.onReady(socket),
+      ack: (id) => this.onAck(id),
+    });
   }
 
   private onReady(socket: Socket): void {
@@ -370,15 +315,9 @@ export class ForwardClient extends EventEmitter {
     // Otherwise back off, so a refusing or flapping receiver is not hammered.
     const healthy = wasReady && (this.ackedOnThisConnection || monotonicMs() - this.readyAt >= this.backoff.maxMs);
     this.failures = healthy ? 0 : this.failures + 1;
-    const delay = this.failures === 0 ? 0 : Math.round(Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (this.failures - 1)) * (0.5 + Math.random() * 0.5));
+    const delay = reconnectDelay(this.failures, this.backoff);
     const reason = err?.message ?? 'connection closed by the receiver';
-    const fields = { to: this.opts.to, err: reason, retryInMs: delay, pending: this.pending.size };
-    // Refused attempts while the receiver starts (every clean start, every child restart) are
-    // expected: debug. A lost connection is worth a warning, and so are attempts failing for a while
-    // (CONNECT_WARN_AFTER in a row: 10–20 s of backoff), once per run of failures.
-    if (wasReady) this.opts.logger.warn(fields, 'Forward connection lost');
-    else if (this.failures === CONNECT_WARN_AFTER) this.opts.logger.warn({ ...fields, attempts: this.failures }, 'Forward receiver still refuses connections');
-    else this.opts.logger.debug(fields, 'Forward connect failed');
+    logConnectionEnd(this.opts.logger, { wasReady, failures: this.failures, fields: { to: this.opts.to, err: reason, retryInMs: delay, pending: this.pending.size } });
     this.state = 'backoff';
     if (wasReady) this.emit('disconnected', err);
     this.retryTimer = setTimeout(() => {
@@ -393,38 +332,3 @@ export class ForwardClient extends EventEmitter {
     this.retryTimer = this.connectTimer = this.ackTimer = null;
   }
 }
-
-/**
- * Frame buffers reused from ack to send: a chunk's frame lives until its ack, long enough to be
- * promoted, so fresh ones per chunk piled up as external memory until a full GC. At most `max`
- * (the in-flight limit) are kept; sizes are rounded up so frames of similar batches fit.
- */
-export class FramePool {
-  private readonly free: Buffer[] = [];
-
-  constructor(private readonly max: number) {}
-
-  /** The smallest free buffer that holds `size` bytes, else a new one. */
-  take(size: number): Buffer {
-    let best = -1;
-    for (let i = 0; i < this.free.length; i++) {
-      const n = this.free[i]!.length;
-      if (n >= size && (best < 0 || n < this.free[best]!.length)) best = i;
-    }
-    if (best >= 0) return this.free.splice(best, 1)[0]!;
-    return Buffer.allocUnsafeSlow(Math.ceil(size / FRAME_ROUND) * FRAME_ROUND);
-  }
-
-  /** Keep `buf` for reuse; when full, it replaces a smaller one (big frames are the costly ones). */
-  give(buf: Buffer): void {
-    if (this.free.length < this.max) {
-      this.free.push(buf);
-      return;
-    }
-    let smallest = 0;
-    for (let i = 1; i < this.free.length; i++) if (this.free[i]!.length < this.free[smallest]!.length) smallest = i;
-    if (this.free[smallest]!.length < buf.length) this.free[smallest] = buf;
-  }
-}
-
-const FRAME_ROUND = 64 * 1024;

@@ -2,39 +2,23 @@
 // embedded default child where no fluentd is installed, a debugging aid, and the tests' peer.
 // It accepts all four event modes over tcp and unix sockets, answers `chunk` with `{ack}` only
 // after the lines were handed to the file (write callback), and runs the shared-key handshake.
-import { accessSync, constants as fsConstants, createWriteStream, existsSync, lstatSync, mkdirSync, unlinkSync, type WriteStream } from 'node:fs';
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
-import { promisify } from 'node:util';
-import { gunzip as gunzipCb } from 'node:zlib';
+import type { Encoder } from '@msgpack/msgpack';
 import pino from 'pino';
 import { createLogger, type Logger } from '../../core/log.js';
-import {
-  EventTime,
-  ForwardProtocolError,
-  checkEntry,
-  checkRecord,
-  checkTime,
-  describe,
-  encodeMessage,
-  formatForwardAddress,
-  heloMessage,
-  newDecoder,
-  newStreamDecoder,
-  text,
-  textify,
-  newNonce,
-  parseForwardTo,
-  parsePing,
-  pongMessage,
-  sharedKeyDigest,
-  timeParts,
-  type ForwardAddress,
-} from './protocol.js';
-import { countPackedEntries, readMessages } from './walk.js';
+import { formatForwardAddress, parseForwardTo, type ForwardAddress } from './address.js';
+import { newEncoder, newStreamDecoder } from './codec.js';
+import { encodeMessage } from './encode.js';
+import { ForwardProtocolError } from './errors.js';
+import { heloMessage, newNonce, parsePing, pongMessage, sharedKeyDigest } from './handshake.js';
+import { handleMessage, type MessageContext } from './sink-message.js';
+import { NdjsonLines, openOutput } from './sink-output.js';
+import { readMessages } from './walk.js';
 
-const gunzip = promisify(gunzipCb);
+export { formatTime } from './sink-output.js';
 
 export interface SinkOptions {
   /** tcp://HOST:PORT (port 0 = any free port) or unix:///PATH */
@@ -70,12 +54,6 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** Where NDJSON goes: a file opened for append, stdout, or nowhere (count-only). */
-interface Output {
-  write(text: string): Promise<void>;
-  close(): Promise<void>;
-}
-
 export async function startSink(opts: SinkOptions): Promise<Sink> {
   const logger = opts.logger ?? pino({ enabled: false });
   const addr = parseForwardTo(opts.listen);
@@ -88,7 +66,7 @@ export async function startSink(opts: SinkOptions): Promise<Sink> {
   const server = createServer((socket) => {
     stats.connections++;
     sockets.add(socket);
-    const done = serveConnection(socket, { out, stats, sharedKey: opts.sharedKey, hostname, logger })
+    const done = serveConnection(socket, { out, stats, sharedKey: opts.sharedKey, hostname, logger, lines: new NdjsonLines(), encoder: newEncoder() })
       .catch((err) => logger.error({ err: String(err) }, 'sink connection failed'))
       .finally(() => {
         sockets.delete(socket);
@@ -125,12 +103,13 @@ export async function startSink(opts: SinkOptions): Promise<Sink> {
   };
 }
 
-interface ConnectionContext {
-  out: Output | null;
+interface ConnectionContext extends MessageContext {
   stats: SinkStats;
   sharedKey: string | null;
   hostname: string;
   logger: Logger;
+  /** Encodes this connection's replies (its buffer is reused ack after ack). */
+  encoder: Encoder;
 }
 
 /**
@@ -162,7 +141,7 @@ async function serveConnection(socket: Socket, ctx: ConnectionContext): Promise<
         continue;
       }
       const { chunk } = await handleMessage(msg, ctx);
-      if (chunk !== undefined && !socket.destroyed) socket.write(encodeMessage({ ack: chunk }));
+      if (chunk !== undefined && !socket.destroyed) socket.write(encodeMessage({ ack: chunk }, ctx.encoder));
     }
   } catch (err) {
     // Checked by type, not by socket state: leaving the for-await early destroys the socket.
@@ -174,133 +153,6 @@ async function serveConnection(socket: Socket, ctx: ConnectionContext): Promise<
     }
     socket.destroy();
   }
-}
-
-/** Validate one Forward message, write its records, and return the chunk id to ack, if any. */
-async function handleMessage(msg: unknown, ctx: ConnectionContext): Promise<{ chunk?: string }> {
-  if (!Array.isArray(msg) || msg.length < 2 || msg.length > 4 || !(msg[0] instanceof Uint8Array)) {
-    throw new ForwardProtocolError(`expected [tag, …] Forward message (got ${describe(msg)})`);
-  }
-  const tag = text(msg[0]) as string;
-  const second = msg[1];
-  let option: unknown;
-  const lines: string[] | null = ctx.out ? [] : null;
-  let count = 0;
-
-  if (second instanceof EventTime || typeof second === 'number') {
-    // Message mode: [tag, time, record, option?]
-    checkTime(second, 'Message mode time');
-    const record = textify(msg[2]);
-    checkRecord(record, 'Message mode record');
-    option = textify(msg[3]);
-    lines?.push(line(tag, second, record));
-    count = 1;
-  } else if (Array.isArray(second)) {
-    // Forward mode: [tag, [[time, record], ...], option?]
-    if (msg.length > 3) throw new ForwardProtocolError(`Forward mode: expected [tag, entries, option?] (got array(${msg.length}))`);
-    option = textify(msg[2]);
-    second.forEach((e, i) => {
-      const [t, r] = checkEntry(textify(e), i);
-      lines?.push(line(tag, t, r));
-    });
-    count = second.length;
-  } else if (second instanceof Uint8Array) {
-    // (Compressed)PackedForward: [tag, bin|str(entries), option?] (str arrives as bytes too)
-    if (msg.length > 3) throw new ForwardProtocolError(`PackedForward: expected [tag, entries, option?] (got array(${msg.length}))`);
-    option = textify(msg[2]);
-    checkOption(option);
-    let bin = second;
-    const compressed = (option as { compressed?: unknown } | undefined)?.compressed;
-    if (compressed !== undefined && compressed !== 'text') {
-      if (compressed !== 'gzip') throw new ForwardProtocolError(`option compressed: expected "gzip" or "text" (got ${describe(compressed)})`);
-      try {
-        bin = await gunzip(bin); // several concatenated gzip members are read as one stream
-      } catch (err) {
-        throw new ForwardProtocolError(`CompressedPackedForward: bad gzip data (${(err as Error).message})`);
-      }
-    }
-    if (lines === null) {
-      // Count-only: walk the entries without building them.
-      count = countPackedEntries(bin);
-    } else {
-      try {
-        for (const e of newDecoder().decodeMulti(bin)) {
-          const [t, r] = checkEntry(e, count);
-          lines.push(line(tag, t, r));
-          count++;
-        }
-      } catch (err) {
-        if (err instanceof ForwardProtocolError) throw err;
-        throw new ForwardProtocolError(`PackedForward entries of tag ${JSON.stringify(tag)}: not a msgpack entry stream after entry ${count} (${(err as Error).message})`);
-      }
-    }
-  } else {
-    throw new ForwardProtocolError(`tag ${JSON.stringify(tag)}: second element must be time, entries array or bin (got ${describe(second)})`);
-  }
-  checkOption(option);
-
-  if (ctx.out && lines && lines.length > 0) await ctx.out.write(lines.join(''));
-  ctx.stats.records += count;
-  ctx.stats.chunks++;
-  const chunk = (option as { chunk?: string } | null | undefined)?.chunk;
-  return chunk === undefined ? {} : { chunk };
-}
-
-function checkOption(option: unknown): void {
-  if (option === undefined || option === null) return;
-  if (typeof option !== 'object' || Array.isArray(option) || option instanceof Uint8Array) {
-    throw new ForwardProtocolError(`option: expected a map (got ${describe(option)})`);
-  }
-  const chunk = (option as { chunk?: unknown }).chunk;
-  if (chunk !== undefined && typeof chunk !== 'string') throw new ForwardProtocolError(`option chunk: expected a string (got ${describe(chunk)})`);
-}
-
-// Formatting the seconds part is the costly half of a timestamp; records of one chunk mostly share it.
-let cachedSec = -1;
-let cachedPrefix = '';
-
-/** ISO-8601 UTC with 9 fractional digits: 2026-11-27T18:00:00.123456789Z */
-export function formatTime(t: EventTime | number): string {
-  const { sec, nsec } = timeParts(t);
-  if (sec !== cachedSec) {
-    cachedSec = sec;
-    cachedPrefix = new Date(sec * 1000).toISOString().slice(0, 19);
-  }
-  return `${cachedPrefix}.${String(nsec).padStart(9, '0')}Z`;
-}
-
-function line(tag: string, t: EventTime | number, record: Record<string, unknown>): string {
-  return `{"tag":${JSON.stringify(tag)},"time":"${formatTime(t)}","record":${JSON.stringify(record)}}\n`;
-}
-
-function openOutput(path: string): Output {
-  if (path === '-') {
-    return {
-      write: (text) => new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve()))),
-      close: async () => {},
-    };
-  }
-  mkdirSync(dirname(path), { recursive: true });
-  // Fail at start, naming the file, rather than on the first chunk. Not by opening it here: a
-  // FIFO's open blocks until a reader comes, and the write stream opens it in the background.
-  try {
-    accessSync(existsSync(path) ? path : dirname(path), fsConstants.W_OK);
-  } catch (err) {
-    throw new Error(`sink output ${path}: not writable (${(err as Error).message})`);
-  }
-  const stream: WriteStream = createWriteStream(path, { flags: 'a' });
-  let failed: Error | null = null;
-  stream.on('error', (err) => {
-    failed = err;
-  });
-  return {
-    write: (text) =>
-      new Promise((resolve, reject) => {
-        if (failed) return reject(new Error(`sink output ${path}: ${failed.message}`));
-        stream.write(text, (err) => (err ? reject(new Error(`sink output ${path}: ${err.message}`)) : resolve()));
-      }),
-    close: () => new Promise((resolve) => (failed ? resolve() : stream.end(() => resolve()))),
-  };
 }
 
 function listen(server: Server, addr: ForwardAddress): Promise<void> {

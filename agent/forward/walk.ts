@@ -1,11 +1,12 @@
 // Walking msgpack without building values: where a receiver only needs to know how many entries a
 // PackedForward blob holds and that each is well formed, skipping is an order of magnitude cheaper
 // than decoding every record into objects and strings (see the sink row of `npm run bench`).
-import { ForwardProtocolError } from './protocol.js';
+import { ForwardProtocolError } from './errors.js';
 
 class Truncated extends Error {}
 
 /** Position just past the value starting at `pos`; throws Truncated when it runs past `end`. */
+// Long by design: one case per msgpack type byte, as the format's table lists them.
 function skip(b: Uint8Array, pos: number, end: number, depth: number): number {
   if (pos >= end) throw new Truncated();
   if (depth > 64) throw new ForwardProtocolError('msgpack nested deeper than 64 levels');

@@ -67,6 +67,7 @@ function eventLoopLag(registry: Registry): void {
   });
 }
 
+// Long by design: the table of every metric, one line each.
 export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = {}) {
   const registry = new Registry();
   // prom-client's own delay histogram cannot be turned off: at 1 s it costs one wake-up a second;
@@ -76,41 +77,42 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
     eventLoopLag(registry);
   }
   const r = [registry];
+  const counter = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) => new Counter<L>({ name, help, labelNames, registers: r });
+  const gauge = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) => new Gauge<L>({ name, help, labelNames, registers: r });
   const metrics = {
     registry,
     // child
-    childUp: new Gauge({ name: 'warden_child_up', help: '1 while the child process is running', registers: r }),
-    childReady: new Gauge({ name: 'warden_child_ready', help: '1 while the child accepts Forward connections', registers: r }),
-    childDegraded: new Gauge({ name: 'warden_child_degraded', help: '1 while the child is in a crash loop (retried at the maximum delay)', registers: r }),
-    childRestarts: new Counter({ name: 'warden_child_restarts_total', help: 'Child restarts by reason of the exit that caused them', labelNames: ['reason'] as const, registers: r }),
-    childStarts: new Counter({ name: 'warden_child_starts_total', help: 'Child process starts', registers: r }),
-    childLogDropped: new Counter({ name: 'warden_child_log_dropped_total', help: "Child output lines dropped because warden's own log could not keep up", registers: r }),
-    zombieOrphans: new Gauge({ name: 'warden_zombie_orphans', help: 'Zombies whose parent is PID 1 (nonzero when warden runs as PID 1 without tini)', registers: r }),
-    configReloads: new Counter({
-      name: 'warden_config_reloads_total',
-      help: 'Configuration reloads by result (applied, refused, unchanged) and trigger (signal: SIGHUP, watch: the file changed)',
-      labelNames: ['result', 'trigger'] as const,
-      registers: r,
-    }),
+    childUp: gauge('warden_child_up', '1 while the child process is running'),
+    childReady: gauge('warden_child_ready', '1 while the child accepts Forward connections'),
+    childDegraded: gauge('warden_child_degraded', '1 while the child is in a crash loop (retried at the maximum delay)'),
+    childRestarts: counter('warden_child_restarts_total', 'Child restarts by reason of the exit that caused them', ['reason']),
+    childStarts: counter('warden_child_starts_total', 'Child process starts'),
+    childLogDropped: counter('warden_child_log_dropped_total', "Child output lines dropped because warden's own log could not keep up"),
+    zombieOrphans: gauge('warden_zombie_orphans', 'Zombies whose parent is PID 1 (nonzero when warden runs as PID 1 without tini)'),
+    configReloads: counter(
+      'warden_config_reloads_total',
+      'Configuration reloads by result (applied, refused, unchanged) and trigger (signal: SIGHUP, watch: the file changed)',
+      ['result', 'trigger'],
+    ),
     // tail
-    openFiles: new Gauge({ name: 'warden_tail_open_files', help: 'File descriptors held open by the tail pipeline', registers: r }),
-    watchedFiles: new Gauge({ name: 'warden_tail_files', help: 'Files known to the tail pipeline', registers: r }),
-    linesRead: new Counter({ name: 'warden_tail_lines_read_total', help: 'Lines read by input', labelNames: ['input'] as const, registers: r }),
-    bytesRead: new Counter({ name: 'warden_tail_bytes_read_total', help: 'Bytes read by input', labelNames: ['input'] as const, registers: r }),
-    lagBytes: new Gauge({ name: 'warden_tail_lag_bytes', help: 'Bytes written to tailed files but not yet acknowledged, in total', registers: r }),
-    refused: new Counter({ name: 'warden_tail_refused_total', help: 'Paths never opened, by reason', labelNames: ['reason'] as const, registers: r }),
-    rotations: new Counter({ name: 'warden_tail_rotations_total', help: 'Rotations seen, by kind', labelNames: ['kind'] as const, registers: r }),
-    truncations: new Counter({ name: 'warden_tail_truncations_total', help: 'Files found shorter than their offset (copytruncate), reread from 0', registers: r }),
-    bytesLost: new Counter({ name: 'warden_bytes_lost_total', help: 'Bytes given up, by reason (never silent)', labelNames: ['reason'] as const, registers: r }),
-    parseErrors: new Counter({ name: 'warden_parse_errors_total', help: 'Lines that did not parse as their format and were shipped as plain, by input', labelNames: ['input'] as const, registers: r }),
-    truncatedLines: new Counter({ name: 'warden_lines_truncated_total', help: 'Logical lines split at tail.max_line_bytes', registers: r }),
-    checkpointWrites: new Counter({ name: 'warden_checkpoint_writes_total', help: 'Checkpoint file writes by result', labelNames: ['result'] as const, registers: r }),
+    openFiles: gauge('warden_tail_open_files', 'File descriptors held open by the tail pipeline'),
+    watchedFiles: gauge('warden_tail_files', 'Files known to the tail pipeline'),
+    linesRead: counter('warden_tail_lines_read_total', 'Lines read by input', ['input']),
+    bytesRead: counter('warden_tail_bytes_read_total', 'Bytes read by input', ['input']),
+    lagBytes: gauge('warden_tail_lag_bytes', 'Bytes written to tailed files but not yet acknowledged, in total'),
+    refused: counter('warden_tail_refused_total', 'Paths never opened, by reason', ['reason']),
+    rotations: counter('warden_tail_rotations_total', 'Rotations seen, by kind', ['kind']),
+    truncations: counter('warden_tail_truncations_total', 'Files found shorter than their offset (copytruncate), reread from 0'),
+    bytesLost: counter('warden_bytes_lost_total', 'Bytes given up, by reason (never silent)', ['reason']),
+    parseErrors: counter('warden_parse_errors_total', 'Lines that did not parse as their format and were shipped as plain, by input', ['input']),
+    truncatedLines: counter('warden_lines_truncated_total', 'Logical lines split at tail.max_line_bytes'),
+    checkpointWrites: counter('warden_checkpoint_writes_total', 'Checkpoint file writes by result', ['result']),
     // forward
-    recordsSent: new Counter({ name: 'warden_forward_records_sent_total', help: 'Records sent (resends included)', registers: r }),
-    recordsAcked: new Counter({ name: 'warden_forward_records_acked_total', help: 'Records acknowledged by the receiver', registers: r }),
-    chunksResent: new Counter({ name: 'warden_forward_chunks_resent_total', help: 'Chunks sent again after an ack timeout or reconnect', registers: r }),
-    forwardConnected: new Gauge({ name: 'warden_forward_connected', help: '1 while the Forward connection is up', registers: r }),
-    forwardInflight: new Gauge({ name: 'warden_forward_inflight_chunks', help: 'Chunks sent and not yet acknowledged', registers: r }),
+    recordsSent: counter('warden_forward_records_sent_total', 'Records sent (resends included)'),
+    recordsAcked: counter('warden_forward_records_acked_total', 'Records acknowledged by the receiver'),
+    chunksResent: counter('warden_forward_chunks_resent_total', 'Chunks sent again after an ack timeout or reconnect'),
+    forwardConnected: gauge('warden_forward_connected', '1 while the Forward connection is up'),
+    forwardInflight: gauge('warden_forward_inflight_chunks', 'Chunks sent and not yet acknowledged'),
     ackLatency: new Histogram({
       name: 'warden_forward_ack_latency_seconds',
       help: 'Time from sending a chunk to its ack',
@@ -119,18 +121,18 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
     }),
     // budgets
     // One unit per family: who is pod (the container's cgroup), child (its process tree) or agent (warden).
-    budgetCpu: new Gauge({ name: 'warden_budget_cpu_millicores', help: 'Measured CPU in millicores, by who (pod, child, agent)', labelNames: ['who'] as const, registers: r }),
-    budgetMemory: new Gauge({ name: 'warden_budget_memory_bytes', help: 'Measured memory in bytes: pod working set, child tree, warden anonymous RSS', labelNames: ['who'] as const, registers: r }),
-    budgetCpuLimit: new Gauge({ name: 'warden_budget_cpu_limit_millicores', help: 'CPU budget in millicores (pod: the container quota)', labelNames: ['who'] as const, registers: r }),
-    budgetMemoryLimit: new Gauge({ name: 'warden_budget_memory_limit_bytes', help: 'Memory budget in bytes (pod: the container limit)', labelNames: ['who'] as const, registers: r }),
-    budgetState: new Gauge({ name: 'warden_budget_state', help: '1 for the current state of each resource\'s budget state machine', labelNames: ['resource', 'state'] as const, registers: r }),
-    budgetViolations: new Counter({ name: 'warden_budget_violations_total', help: 'Budget actions taken', labelNames: ['who', 'resource', 'action'] as const, registers: r }),
+    budgetCpu: gauge('warden_budget_cpu_millicores', 'Measured CPU in millicores, by who (pod, child, agent)', ['who']),
+    budgetMemory: gauge('warden_budget_memory_bytes', 'Measured memory in bytes: pod working set, child tree, warden anonymous RSS', ['who']),
+    budgetCpuLimit: gauge('warden_budget_cpu_limit_millicores', 'CPU budget in millicores (pod: the container quota)', ['who']),
+    budgetMemoryLimit: gauge('warden_budget_memory_limit_bytes', 'Memory budget in bytes (pod: the container limit)', ['who']),
+    budgetState: gauge('warden_budget_state', '1 for the current state of each resource\'s budget state machine', ['resource', 'state']),
+    budgetViolations: counter('warden_budget_violations_total', 'Budget actions taken', ['who', 'resource', 'action']),
     // tail (appended)
-    waitingFiles: new Gauge({ name: 'warden_tail_waiting_files', help: 'Files waiting for a descriptor because tail.max_open_files are held', registers: r }),
+    waitingFiles: gauge('warden_tail_waiting_files', 'Files waiting for a descriptor because tail.max_open_files are held'),
   };
   for (const [name, known] of Object.entries(KNOWN_LABELS)) {
-    const counter = metrics[name as keyof typeof KNOWN_LABELS] as Counter<string>;
-    for (const labels of combinations(known)) counter.inc(labels, 0);
+    const c = metrics[name as keyof typeof KNOWN_LABELS] as Counter<string>;
+    for (const labels of combinations(known)) c.inc(labels, 0);
   }
   for (const input of opts.inputs ?? []) {
     for (const c of [metrics.linesRead, metrics.bytesRead, metrics.parseErrors]) c.inc({ input }, 0);

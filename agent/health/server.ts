@@ -62,25 +62,7 @@ export async function startHealthServer(listen: string, sources: HealthSources, 
   );
   server.maxRequestsPerSocket = 100;
   server.maxConnections = MAX_CONNECTIONS;
-  const perAddress = new Map<string, number>();
-  server.on('connection', (socket) => {
-    const addr = socket.remoteAddress ?? '';
-    const n = (perAddress.get(addr) ?? 0) + 1;
-    if (n > MAX_CONNECTIONS_PER_ADDRESS) {
-      socket.destroy();
-      return;
-    }
-    perAddress.set(addr, n);
-    socket.once('close', () => {
-      const left = (perAddress.get(addr) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(addr);
-      else perAddress.set(addr, left);
-    });
-    // Node's headersTimeout does not end a connection that never sends a byte: until its first
-    // request a connection gets the headers timeout of inactivity, after it the keep-alive one.
-    socket.setTimeout(HEADERS_TIMEOUT_MS, () => socket.destroy());
-  });
-  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(KEEP_ALIVE_TIMEOUT_MS));
+  boundConnections(server);
   server.on('clientError', (_err, socket) => {
     // Malformed or oversized requests: a fixed answer, nothing of the input echoed.
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -103,6 +85,29 @@ export async function startHealthServer(listen: string, sources: HealthSources, 
         server.closeAllConnections();
       }),
   };
+}
+
+/** Per-address connection bound and idle timeouts, on every connection the server accepts. */
+function boundConnections(server: Server): void {
+  const perAddress = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const addr = socket.remoteAddress ?? '';
+    const n = (perAddress.get(addr) ?? 0) + 1;
+    if (n > MAX_CONNECTIONS_PER_ADDRESS) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(addr, n);
+    socket.once('close', () => {
+      const left = (perAddress.get(addr) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(addr);
+      else perAddress.set(addr, left);
+    });
+    // Node's headersTimeout does not end a connection that never sends a byte: until its first
+    // request a connection gets the headers timeout of inactivity, after it the keep-alive one.
+    socket.setTimeout(HEADERS_TIMEOUT_MS, () => socket.destroy());
+  });
+  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(KEEP_ALIVE_TIMEOUT_MS));
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, sources: HealthSources): Promise<void> {

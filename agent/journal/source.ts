@@ -1,5 +1,5 @@
 // One journald input: runs `journalctl --output=json --follow` (agent/journal/args.ts) as a child
-// of warden, turns its lines into records (entry.ts), batches them per tag into the same
+// of warden, turns its lines into records (entry.ts), batches them per tag (batches.ts) into the same
 // ChunkSender the file pipeline uses, and commits the cursor of the last entry acked — with every
 // entry before it — to state_dir (cursor.ts). A restart of warden resumes after that cursor: nothing
 // acked is sent again except what was acked after the last cursor write, nothing unacked is lost.
@@ -16,10 +16,10 @@ import type { JournalInputConfig } from '../../config/schema.js';
 import { LineRing, LineSplitter, MAX_CHILD_LINE_BYTES } from '../../core/lines.js';
 import type { Logger } from '../../core/log.js';
 import { INITIAL_POLICY_STATE, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../core/restart-policy.js';
-import { concatEntries, encodeEntry } from '../forward/protocol.js';
 import type { Metrics } from '../health/metrics.js';
 import type { ChunkSender } from '../tail/pipeline.js';
 import { journalctlArgs, type JournalPosition } from './args.js';
+import { JournalBatches } from './batches.js';
 import { CursorStore, positionOf } from './cursor.js';
 import { JournalEntryError, parseJournalLine } from './entry.js';
 
@@ -72,21 +72,6 @@ export interface JournalStatus {
   last_exit: string | null;
 }
 
-/** Consecutive entries of one tag, all in one batch: the unit the cursor moves over. */
-interface Span {
-  cursor: string;
-  count: number;
-  acked: boolean;
-}
-
-interface OpenBatch {
-  tag: string;
-  parts: Uint8Array[];
-  bytes: number;
-  spans: Span[];
-  timer: NodeJS.Timeout;
-}
-
 /** Bound on waiting for in-flight chunks to be acked at stop (as the file pipeline's). */
 const STOP_WAIT_MS = 5000;
 /** After SIGTERM, journalctl gets this long before SIGKILL. */
@@ -110,17 +95,10 @@ export class JournalSource {
   private position: JournalPosition = { head: true };
   private sinceS: number | null = null;
   private lastRead: string | null = null;
-  private committed: string | null = null;
-  private dirty = false;
-  /** Spans not yet committed, oldest first, from index `spanHead` on. */
-  private spans: Span[] = [];
-  private spanHead = 0;
-  private readonly open = new Map<string, OpenBatch>();
-  private openBytes = 0;
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly batches: JournalBatches;
   private readonly stderrRing = new LineRing(LOGGED_STDERR_LINES);
   private seekFailed = false;
-  private counts = { records: 0, acked: 0, skipped: 0, restarts: 0 };
+  private counts = { records: 0, skipped: 0, restarts: 0 };
   private lastExit: string | null = null;
   private readonly onDrain = () => this.flow();
 
@@ -128,6 +106,7 @@ export class JournalSource {
     this.o = opts;
     this.now = opts.now ?? Date.now;
     this.store = new CursorStore(opts.stateDir, opts.input.name, opts.logger, this.now);
+    this.batches = new JournalBatches({ input: opts.input.name, sender: opts.sender, logger: opts.logger, batch: opts.batch, flow: () => this.flow() });
   }
 
   get name(): string {
@@ -138,7 +117,7 @@ export class JournalSource {
     const { doc, corrupt } = await this.store.load();
     if (doc) {
       this.position = positionOf(doc);
-      this.committed = doc.cursor;
+      this.batches.committed = doc.cursor;
       this.sinceS = doc.since_s;
     } else if (this.o.readFrom === 'end' && !corrupt) {
       // The very first start: remember where it began, so a restart before the first ack begins there too.
@@ -174,12 +153,8 @@ export class JournalSource {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     this.o.sender.off?.('drain', this.onDrain);
     await this.endProc();
-    for (const b of [...this.open.values()]) this.send(b);
-    if (this.inflight.size > 0) {
-      let t: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.inflight]), new Promise<void>((r) => (t = setTimeout(r, STOP_WAIT_MS)))]);
-      clearTimeout(t);
-    }
+    this.batches.sendOpen();
+    await this.batches.settle(STOP_WAIT_MS);
     await this.writeCursor();
   }
 
@@ -189,9 +164,9 @@ export class JournalSource {
       state: this.state,
       pid: this.proc?.pid ?? null,
       cursor_file: this.store.file,
-      cursor_committed: this.committed,
+      cursor_committed: this.batches.committed,
       records: this.counts.records,
-      records_acked: this.counts.acked,
+      records_acked: this.batches.acked,
       skipped: this.counts.skipped,
       restarts: this.counts.restarts,
       last_exit: this.lastExit,
@@ -336,29 +311,7 @@ export class JournalSource {
     this.o.metrics.bytesRead.inc({ input: this.name }, line.length + 1);
     this.lastRead = entry.cursor;
     this.position = { cursor: entry.cursor };
-    const bytes = encodeEntry(entry.sec, entry.nsec, entry.record as unknown as Record<string, unknown>);
-    const b = this.batchFor(entry.tag);
-    b.parts.push(bytes);
-    b.bytes += bytes.byteLength;
-    this.openBytes += bytes.byteLength;
-    const last = this.spans.length > this.spanHead ? this.spans[this.spans.length - 1] : undefined;
-    const mine = b.spans[b.spans.length - 1];
-    if (mine && mine === last) {
-      mine.cursor = entry.cursor;
-      mine.count++;
-    } else {
-      const span: Span = { cursor: entry.cursor, count: 1, acked: false };
-      this.spans.push(span);
-      b.spans.push(span);
-    }
-    const { maxRecords, maxBytes } = this.o.batch;
-    if (b.parts.length >= maxRecords || b.bytes >= maxBytes) this.send(b);
-    // Many tags must not each hold a nearly full batch: over the byte bound in all, send the biggest.
-    while (this.openBytes > maxBytes && this.open.size > 0) {
-      let big: OpenBatch | null = null;
-      for (const o of this.open.values()) if (!big || o.bytes > big.bytes) big = o;
-      this.send(big!);
-    }
+    this.batches.add(entry.tag, entry.cursor, entry.sec, entry.nsec, entry.record as unknown as Record<string, unknown>);
   }
 
   private skip(reason: string, bytes: number, msg: string): void {
@@ -367,60 +320,10 @@ export class JournalSource {
     this.o.logger.warn({ input: this.name, bytes, after_cursor: this.lastRead }, msg);
   }
 
-  private batchFor(tag: string): OpenBatch {
-    let b = this.open.get(tag);
-    if (!b) {
-      const opened: OpenBatch = { tag, parts: [], bytes: 0, spans: [], timer: setTimeout(() => this.send(opened), this.o.batch.flushMs) };
-      opened.timer.unref();
-      b = opened;
-      this.open.set(tag, b);
-    }
-    return b;
-  }
-
-  private send(b: OpenBatch): void {
-    if (this.open.get(b.tag) !== b) return;
-    clearTimeout(b.timer);
-    this.open.delete(b.tag);
-    this.openBytes -= b.bytes;
-    let p: Promise<void>;
-    try {
-      p = this.o.sender.send(b.tag, concatEntries(b.parts), b.parts.length);
-    } catch (err) {
-      p = Promise.reject(err);
-    }
-    const { tag, spans } = b;
-    const count = b.parts.length;
-    const tracked = p.then(
-      () => this.acked(spans, count),
-      (err) => this.o.logger.warn({ input: this.name, tag, records: count, err: String(err) }, 'journal batch not acknowledged; the cursor stays before it'),
-    );
-    this.inflight.add(tracked);
-    void tracked.finally(() => this.inflight.delete(tracked));
-    this.flow();
-  }
-
-  /** Acks may come out of order across chunks: the cursor moves only over a prefix of acked spans. */
-  private acked(spans: Span[], count: number): void {
-    this.counts.acked += count;
-    for (const s of spans) s.acked = true;
-    let moved = false;
-    while (this.spanHead < this.spans.length && this.spans[this.spanHead]!.acked) {
-      this.committed = this.spans[this.spanHead++]!.cursor;
-      moved = true;
-    }
-    // Drop the committed prefix now and then, not per ack (shift() would copy the rest each time).
-    if (this.spanHead > 1024 && this.spanHead * 2 > this.spans.length) {
-      this.spans = this.spans.slice(this.spanHead);
-      this.spanHead = 0;
-    }
-    if (moved) this.dirty = true;
-  }
-
   private async writeCursor(): Promise<void> {
-    if (!this.dirty) return;
-    this.dirty = false;
-    const ok = await this.store.write({ cursor: this.committed, since_s: this.sinceS });
-    if (!ok) this.dirty = true;
+    if (!this.batches.dirty) return;
+    this.batches.dirty = false;
+    const ok = await this.store.write({ cursor: this.batches.committed, since_s: this.sinceS });
+    if (!ok) this.batches.dirty = true;
   }
 }

@@ -1,5 +1,5 @@
-// What the byte paths of the docker and CRI parsers share: the line they fill in and the
-// timestamp reader (their UTF-8 check is utf8Sequence in utf8.ts).
+// What the byte paths of the docker and CRI parsers share: the line they fill in, which also
+// carries its reader's timestamp cache (their UTF-8 check is utf8Sequence in utf8.ts).
 import { TimeBytes } from './time.js';
 
 /**
@@ -14,7 +14,19 @@ export interface LineBytes {
   stream: 'stdout' | 'stderr';
   sec: number;
   nsec: number;
+  /**
+   * The timestamp reader for the lines parsed into this object (one per pipeline or reader; its
+   * cache only saves work, whatever file parsed last). Made on first use when left out.
+   */
+  times?: TimeBytes;
 }
 
-/** One TimeBytes for every file: its cache only saves work, whatever file parsed last. */
-export const lineTimes = new TimeBytes();
+/** A LineBytes to parse into, with its own timestamp reader. */
+export function newLineBytes(): LineBytes {
+  return { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0, times: new TimeBytes() };
+}
+
+/** The timestamp reader of `out`, made on its first line. */
+export function timesOf(out: LineBytes): TimeBytes {
+  return out.times ?? (out.times = new TimeBytes());
+}

@@ -5,11 +5,11 @@
 // Reassembler, record encoder). No input can stop a file: a line that fails is shipped raw,
 // flagged `parse_error`.
 import { parseCri, parseCriBytes } from '../parse/cri.js';
-import type { LineBytes } from '../parse/bytes.js';
+import { newLineBytes, type LineBytes } from '../parse/bytes.js';
 import { detectFormat } from '../parse/detect.js';
 import { parseDocker, parseDockerBytes } from '../parse/docker.js';
 import { parseHostLine, parsePlain } from '../parse/plain.js';
-import { packMeta, writeLineBytesEntry, writeRecordEntry, type PackedMeta } from '../parse/record.js';
+import { packMeta, writeLineBytesEntry, writeRecordEntry, type PackedMeta } from '../forward/record.js';
 import type { Assembled, Fragment } from '../parse/types.js';
 import type { Tail } from './context.js';
 import type { Format, TailedFile } from './file.js';
@@ -23,7 +23,7 @@ const parsers: Record<Format, (line: string, sec: number, nsec: number) => Fragm
 
 export class LineAssembler {
   /** Scratch for the byte parsers: filled and used within one line. */
-  private readonly lineBytes: LineBytes = { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 };
+  private readonly lineBytes: LineBytes = newLineBytes();
   /** The clock readings of the block being consumed: one per block, none per line. */
   private sec = 0;
   private nsec = 0;

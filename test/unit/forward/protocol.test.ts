@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   EventTime,
   ForwardAddressError,
+  ForwardError,
   ForwardProtocolError,
   concatEntries,
   decodeEntries,
@@ -12,6 +13,7 @@ import {
   encodePackedForward,
   extensionCodec,
   newDecoder,
+  newEncoder,
   newStreamDecoder,
   parseForwardTo,
   parseHelo,
@@ -23,6 +25,7 @@ import {
   textify,
   timeParts,
 } from '../../../agent/forward/protocol.js';
+import { ForwardAckTimeoutError, ForwardClosedError, ForwardHandshakeError } from '../../../agent/forward/client.js';
 
 const rec = { log: 'hello world', stream: 'stdout', kubernetes: { namespace_name: 'ns', pod_name: 'p' } };
 
@@ -58,9 +61,10 @@ describe('encodeEntry', () => {
     expect(Buffer.from(encodeEntry(1_700_000_000, 42, rec)).equals(Buffer.from(reference))).toBe(true);
   });
 
-  it('returns independent buffers though the encoder is shared', () => {
-    const a = encodeEntry(1, 1, { log: 'a' });
-    const b = encodeEntry(2, 2, { log: 'b'.repeat(5000) });
+  it('returns independent buffers though the encoder is reused', () => {
+    const enc = newEncoder();
+    const a = encodeEntry(1, 1, { log: 'a' }, enc);
+    const b = encodeEntry(2, 2, { log: 'b'.repeat(5000) }, enc);
     expect(decodeEntries(a)[0]![1]).toEqual({ log: 'a' });
     expect((decodeEntries(b)[0]![1] as { log: string }).log).toHaveLength(5000);
   });
@@ -159,5 +163,43 @@ describe('parseForwardTo', () => {
   it.each(['127.0.0.1:24224', 'tcp://host', 'tcp://host:99999', 'unix://relative.sock', 'http://x:1', ''])('rejects %j naming the value', (s) => {
     expect(() => parseForwardTo(s)).toThrow(ForwardAddressError);
     expect(() => parseForwardTo(s)).toThrow(JSON.stringify(s));
+  });
+});
+
+describe('errors', () => {
+  it('every failure the protocol reports is a ForwardError that names its kind', () => {
+    const caught: unknown[] = [];
+    for (const fail of [() => decodeEntries(encodeMessage(['not', 'an', 'entry'])), () => parseForwardTo('http://x:1'), () => parsePong(['PONG', 'yes'])]) {
+      try {
+        fail();
+      } catch (err) {
+        caught.push(err);
+      }
+    }
+    expect(caught.map((e) => [e instanceof ForwardError, (e as Error).name])).toEqual([
+      [true, 'ForwardProtocolError'],
+      [true, 'ForwardAddressError'],
+      [true, 'ForwardProtocolError'],
+    ]);
+  });
+
+  it('the client-side errors share the base', () => {
+    for (const E of [ForwardClosedError, ForwardHandshakeError, ForwardAckTimeoutError]) {
+      const e = new E('m');
+      expect(e).toBeInstanceOf(ForwardError);
+      expect(e.name).toBe(E.name);
+    }
+  });
+});
+
+describe('encoders', () => {
+  it('encodeEntry gives the same bytes with a fresh encoder and with a reused one', () => {
+    const enc = newEncoder();
+    const big = { log: 'x'.repeat(5000), n: 1 };
+    const first = encodeEntry(1, 2, big, enc);
+    const second = encodeEntry(3, 4, rec, enc);
+    expect(Buffer.from(first)).toEqual(Buffer.from(encodeEntry(1, 2, big)));
+    expect(Buffer.from(second)).toEqual(Buffer.from(encodeEntry(3, 4, rec)));
+    expect(decodeEntries(concatEntries([first, second])).map(([t]) => (t as EventTime).sec)).toEqual([1, 3]);
   });
 });

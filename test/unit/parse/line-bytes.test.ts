@@ -4,10 +4,10 @@
 // shared parser cases, hand-picked near misses, random mutations of real lines and random bytes.
 import { describe, expect, it } from 'vitest';
 import { EntryBuffer } from '../../../agent/forward/protocol.js';
-import type { LineBytes } from '../../../agent/parse/bytes.js';
+import { newLineBytes, type LineBytes } from '../../../agent/parse/bytes.js';
 import { parseCri, parseCriBytes } from '../../../agent/parse/cri.js';
 import { parseDocker, parseDockerBytes } from '../../../agent/parse/docker.js';
-import { packMeta, writeLineBytesEntry, writeRecordEntry } from '../../../agent/parse/record.js';
+import { packMeta, writeLineBytesEntry, writeRecordEntry } from '../../../agent/forward/record.js';
 import type { Fragment } from '../../../agent/parse/types.js';
 import { cases, NOW } from '../../fixtures/parse/cases.js';
 import { mutate, randomText, rng } from '../../fixtures/parse/random.js';
@@ -176,5 +176,23 @@ describe('parseCriBytes', () => {
       if (agree(Buffer.concat([Buffer.from('2026-11-27T18:00:00.5Z stderr F '), text]), 'cri')) taken++;
     }
     expect(taken).toBeGreaterThan(5000);
+  });
+});
+
+describe('LineBytes timestamp cache', () => {
+  it('is owned by each LineBytes: two readers interleaving minutes each read every time right', () => {
+    const a = newLineBytes();
+    const b = scratch();
+    const times = ['2026-11-27T18:00:01.5Z', '2026-11-27T19:30:02Z', '2026-11-27T18:00:03.25Z', '2026-11-27T19:30:04.000000001Z'];
+    times.forEach((t, i) => {
+      const data = Buffer.from(line(`n${i}\n`, 'stdout', t));
+      const out = i % 2 === 0 ? a : b;
+      expect(parseDockerBytes(data, 0, data.length, out)).toBe(true);
+      const want = parseDocker(data.toString(), NOW.sec, NOW.nsec);
+      expect({ sec: out.sec, nsec: out.nsec }).toEqual({ sec: want.sec, nsec: want.nsec });
+    });
+    expect(a.times).toBeDefined();
+    expect(b.times).toBeDefined();
+    expect(a.times).not.toBe(b.times);
   });
 });
