@@ -1,9 +1,7 @@
 // When the Forward client tries again after a connection ended, and how loudly it says so.
+import { backoffCeilingMs, type BackoffBounds } from '../../core/backoff.js';
 
-export interface Backoff {
-  initialMs: number;
-  maxMs: number;
-}
+export type Backoff = BackoffBounds;
 
 /** Failed connection attempts in a row after which a warning is logged (earlier ones are debug). */
 export const CONNECT_WARN_AFTER = 7;
@@ -11,7 +9,7 @@ export const CONNECT_WARN_AFTER = 7;
 /** 0 after no failure, else min(maxMs, initialMs · 2^(failures-1)) times a 50–100% jitter. */
 export function reconnectDelay(failures: number, b: Backoff, random: () => number = Math.random): number {
   if (failures === 0) return 0;
-  return Math.round(Math.min(b.maxMs, b.initialMs * 2 ** (failures - 1)) * (0.5 + random() * 0.5));
+  return Math.round(backoffCeilingMs(b, failures - 1) * (0.5 + random() * 0.5));
 }
 
 export interface ConnectionEnd {
