@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { JournalInputConfig } from '../../config/schema.js';
 import { LineRing, LineSplitter, MAX_CHILD_LINE_BYTES } from '../../core/lines.js';
+import { childEnv } from '../../core/child-env.js';
 import type { Logger } from '../../core/log.js';
 import { INITIAL_POLICY_STATE, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../core/restart-policy.js';
 import type { Metrics } from '../health/metrics.js';
@@ -186,7 +187,7 @@ export class JournalSource {
     const program = this.o.journalctl ?? 'journalctl';
     let proc: ChildProcess;
     try {
-      proc = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      proc = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(process.env) });
     } catch (err) {
       this.ended(null, null, (err as NodeJS.ErrnoException).code ?? 'EINVAL', follow);
       return;

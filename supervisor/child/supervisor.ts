@@ -13,7 +13,7 @@ import { signalGroup } from '../process-group.js';
 import { waitReady } from '../readiness.js';
 import { INITIAL_POLICY_STATE, markStable, type RestartPolicyState } from '../../core/restart-policy.js';
 import { OneAtATime } from '../one-at-a-time.js';
-import { childEnv } from './env.js';
+import { childEnv } from '../../core/child-env.js';
 import { exitInfo, logExit, nextStep } from './exit.js';
 import { findSuccessor, followSuccessor } from './handover.js';
 import { OomCounter } from '../cgroup/oom.js';
