@@ -11,7 +11,7 @@ import { ChildSupervisor } from '../../supervisor/child.js';
 import { readContainerLimits } from '../../supervisor/budgets/cgroup.js';
 import { BudgetGovernor } from '../../supervisor/budgets/governor.js';
 import { createLogger } from '../../core/log.js';
-import { freePort } from './child-harness.js';
+import { freePort } from '../support/index.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/children/${name}`, import.meta.url));
 const MIB = 1024 * 1024;

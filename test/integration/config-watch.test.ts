@@ -5,7 +5,8 @@ import { appendFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync } fro
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freePort, readNdjson, spawnWarden, tempDir, waitFor, wardenScope } from './harness.js';
+import { freePort, readNdjson, tempDir, waitFor } from '../support/index.js';
+import { spawnWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 

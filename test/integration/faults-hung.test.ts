@@ -4,15 +4,16 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, WARDEN, tempDir, waitFor, type RunningWarden, wardenScope } from './harness.js';
-import { faultConfig, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { ROOT, WARDEN, tempDir, waitFor, readNdjson } from '../support/index.js';
+import { type RunningWarden, wardenScope, spawnWarden } from '../support/warden.js';
+import { faultConfig, wardenConfig } from '../support/faults.js';
 
 const NO_ACK = join(ROOT, 'test/fixtures/faults/no-ack-receiver.mjs');
 
 const scope = wardenScope<RunningWarden>();
 
 
-const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);
+const logsOf = (out: string) => readNdjson(out).map((r) => r.record.log as string);
 
 describe('hung child (child.hang_timeout_s)', () => {
   it('a child that accepts the connection but never answers is restarted as hung; the healthy next child gets every line', async () => {
@@ -30,7 +31,7 @@ describe('hung child (child.hang_timeout_s)', () => {
     };
     c.child.hang_timeout_s = 2;
     writeFileSync(join(c.logs, 'app.log'), 'one\ntwo\nthree\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     await waitFor('the wedged receiver to start', () => existsSync(marker), 10000);
     const st = await waitFor('last_exit hung in /status', async () => {
@@ -56,7 +57,7 @@ describe('hung child (child.hang_timeout_s)', () => {
     c.child.hang_timeout_s = 2;
     const file = join(c.logs, 'app.log');
     writeFileSync(file, 'before\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     await waitFor('first line delivered', () => logsOf(c.out).includes('before'), 15000);
     const pid = (await w.json('/status')).child.pid as number;

@@ -7,8 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden, wardenScope, skipNote } from './harness.js';
-import { canMountTmpfs, faultConfig, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, readNdjson } from '../support/index.js';
+import { type RunningWarden, wardenScope, skipNote, spawnWarden } from '../support/warden.js';
+import { canMountTmpfs, faultConfig, wardenConfig } from '../support/faults.js';
 
 const scope = wardenScope<RunningWarden>();
 
@@ -17,7 +18,7 @@ const mountProbe = tempDir('warden-mnt-probe-');
 const MOUNT_OK = canMountTmpfs(join(mountProbe.dir, 'm'));
 mountProbe.cleanup();
 
-const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);
+const logsOf = (out: string) => readNdjson(out).map((r) => r.record.log as string);
 
 function checkpointOffset(stateDir: string, path: string): number | null {
   try {
@@ -41,7 +42,7 @@ async function shipsWhileStateDirBroken(dir: string, stateDir: string, fix: () =
   c.state_dir = stateDir;
   const file = join(c.logs, 'app.log');
   writeFileSync(file, 'a1\na2\n');
-  scope.running = startWardenWrapped(dir, wardenConfig(c));
+  scope.running = spawnWarden(dir, wardenConfig(c));
   const w = scope.running;
   await waitFor('lines delivered although the state dir is broken', () => logsOf(c.out).includes('a2'), 15000);
   appendFileSync(file, 'a3\n');
@@ -119,7 +120,7 @@ describe('corrupt checkpoint file', () => {
       writeFileSync(join(c.state_dir, 'checkpoints.json'), body);
       const file = join(c.logs, 'app.log');
       writeFileSync(file, 'old-1\nold-2\n');
-      scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+      scope.running = spawnWarden(t.dir, wardenConfig(c));
       const w = scope.running;
       await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 15000);
       appendFileSync(file, 'new-1\n');

@@ -4,15 +4,16 @@
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden, wardenScope, skipNote } from './harness.js';
-import { faultConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, readNdjson, sleep } from '../support/index.js';
+import { type RunningWarden, wardenScope, skipNote, spawnWarden } from '../support/warden.js';
+import { faultConfig, wardenConfig } from '../support/faults.js';
 
 const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find((p) => existsSync(p));
 
 const scope = wardenScope<RunningWarden>();
 
 
-const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);
+const logsOf = (out: string) => readNdjson(out).map((r) => r.record.log as string);
 
 describe('log directory disappears and comes back', () => {
   it('rm -r of the input directory, then mkdir and a new file: the new lines are delivered, warden stays up', async () => {
@@ -20,7 +21,7 @@ describe('log directory disappears and comes back', () => {
     scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
     writeFileSync(join(c.logs, 'app.log'), 'before-1\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     await waitFor('first line', () => logsOf(c.out).includes('before-1'), 15000);
     rmSync(c.logs, { recursive: true });
@@ -48,7 +49,7 @@ describe.skipIf(!LIBFAKETIME)(`wall clock jumps backwards (libfaketime)${skipNot
     writeFileSync(clockFile, '+0\n');
     const file = join(c.logs, 'app.log');
     writeFileSync(file, 'tick-0\n');
-    scope.running = startWardenWrapped(dir, wardenConfig(c), {
+    scope.running = spawnWarden(dir, wardenConfig(c), {
       env: { LD_PRELOAD: LIBFAKETIME!, FAKETIME_TIMESTAMP_FILE: clockFile, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' },
     });
     await waitFor('first line', () => logsOf(c.out).includes('tick-0'), 15000);

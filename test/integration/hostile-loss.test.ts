@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
-import { counter, memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { counter, captureLogger, waitFor } from '../support/index.js';
+import { MemorySender, tailConfig } from '../support/tail.js';
 
 let root: string;
 let logDir: string;
@@ -30,7 +31,7 @@ type Inputs = Config['inputs'];
 async function startPipeline(opts: { sender?: MemorySender; tail?: Record<string, unknown>; inputs: Inputs }) {
   const sender = opts.sender ?? new MemorySender();
   const metrics = createMetrics({ defaults: false });
-  const { logger, lines } = memoryLogger();
+  const { logger, lines } = captureLogger();
   const config = tailConfig(stateDir, [logDir], opts.inputs, opts.tail);
   const p = new TailPipeline({ config, sender, logger, metrics, host: 'node-1' });
   running.push(p);
@@ -62,15 +63,15 @@ describe('loss: no input stops a file (in-memory acking sender)', () => {
     const f = join(logDir, 'd.log');
     writeFileSync(f, [dockerLine('before'), hostile, dockerLine('after-0')].join('\n') + '\n');
     const { sender, metrics, lines } = await startPipeline({ inputs: [{ name: 'docker', paths: [join(logDir, '*.log')], format: 'docker' }] });
-    await waitFor(() => sender.logs().includes('after-0'), 'the line after the hostile one');
+    await waitFor('the line after the hostile one', () => sender.logs().includes('after-0'));
     appendFileSync(f, dockerLine('after-1') + '\n');
-    await waitFor(() => sender.logs().includes('after-1'), 'a line written later');
+    await waitFor('a line written later', () => sender.logs().includes('after-1'));
     const raw = sender.got.find((g) => g.record.parse_error === true);
     expect(raw?.record.log).toBe(hostile);
     expect(sender.logs().filter((l) => !l.startsWith('{'))).toEqual(['before', 'after-0', 'after-1']);
     expect(await counter(metrics.parseErrors, { input: 'docker' })).toBe(1);
     expect(lines.join('')).not.toContain('read failed');
-    await waitFor(() => checkpointEntry(f)?.offset === readFileSync(f).length, 'checkpoint past every line');
+    await waitFor('checkpoint past every line', () => checkpointEntry(f)?.offset === readFileSync(f).length);
   });
 });
 
@@ -83,10 +84,10 @@ describe('loss: runs of NUL bytes (in-memory acking sender)', () => {
     truncateSync(f, 6 + hole);
     appendFileSync(f, 'second\n');
     const { sender, metrics } = await startPipeline({ inputs: [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }] });
-    await waitFor(() => sender.logs().includes('second'), 'the line after the hole', 120_000);
+    await waitFor('the line after the hole', () => sender.logs().includes('second'), 120_000);
     expect(sender.logs()).toEqual(['first', 'second']);
     expect(await counter(metrics.bytesLost, { reason: 'nul' })).toBe(hole);
-    await waitFor(() => checkpointEntry(f)?.offset === 6 + hole + 7, 'checkpoint past the hole');
+    await waitFor('checkpoint past the hole', () => checkpointEntry(f)?.offset === 6 + hole + 7);
   }, 150_000);
 
   it('NUL runs inside lines: a short run is text, a long one is skipped and splits the line (its head flagged partial)', async () => {
@@ -94,7 +95,7 @@ describe('loss: runs of NUL bytes (in-memory acking sender)', () => {
     const long = Buffer.alloc(64 * 1024);
     writeFileSync(f, Buffer.concat([Buffer.from('short\0\0\0run\nhead'), long, Buffer.from('tail\nlast\n')]));
     const { sender, metrics } = await startPipeline({ inputs: [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }] });
-    await waitFor(() => sender.logs().includes('last'), 'the last line');
+    await waitFor('the last line', () => sender.logs().includes('last'));
     expect(sender.logs()).toEqual(['short\0\0\0run', 'head', 'tail', 'last']);
     expect(sender.got[1]!.record.partial).toBe(true);
     expect(await counter(metrics.bytesLost, { reason: 'nul' })).toBe(long.length);
@@ -114,7 +115,7 @@ describe('loss: many files deleted and re-created (in-memory acking sender)', ()
     });
     for (let r = 0; r < 3; r++) {
       const want = new Set(Array.from({ length: N }, (_, i) => line(r, i)));
-      await waitFor(() => sender.logs().filter((l) => want.has(l)).length >= N, `round ${r}: ${N} lines`, 30_000).catch((err) => {
+      await waitFor(`round ${r}: ${N} lines`, () => sender.logs().filter((l) => want.has(l)).length >= N, 30_000).catch((err) => {
         const got = new Set(sender.logs());
         throw new Error(`${String(err)}: ${[...want].filter((l) => !got.has(l)).length} missing`);
       });
@@ -139,9 +140,9 @@ describe('loss: many files deleted and re-created (in-memory acking sender)', ()
       writeFileSync(join(logDir, `g${i}.log`), body);
       bytes += body.length;
     }
-    await waitFor(() => p.files().length === N, 'every file found (not opened: reading is paused)');
+    await waitFor('every file found (not opened: reading is paused)', () => p.files().length === N);
     for (let i = 0; i < N; i++) unlinkSync(join(logDir, `g${i}.log`));
-    await waitFor(async () => (await counter(metrics.bytesLost, { reason: 'deleted_unread' })) === bytes, 'every byte counted', 20_000);
+    await waitFor('every byte counted', async () => (await counter(metrics.bytesLost, { reason: 'deleted_unread' })) === bytes, 20_000);
     await stopPipeline(p);
     const loss = lines.filter((l) => l.includes('deleted_unread'));
     expect(loss.length).toBeLessThan(40);

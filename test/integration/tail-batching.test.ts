@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
-import { memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { captureLogger, waitFor } from '../support/index.js';
+import { MemorySender, tailConfig } from '../support/tail.js';
 
 let root: string;
 let logDir: string;
@@ -26,7 +27,7 @@ afterEach(async () => {
 async function start(tail: Record<string, unknown>, forward: Record<string, unknown>) {
   const sender = new MemorySender();
   const config = tailConfig(join(root, 'state'), [logDir], [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }], tail, forward);
-  const p = new TailPipeline({ config, sender, logger: memoryLogger().logger, metrics: createMetrics({ defaults: false }), host: 'h' });
+  const p = new TailPipeline({ config, sender, logger: captureLogger().logger, metrics: createMetrics({ defaults: false }), host: 'h' });
   running.push(p);
   await p.start();
   return sender;
@@ -47,7 +48,7 @@ describe('tail pipeline batching (in-memory acking sender)', () => {
       await sleep(10);
       appendFileSync(f, `r${round}-b\n`);
       n += 2;
-      await waitFor(() => sender.got.length >= n, `round ${round}: both bursts`, 1000);
+      await waitFor(`round ${round}: both bursts`, () => sender.got.length >= n, 1000);
       await sleep(150);
     }
     expect(sender.logs()).toEqual(Array.from({ length: 5 }, (_, r) => [`r${r}-a`, `r${r}-b`]).flat());
@@ -63,7 +64,7 @@ describe('tail pipeline batching (in-memory acking sender)', () => {
     const sender = await start({ rescan_interval_ms: 60_000 }, { batch_max_bytes: 1024, batch_max_records: 10_000, flush_interval_ms: 60_000 });
     const total = files * perFile;
     // What may stay open: under 1024 bytes, fewer than 8 records of this size.
-    await waitFor(() => sender.got.length >= total - 8, `all but the last 1 KiB of ${total} records`, 5000);
+    await waitFor(`all but the last 1 KiB of ${total} records`, () => sender.got.length >= total - 8, 5000);
     expect(new Set(sender.got.map((g) => g.tag)).size).toBeGreaterThan(10);
   });
 });

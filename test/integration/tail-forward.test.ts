@@ -8,7 +8,8 @@ import { ForwardClient } from '../../agent/forward/client.js';
 import { startSink, type Sink } from '../../agent/forward/sink.js';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
-import { memoryLogger, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { captureLogger, waitFor } from '../support/index.js';
+import { tailConfig } from '../support/tail.js';
 
 let root: string;
 let logDir: string;
@@ -34,7 +35,7 @@ function received(): Array<{ tag: string; record: Record<string, any> }> {
 }
 
 function startAgent(to: string) {
-  const { logger } = memoryLogger('warn');
+  const { logger } = captureLogger('warn');
   const metrics = createMetrics({ defaults: false });
   const config = tailConfig(
     stateDir,
@@ -80,14 +81,14 @@ describe('tail pipeline into the real ForwardClient and sink', () => {
 
     const a = startAgent(to);
     await a.p.start();
-    await waitFor(() => received().length >= 300, '300 records', 15_000);
+    await waitFor('300 records', () => received().length >= 300, 15_000);
 
     // The receiver goes away: lines keep coming, reading backs off, nothing is committed meanwhile.
     await sink.close();
     writeAll(100, 200);
     await new Promise((r) => setTimeout(r, 300));
     sink = await startSink({ listen: to, out, sharedKey: KEY });
-    await waitFor(() => new Set(received().map((r) => r.record.log)).size >= 600, 'all 600 distinct lines', 15_000);
+    await waitFor('all 600 distinct lines', () => new Set(received().map((r) => r.record.log)).size >= 600, 15_000);
     await a.p.stop();
     await a.client.close();
 

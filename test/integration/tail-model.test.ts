@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
 import { createLogger } from '../../core/log.js';
-import { memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { captureLogger, waitFor } from '../support/index.js';
+import { MemorySender, tailConfig } from '../support/tail.js';
 import { rng } from '../../scripts/lib/util.js';
 
 let root: string;
@@ -43,7 +44,7 @@ async function runModel(seed: number, steps: number) {
   const sender = new MemorySender(4);
   const config = tailConfig(stateDir, [logDir], [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }], { rescan_interval_ms: 100 });
   // TAIL_MODEL_DEBUG=1 replays a seed with the pipeline's debug log on stderr.
-  const logger = process.env.TAIL_MODEL_DEBUG ? createLogger('debug', { stream: process.stderr, tty: false }) : memoryLogger().logger;
+  const logger = process.env.TAIL_MODEL_DEBUG ? createLogger('debug', { stream: process.stderr, tty: false }) : captureLogger().logger;
   const make = () => new TailPipeline({ config, sender, logger, metrics: createMetrics({ defaults: false }), host: 'model-host' });
   let p = make();
   await p.start();
@@ -67,12 +68,12 @@ async function runModel(seed: number, steps: number) {
     // Withheld acks stop all reading (backpressure), so nothing new is opened meanwhile.
     sender.release();
     const ino = String(statSync(path(n)).ino);
-    await waitFor(() => p.files().some((f) => f.identity.split(':')[1] === ino && f.state === 'active'), `discovery of ${n}.log`, 5000);
+    await waitFor(`discovery of ${n}.log`, () => p.files().some((f) => f.identity.split(':')[1] === ino && f.state === 'active'), 5000);
   };
   const caughtUp = async (n: string) => {
     sender.release();
     const st = statSync(path(n));
-    await waitFor(() => p.files().some((f) => f.identity.split(':')[1] === String(st.ino) && f.offset === st.size), `${n}.log read and acked`, 5000);
+    await waitFor(`${n}.log read and acked`, () => p.files().some((f) => f.identity.split(':')[1] === String(st.ino) && f.offset === st.size), 5000);
   };
   const completePartial = (n: string) => {
     const m = model.get(n)!;
@@ -151,7 +152,7 @@ async function runModel(seed: number, steps: number) {
         // A deleted file lives only in the open descriptor: what was not read before warden stops
         // is gone with it. The model waits for deleted files to be read (sent) before stopping.
         const mustSee = deleted.flatMap((k) => expected.get(k) ?? []);
-        await waitFor(() => mustSee.every((l) => sender.logs().includes(l)), 'deleted files drained before restart', 5000);
+        await waitFor('deleted files drained before restart', () => mustSee.every((l) => sender.logs().includes(l)), 5000);
         // Acks withheld at stop: those chunks fail (as with a client closed while they were in
         // flight), their offsets stay uncommitted and the next pipeline sends them again.
         if (sender.hold) {
@@ -173,7 +174,7 @@ async function runModel(seed: number, steps: number) {
   sender.release();
   const all = [...expected.values()].flat();
   try {
-    await waitFor(() => new Set(sender.logs()).size >= all.length && all.every((l) => sender.logs().includes(l)), 'every complete line', 15_000);
+    await waitFor('every complete line', () => new Set(sender.logs()).size >= all.length && all.every((l) => sender.logs().includes(l)), 15_000);
   } catch (err) {
     const got = new Set(sender.logs());
     throw new Error(`seed ${seed}: missing ${all.filter((l) => !got.has(l)).slice(0, 5).join(', ')}; trace ${trace.join(' ')}`);

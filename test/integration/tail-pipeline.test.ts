@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
-
-import { counter, memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { counter, captureLogger, waitFor } from '../support/index.js';
+import { MemorySender, tailConfig } from '../support/tail.js';
 
 let root: string;
 let logDir: string;
@@ -34,7 +34,7 @@ function plainInput(glob = join(logDir, '*.log')): Config['inputs'] {
 async function startPipeline(opts: { sender?: MemorySender; tail?: Record<string, unknown>; inputs?: ReturnType<typeof plainInput>; roots?: string[] } = {}) {
   const sender = opts.sender ?? new MemorySender();
   const metrics = createMetrics({ defaults: false });
-  const { logger, lines } = memoryLogger();
+  const { logger, lines } = captureLogger();
   const config = tailConfig(stateDir, opts.roots ?? [logDir], opts.inputs ?? plainInput(), opts.tail);
   const p = new TailPipeline({ config, sender, logger, metrics, host: 'node-1' });
   running.push(p);
@@ -61,14 +61,14 @@ describe('tail pipeline (in-memory acking sender)', () => {
     const f = join(logDir, 'app.log');
     write(f, lines('a', 0, 100));
     const { p, sender } = await startPipeline();
-    await waitFor(() => sender.got.length >= 100, '100 records');
+    await waitFor('100 records', () => sender.got.length >= 100);
     write(f, lines('a', 100, 200));
-    await waitFor(() => sender.got.length >= 200, '200 records');
+    await waitFor('200 records', () => sender.got.length >= 200);
     expect(sender.logs()).toEqual(lines('a', 0, 200));
     expect(sender.got[0]).toMatchObject({ tag: 'host.app', record: { log: 'a-0', host: 'node-1' } });
     expect(sender.got[0].record).not.toHaveProperty('stream');
     const size = readFileSync(f).length;
-    await waitFor(() => checkpointOffset(f) === size, 'checkpoint at file size');
+    await waitFor('checkpoint at file size', () => checkpointOffset(f) === size);
     expect(p.files()).toEqual([expect.objectContaining({ path: f, input: 'host', offset: size, size, lag: 0, state: 'active' })]);
     expect(p.lagBytes()).toBe(0);
   });
@@ -77,7 +77,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     const f = join(logDir, 'app.log');
     write(f, lines('a', 0, 10));
     const { p, sender } = await startPipeline({ tail: { rescan_interval_ms: 100 } });
-    await waitFor(() => sender.got.length >= 10, 'first file read');
+    await waitFor('first file read', () => sender.got.length >= 10);
     p.pause();
     // kubelet-style rotation twice while paused: the middle file is adopted but never opened.
     renameSync(f, `${f}.1`);
@@ -87,7 +87,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     write(f, lines('c', 0, 5));
     await new Promise((r) => setTimeout(r, 400));
     p.resume();
-    await waitFor(() => sender.got.length >= 65, 'every line of all three files');
+    await waitFor('every line of all three files', () => sender.got.length >= 65);
     expect(sender.logs().filter((l) => l.startsWith('b-'))).toEqual(lines('b', 0, 50));
   });
 
@@ -96,26 +96,26 @@ describe('tail pipeline (in-memory acking sender)', () => {
     const sender = new MemorySender();
     writeFileSync(f, '');
     const { p } = await startPipeline({ sender });
-    await waitFor(() => checkpointOffset(f) !== undefined, 'first checkpoint');
+    await waitFor('first checkpoint', () => checkpointOffset(f) !== undefined);
     sender.hold = true;
     write(f, lines('b', 0, 50));
-    await waitFor(() => sender.got.length >= 50, 'records sent');
+    await waitFor('records sent', () => sender.got.length >= 50);
     await new Promise((r) => setTimeout(r, 300));
     expect(checkpointOffset(f)).toBe(0);
     expect(p.lagBytes()).toBe(readFileSync(f).length);
     sender.release();
-    await waitFor(() => checkpointOffset(f) === readFileSync(f).length, 'checkpoint after release');
+    await waitFor('checkpoint after release', () => checkpointOffset(f) === readFileSync(f).length);
   });
 
   it('resumes after a restart over the same state_dir and sends only the rest', async () => {
     const f = join(logDir, 'app.log');
     write(f, lines('c', 0, 30));
     const first = await startPipeline();
-    await waitFor(() => first.sender.got.length >= 30, '30 records');
+    await waitFor('30 records', () => first.sender.got.length >= 30);
     await stopPipeline(first.p);
     write(f, lines('c', 30, 60));
     const second = await startPipeline();
-    await waitFor(() => second.sender.got.length >= 30, 'the rest');
+    await waitFor('the rest', () => second.sender.got.length >= 30);
     await new Promise((r) => setTimeout(r, 200));
     expect(second.sender.logs()).toEqual(lines('c', 30, 60));
   });
@@ -129,7 +129,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     write(old, ['old-new']);
     const fresh = join(logDir, 'fresh.log');
     write(fresh, lines('fresh', 0, 5));
-    await waitFor(() => sender.got.length >= 6, 'new lines');
+    await waitFor('new lines', () => sender.got.length >= 6);
     expect(sender.logs().filter((l) => l.startsWith('old'))).toEqual(['old-new']);
     expect(sender.logs().filter((l) => l.startsWith('fresh'))).toEqual(lines('fresh', 0, 5));
   });
@@ -137,7 +137,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
   it('read_from head reads files already there from the start', async () => {
     write(join(logDir, 'old.log'), lines('old', 0, 10));
     const { sender } = await startPipeline({ tail: { read_from: 'head' } });
-    await waitFor(() => sender.got.length >= 10, 'old lines');
+    await waitFor('old lines', () => sender.got.length >= 10);
     expect(sender.logs()).toEqual(lines('old', 0, 10));
   });
 
@@ -151,11 +151,11 @@ describe('tail pipeline (in-memory acking sender)', () => {
     writeFileSync(target, lines('k', 0, 20).map(cri).join('\n') + '\n');
     symlinkSync(target, join(links, 'web-1_ns1_app-' + 'a'.repeat(64) + '.log'));
     const { sender, metrics } = await startPipeline({ inputs: [{ name: 'containers', paths: [join(links, '*.log')], format: 'auto' }] });
-    await waitFor(() => sender.got.length >= 20, 'first lines');
+    await waitFor('first lines', () => sender.got.length >= 20);
     appendFileSync(target, lines('k', 20, 30).map(cri).join('\n') + '\n');
     renameSync(target, target + '.20240101-000000');
     writeFileSync(target, lines('k', 30, 40).map(cri).join('\n') + '\n');
-    await waitFor(() => sender.got.length >= 40, 'all lines');
+    await waitFor('all lines', () => sender.got.length >= 40);
     expect(new Set(sender.logs())).toEqual(new Set(lines('k', 0, 40)));
     expect(sender.got[0]).toMatchObject({
       tag: 'kube.ns1.web-1.app',
@@ -180,27 +180,27 @@ describe('tail pipeline (in-memory acking sender)', () => {
       // the lines written just before the rename are read from the rotated file's descriptor.
       for (let i = 0; i < 10; i++) appendFileSync(f, dj(`d-${n++}`) + '\n');
       const seen = n;
-      await waitFor(() => sender.got.length >= seen, 'file found');
+      await waitFor('file found', () => sender.got.length >= seen);
       for (let i = 0; i < 10; i++) appendFileSync(f, dj(`d-${n++}`) + '\n');
       if (existsSync(f + '.1')) renameSync(f + '.1', f + '.2');
       renameSync(f, f + '.1');
     }
     writeFileSync(f, dj(`d-${n++}`) + '\n');
-    await waitFor(() => new Set(sender.logs()).size >= n, `${n} docker lines`);
+    await waitFor(`${n} docker lines`, () => new Set(sender.logs()).size >= n);
     expect(new Set(sender.logs())).toEqual(new Set(lines('d', 0, n)));
     expect(sender.got[0]).toMatchObject({ tag: `docker.${id}`, record: { docker: { container_id: id }, stream: 'stdout' } });
-    await waitFor(async () => (await counter(metrics.rotations, { kind: 'docker' })) === 3, 'three docker rotations');
+    await waitFor('three docker rotations', async () => (await counter(metrics.rotations, { kind: 'docker' })) === 3);
   });
 
   it('copytruncate: a file shorter than its offset is read again from 0 and counted', async () => {
     const f = join(logDir, 'app.log');
     write(f, lines('t', 0, 20));
     const { sender, metrics } = await startPipeline();
-    await waitFor(() => sender.got.length >= 20, 'first lines');
+    await waitFor('first lines', () => sender.got.length >= 20);
     truncateSync(f, 0);
     await new Promise((r) => setTimeout(r, 100));
     write(f, lines('u', 0, 5));
-    await waitFor(() => sender.logs().includes('u-4'), 'lines after truncate');
+    await waitFor('lines after truncate', () => sender.logs().includes('u-4'));
     expect(sender.logs().filter((l) => l.startsWith('u'))).toEqual(lines('u', 0, 5));
     expect(await counter(metrics.truncations)).toBe(1);
   });
@@ -209,21 +209,21 @@ describe('tail pipeline (in-memory acking sender)', () => {
     const f = join(logDir, 'app.log');
     write(f, lines('del', 0, 5));
     const { sender, metrics } = await startPipeline();
-    await waitFor(() => sender.got.length >= 5, 'first lines');
+    await waitFor('first lines', () => sender.got.length >= 5);
     const fd = openSync(f, 'a');
     unlinkSync(f);
     writeSync(fd, lines('del', 5, 10).map((l) => l + '\n').join(''));
     closeSync(fd);
-    await waitFor(() => sender.got.length >= 10, 'lines written after unlink');
+    await waitFor('lines written after unlink', () => sender.got.length >= 10);
     expect(sender.logs()).toEqual(lines('del', 0, 10));
-    await waitFor(async () => (await counter(metrics.rotations, { kind: 'deleted' })) === 1, 'deleted rotation counted');
+    await waitFor('deleted rotation counted', async () => (await counter(metrics.rotations, { kind: 'deleted' })) === 1);
   });
 
   it('a file deleted while open is drained at stop: its unterminated last line arrives flagged partial, nothing counted lost', async () => {
     const f = join(logDir, 'app.log');
     appendFileSync(f, 'gone-0\ngone-last');
     const { p, sender, metrics } = await startPipeline();
-    await waitFor(() => sender.logs().includes('gone-0'), 'first line');
+    await waitFor('first line', () => sender.logs().includes('gone-0'));
     // The descriptor is the only reference left; a restart could not find it in the checkpoint.
     const fd = openSync(f, 'a');
     unlinkSync(f);
@@ -241,7 +241,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     const f = join(logDir, 'app.log');
     appendFileSync(f, 'shift-0\n');
     const first = await startPipeline();
-    await waitFor(() => checkpointOffset(f) === 'shift-0\n'.length, 'first line committed');
+    await waitFor('first line committed', () => checkpointOffset(f) === 'shift-0\n'.length);
     await stopPipeline(first.p);
     appendFileSync(f, 'shift-1\nshift-last');
     renameSync(f, f + '.1');
@@ -249,14 +249,14 @@ describe('tail pipeline (in-memory acking sender)', () => {
     // Paused: recovered at start from the checkpoint (as .1) but not opened before the next shift.
     const sender = new MemorySender();
     const metrics = createMetrics({ defaults: false });
-    const p = new TailPipeline({ config: tailConfig(stateDir, [logDir], plainInput()), sender, logger: memoryLogger().logger, metrics, host: 'h' });
+    const p = new TailPipeline({ config: tailConfig(stateDir, [logDir], plainInput()), sender, logger: captureLogger().logger, metrics, host: 'h' });
     running.push(p);
     p.pause();
     await p.start();
     expect(await counter(metrics.rotations, { kind: 'recovered' })).toBe(1);
     renameSync(f + '.1', f + '.2');
     p.resume();
-    await waitFor(() => sender.logs().includes('shift-last'), 'the rest of the rotated file, its last line flushed once drained');
+    await waitFor('the rest of the rotated file, its last line flushed once drained', () => sender.logs().includes('shift-last'));
     expect(sender.logs().filter((l) => l.startsWith('shift'))).toEqual(['shift-1', 'shift-last']);
     expect(sender.logs()).toContain('new-0');
     expect(await counter(metrics.bytesLost)).toBe(0);
@@ -266,12 +266,12 @@ describe('tail pipeline (in-memory acking sender)', () => {
     const f = join(logDir, 'app.log');
     write(f, lines('orig', 0, 10));
     const first = await startPipeline();
-    await waitFor(() => first.sender.got.length >= 10, 'lines');
+    await waitFor('lines', () => first.sender.got.length >= 10);
     await stopPipeline(first.p);
     // Same inode, new content (what inode reuse looks like): rewrite in place, longer than before.
     writeFileSync(f, lines('reuse', 0, 12).map((l) => l + '\n').join(''));
     const second = await startPipeline();
-    await waitFor(() => second.sender.got.length >= 12, 'all new lines');
+    await waitFor('all new lines', () => second.sender.got.length >= 12);
     expect(second.sender.logs()).toEqual(lines('reuse', 0, 12));
   });
 
@@ -283,7 +283,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
       symlinkSync(shadow, join(logDir, 'evil.log'));
       write(join(logDir, 'ok.log'), ['fine']);
       const { sender, metrics, lines: logs, p } = await startPipeline();
-      await waitFor(() => sender.got.length >= 1, 'the good file');
+      await waitFor('the good file', () => sender.got.length >= 1);
       await new Promise((r) => setTimeout(r, 450)); // two rescans
       expect(sender.logs()).toEqual(['fine']);
       expect(await counter(metrics.refused, { reason: 'outside_roots' })).toBe(1);
@@ -310,7 +310,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     mkdirSync(join(logDir, 'y.log'));
     write(join(logDir, 'ok.log'), ['after fifo']);
     const { sender, metrics } = await startPipeline();
-    await waitFor(() => sender.got.length >= 1, 'the regular file');
+    await waitFor('the regular file', () => sender.got.length >= 1);
     expect(sender.logs()).toEqual(['after fifo']);
     expect(await counter(metrics.refused, { reason: 'not_regular' })).toBe(2);
   });
@@ -319,7 +319,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     write(join(logDir, 'keep.log'), ['keep']);
     write(join(logDir, 'skip.log'), ['skip']);
     const { sender } = await startPipeline({ tail: { exclude: [join(logDir, 'skip*')] } });
-    await waitFor(() => sender.got.length >= 1, 'kept file');
+    await waitFor('kept file', () => sender.got.length >= 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(sender.logs()).toEqual(['keep']);
   });
@@ -334,7 +334,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     writeFileSync(f, parts.map((s) => JSON.stringify({ log: s, stream: 'stdout', time: '2024-01-01T00:00:01Z' })).join('\n') + '\n');
     appendFileSync(f, JSON.stringify({ log: 'next\n', stream: 'stdout', time: '2024-01-01T00:00:02Z' }) + '\n');
     const { sender } = await startPipeline({ inputs: [{ name: 'docker', paths: [join(logDir, '*', '*-json.log')], format: 'docker' }] });
-    await waitFor(() => sender.got.length >= 2, 'two records');
+    await waitFor('two records', () => sender.got.length >= 2);
     expect(sender.got[0]!.record.log).toBe(big);
     expect(sender.got[0]!.record.partial).toBeUndefined();
     expect(sender.got[1]!.record.log).toBe('next');
@@ -344,7 +344,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     const f = join(logDir, 'c.log');
     writeFileSync(f, ['2024-01-01T00:00:00Z stdout P one ', '2024-01-01T00:00:00Z stdout P two ', '2024-01-01T00:00:00Z stdout F three'].join('\n') + '\n');
     const { sender } = await startPipeline({ inputs: [{ name: 'c', paths: [join(logDir, '*.log')], format: 'auto' }] });
-    await waitFor(() => sender.got.length >= 1, 'one record');
+    await waitFor('one record', () => sender.got.length >= 1);
     await new Promise((r) => setTimeout(r, 100));
     expect(sender.logs()).toEqual(['one two three']);
   });
@@ -354,7 +354,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     const long = 'y'.repeat(5000);
     write(f, [long, 'short']);
     const { sender } = await startPipeline({ tail: { max_line_bytes: 2048 } });
-    await waitFor(() => sender.logs().includes('short'), 'short line after the long one');
+    await waitFor('short line after the long one', () => sender.logs().includes('short'));
     const pieces = sender.got.filter((g) => g.record.truncated);
     expect(pieces.map((g) => g.record.log).join('')).toBe(long);
     expect(pieces.every((g) => Buffer.byteLength(g.record.log) <= 2048)).toBe(true);
@@ -365,21 +365,21 @@ describe('tail pipeline (in-memory acking sender)', () => {
     write(f, lines('r', 0, 3));
     const sender = new MemorySender();
     const metrics = createMetrics({ defaults: false });
-    const { logger, lines: logs } = memoryLogger();
+    const { logger, lines: logs } = captureLogger();
     const p = new TailPipeline({ config: tailConfig(stateDir, [logDir], plainInput(), { rotated_keep_s: 0.3 }), sender, logger, metrics, host: 'h' });
     running.push(p);
     await p.start();
-    await waitFor(() => sender.got.length >= 3, 'first lines');
+    await waitFor('first lines', () => sender.got.length >= 3);
     p.pause();
     write(f, lines('r', 3, 10));
     const unread = readFileSync(f).length - 'r-0\nr-1\nr-2\n'.length;
     renameSync(f, f + '.1');
     write(f, ['new']);
-    await waitFor(async () => (await counter(metrics.bytesLost, { reason: 'rotated_keep_s' })) > 0, 'bytes lost counted');
+    await waitFor('bytes lost counted', async () => (await counter(metrics.bytesLost, { reason: 'rotated_keep_s' })) > 0);
     expect(await counter(metrics.bytesLost, { reason: 'rotated_keep_s' })).toBe(unread);
     expect(logs.some((l) => l.includes('gave up a rotated file') && l.includes(f))).toBe(true);
     p.resume();
-    await waitFor(() => sender.logs().includes('new'), 'the new file after resume');
+    await waitFor('the new file after resume', () => sender.logs().includes('new'));
   });
 
   it('reconfigure: a new input takes effect without a restart', async () => {
@@ -388,9 +388,9 @@ describe('tail pipeline (in-memory acking sender)', () => {
     write(join(other, 'x.log'), ['from other']);
     write(join(logDir, 'a.log'), ['from log']);
     const { p, sender } = await startPipeline();
-    await waitFor(() => sender.got.length >= 1, 'first input');
+    await waitFor('first input', () => sender.got.length >= 1);
     p.reconfigure(tailConfig(stateDir, [logDir, other], [...plainInput(), { name: 'other', paths: [join(other, '*.log')], format: 'plain' }]));
-    await waitFor(() => sender.logs().includes('from other'), 'second input');
+    await waitFor('second input', () => sender.logs().includes('from other'));
     expect(p.files().map((x) => x.input).sort()).toEqual(['host', 'other']);
   });
 });

@@ -7,7 +7,8 @@ import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
-import { counter, memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { counter, captureLogger, waitFor } from '../support/index.js';
+import { MemorySender, tailConfig } from '../support/tail.js';
 
 let root: string;
 let logDir: string;
@@ -24,7 +25,7 @@ const fdCount = () => readdirSync('/proc/self/fd').length;
 
 function pipeline(sender: { send: any; writable: any; on: any }, tail: Record<string, unknown>, glob: string) {
   const metrics = createMetrics({ defaults: false });
-  const { logger, lines } = memoryLogger();
+  const { logger, lines } = captureLogger();
   const config = tailConfig(stateDir, [logDir], [{ name: 'host', paths: [glob], format: 'plain' }], tail);
   return { p: new TailPipeline({ config, sender, logger, metrics, host: 'h' }), metrics, lines };
 }
@@ -47,10 +48,10 @@ describe('tail at scale (in-memory acking sender)', () => {
     }, 5);
     try {
       await p.start();
-      await waitFor(() => sender.got.length >= 4000, '4000 records', 20_000);
+      await waitFor('4000 records', () => sender.got.length >= 4000, 20_000);
       // A second round of writes reaches files closed under the cap.
       for (let d = 0; d < 500; d += 50) appendFileSync(join(logDir, `d${d}`, 'f0.log'), `d${d}f0-2\n`);
-      await waitFor(() => sender.got.length >= 4010, 'appended lines', 10_000);
+      await waitFor('appended lines', () => sender.got.length >= 4010, 10_000);
     } finally {
       clearInterval(probe);
       await p.stop();
@@ -79,7 +80,7 @@ describe('tail at scale (in-memory acking sender)', () => {
     }, 2);
     try {
       await p.start();
-      await waitFor(() => sender.got.length >= N * 2000, 'every line', 20_000);
+      await waitFor('every line', () => sender.got.length >= N * 2000, 20_000);
     } finally {
       clearInterval(probe);
     }
@@ -101,7 +102,7 @@ describe('tail at scale (in-memory acking sender)', () => {
     const s1 = new MemorySender();
     const first = pipeline(s1, {}, glob);
     await first.p.start();
-    await waitFor(() => s1.got.length >= 2, 'first lines');
+    await waitFor('first lines', () => s1.got.length >= 2);
     await first.p.stop();
     appendFileSync(f, 'a-2\na-3\n');
     renameSync(f, f + '.1');
@@ -110,7 +111,7 @@ describe('tail at scale (in-memory acking sender)', () => {
     const second = pipeline(s2, {}, glob);
     await second.p.start();
     try {
-      await waitFor(() => s2.got.length >= 3, 'rest of the rotated file and the new one');
+      await waitFor('rest of the rotated file and the new one', () => s2.got.length >= 3);
       await new Promise((r) => setTimeout(r, 200));
       expect(s2.logs().sort()).toEqual(['a-2', 'a-3', 'b-0']);
       expect(await counter(second.metrics.rotations, { kind: 'recovered' })).toBe(1);
