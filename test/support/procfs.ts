@@ -72,3 +72,10 @@ export function rssKb(pid: number): number | null {
     return null;
   }
 }
+
+/** CPU time (utime + stime, in clock ticks) `pid` has used, from /proc/<pid>/stat. */
+export function cpuTicks(pid: number): number {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
