@@ -2,36 +2,18 @@
 // pipeline over real temp trees with an in-memory acking sender (a fake for the Forward client).
 import { appendFileSync, existsSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
-import { createMetrics } from '../../agent/health/metrics.js';
-import { TailPipeline } from '../../agent/tail/pipeline.js';
-import { counter, captureLogger, waitFor } from '../support/index.js';
-import { MemorySender, tailConfig, tailTree } from '../support/tail.js';
+import { counter, waitFor } from '../support/index.js';
+import { pipelineScope, tailTree } from '../support/tail.js';
 
 const tree = tailTree('warden-loss-');
-const running: TailPipeline[] = [];
-afterEach(async () => {
-  for (const p of running.splice(0)) await p.stop();
-});
+const pipelines = pipelineScope(tree);
 
 type Inputs = Config['inputs'];
 
-async function startPipeline(opts: { sender?: MemorySender; tail?: Record<string, unknown>; inputs: Inputs }) {
-  const sender = opts.sender ?? new MemorySender();
-  const metrics = createMetrics({ defaults: false });
-  const { logger, lines } = captureLogger();
-  const config = tailConfig(tree.stateDir, [tree.logDir], opts.inputs, opts.tail);
-  const p = new TailPipeline({ config, sender, logger, metrics, host: 'node-1' });
-  running.push(p);
-  await p.start();
-  return { p, sender, metrics, lines };
-}
-
-async function stopPipeline(p: TailPipeline) {
-  running.splice(running.indexOf(p), 1);
-  await p.stop();
-}
+const startPipeline = pipelines.start;
+const stopPipeline = pipelines.stop;
 
 const TIME = '2024-05-06T07:08:09.123456789Z';
 const dockerLine = (s: string) => JSON.stringify({ log: s + '\n', stream: 'stdout', time: TIME });

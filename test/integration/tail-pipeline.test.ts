@@ -4,38 +4,22 @@ import { appendFileSync, statSync, closeSync, openSync, readdirSync, readlinkSyn
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
 import { counter, captureLogger, waitFor } from '../support/index.js';
-import { caughtUp, MemorySender, tailConfig, tailTree } from '../support/tail.js';
+import { caughtUp, MemorySender, tailConfig, pipelineScope, tailTree } from '../support/tail.js';
 
 const tree = tailTree('warden-tail-');
-const running: TailPipeline[] = [];
-afterEach(async () => {
-  for (const p of running.splice(0)) await p.stop();
-});
+const pipelines = pipelineScope(tree);
 
 function plainInput(glob = join(tree.logDir, '*.log')): Config['inputs'] {
   return [{ name: 'host', paths: [glob], format: 'plain' }];
 }
 
-async function startPipeline(opts: { sender?: MemorySender; tail?: Record<string, unknown>; inputs?: ReturnType<typeof plainInput>; roots?: string[] } = {}) {
-  const sender = opts.sender ?? new MemorySender();
-  const metrics = createMetrics({ defaults: false });
-  const { logger, lines } = captureLogger();
-  const config = tailConfig(tree.stateDir, opts.roots ?? [tree.logDir], opts.inputs ?? plainInput(), opts.tail);
-  const p = new TailPipeline({ config, sender, logger, metrics, host: 'node-1' });
-  running.push(p);
-  await p.start();
-  return { p, sender, metrics, lines };
-}
-
-async function stopPipeline(p: TailPipeline) {
-  running.splice(running.indexOf(p), 1);
-  await p.stop();
-}
+const startPipeline = (opts: Omit<Parameters<typeof pipelines.start>[0], 'inputs'> & { inputs?: Config['inputs'] } = {}) => pipelines.start({ ...opts, inputs: opts.inputs ?? plainInput() });
+const stopPipeline = pipelines.stop;
 
 const lines = (prefix: string, from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${prefix}-${from + i}`);
 const write = (path: string, ls: string[]) => appendFileSync(path, ls.map((l) => l + '\n').join(''));
@@ -244,7 +228,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     const sender = new MemorySender();
     const metrics = createMetrics({ defaults: false });
     const p = new TailPipeline({ config: tailConfig(tree.stateDir, [tree.logDir], plainInput()), sender, logger: captureLogger().logger, metrics, host: 'h' });
-    running.push(p);
+    pipelines.track(p);
     p.pause();
     await p.start();
     expect(await counter(metrics.rotations, { kind: 'recovered' })).toBe(1);
@@ -362,7 +346,7 @@ describe('tail pipeline (in-memory acking sender)', () => {
     const metrics = createMetrics({ defaults: false });
     const { logger, lines: logs } = captureLogger();
     const p = new TailPipeline({ config: tailConfig(tree.stateDir, [tree.logDir], plainInput(), { rotated_keep_s: 0.3 }), sender, logger, metrics, host: 'h' });
-    running.push(p);
+    pipelines.track(p);
     await p.start();
     await waitFor('first lines', () => sender.got.length >= 3);
     p.pause();
