@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LAST_LINES, MAX_CHILD_LINE_BYTES } from '../../supervisor/child.js';
 import { childScope } from '../support/child.js';
-import { fixture, freePort, waitFor } from '../support/index.js';
+import { fixture, freePort, waitFor, waitForLog } from '../support/index.js';
 
 const node = process.execPath;
 const scope = childScope();
@@ -12,7 +12,7 @@ describe('ChildSupervisor output', () => {
     const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), LINES: '500' } });
     h.child.start();
     await waitFor('ready', () => h.child.status().state === 'ready');
-    await waitFor('all lines logged', () => h.entries.some((e) => e.msg === `listening ${port}`));
+    await waitForLog(() => h.entries, { msg: `listening ${port}` });
     expect(h.entries.filter((e) => e.child === 'node' && e.stream === 'stdout').length).toBe(501);
     const pid = h.child.pid()!;
     process.kill(pid, 'SIGKILL');
@@ -28,7 +28,7 @@ describe('ChildSupervisor output', () => {
     const big = 1_000_000;
     const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), BIG_LINE_BYTES: String(big) } });
     h.child.start();
-    await waitFor('line after the big one', () => h.entries.some((e) => e.msg === 'after big'));
+    await waitForLog(() => h.entries, { msg: 'after big' });
     const cut = h.entries.find((e) => e.truncated_bytes !== undefined)!;
     expect(cut.msg).toHaveLength(MAX_CHILD_LINE_BYTES);
     expect(cut.truncated_bytes).toBe(big - MAX_CHILD_LINE_BYTES);
@@ -44,7 +44,7 @@ describe('ChildSupervisor output', () => {
     });
     h.child.start();
     await waitFor('ready', () => h.child.status().state === 'ready');
-    await waitFor('child line', () => h.entries.some((e) => e.msg === `key length ${secret.length}`));
+    await waitForLog(() => h.entries, { msg: `key length ${secret.length}` });
     await h.child.stop();
     expect(h.lines.join('\n')).not.toContain(secret);
     expect(h.entries.find((e) => e.msg === 'child started')!.env_keys).toContain('WARDEN_FORWARD_SHARED_KEY');
@@ -71,7 +71,7 @@ describe('ChildSupervisor output as entries (issue 13 item 5)', () => {
     h.child.start();
     await waitFor('first ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
-    await waitFor('first child logged', () => h.entries.some((e) => e.msg === `listening ${port}`));
+    await waitForLog(() => h.entries, { msg: `listening ${port}` });
     h.child.updateOptions({ command: [node, '-e', "console.log('second child'); require('node:net').createServer().listen(Number(process.env.PORT), '127.0.0.1')"] });
     process.kill(first, 'SIGKILL');
     await waitFor('second ready', () => h.child.status().state === 'ready' && h.child.pid() !== first && h.entries.some((e) => e.msg === 'second child'));

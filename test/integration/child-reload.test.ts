@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, fixture, freePort, groupExists, waitFor } from '../support/index.js';
+import { alive, fixture, freePort, groupExists, waitFor, waitForLog } from '../support/index.js';
 import { childScope } from '../support/child.js';
 
 const node = process.execPath;
@@ -34,14 +34,14 @@ describe('ChildSupervisor reload of a supervised child', () => {
     h.child.start();
     await waitFor('ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
-    await waitFor('supervisor up', () => h.entries.some((e) => e.msg === `supervisor ${first}`));
+    await waitForLog(() => h.entries, { msg: `supervisor ${first}` });
     expect(await h.child.reload()).toEqual({ ok: true });
     const second = await waitFor('the successor followed', () => {
       const p = h.child.pid();
       return p !== null && p !== first && p;
     });
     await waitFor('old supervisor gone', () => !alive(first));
-    await waitFor('successor up', () => h.entries.some((e) => e.msg === `supervisor ${second}`));
+    await waitForLog(() => h.entries, { msg: `supervisor ${second}` });
     expect(h.child.status()).toMatchObject({ state: 'ready', restarts: 0, last_exit: null });
     expect(h.entries.some((e) => e.msg === 'child exited')).toBe(false);
     expect(alive(second)).toBe(true);
@@ -53,7 +53,7 @@ describe('ChildSupervisor reload of a supervised child', () => {
       return p !== null && p !== second && p;
     });
     expect(marks(marker)).toEqual([`supervisor SIGUSR2 ${first}`, `supervisor SIGUSR2 ${second}`]);
-    await waitFor('third up', () => h.entries.some((e) => e.msg === `supervisor ${third}`));
+    await waitForLog(() => h.entries, { msg: `supervisor ${third}` });
     expect(h.child.status()).toMatchObject({ state: 'ready', restarts: 0 });
 
     await h.child.stop();
@@ -68,7 +68,7 @@ describe('ChildSupervisor reload of a supervised child', () => {
     h.child.start();
     await waitFor('ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
-    await waitFor('supervisor up', () => h.entries.some((e) => e.msg === `supervisor ${first}`));
+    await waitForLog(() => h.entries, { msg: `supervisor ${first}` });
     expect(await h.child.reload()).toEqual({ ok: true });
     await waitFor('restarted', () => h.child.status().restarts >= 1, 10_000);
     expect(h.child.status().last_exit).toMatchObject({ kind: 'exited', reason: 'exited(0)' });
