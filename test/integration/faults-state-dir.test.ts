@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, readNdjson } from '../support/index.js';
+import { tempDir, waitFor, sinkLogs } from '../support/index.js';
 import { type RunningWarden, wardenScope, skipNote, spawnWarden } from '../support/warden.js';
 import { canMountTmpfs, faultConfig, wardenConfig } from '../support/faults.js';
 
@@ -17,9 +17,6 @@ const scope = wardenScope<RunningWarden>();
 const mountProbe = tempDir('warden-mnt-probe-');
 const MOUNT_OK = canMountTmpfs(join(mountProbe.dir, 'm'));
 mountProbe.cleanup();
-
-const logsOf = (out: string) => readNdjson(out).map((r) => r.record.log as string);
-
 function checkpointOffset(stateDir: string, path: string): number | null {
   try {
     const doc = JSON.parse(readFileSync(join(stateDir, 'checkpoints.json'), 'utf8'));
@@ -44,9 +41,9 @@ async function shipsWhileStateDirBroken(dir: string, stateDir: string, fix: () =
   writeFileSync(file, 'a1\na2\n');
   scope.running = spawnWarden(dir, wardenConfig(c));
   const w = scope.running;
-  await waitFor('lines delivered although the state dir is broken', () => logsOf(c.out).includes('a2'), 15000);
+  await waitFor('lines delivered although the state dir is broken', () => sinkLogs(c.out).includes('a2'), 15000);
   appendFileSync(file, 'a3\n');
-  await waitFor('more lines delivered', () => logsOf(c.out).includes('a3'), 10000);
+  await waitFor('more lines delivered', () => sinkLogs(c.out).includes('a3'), 10000);
   const ready = await waitFor('/readyz 503 naming the state dir', async () => {
     const r = await w.get('/readyz');
     return r.status === 503 && r.body.includes(stateDir) ? JSON.parse(r.body) : null;
@@ -126,7 +123,7 @@ describe('corrupt checkpoint file', () => {
       appendFileSync(file, 'new-1\n');
       // The checkpoint existed (it was corrupt, not absent): this is not a first start, so the
       // file it may have described is read from its start — duplicates possible, nothing lost.
-      await waitFor('old and new lines', () => ['old-1', 'old-2', 'new-1'].every((l) => logsOf(c.out).includes(l)), 10000);
+      await waitFor('old and new lines', () => ['old-1', 'old-2', 'new-1'].every((l) => sinkLogs(c.out).includes(l)), 10000);
       const aside = readdirSync(c.state_dir).filter((n) => n.startsWith('checkpoints.json.corrupt-'));
       expect(aside).toHaveLength(1);
       expect(readFileSync(join(c.state_dir, aside[0]!), 'utf8')).toBe(body);

@@ -3,7 +3,7 @@
 import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, logEntries, readNdjson, sleep } from '../support/index.js';
+import { tempDir, waitFor, logEntries, sinkLogs, sleep } from '../support/index.js';
 import { wardenScope, skipNote, spawnWarden } from '../support/warden.js';
 import { hasCommand, wardenConfig, nobodyConfig } from '../support/faults.js';
 
@@ -28,7 +28,7 @@ async function unreadableScenario() {
   chmodSync(control, 0o644);
   scope.running = spawnWarden(t.dir, wardenConfig(c), { wrapper: AS_NOBODY });
   const w = scope.running;
-  const logs = () => readNdjson(c.out).map((r) => r.record.log as string);
+  const logs = () => sinkLogs(c.out);
   await waitFor('first lines', () => logs().includes('u-1') && logs().includes('control-0'), 15000);
   await waitFor('the file closed while idle', async () => ((await w.json('/status')).files as any[]).some((f) => f.path === secret && f.state === 'idle'), 5000);
   chmodSync(secret, 0o600);

@@ -16,3 +16,8 @@ export function readNdjson(path: string): SinkRecord[] {
   const complete = readFileSync(path, 'utf8').split('\n').slice(0, -1);
   return complete.filter(Boolean).map((l) => JSON.parse(l) as SinkRecord);
 }
+
+/** The `log` field of every complete record in `path`, in order. */
+export function sinkLogs(path: string): string[] {
+  return readNdjson(path).map((r) => r.record.log as string);
+}
