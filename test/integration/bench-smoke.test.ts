@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBench } from '../../scripts/bench.js';
 import { podUnavailable } from '../../scripts/bench/cgroup.js';
 import { onPath } from '../../scripts/bench/others.js';
-import { tempDir } from './harness.js';
+import { tempDir } from '../support/index.js';
 
 let cleanup: (() => void) | undefined;
 afterEach(() => cleanup?.());

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateTree, inputsFor } from '../../scripts/gen-logs.js';
-import { freePort, readNdjson, tempDir, waitFor } from './harness.js';
+import { freePort, readNdjson, tempDir, waitFor } from '../support/index.js';
 
 const BINARY = resolve('dist/warden');
 const pkg = JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as { config: { nodeFlags: string } };

@@ -6,7 +6,8 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WARDEN as WARDEN_BIN, fixture, freePort, spawnWarden, tempDir, waitFor, wardenScope } from './harness.js';
+import { WARDEN as WARDEN_BIN, fixture, freePort, tempDir, waitFor } from '../support/index.js';
+import { spawnWarden, wardenScope } from '../support/warden.js';
 
 const MIB = 1024 * 1024;
 const V1 = '/sys/fs/cgroup';

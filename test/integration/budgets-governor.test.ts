@@ -2,59 +2,21 @@
 // grower is flushed and restarted before it gets far past its budget, and a full-core spinner is
 // duty-cycled down to its CPU budget. Usage is observed independently from /proc by the test.
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { configSchema } from '../../config/schema.js';
 import { ChildSupervisor } from '../../supervisor/child.js';
 import { readContainerLimits } from '../../supervisor/cgroup/limits.js';
 import { BudgetGovernor } from '../../supervisor/budgets/governor.js';
-import { createLogger } from '../../core/log.js';
-import { freePort } from './child-harness.js';
+import { captureLogger, cpuTicks, fixture, freePort, procStat, rssKb, sleep, waitFor } from '../support/index.js';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/children/${name}`, import.meta.url));
 const MIB = 1024 * 1024;
 const CLK_TCK = 100;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function quietLogger() {
-  const entries: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _e, cb) {
-      for (const line of String(chunk).split('\n')) if (line) entries.push(JSON.parse(line));
-      cb();
-    },
-  });
-  return { logger: createLogger('debug', { stream, tty: false }), entries };
-}
 
 /** Read independently of supervisor/budgets/proc.ts. */
 function vmRssBytes(pid: number): number | null {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-function statFields(pid: number): string[] {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return text.slice(text.lastIndexOf(')') + 2).split(' ');
-}
-const cpuTicks = (pid: number) => {
-  const f = statFields(pid);
-  return Number(f[11]) + Number(f[12]);
-};
-
-async function until<T>(what: string, fn: () => T | null | undefined | false, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+  const kb = rssKb(pid);
+  return kb === null ? null : kb * 1024;
 }
 
 let cleanup: (() => Promise<void>)[] = [];
@@ -65,7 +27,7 @@ afterEach(async () => {
 
 async function setup(script: string, env: Record<string, string>, budgets: Record<string, unknown>) {
   const port = await freePort();
-  const { logger, entries } = quietLogger();
+  const { logger, entries } = captureLogger('debug');
   const metrics = createMetrics({ defaults: false });
   const child = new ChildSupervisor({
     command: [process.execPath, fixture(script)],
@@ -94,7 +56,7 @@ async function setup(script: string, env: Record<string, string>, budgets: Recor
     await child.stop();
   });
   child.start();
-  await until('child ready', () => child.status().state === 'ready', 10_000);
+  await waitFor('child ready', () => child.status().state === 'ready', 10_000);
   governor.start();
   return { child, governor, metrics, entries, tailCalls };
 }
@@ -110,7 +72,7 @@ describe('BudgetGovernor with a real ChildSupervisor', () => {
     let crossedAt: number | null = null;
     let maxRss = 0;
     // Watch the first child's RSS every 20 ms until it is gone.
-    const restartedAt = await until(
+    const restartedAt = await waitFor(
       'budget_memory restart',
       () => {
         const rss = vmRssBytes(firstPid);
@@ -145,8 +107,8 @@ describe('BudgetGovernor with a real ChildSupervisor', () => {
     expect((child.status().last_exit?.last_lines ?? []).join('\n')).toContain('flush requested');
     expect(child.status().last_exit?.reason).toBe('budget_memory');
     // The new child is first in line for the OOM killer.
-    const newPid = await until('new child', () => child.pid() !== firstPid && child.pid(), 5000);
-    await until('oom_score_adj raised', () => readFileSync(`/proc/${newPid}/oom_score_adj`, 'utf8').trim() === '1000', 3000);
+    const newPid = await waitFor('new child', () => child.pid() !== firstPid && child.pid(), 5000);
+    await waitFor('oom_score_adj raised', () => readFileSync(`/proc/${newPid}/oom_score_adj`, 'utf8').trim() === '1000', 3000);
   }, 25_000);
 
   it('holds a full-core spinner to 200m ± 50m over 10 s with cpu_action duty_cycle, and leaves it running on stop', async () => {
@@ -156,7 +118,7 @@ describe('BudgetGovernor with a real ChildSupervisor', () => {
       { sample_interval_ms: 1000, cpu_sustain_s: 1, cpu_action: 'duty_cycle', child: { cpu_millicores: 200, memory_mib: 1024 }, agent: { cpu_millicores: 2000, memory_mib: 4096 } },
     );
     const pid = child.pid()!;
-    await until('duty cycle on', () => governor.snapshot().enforcement.duty_stop_fraction > 0, 8000);
+    await waitFor('duty cycle on', () => governor.snapshot().enforcement.duty_stop_fraction > 0, 8000);
     await sleep(2000); // let the stopped share settle
     const t0 = performance.now();
     const ticks0 = cpuTicks(pid);
@@ -178,7 +140,7 @@ describe('BudgetGovernor with a real ChildSupervisor', () => {
     await sleep(150);
     // Never left stopped: state is R or S, not T, for several looks in a row.
     for (let i = 0; i < 5; i++) {
-      expect(statFields(pid)[0]).not.toBe('T');
+      expect(procStat(pid)?.state).not.toBe('T');
       await sleep(30);
     }
   }, 30_000);

@@ -2,12 +2,9 @@
 // independently (not through supervisor/budgets/proc.ts).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SelfSampler, TreeSampler } from '../../supervisor/budgets/proc.js';
-
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/children/${name}`, import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { allPids, cpuTicks as ticksOf, fixture, procStat, rssKb, sleep, waitFor } from '../support/index.js';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 let procs: ChildProcess[] = [];
@@ -22,22 +19,17 @@ function start(cmd: string, args: string[], env: Record<string, string> = {}): n
   return p.pid!;
 }
 
-function ticksOf(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
 const within = (actual: number, expected: number, share: number) => Math.abs(actual - expected) <= expected * share;
 
 describe('TreeSampler against /proc and ps', () => {
   it('CPU of a cpu-spin child at half a core agrees with /proc utime+stime within 5%', async () => {
     const pid = start(process.execPath, [fixture('cpu-spin.mjs')], { SHARE: '0.5' });
-    await sleep(500);
+    await waitFor('the spinner running', () => ticksOf(pid) > 10);
     const sampler = new TreeSampler({ windowMs: 10_000 });
     sampler.sample(pid);
     const t0 = performance.now();
     const k0 = ticksOf(pid);
-    await sleep(3000);
+    await sleep(3000); // the measurement window
     const s = sampler.sample(pid)!;
     const k1 = ticksOf(pid);
     const independent = ((k1 - k0) / CLK_TCK / ((performance.now() - t0) / 1000)) * 1000;
@@ -47,7 +39,7 @@ describe('TreeSampler against /proc and ps', () => {
 
   it('memory of a mem-grow child agrees with ps -o rss= and /proc/<pid>/status within 5%', async () => {
     const pid = start(process.execPath, [fixture('mem-grow.mjs')], { RATE_MIB_PER_S: '10' });
-    await sleep(2000);
+    await waitFor('the grower past 55 MiB', () => (rssKb(pid) ?? 0) > 55 * 1024);
     const s = new TreeSampler().sample(pid)!;
     const ps = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).trim()) * 1024;
     const status = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
@@ -61,7 +53,7 @@ describe('TreeSampler against /proc and ps', () => {
 
   it('finds the whole tree of a group leader, as ps lists the process group', async () => {
     const leader = start('sh', ['-c', `sleep 30 & sh -c 'sleep 30 & wait' & wait`]);
-    await sleep(300);
+    await waitFor('the four processes of the group', () => allPids().filter((p) => procStat(p)?.pgid === leader).length === 4);
     const s = new TreeSampler().sample(leader)!;
     const group = execFileSync('ps', ['-o', 'pid=', '-g', String(leader)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
     expect(s.pids.length).toBe(4);

@@ -2,7 +2,8 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExitInfo } from '../../core/contracts.js';
-import { childScope, fixture, freePort, metricValue, until } from './child-harness.js';
+import { childScope } from '../support/child.js';
+import { fixture, freePort, metricValue, waitFor } from '../support/index.js';
 
 const node = process.execPath;
 const scope = childScope();
@@ -19,7 +20,7 @@ describe('ChildSupervisor crash loops', () => {
     const exits: string[] = [];
     h.child.on('exit', (e: ExitInfo) => exits.push(e.reason));
     h.child.start();
-    await until('20 starts', () => starts.length >= 20, 20_000);
+    await waitFor('20 starts', () => starts.length >= 20, 20_000);
     expect(h.child.status().degraded).toBe(true);
     await h.child.stop();
     expect(exits.length).toBeGreaterThanOrEqual(19);

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, childScope, fixture, freePort, groupExists, metricValue, until } from './child-harness.js';
+import { alive, fixture, freePort, groupExists, metricValue, waitFor } from '../support/index.js';
+import { childScope } from '../support/child.js';
 
 const node = process.execPath;
 const scope = childScope();
@@ -11,14 +12,14 @@ describe('ChildSupervisor stop, readiness and reload', () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('ignore-sigterm.mjs')], port, stopGraceS: 0.5 });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
     const pgid = h.child.pid()!;
-    const worker = Number(await until('worker pid', () => h.entries.find((e) => /^worker \d+$/.test(e.msg))?.msg.split(' ')[1]));
-    const escaped = Number(await until('escaped pid', () => h.entries.find((e) => /^escaped \d+$/.test(e.msg))?.msg.split(' ')[1]));
+    const worker = Number(await waitFor('worker pid', () => h.entries.find((e) => /^worker \d+$/.test(e.msg))?.msg.split(' ')[1]));
+    const escaped = Number(await waitFor('escaped pid', () => h.entries.find((e) => /^escaped \d+$/.test(e.msg))?.msg.split(' ')[1]));
     expect(alive(worker)).toBe(true);
     expect(alive(escaped)).toBe(true);
     const stopping = h.child.stop();
-    await until('stopping', () => h.states.some((s) => s.state === 'stopping'));
+    await waitFor('stopping', () => h.states.some((s) => s.state === 'stopping'));
     await new Promise((r) => setTimeout(r, 200));
     expect(groupExists(pgid)).toBe(true); // SIGTERM alone did not end it: still inside the grace
     await stopping;
@@ -42,7 +43,7 @@ describe('ChildSupervisor stop, readiness and reload', () => {
     expect(h.child.status()).toMatchObject({ state: 'starting' });
     expect(h.child.pid()).toBeGreaterThan(0);
     expect(await metricValue(h.metrics, 'warden_child_ready')).toBe(0);
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
     expect(readyEvents).toBe(1);
     expect(await metricValue(h.metrics, 'warden_child_ready')).toBe(1);
   });
@@ -56,8 +57,8 @@ describe('ChildSupervisor stop, readiness and reload', () => {
       env: { PORT: String(port), READY_DELAY_MS: '60000' },
     });
     h.child.start();
-    const first = await until('pid', () => h.child.pid());
-    await until('restarted', () => h.child.status().restarts === 1, 5000);
+    const first = await waitFor('pid', () => h.child.pid());
+    await waitFor('restarted', () => h.child.status().restarts === 1, 5000);
     expect(h.child.status().last_exit).toMatchObject({ kind: 'ready_timeout', reason: 'ready_timeout' });
     expect(groupExists(first)).toBe(false);
     expect(await metricValue(h.metrics, 'warden_child_restarts_total', { reason: 'ready_timeout' })).toBe(1);
@@ -68,7 +69,7 @@ describe('ChildSupervisor stop, readiness and reload', () => {
     const marker = join(scope.tempDir(), 'marker');
     const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker } });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
     const pid = h.child.pid();
     const r = await h.child.reload([node, '-e', "console.error('fluent.conf line 3: unknown directive'); process.exit(1)"]);
     expect(r.ok).toBe(false);
@@ -90,10 +91,10 @@ describe('ChildSupervisor stop, readiness and reload', () => {
       checkCommand: [node, '-e', 'process.exit(0)'],
     });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
     const pid = h.child.pid();
     expect(await h.child.reload()).toEqual({ ok: true });
-    await until('marker', () => existsSync(marker) && readFileSync(marker, 'utf8'));
+    await waitFor('marker', () => existsSync(marker) && readFileSync(marker, 'utf8'));
     expect(readFileSync(marker, 'utf8')).toBe(`SIGUSR2 ${pid}\n`);
     expect(h.child.pid()).toBe(pid);
   });
@@ -105,11 +106,11 @@ describe('ChildSupervisor stop, readiness and reload', () => {
     const checks = join(dir, 'checks');
     const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker } });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
     const check = [node, '-e', `require('node:fs').appendFileSync(${JSON.stringify(checks)}, 'x'); setTimeout(() => {}, 300)`];
     const results = await Promise.all([h.child.reload(check), h.child.reload(check), h.child.reload(check), h.child.reload(check)]);
     expect(results.every((r) => r.ok)).toBe(true);
     expect(readFileSync(checks, 'utf8')).toBe('xx');
-    await until('two signals', () => existsSync(marker) && readFileSync(marker, 'utf8').split('\n').length === 3);
+    await waitFor('two signals', () => existsSync(marker) && readFileSync(marker, 'utf8').split('\n').length === 3);
   });
 });

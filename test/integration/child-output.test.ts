@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LAST_LINES, MAX_CHILD_LINE_BYTES } from '../../supervisor/child.js';
-import { childScope, fixture, freePort, until } from './child-harness.js';
+import { childScope } from '../support/child.js';
+import { fixture, freePort, waitFor, waitForLog } from '../support/index.js';
 
 const node = process.execPath;
 const scope = childScope();
@@ -10,12 +11,12 @@ describe('ChildSupervisor output', () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), LINES: '500' } });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
-    await until('all lines logged', () => h.entries.some((e) => e.msg === `listening ${port}`));
+    await waitFor('ready', () => h.child.status().state === 'ready');
+    await waitForLog(() => h.entries, { msg: `listening ${port}` });
     expect(h.entries.filter((e) => e.child === 'node' && e.stream === 'stdout').length).toBe(501);
     const pid = h.child.pid()!;
     process.kill(pid, 'SIGKILL');
-    const exit = await until('exit', () => h.child.status().last_exit);
+    const exit = await waitFor('exit', () => h.child.status().last_exit);
     expect(exit.last_lines).toHaveLength(LAST_LINES);
     expect(exit.last_lines![0]).toBe('line 301');
     expect(exit.last_lines!.at(-2)).toBe('line 499');
@@ -27,7 +28,7 @@ describe('ChildSupervisor output', () => {
     const big = 1_000_000;
     const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), BIG_LINE_BYTES: String(big) } });
     h.child.start();
-    await until('line after the big one', () => h.entries.some((e) => e.msg === 'after big'));
+    await waitForLog(() => h.entries, { msg: 'after big' });
     const cut = h.entries.find((e) => e.truncated_bytes !== undefined)!;
     expect(cut.msg).toHaveLength(MAX_CHILD_LINE_BYTES);
     expect(cut.truncated_bytes).toBe(big - MAX_CHILD_LINE_BYTES);
@@ -42,10 +43,10 @@ describe('ChildSupervisor output', () => {
       env: { PORT: String(port), WARDEN_FORWARD_SHARED_KEY: secret },
     });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
-    await until('child line', () => h.entries.some((e) => e.msg === `key length ${secret.length}`));
+    await waitFor('ready', () => h.child.status().state === 'ready');
+    await waitForLog(() => h.entries, { msg: `key length ${secret.length}` });
     await h.child.stop();
-    expect(h.raw.join('\n')).not.toContain(secret);
+    expect(h.lines.join('\n')).not.toContain(secret);
     expect(h.entries.find((e) => e.msg === 'child started')!.env_keys).toContain('WARDEN_FORWARD_SHARED_KEY');
   });
 });
@@ -55,7 +56,7 @@ describe('ChildSupervisor output as entries (issue 13 item 5)', () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('flood.mjs')], port, env: { PORT: String(port), FLOOD_S: '0', TRACE: '1' } });
     h.child.start();
-    await until('the line after the trace', () => h.entries.find((e) => e.msg === 'next line'));
+    await waitFor('the line after the trace', () => h.entries.find((e) => e.msg === 'next line'));
     const json = h.entries.find((e) => e.msg === 'json from child')!;
     expect(json).toMatchObject({ level: 'warn', child: 'node', stream: 'stdout', answer: 42, nested: { a: [1, 2] }, child_time: 'child-time' });
     const trace = h.entries.find((e) => e.msg.startsWith('Error: boom'))!;
@@ -68,14 +69,14 @@ describe('ChildSupervisor output as entries (issue 13 item 5)', () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('listen.mjs')], port, env: { PORT: String(port), LINES: '3' } });
     h.child.start();
-    await until('first ready', () => h.child.status().state === 'ready');
+    await waitFor('first ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
-    await until('first child logged', () => h.entries.some((e) => e.msg === `listening ${port}`));
+    await waitForLog(() => h.entries, { msg: `listening ${port}` });
     h.child.updateOptions({ command: [node, '-e', "console.log('second child'); require('node:net').createServer().listen(Number(process.env.PORT), '127.0.0.1')"] });
     process.kill(first, 'SIGKILL');
-    await until('second ready', () => h.child.status().state === 'ready' && h.child.pid() !== first && h.entries.some((e) => e.msg === 'second child'));
+    await waitFor('second ready', () => h.child.status().state === 'ready' && h.child.pid() !== first && h.entries.some((e) => e.msg === 'second child'));
     process.kill(h.child.pid()!, 'SIGKILL');
-    await until('second exit', () => h.child.status().last_exit && h.child.status().restarts >= 2);
+    await waitFor('second exit', () => h.child.status().last_exit && h.child.status().restarts >= 2);
     expect(h.child.status().last_exit!.last_lines).toEqual(['second child']);
   });
 });

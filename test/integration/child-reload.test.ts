@@ -4,7 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, childScope, fixture, freePort, groupExists, until } from './child-harness.js';
+import { alive, fixture, freePort, groupExists, waitFor, waitForLog } from '../support/index.js';
+import { childScope } from '../support/child.js';
 
 const node = process.execPath;
 const scope = childScope();
@@ -16,11 +17,11 @@ describe('ChildSupervisor reload of a supervised child', () => {
     const marker = join(scope.tempDir(), 'marker');
     const h = scope.make({ command: [node, fixture('supervised.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker } });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
-    await until('supervisor up', () => h.entries.some((e) => /^supervisor \d+$/.test(e.msg)));
+    await waitFor('ready', () => h.child.status().state === 'ready');
+    await waitFor('supervisor up', () => h.entries.some((e) => /^supervisor \d+$/.test(e.msg)));
     const pid = h.child.pid();
     expect(await h.child.reload()).toEqual({ ok: true });
-    await until('the supervisor got it', () => marks(marker).length >= 1);
+    await waitFor('the supervisor got it', () => marks(marker).length >= 1);
     await new Promise((r) => setTimeout(r, 300)); // a group signal would reach the worker within this
     expect(marks(marker)).toEqual([`supervisor SIGUSR2 ${pid}`]);
     expect(h.entries.some((e) => e.msg === 'reload signal sent to the child' && e.pid === pid)).toBe(true);
@@ -31,28 +32,28 @@ describe('ChildSupervisor reload of a supervised child', () => {
     const marker = join(scope.tempDir(), 'marker');
     const h = scope.make({ command: [node, fixture('supervised.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker, HANDOVER: '1' } });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
-    await until('supervisor up', () => h.entries.some((e) => e.msg === `supervisor ${first}`));
+    await waitForLog(() => h.entries, { msg: `supervisor ${first}` });
     expect(await h.child.reload()).toEqual({ ok: true });
-    const second = await until('the successor followed', () => {
+    const second = await waitFor('the successor followed', () => {
       const p = h.child.pid();
       return p !== null && p !== first && p;
     });
-    await until('old supervisor gone', () => !alive(first));
-    await until('successor up', () => h.entries.some((e) => e.msg === `supervisor ${second}`));
+    await waitFor('old supervisor gone', () => !alive(first));
+    await waitForLog(() => h.entries, { msg: `supervisor ${second}` });
     expect(h.child.status()).toMatchObject({ state: 'ready', restarts: 0, last_exit: null });
     expect(h.entries.some((e) => e.msg === 'child exited')).toBe(false);
     expect(alive(second)).toBe(true);
 
     // The successor reloads (and hands over) in turn.
     expect(await h.child.reload()).toEqual({ ok: true });
-    const third = await until('the next successor followed', () => {
+    const third = await waitFor('the next successor followed', () => {
       const p = h.child.pid();
       return p !== null && p !== second && p;
     });
     expect(marks(marker)).toEqual([`supervisor SIGUSR2 ${first}`, `supervisor SIGUSR2 ${second}`]);
-    await until('third up', () => h.entries.some((e) => e.msg === `supervisor ${third}`));
+    await waitForLog(() => h.entries, { msg: `supervisor ${third}` });
     expect(h.child.status()).toMatchObject({ state: 'ready', restarts: 0 });
 
     await h.child.stop();
@@ -65,11 +66,11 @@ describe('ChildSupervisor reload of a supervised child', () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('supervised.mjs')], port, env: { PORT: String(port), HANDOVER: 'exit' } });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
-    await until('supervisor up', () => h.entries.some((e) => e.msg === `supervisor ${first}`));
+    await waitForLog(() => h.entries, { msg: `supervisor ${first}` });
     expect(await h.child.reload()).toEqual({ ok: true });
-    await until('restarted', () => h.child.status().restarts >= 1, 10_000);
+    await waitFor('restarted', () => h.child.status().restarts >= 1, 10_000);
     expect(h.child.status().last_exit).toMatchObject({ kind: 'exited', reason: 'exited(0)' });
     expect(h.entries.some((e) => /handed over/.test(e.msg))).toBe(false);
     expect(groupExists(first)).toBe(false); // the orphaned worker was cleared with the group
@@ -79,7 +80,7 @@ describe('ChildSupervisor reload of a supervised child', () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('leave-worker.mjs'), '300'], port, env: { PORT: String(port) } });
     h.child.start();
-    await until('restarted', () => h.child.status().restarts >= 1, 10_000);
+    await waitFor('restarted', () => h.child.status().restarts >= 1, 10_000);
     expect(h.entries.some((e) => /handed over/.test(e.msg))).toBe(false);
   });
 });

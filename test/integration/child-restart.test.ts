@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, childScope, fixture, freePort, groupExists, metricValue, until } from './child-harness.js';
+import { alive, fixture, freePort, groupExists, metricValue, waitFor } from '../support/index.js';
+import { childScope } from '../support/child.js';
 
 const node = process.execPath;
 const scope = childScope();
@@ -11,10 +12,10 @@ describe('ChildSupervisor restarts', () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('listen.mjs')], port });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
     process.kill(first, 'SIGKILL');
-    await until('restarted and ready', () => h.child.status().state === 'ready' && h.child.pid() !== first);
+    await waitFor('restarted and ready', () => h.child.status().state === 'ready' && h.child.pid() !== first);
     const s = h.child.status();
     expect(s.last_exit).toMatchObject({ kind: 'signaled', reason: 'signaled(SIGKILL)', signal: 'SIGKILL', code: null });
     expect(s.restarts).toBe(1);
@@ -32,7 +33,7 @@ describe('ChildSupervisor restarts', () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('exit-code.mjs'), '2'], port, restart: { backoff_initial_ms: 1000, backoff_max_ms: 2000, stable_after_s: 60, degraded_after: 5 } });
     h.child.start();
-    await until('backoff', () => h.child.status().state === 'backoff');
+    await waitFor('backoff', () => h.child.status().state === 'backoff');
     const s = h.child.status();
     expect(s.last_exit).toMatchObject({ kind: 'config_error', code: 2 });
     expect(s.last_exit!.last_lines).toEqual(['exiting with 2']);
@@ -66,21 +67,21 @@ describe('ChildSupervisor restarts', () => {
       }
     });
     h.child.start();
-    await until('ready (the worker listens)', () => h.child.status().state === 'ready');
+    await waitFor('ready (the worker listens)', () => h.child.status().state === 'ready');
     const leader = h.child.pid()!;
-    await until('restart after the leader killed itself', () => workerAliveAtRestart.length > 0);
+    await waitFor('restart after the leader killed itself', () => workerAliveAtRestart.length > 0);
     expect(workerAliveAtRestart[0]).toBe(false);
     expect(groupExists(leader)).toBe(false);
     expect(h.child.status().last_exit).toMatchObject({ kind: 'signaled', reason: 'signaled(SIGKILL)' });
     // The port is free again for the new worker: readiness comes back.
-    await until('ready again', () => h.child.status().state === 'ready' && h.child.pid() !== leader);
+    await waitFor('ready again', () => h.child.status().state === 'ready' && h.child.pid() !== leader);
   });
 
   it('restart(reason): graceful stop, immediate start, counted under the reason', async () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('listen.mjs')], port, restart: { backoff_initial_ms: 5000, backoff_max_ms: 10000, stable_after_s: 60, degraded_after: 5 } });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
     await h.child.restart('budget_memory');
     expect(groupExists(first)).toBe(false);
@@ -90,6 +91,6 @@ describe('ChildSupervisor restarts', () => {
     expect(s.last_exit).toMatchObject({ kind: 'budget_memory', reason: 'budget_memory' });
     expect(s.restarts).toBe(1);
     expect(await metricValue(h.metrics, 'warden_child_restarts_total', { reason: 'budget_memory' })).toBe(1);
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
   });
 });

@@ -4,9 +4,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, tempDir, waitFor, wardenScope } from './harness.js';
-import { alive, childScope, freePort, until } from './child-harness.js';
-import { faultConfig, logLines, rssKb, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { fixture, tempDir, waitFor, alive, freePort, logEntries, rssKb, sleep } from '../support/index.js';
+import { wardenScope, spawnWarden } from '../support/warden.js';
+import { childScope } from '../support/child.js';
+import { faultConfig, wardenConfig } from '../support/faults.js';
 
 const scope = wardenScope();
 const children = childScope();
@@ -20,14 +21,14 @@ describe('the command as configured', () => {
     const out = join(t.dir, `out-${SECRET}.ndjson`);
     c.child.command = ['warden', 'sink', '--listen', c.forward.to, '--out', '${WARDEN_TEST_SINK_OUT}'];
     writeFileSync(join(c.logs, 'app.log'), 'hello\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c), { env: { WARDEN_TEST_SINK_OUT: out } });
+    scope.running = spawnWarden(t.dir, wardenConfig(c), { env: { WARDEN_TEST_SINK_OUT: out } });
     const w = scope.running;
     // The child did get the expanded value: it writes where the variable says.
     await waitFor('a line delivered', () => existsSync(out) && readFileSync(out, 'utf8').includes('hello'), 20_000);
     const status = await w.json('/status');
     expect(status.child.command).toEqual(['warden', 'sink', '--listen', c.forward.to, '--out', '${WARDEN_TEST_SINK_OUT}']);
     expect(JSON.stringify(status)).not.toContain(SECRET);
-    const started = logLines(w.stdout()).find((l) => typeof l === 'object' && l.msg === 'child started') as Record<string, any>;
+    const started = logEntries(w.stdout()).find((l) => l.msg === 'child started') as Record<string, any>;
     expect(started.command).toEqual(status.child.command);
     expect(JSON.stringify(started)).not.toContain(SECRET);
   }, 40_000);
@@ -41,7 +42,7 @@ describe('a child flooding its stdout', () => {
     c.child = { ...c.child, command: [process.execPath, fixture('flood.mjs')], env: { PORT: String(c.fwdPort), FLOOD_S: '40' }, stop_grace_s: 3 };
     // The flood child is no Forward receiver: no handshake, so readiness is the connection alone.
     c.forward = { ...c.forward, shared_key: 'none' };
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     // warden's stdout read like a slow log collector would: 64 KiB at most every 20 ms; only the
     // last bytes kept (the harness would keep everything).
@@ -86,9 +87,9 @@ describe('a child that accepts connections and never acks', () => {
       restart: { backoff_initial_ms: 300, backoff_max_ms: 1500, stable_after_s: 1, degraded_after: 3 },
     };
     writeFileSync(join(c.logs, 'app.log'), 'never acked\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    const hungExits = () => logLines(w.stdout()).filter((l): l is Record<string, any> => typeof l === 'object' && l.msg === 'child exited' && l.reason === 'hung');
+    const hungExits = () => logEntries(w.stdout()).filter((l) => l.msg === 'child exited' && l.reason === 'hung');
     const status = await waitFor('the child degraded', async () => {
       const s = await w.json('/status');
       return s.child.degraded ? s : null;
@@ -107,9 +108,9 @@ describe('descendants that leave the child process group', () => {
     const c = await faultConfig(t.dir);
     c.forward = { ...c.forward, shared_key: 'none' };
     c.child = { ...c.child, command: [process.execPath, fixture('setsid-grandchild.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    const line = await waitFor('the grandchild pid', () => logLines(w.stdout()).find((l): l is Record<string, any> => typeof l === 'object' && /^grandchild \d+$/.test(l.msg ?? '')), 20_000);
+    const line = await waitFor('the grandchild pid', () => logEntries(w.stdout()).find((l) => /^grandchild \d+$/.test(l.msg ?? '')), 20_000);
     const grandchild = Number(line.msg.split(' ')[1]);
     scope.deferred.push(() => {
       try {
@@ -139,10 +140,10 @@ describe('a restart after a crash', () => {
     const port = await freePort();
     const h = children.make({ command: [process.execPath, fixture('setsid-grandchild.mjs')], port, env: { PORT: String(port), INTERMEDIATE_MS: '1500' } });
     h.child.start();
-    const line = await until('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
+    const line = await waitFor('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
     const grandchild = Number(line.msg.split(' ')[1]);
     const first = h.child.pid()!;
-    await until('the grandchild reparented', () => {
+    await waitFor('the grandchild reparented', () => {
       const st = readFileSync(`/proc/${grandchild}/stat`, 'utf8');
       return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== first;
     }, 20_000);
@@ -151,7 +152,7 @@ describe('a restart after a crash', () => {
       if (st.pid !== null && st.pid !== first && aliveAtNextStart === null) aliveAtNextStart = alive(grandchild);
     });
     process.kill(first, 'SIGKILL');
-    await until('the next start', () => aliveAtNextStart !== null, 20_000);
+    await waitFor('the next start', () => aliveAtNextStart !== null, 20_000);
     try {
       process.kill(grandchild, 'SIGKILL');
     } catch {

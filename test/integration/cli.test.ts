@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WARDEN, freePort, tempDir } from './harness.js';
+import { WARDEN, freePort, tempDir } from '../support/index.js';
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir, WARDEN } from './harness.js';
+import { tempDir, WARDEN } from '../support/index.js';
 
 let dir: string;
 let cleanup: () => void;

@@ -5,7 +5,8 @@ import { appendFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync } fro
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { freePort, readNdjson, spawnWarden, tempDir, waitFor, wardenScope } from './harness.js';
+import { freePort, readNdjson, tempDir, waitFor } from '../support/index.js';
+import { spawnWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 
@@ -77,7 +78,8 @@ describe('config file watch (ConfigMap-style symlink swap)', () => {
       return s.config_hash === hash(edited) ? s : null;
     }, 20_000);
     expect(st.reload).toMatchObject({ ok: true, result: 'applied', trigger: 'watch', hash: hash(edited), restart_needed: ['forward.to'] });
-    expect(w.output()).toMatch(/"key":"forward.to".*only a restart of warden applies it/);
+    // /status can answer before the log line has come through warden's stdout pipe.
+    await waitFor('forward.to named as restart-only in the log', () => /"key":"forward.to".*only a restart of warden applies it/.test(w.output()), 5000);
     expect((await w.get('/metrics')).body).toMatch(/warden_config_reloads_total\{result="applied",trigger="watch"\} 1/);
 
     // Behaviour: the new input is tailed, over the Forward connection still in force.

@@ -5,8 +5,9 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden, wardenScope } from './harness.js';
-import { faultConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, readNdjson, sleep } from '../support/index.js';
+import { type RunningWarden, wardenScope, spawnWarden } from '../support/warden.js';
+import { faultConfig, wardenConfig } from '../support/faults.js';
 
 const scope = wardenScope<RunningWarden>();
 let squatter: Server | undefined;
@@ -23,7 +24,7 @@ async function startFails(program: (dir: string) => string, errno: string): Prom
   const c = await faultConfig(t.dir);
   const path = program(t.dir);
   c.child.command = [path, '-c', '/etc/fluent/fluent.conf'];
-  scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+  scope.running = spawnWarden(t.dir, wardenConfig(c));
   const w = scope.running;
   const st = await waitFor(`start_failed(${errno}) in /status`, async () => {
     const s = await w.json('/status');
@@ -85,7 +86,7 @@ describe('Forward port taken by another process', () => {
     c.child.hang_timeout_s = 2;
     c.forward.connect_timeout_ms = 500;
     writeFileSync(join(c.logs, 'app.log'), 'waiting-1\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     await waitFor('the health server', async () => (await w.get('/healthz')).status === 200, 10000);
     // Watch readiness for a while: it must never be fooled by a port that accepts connections.
@@ -105,7 +106,7 @@ describe('Forward port taken by another process', () => {
     // The sink's own complaint reaches warden's log.
     expect(w.output()).toMatch(/EADDRINUSE/);
     expect(held.length).toBeGreaterThanOrEqual(1);
-    expect(sinkRecords(c.out)).toEqual([]);
+    expect(readNdjson(c.out)).toEqual([]);
     // Once the squatter goes, the child binds and the waiting line arrives.
     await new Promise((r) => {
       for (const s of held) s.destroy();
@@ -114,7 +115,7 @@ describe('Forward port taken by another process', () => {
     squatter = undefined;
     // The Forward client backs off (up to 10 s) after the handshakes the squatter never answered.
     await waitFor('ready after the port is freed', async () => (await w.get('/readyz')).status === 200, 20000);
-    await waitFor('the waiting line', () => sinkRecords(c.out).some((r) => r.record.log === 'waiting-1'), 10000);
+    await waitFor('the waiting line', () => readNdjson(c.out).some((r) => r.record.log === 'waiting-1'), 10000);
     console.log('port taken: readiness reasons seen:', [...reasons]);
   }, 40000);
 });

@@ -4,15 +4,13 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, WARDEN, tempDir, waitFor, type RunningWarden, wardenScope } from './harness.js';
-import { faultConfig, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { ROOT, WARDEN, tempDir, waitFor, sinkLogs } from '../support/index.js';
+import { type RunningWarden, wardenScope, spawnWarden } from '../support/warden.js';
+import { faultConfig, wardenConfig } from '../support/faults.js';
 
 const NO_ACK = join(ROOT, 'test/fixtures/faults/no-ack-receiver.mjs');
 
 const scope = wardenScope<RunningWarden>();
-
-
-const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);
 
 describe('hung child (child.hang_timeout_s)', () => {
   it('a child that accepts the connection but never answers is restarted as hung; the healthy next child gets every line', async () => {
@@ -30,7 +28,7 @@ describe('hung child (child.hang_timeout_s)', () => {
     };
     c.child.hang_timeout_s = 2;
     writeFileSync(join(c.logs, 'app.log'), 'one\ntwo\nthree\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     await waitFor('the wedged receiver to start', () => existsSync(marker), 10000);
     const st = await waitFor('last_exit hung in /status', async () => {
@@ -42,10 +40,10 @@ describe('hung child (child.hang_timeout_s)', () => {
     expect(st.child.restarts).toBeGreaterThanOrEqual(1);
     expect((await w.get('/metrics')).body).toMatch(/warden_child_restarts_total\{reason="hung"\} 1\b/);
     expect(w.output()).toContain('restarting it as hung');
-    await waitFor('the lines in the healthy sink', () => logsOf(c.out).length >= 3, 15000);
+    await waitFor('the lines in the healthy sink', () => sinkLogs(c.out).length >= 3, 15000);
     appendFileSync(join(c.logs, 'app.log'), 'four\n');
-    await waitFor('a new line too', () => logsOf(c.out).includes('four'), 10000);
-    expect(logsOf(c.out).filter((l) => l !== 'four').sort()).toEqual(['one', 'three', 'two']);
+    await waitFor('a new line too', () => sinkLogs(c.out).includes('four'), 10000);
+    expect(sinkLogs(c.out).filter((l) => l !== 'four').sort()).toEqual(['one', 'three', 'two']);
     expect((await w.get('/readyz')).status).toBe(200);
   }, 40000);
 
@@ -56,9 +54,9 @@ describe('hung child (child.hang_timeout_s)', () => {
     c.child.hang_timeout_s = 2;
     const file = join(c.logs, 'app.log');
     writeFileSync(file, 'before\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    await waitFor('first line delivered', () => logsOf(c.out).includes('before'), 15000);
+    await waitFor('first line delivered', () => sinkLogs(c.out).includes('before'), 15000);
     const pid = (await w.json('/status')).child.pid as number;
     process.kill(pid, 'SIGSTOP');
     scope.stopped = pid;
@@ -70,9 +68,9 @@ describe('hung child (child.hang_timeout_s)', () => {
     }, 15000);
     expect(st.child.pid).not.toBe(pid);
     expect((await w.get('/metrics')).body).toMatch(/warden_child_restarts_total\{reason="hung"\} 1\b/);
-    await waitFor('lines written while the child was wedged', () => logsOf(c.out).includes('while-stopped-2'), 15000);
+    await waitFor('lines written while the child was wedged', () => sinkLogs(c.out).includes('while-stopped-2'), 15000);
     appendFileSync(file, 'after\n');
-    await waitFor('a line after the restart', () => logsOf(c.out).includes('after'), 10000);
-    expect(new Set(logsOf(c.out))).toEqual(new Set(['before', 'while-stopped-1', 'while-stopped-2', 'after']));
+    await waitFor('a line after the restart', () => sinkLogs(c.out).includes('after'), 10000);
+    expect(new Set(sinkLogs(c.out))).toEqual(new Set(['before', 'while-stopped-1', 'while-stopped-2', 'after']));
   }, 40000);
 });

@@ -7,8 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, type RunningWarden, wardenScope, skipNote } from './harness.js';
-import { canMountTmpfs, faultConfig, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, sinkLogs } from '../support/index.js';
+import { type RunningWarden, wardenScope, skipNote, spawnWarden } from '../support/warden.js';
+import { canMountTmpfs, faultConfig, wardenConfig } from '../support/faults.js';
 
 const scope = wardenScope<RunningWarden>();
 
@@ -16,9 +17,6 @@ const scope = wardenScope<RunningWarden>();
 const mountProbe = tempDir('warden-mnt-probe-');
 const MOUNT_OK = canMountTmpfs(join(mountProbe.dir, 'm'));
 mountProbe.cleanup();
-
-const logsOf = (out: string) => sinkRecords(out).map((r) => r.record.log as string);
-
 function checkpointOffset(stateDir: string, path: string): number | null {
   try {
     const doc = JSON.parse(readFileSync(join(stateDir, 'checkpoints.json'), 'utf8'));
@@ -41,11 +39,11 @@ async function shipsWhileStateDirBroken(dir: string, stateDir: string, fix: () =
   c.state_dir = stateDir;
   const file = join(c.logs, 'app.log');
   writeFileSync(file, 'a1\na2\n');
-  scope.running = startWardenWrapped(dir, wardenConfig(c));
+  scope.running = spawnWarden(dir, wardenConfig(c));
   const w = scope.running;
-  await waitFor('lines delivered although the state dir is broken', () => logsOf(c.out).includes('a2'), 15000);
+  await waitFor('lines delivered although the state dir is broken', () => sinkLogs(c.out).includes('a2'), 15000);
   appendFileSync(file, 'a3\n');
-  await waitFor('more lines delivered', () => logsOf(c.out).includes('a3'), 10000);
+  await waitFor('more lines delivered', () => sinkLogs(c.out).includes('a3'), 10000);
   const ready = await waitFor('/readyz 503 naming the state dir', async () => {
     const r = await w.get('/readyz');
     return r.status === 503 && r.body.includes(stateDir) ? JSON.parse(r.body) : null;
@@ -119,13 +117,13 @@ describe('corrupt checkpoint file', () => {
       writeFileSync(join(c.state_dir, 'checkpoints.json'), body);
       const file = join(c.logs, 'app.log');
       writeFileSync(file, 'old-1\nold-2\n');
-      scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+      scope.running = spawnWarden(t.dir, wardenConfig(c));
       const w = scope.running;
       await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 15000);
       appendFileSync(file, 'new-1\n');
       // The checkpoint existed (it was corrupt, not absent): this is not a first start, so the
       // file it may have described is read from its start — duplicates possible, nothing lost.
-      await waitFor('old and new lines', () => ['old-1', 'old-2', 'new-1'].every((l) => logsOf(c.out).includes(l)), 10000);
+      await waitFor('old and new lines', () => ['old-1', 'old-2', 'new-1'].every((l) => sinkLogs(c.out).includes(l)), 10000);
       const aside = readdirSync(c.state_dir).filter((n) => n.startsWith('checkpoints.json.corrupt-'));
       expect(aside).toHaveLength(1);
       expect(readFileSync(join(c.state_dir, aside[0]!), 'utf8')).toBe(body);

@@ -1,32 +1,25 @@
 // ForwardClient against the built-in sink and against scripted raw receivers, over real sockets on
 // loopback; the restart test runs `warden sink` as a real process (dist/warden.mjs: `npm run build`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ForwardClient, ForwardClosedError, type ForwardClientOptions } from '../../agent/forward/client.js';
 import { concatEntries, decodeEntries, encodeEntry, encodeMessage, newStreamDecoder, text, textify } from '../../agent/forward/protocol.js';
 import { startSink, type Sink } from '../../agent/forward/sink.js';
 import { createMetrics, type Metrics } from '../../agent/health/metrics.js';
+import { captureLogger, counter, readNdjson, sleep, tempDirEach, waitFor } from '../support/index.js';
 
-let dir: string;
+const tmp = tempDirEach('warden-fwd-');
 const cleanups: Array<() => unknown> = [];
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'warden-fwd-'));
-});
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 function client(to: string, over: Partial<ForwardClientOptions> = {}): { c: ForwardClient; metrics: Metrics; logs: Array<Record<string, unknown>> } {
   const metrics = createMetrics({ defaults: false });
-  const logs: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => logs.push(JSON.parse(s)) });
+  const { logger, entries: logs } = captureLogger('debug');
   const c = new ForwardClient({
     to,
     sharedKey: null,
@@ -44,21 +37,14 @@ function client(to: string, over: Partial<ForwardClientOptions> = {}): { c: Forw
 }
 
 async function sinkAt(opts: { listen?: string; sharedKey?: string | null } = {}): Promise<{ sink: Sink; out: string }> {
-  const out = join(dir, `out-${cleanups.length}.ndjson`);
+  const out = join(tmp.dir, `out-${cleanups.length}.ndjson`);
   const sink = await startSink({ listen: opts.listen ?? 'tcp://127.0.0.1:0', out, sharedKey: opts.sharedKey ?? null });
   cleanups.push(() => sink.close());
   return { sink, out };
 }
 
-const value = async (m: { get(): Promise<{ values: Array<{ value: number }> }> }) => (await m.get()).values[0]?.value ?? 0;
-
-const lines = (path: string) =>
-  existsSync(path)
-    ? readFileSync(path, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l))
-    : [];
+const value = (m: Parameters<typeof counter>[0]) => counter(m);
+const lines = readNdjson;
 
 function batch(from: number, n: number, sec = 1_795_802_400): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -66,13 +52,6 @@ function batch(from: number, n: number, sec = 1_795_802_400): Uint8Array {
   return concatEntries(parts);
 }
 
-async function until(cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /**
  * A scripted receiver: `onChunk(socket, chunkId, connectionIndex, entries)` decides what to do
@@ -110,7 +89,7 @@ async function rawReceiver(onChunk: (s: Socket, chunk: string, conn: number, ent
 
 describe('ForwardClient with the sink', () => {
   it.each([['tcp'], ['unix']])('delivers chunks over %s with exact nanosecond times and counts them', async (kind) => {
-    const { sink, out } = await sinkAt({ listen: kind === 'tcp' ? 'tcp://127.0.0.1:0' : `unix://${join(dir, 'fwd.sock')}` });
+    const { sink, out } = await sinkAt({ listen: kind === 'tcp' ? 'tcp://127.0.0.1:0' : `unix://${join(tmp.dir, 'fwd.sock')}` });
     const { c, metrics } = client(sink.address);
     const acks: Array<[number, number]> = [];
     c.on('ack', (ms: number, n: number) => acks.push([ms, n]));
@@ -169,7 +148,7 @@ describe('ForwardClient with the sink', () => {
       () => null,
       (e: unknown) => e,
     );
-    await until(() => sink.stats().authFailures >= 2, 5000, 'two refused handshakes');
+    await waitFor('two refused handshakes', () => sink.stats().authFailures >= 2, 5000);
     expect(bad.c.connected).toBe(false);
     expect(bad.logs.some((l) => /refused the handshake/.test(String(l.err)))).toBe(true);
     await bad.c.close();
@@ -200,7 +179,7 @@ describe('ForwardClient with the sink', () => {
     expect(c.writable()).toBe(false);
     let drained = 0;
     c.on('drain', () => drained++);
-    await until(() => held.length === 2, 5000, 'both chunks at the receiver');
+    await waitFor('both chunks at the receiver', () => held.length === 2, 5000);
     held[0]!();
     await a;
     expect(drained).toBe(1);
@@ -290,7 +269,7 @@ describe('ForwardClient failure handling', () => {
     const { c, logs } = client(`tcp://127.0.0.1:${port}`, { reconnect: { initialMs: 20, maxMs: 100 } });
     c.start();
     const sent = c.send('t', batch(0, 5), 5);
-    await new Promise((r) => setTimeout(r, 600));
+    await sleep(600); // the window the attempts are counted over
     const attempts = logs.filter((l) => /Forward (connect failed|connection lost)/.test(String(l.msg))).length;
     // 20, 40, 80, then every ≤100 ms: about 8 in 600 ms; a tight loop would make thousands
     expect(attempts).toBeGreaterThanOrEqual(3);
@@ -308,7 +287,7 @@ describe('ForwardClient failure handling', () => {
     const { sink } = await sinkAt({ sharedKey: 'k' });
     const { c, logs } = client(sink.address);
     c.start();
-    await until(() => logs.some((l) => /asks for a shared key/.test(String(l.err))), 5000, 'handshake error');
+    await waitFor('handshake error', () => logs.some((l) => /asks for a shared key/.test(String(l.err))), 5000);
     expect(c.connected).toBe(false);
   });
 });
@@ -324,7 +303,7 @@ describe('ForwardClient with a `warden sink` process killed and restarted', () =
     });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
-    await until(() => /sink listening/.test(stderr), 5000, `sink process to listen (stderr: ${stderr})`);
+    await waitFor(`sink process to listen (stderr: ${stderr})`, () => /sink listening/.test(stderr), 5000);
     return child;
   }
 
@@ -334,7 +313,7 @@ describe('ForwardClient with a `warden sink` process killed and restarted', () =
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
     const port = (probe.address() as { port: number }).port;
     await new Promise((r) => probe.close(r));
-    const out = join(dir, 'out.ndjson');
+    const out = join(tmp.dir, 'out.ndjson');
 
     let sinkProc = await startProcess(port, out);
     const { c, metrics } = client(`tcp://127.0.0.1:${port}`, { maxInflight: 4, ackTimeoutMs: 2000 });
@@ -351,7 +330,7 @@ describe('ForwardClient with a `warden sink` process killed and restarted', () =
         sinkProc.kill('SIGKILL');
         await new Promise((r) => sinkProc.once('exit', r));
         killed = true;
-        await new Promise((r) => setTimeout(r, 150));
+        await waitFor('the client saw the sink go', () => !c.connected, 5000);
         sinkProc = await startProcess(port, out);
       }
     }

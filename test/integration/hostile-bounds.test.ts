@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ForwardClient } from '../../agent/forward/client.js';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { startHealthServer } from '../../agent/health/server.js';
-import { captureLogger, until } from './child-harness.js';
+import { captureLogger, waitFor } from '../support/index.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -46,7 +46,7 @@ describe('Forward client against a hostile receiver', () => {
     cleanups.push(() => sockets.forEach((s) => s.destroy()));
     const port = (server.address() as { port: number }).port;
 
-    const { logger, entries } = captureLogger();
+    const { logger, entries } = captureLogger('debug');
     const c = new ForwardClient({
       to: `tcp://127.0.0.1:${port}`,
       sharedKey: null,
@@ -61,10 +61,10 @@ describe('Forward client against a hostile receiver', () => {
     cleanups.push(() => c.close());
     c.start();
 
-    const lost = await until('the client to drop the connection', () => entries.find((e) => e.msg === 'Forward connection lost'), 30_000);
+    const lost = await waitFor('the client to drop the connection', () => entries.find((e) => e.msg === 'Forward connection lost'), 30_000);
     expect(String(lost.err)).toContain(String(64 * 1024)); // the client's MAX_REPLY_BYTES
     expect(String(lost.err)).toMatch(/\d+ bytes so far/);
-    await until('the receiver to see the close', () => closes.length > 0, 10_000);
+    await waitFor('the receiver to see the close', () => closes.length > 0, 10_000);
     // Socket buffers on both sides hold a few MiB at most; the 100 MiB were never taken in.
     expect(closes[0]!).toBeLessThan(16 * 1024 * 1024);
   }, 60_000);
@@ -105,19 +105,19 @@ function healthz(port: number, localAddress: string): Promise<{ status: number; 
 
 describe('health server connection bounds', () => {
   it('per address, in total, and in time: idle connections go, /healthz from elsewhere still answers at once', async () => {
-    const { logger } = captureLogger();
+    const { logger } = captureLogger('debug');
     const ok = { ok: true, reasons: [] };
     const server = await startHealthServer('127.0.0.1:0', { live: () => ok, ready: () => ok, status: () => ({}), registry: createMetrics({ defaults: false }).registry }, logger);
     cleanups.push(() => server.close());
 
     // 100 idle connections from one address: all but 8 are closed at once.
     const one = await idle(server.port, 100, '127.0.0.1');
-    await until('the per-address bound', () => one.closed() >= 92, 3000);
+    await waitFor('the per-address bound', () => one.closed() >= 92, 3000);
     const probe = await healthz(server.port, '127.0.0.2');
     expect(probe.status).toBe(200);
     expect(probe.ms).toBeLessThan(1000);
     // The 8 that stayed never send a request: gone after the 2 s headers timeout (checked every 0.5 s).
-    await until('idle connections closed', () => one.closed() === 100, 4500);
+    await waitFor('idle connections closed', () => one.closed() === 100, 4500);
 
     // 8 from each of 10 addresses (80): no more than 64 held at a time.
     const many = await Promise.all(Array.from({ length: 10 }, (_, i) => idle(server.port, 8, `127.0.0.${10 + i}`)));

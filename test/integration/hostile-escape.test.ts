@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../agent/tail/identity.js';
 import { spawnSync } from 'node:child_process';
 import { stringify } from 'yaml';
-import { tempDir, waitFor, WARDEN, wardenScope } from './harness.js';
-import { faultConfig, hasCommand, logLines, nobodyConfig, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, WARDEN, logEntries, readNdjson, sleep } from '../support/index.js';
+import { wardenScope, spawnWarden } from '../support/warden.js';
+import { faultConfig, hasCommand, nobodyConfig, wardenConfig } from '../support/faults.js';
 
 const scope = wardenScope();
 const SECRET = 'SECRET-MARKER-do-not-ship';
@@ -25,7 +26,7 @@ async function setup() {
   return { t, c, outside };
 }
 
-const shipped = (out: string) => sinkRecords(out).map((r) => String(r.record.log));
+const shipped = (out: string) => readNdjson(out).map((r) => String(r.record.log));
 const leaked = (out: string) => shipped(out).filter((l) => l.includes('SECRET'));
 
 async function refusedCount(w: { get: (p: string) => Promise<{ body: string }> }, reason = 'outside_roots'): Promise<number> {
@@ -41,7 +42,7 @@ async function controlShippedOutsideRefused(out: string, w: { get: (p: string) =
 }
 
 const warnings = (stdout: string, reason: string) =>
-  logLines(stdout).filter((l): l is Record<string, any> => typeof l === 'object' && l.reason === reason && l.level === 'warn');
+  logEntries(stdout).filter((l) => l.reason === reason && l.level === 'warn');
 
 describe('no escape out of tail.roots (issue 15 item 1)', () => {
   it('a shipped pod directory swapped for a symlink to outside: nothing from outside arrives, the refusal is counted and logged', async () => {
@@ -51,7 +52,7 @@ describe('no escape out of tail.roots (issue 15 item 1)', () => {
     mkdirSync(join(pod, 'app'), { recursive: true });
     writeFileSync(join(pod, 'app', '0.log'), 'inside-1\n');
     c.inputs = [{ name: 'pods', paths: [join(pods, '*/*/*.log')], format: 'plain' }];
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     await waitFor('the pod line', () => shipped(c.out).includes('inside-1'), 15000);
     renameSync(pod, `${pod}.old`);
@@ -84,7 +85,7 @@ describe('no escape out of tail.roots (issue 15 item 1)', () => {
       { name: 'host', paths: [join(c.logs, '*.log')], format: 'plain' },
       { name: 'linked', paths: [join(link, '*.log')], format: 'plain' },
     ];
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     await controlShippedOutsideRefused(c.out, w);
   }, 30000);
@@ -101,7 +102,7 @@ describe('state_dir is not turned against warden (issue 15 item 2)', () => {
     const fp = fingerprintOf(body.subarray(0, 1024));
     const crafted = { dev: st.dev, ino: st.ino, fp: fp.fp, fp_len: fp.fpLen, path: join(c.logs, 'gone.log'), real_path: secret, input: 'host', offset: 0, updated: new Date().toISOString() };
     writeFileSync(join(c.state_dir, 'checkpoints.json'), JSON.stringify({ version: 1, files: [crafted] }));
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     await controlShippedOutsideRefused(c.out, w);
     expect(warnings(w.stdout(), 'outside_roots').length).toBeGreaterThanOrEqual(1);
@@ -116,7 +117,7 @@ describe('state_dir is not turned against warden (issue 15 item 2)', () => {
     writeFileSync(join(c.state_dir, 'checkpoints.json'), JSON.stringify({ version: 1, files: [] }));
     symlinkSync(victim, join(c.state_dir, 'checkpoints.json.tmp'));
     writeFileSync(join(c.logs, 'control.log'), 'control-0\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     await waitFor('control line', () => shipped(c.out).includes('control-0'), 15000);
     await waitFor('a checkpoint written', () => existsSync(join(c.state_dir, 'checkpoints.json')) && readFileSync(join(c.state_dir, 'checkpoints.json'), 'utf8').includes('control.log'), 10000);
     expect(readFileSync(victim, 'utf8')).toBe('untouched\n');
@@ -127,12 +128,12 @@ describe('state_dir is not turned against warden (issue 15 item 2)', () => {
     mkdirSync(c.state_dir, { recursive: true });
     symlinkSync(join(outside, 'secret.log'), join(c.state_dir, 'checkpoints.json'));
     writeFileSync(join(c.logs, 'control.log'), 'control-0\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     await waitFor('control line', () => shipped(c.out).includes('control-0'), 15000);
     expect(w.output()).not.toContain('SECRET');
     expect(readFileSync(join(outside, 'secret.log'), 'utf8')).toBe(`${SECRET}-file\n`);
-    const said = logLines(w.stdout()).filter((l): l is Record<string, any> => typeof l === 'object' && l.file === join(c.state_dir, 'checkpoints.json') && l.level === 'warn');
+    const said = logEntries(w.stdout()).filter((l) => l.file === join(c.state_dir, 'checkpoints.json') && l.level === 'warn');
     expect(said).toHaveLength(1);
     expect(String(said[0]!.msg)).toMatch(/not a regular file|symlink/);
   }, 30000);
@@ -155,11 +156,11 @@ describe.skipIf(!CAN_SETPRIV)('discovery stays inside the roots (issue 15 item 3
     chmodSync(join(c.logs, 'skip', 'locked'), 0o700);
     c.inputs = [{ name: 'host', paths: [join(c.logs, '**/*.log')], format: 'plain' }];
     c.tail.exclude = [join(c.logs, 'skip')];
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c), { wrapper: AS_NOBODY });
+    scope.running = spawnWarden(t.dir, wardenConfig(c), { wrapper: AS_NOBODY });
     const w = scope.running;
     await waitFor('kept line', () => shipped(c.out).includes('keep-0'), 15000);
     await sleep(600);
-    const entered = logLines(w.stdout()).filter((l) => typeof l === 'object' && String(l.dir ?? '').startsWith(join(c.logs, 'skip')));
+    const entered = logEntries(w.stdout()).filter((l) => String(l.dir ?? '').startsWith(join(c.logs, 'skip')));
     expect(entered).toEqual([]);
     expect(w.proc.exitCode).toBeNull();
   }, 30000);

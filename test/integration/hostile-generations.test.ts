@@ -3,8 +3,8 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sleep } from '../../scripts/lib/util.js';
-import { freePort, readNdjson, startWarden, tempDir, waitFor, wardenScope } from './harness.js';
+import { sleep, freePort, readNdjson, tempDir, waitFor } from '../support/index.js';
+import { startWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 

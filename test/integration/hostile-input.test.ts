@@ -5,8 +5,9 @@ import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, wardenScope } from './harness.js';
-import { faultConfig, logLines, rssKb, sinkRecords, sleep, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, logEntries, rssKb, readNdjson, sleep } from '../support/index.js';
+import { wardenScope, spawnWarden } from '../support/warden.js';
+import { faultConfig, wardenConfig } from '../support/faults.js';
 
 /** The last 4 KiB of a file, without reading 100 MiB each poll. */
 function tailOf(path: string): string {
@@ -84,14 +85,14 @@ describe('hostile input into warden run', () => {
     const control = join(L, 'control.log');
     writeFileSync(control, 'control-0\n');
 
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     for (let i = 1; i <= 10; i++) {
       await sleep(100);
       appendFileSync(control, `control-${i}\n`);
     }
     const recs = await waitFor('every file shipped', () => {
-      const r = sinkRecords(c.out) as Rec[];
+      const r = readNdjson(c.out) as Rec[];
       const logs = new Set(r.map((x) => x.record.log));
       return ['control-10', 'garbage-end', 'nul-end', 'utf8-end', 'crlf-2', 'space-1', 'newline-1', 'docker-ok', 'cri-ok'].every((l) => logs.has(l)) ? r : null;
     }, 15000);
@@ -126,7 +127,7 @@ describe('hostile input into warden run', () => {
     ]);
     expect(cri.find((r) => r.record.log === 'cri-ok')!.time).toBe(time);
     // The FIFO is never opened (warden is not blocked, see control) and said so once.
-    const fifoWarn = logLines(w.stdout()).filter((l) => typeof l === 'object' && l.path === join(L, 'x.log'));
+    const fifoWarn = logEntries(w.stdout()).filter((l) => l.path === join(L, 'x.log'));
     expect(fifoWarn).toHaveLength(1);
     expect(fifoWarn[0]).toMatchObject({ level: 'warn', reason: 'not_regular', type: 'fifo' });
     const metrics = (await w.get('/metrics')).body;
@@ -146,12 +147,12 @@ describe('hostile input into warden run', () => {
     symlinkSync(join(c.logs, 'b.log'), join(c.logs, 'a.log'));
     symlinkSync(join(c.logs, 'a.log'), join(c.logs, 'b.log'));
     writeFileSync(join(c.logs, 'control.log'), 'control-0\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    await waitFor('control line', () => sinkRecords(c.out).some((r) => r.record.log === 'control-0'), 15000);
+    await waitFor('control line', () => readNdjson(c.out).some((r) => r.record.log === 'control-0'), 15000);
     await sleep(500); // two more rescans
     expect(w.proc.exitCode).toBeNull();
-    const about = logLines(w.stdout()).filter((l) => typeof l === 'object' && [join(c.logs, 'a.log'), join(c.logs, 'b.log')].includes(l.path));
+    const about = logEntries(w.stdout()).filter((l) => [join(c.logs, 'a.log'), join(c.logs, 'b.log')].includes(l.path));
     // Once per link, not once per rescan.
     expect(about).toHaveLength(2);
     for (const l of about) expect(l).toMatchObject({ level: 'warn', reason: 'symlink_loop', code: 'ELOOP' });
@@ -170,7 +171,7 @@ describe('hostile input into warden run', () => {
     for (let i = 0; i < HUGE / chunk.length; i++) appendFileSync(huge, chunk);
     const control = join(c.logs, 'control.log');
     writeFileSync(control, 'control-0\n');
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     const pid = w.proc.pid!;
     let peakKb = 0;
@@ -189,7 +190,7 @@ describe('hostile input into warden run', () => {
     } finally {
       clearInterval(sample);
     }
-    const recs = sinkRecords(c.out);
+    const recs = readNdjson(c.out);
     const pieces = recs.filter((r) => r.tag === 'host.huge' && r.record.log !== 'after-huge');
     expect(pieces.reduce((n, r) => n + (r.record.log as string).length, 0)).toBe(HUGE);
     expect(pieces.every((r) => /^x+$/.test(r.record.log))).toBe(true);

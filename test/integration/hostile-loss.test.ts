@@ -1,47 +1,19 @@
 // Issue 15, loss items: inputs and races that must not lose lines or stop a file. The tail
 // pipeline over real temp trees with an in-memory acking sender (a fake for the Forward client).
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
-import { createMetrics } from '../../agent/health/metrics.js';
-import { TailPipeline } from '../../agent/tail/pipeline.js';
-import { counter, memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { counter, waitFor } from '../support/index.js';
+import { pipelineScope, tailTree } from '../support/tail.js';
 
-let root: string;
-let logDir: string;
-let stateDir: string;
-const running: TailPipeline[] = [];
-
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'warden-loss-'));
-  logDir = join(root, 'log');
-  stateDir = join(root, 'state');
-  mkdirSync(logDir, { recursive: true });
-});
-afterEach(async () => {
-  for (const p of running.splice(0)) await p.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const tree = tailTree('warden-loss-');
+const pipelines = pipelineScope(tree);
 
 type Inputs = Config['inputs'];
 
-async function startPipeline(opts: { sender?: MemorySender; tail?: Record<string, unknown>; inputs: Inputs }) {
-  const sender = opts.sender ?? new MemorySender();
-  const metrics = createMetrics({ defaults: false });
-  const { logger, lines } = memoryLogger();
-  const config = tailConfig(stateDir, [logDir], opts.inputs, opts.tail);
-  const p = new TailPipeline({ config, sender, logger, metrics, host: 'node-1' });
-  running.push(p);
-  await p.start();
-  return { p, sender, metrics, lines };
-}
-
-async function stopPipeline(p: TailPipeline) {
-  running.splice(running.indexOf(p), 1);
-  await p.stop();
-}
+const startPipeline = pipelines.start;
+const stopPipeline = pipelines.stop;
 
 const TIME = '2024-05-06T07:08:09.123456789Z';
 const dockerLine = (s: string) => JSON.stringify({ log: s + '\n', stream: 'stdout', time: TIME });
@@ -49,7 +21,7 @@ const criLine = (s: string, tag = 'F') => `${TIME} stdout ${tag} ${s}`;
 const seq = (prefix: string, from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${prefix}-${from + i}`);
 
 function checkpointEntry(path: string): Record<string, any> | undefined {
-  const file = join(stateDir, 'checkpoints.json');
+  const file = join(tree.stateDir, 'checkpoints.json');
   if (!existsSync(file)) return undefined;
   return JSON.parse(readFileSync(file, 'utf8')).files.find((f: any) => f.path === path);
 }
@@ -59,42 +31,42 @@ describe('loss: no input stops a file (in-memory acking sender)', () => {
     let deep = '1';
     for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
     const hostile = dockerLine('deep').slice(0, -1) + `,"attrs":{"k":${deep}}}`;
-    const f = join(logDir, 'd.log');
+    const f = join(tree.logDir, 'd.log');
     writeFileSync(f, [dockerLine('before'), hostile, dockerLine('after-0')].join('\n') + '\n');
-    const { sender, metrics, lines } = await startPipeline({ inputs: [{ name: 'docker', paths: [join(logDir, '*.log')], format: 'docker' }] });
-    await waitFor(() => sender.logs().includes('after-0'), 'the line after the hostile one');
+    const { sender, metrics, lines } = await startPipeline({ inputs: [{ name: 'docker', paths: [join(tree.logDir, '*.log')], format: 'docker' }] });
+    await waitFor('the line after the hostile one', () => sender.logs().includes('after-0'));
     appendFileSync(f, dockerLine('after-1') + '\n');
-    await waitFor(() => sender.logs().includes('after-1'), 'a line written later');
+    await waitFor('a line written later', () => sender.logs().includes('after-1'));
     const raw = sender.got.find((g) => g.record.parse_error === true);
     expect(raw?.record.log).toBe(hostile);
     expect(sender.logs().filter((l) => !l.startsWith('{'))).toEqual(['before', 'after-0', 'after-1']);
     expect(await counter(metrics.parseErrors, { input: 'docker' })).toBe(1);
     expect(lines.join('')).not.toContain('read failed');
-    await waitFor(() => checkpointEntry(f)?.offset === readFileSync(f).length, 'checkpoint past every line');
+    await waitFor('checkpoint past every line', () => checkpointEntry(f)?.offset === readFileSync(f).length);
   });
 });
 
 describe('loss: runs of NUL bytes (in-memory acking sender)', () => {
   // 2 GiB, not the issue's 10: a hole is read as zeros by the kernel, and this machine is shared.
   it('a sparse file (a line, a 2 GiB hole, a line): the hole is skipped without being shipped, counted, and the second line arrives', async () => {
-    const f = join(logDir, 'sparse.log');
+    const f = join(tree.logDir, 'sparse.log');
     const hole = 2 * 1024 ** 3;
     writeFileSync(f, 'first\n');
     truncateSync(f, 6 + hole);
     appendFileSync(f, 'second\n');
-    const { sender, metrics } = await startPipeline({ inputs: [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }] });
-    await waitFor(() => sender.logs().includes('second'), 'the line after the hole', 120_000);
+    const { sender, metrics } = await startPipeline({ inputs: [{ name: 'host', paths: [join(tree.logDir, '*.log')], format: 'plain' }] });
+    await waitFor('the line after the hole', () => sender.logs().includes('second'), 120_000);
     expect(sender.logs()).toEqual(['first', 'second']);
     expect(await counter(metrics.bytesLost, { reason: 'nul' })).toBe(hole);
-    await waitFor(() => checkpointEntry(f)?.offset === 6 + hole + 7, 'checkpoint past the hole');
+    await waitFor('checkpoint past the hole', () => checkpointEntry(f)?.offset === 6 + hole + 7);
   }, 150_000);
 
   it('NUL runs inside lines: a short run is text, a long one is skipped and splits the line (its head flagged partial)', async () => {
-    const f = join(logDir, 'nul.log');
+    const f = join(tree.logDir, 'nul.log');
     const long = Buffer.alloc(64 * 1024);
     writeFileSync(f, Buffer.concat([Buffer.from('short\0\0\0run\nhead'), long, Buffer.from('tail\nlast\n')]));
-    const { sender, metrics } = await startPipeline({ inputs: [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }] });
-    await waitFor(() => sender.logs().includes('last'), 'the last line');
+    const { sender, metrics } = await startPipeline({ inputs: [{ name: 'host', paths: [join(tree.logDir, '*.log')], format: 'plain' }] });
+    await waitFor('the last line', () => sender.logs().includes('last'));
     expect(sender.logs()).toEqual(['short\0\0\0run', 'head', 'tail', 'last']);
     expect(sender.got[1]!.record.partial).toBe(true);
     expect(await counter(metrics.bytesLost, { reason: 'nul' })).toBe(long.length);
@@ -105,16 +77,16 @@ describe('loss: many files deleted and re-created (in-memory acking sender)', ()
 
   it('3 rounds of 2,000 files deleted and re-created under the same names: every line of every round arrives', async () => {
     const N = 2000;
-    const names = Array.from({ length: N }, (_, i) => join(logDir, `f${i}.log`));
+    const names = Array.from({ length: N }, (_, i) => join(tree.logDir, `f${i}.log`));
     const line = (r: number, i: number) => `r${r}-${String(i).padStart(5, '0')}`;
     for (let i = 0; i < N; i++) writeFileSync(names[i]!, line(0, i) + '\n');
     const { sender, metrics, lines } = await startPipeline({
-      inputs: [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }],
+      inputs: [{ name: 'host', paths: [join(tree.logDir, '*.log')], format: 'plain' }],
       tail: { max_open_files: 256, rotated_max_files: 32, rescan_interval_ms: 300 },
     });
     for (let r = 0; r < 3; r++) {
       const want = new Set(Array.from({ length: N }, (_, i) => line(r, i)));
-      await waitFor(() => sender.logs().filter((l) => want.has(l)).length >= N, `round ${r}: ${N} lines`, 30_000).catch((err) => {
+      await waitFor(`round ${r}: ${N} lines`, () => sender.logs().filter((l) => want.has(l)).length >= N, 30_000).catch((err) => {
         const got = new Set(sender.logs());
         throw new Error(`${String(err)}: ${[...want].filter((l) => !got.has(l)).length} missing`);
       });
@@ -128,7 +100,7 @@ describe('loss: many files deleted and re-created (in-memory acking sender)', ()
 
   it('files found and deleted before they were opened: every byte counted as lost, logged in a bounded number of lines with paths', async () => {
     const { p, sender, metrics, lines } = await startPipeline({
-      inputs: [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }],
+      inputs: [{ name: 'host', paths: [join(tree.logDir, '*.log')], format: 'plain' }],
       tail: { rescan_interval_ms: 100 },
     });
     p.pause();
@@ -136,16 +108,16 @@ describe('loss: many files deleted and re-created (in-memory acking sender)', ()
     let bytes = 0;
     for (let i = 0; i < N; i++) {
       const body = `never-read-${i}\n`;
-      writeFileSync(join(logDir, `g${i}.log`), body);
+      writeFileSync(join(tree.logDir, `g${i}.log`), body);
       bytes += body.length;
     }
-    await waitFor(() => p.files().length === N, 'every file found (not opened: reading is paused)');
-    for (let i = 0; i < N; i++) unlinkSync(join(logDir, `g${i}.log`));
-    await waitFor(async () => (await counter(metrics.bytesLost, { reason: 'deleted_unread' })) === bytes, 'every byte counted', 20_000);
+    await waitFor('every file found (not opened: reading is paused)', () => p.files().length === N);
+    for (let i = 0; i < N; i++) unlinkSync(join(tree.logDir, `g${i}.log`));
+    await waitFor('every byte counted', async () => (await counter(metrics.bytesLost, { reason: 'deleted_unread' })) === bytes, 20_000);
     await stopPipeline(p);
     const loss = lines.filter((l) => l.includes('deleted_unread'));
     expect(loss.length).toBeLessThan(40);
-    expect(loss.some((l) => l.includes(join(logDir, 'g')))).toBe(true);
+    expect(loss.some((l) => l.includes(join(tree.logDir, 'g')))).toBe(true);
     const summed = loss.map((l) => JSON.parse(l)).reduce((a, r) => a + (r.files ?? 1), 0);
     expect(summed).toBe(N);
     expect(sender.got).toEqual([]);

@@ -5,8 +5,9 @@
 import { appendFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, wardenScope } from './harness.js';
-import { faultConfig, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, readNdjson } from '../support/index.js';
+import { wardenScope, spawnWarden } from '../support/warden.js';
+import { faultConfig, wardenConfig } from '../support/faults.js';
 
 const scope = wardenScope();
 const TIME = '2026-12-01T10:10:10.000000000Z';
@@ -36,7 +37,7 @@ async function setup() {
   return { t, c, cri, docker };
 }
 
-const shipped = (out: string) => sinkRecords(out).map((r) => String(r.record.log).trimEnd());
+const shipped = (out: string) => readNdjson(out).map((r) => String(r.record.log).trimEnd());
 const expected = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}-${i}`);
 
 describe('rotated while warden was down (issue 15 item 6)', () => {
@@ -44,7 +45,7 @@ describe('rotated while warden was down (issue 15 item 6)', () => {
     const { t, c, cri, docker } = await setup();
     appendFileSync(cri, criLines('cri', 0, 100));
     appendFileSync(docker, dockerLines('dk', 0, 100));
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     await waitFor('the first lines', () => {
       const got = shipped(c.out);
       return got.includes('cri-99') && got.includes('dk-99');
@@ -70,7 +71,7 @@ describe('rotated while warden was down (issue 15 item 6)', () => {
     // A compressed rotation is not text to tail.
     writeFileSync(`${cri}.20261201-101009.gz`, 'not a log line\n');
 
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     await waitFor('every line after the restart', () => {
       const got = new Set(shipped(c.out));
       return expected('cri', 400).every((l) => got.has(l)) && expected('dk', 400).every((l) => got.has(l));

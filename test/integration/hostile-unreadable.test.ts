@@ -3,8 +3,9 @@
 import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, wardenScope, skipNote } from './harness.js';
-import { hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig, nobodyConfig } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, logEntries, sinkLogs, sleep } from '../support/index.js';
+import { wardenScope, skipNote, spawnWarden } from '../support/warden.js';
+import { hasCommand, wardenConfig, nobodyConfig } from '../support/faults.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
@@ -25,9 +26,9 @@ async function unreadableScenario() {
   writeFileSync(control, 'control-0\n');
   chmodSync(secret, 0o644);
   chmodSync(control, 0o644);
-  scope.running = startWardenWrapped(t.dir, wardenConfig(c), { wrapper: AS_NOBODY });
+  scope.running = spawnWarden(t.dir, wardenConfig(c), { wrapper: AS_NOBODY });
   const w = scope.running;
-  const logs = () => sinkRecords(c.out).map((r) => r.record.log as string);
+  const logs = () => sinkLogs(c.out);
   await waitFor('first lines', () => logs().includes('u-1') && logs().includes('control-0'), 15000);
   await waitFor('the file closed while idle', async () => ((await w.json('/status')).files as any[]).some((f) => f.path === secret && f.state === 'idle'), 5000);
   chmodSync(secret, 0o600);
@@ -38,7 +39,7 @@ async function unreadableScenario() {
   }
   await waitFor('control keeps flowing', () => logs().includes('control-5'), 10000);
   const whileUnreadable = logs();
-  const about = logLines(w.stdout()).filter((l) => typeof l === 'object' && l.path === secret && l.level !== 'info' && l.level !== 'debug');
+  const about = logEntries(w.stdout()).filter((l) => l.path === secret && l.level !== 'info' && l.level !== 'debug');
   chmodSync(secret, 0o644);
   await waitFor('its new line once readable again', () => logs().includes('u-2'), 10000);
   return { w, whileUnreadable, about, logs };

@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { journalToolsMissing, sequence, writeJournal, type ExportEntry } from '../fixtures/journal/write.js';
-import { freePort, readNdjson, startWarden, tempDir, waitFor, wardenScope } from './harness.js';
+import { freePort, readNdjson, tempDir, waitFor } from '../support/index.js';
+import { startWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 const missing = journalToolsMissing();

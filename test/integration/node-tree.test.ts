@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateTree, inputsFor, type GeneratedTree } from '../../scripts/gen-logs.js';
-import { freePort, groupAlive, readNdjson, startWarden, tempDir, waitFor, wardenScope } from './harness.js';
+import { freePort, groupAlive, readNdjson, tempDir, waitFor } from '../support/index.js';
+import { startWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 

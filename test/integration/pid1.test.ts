@@ -1,8 +1,8 @@
 // A good PID 1: tini as the namespace's PID 1 reaps the orphans of warden's child tree, and
 // SIGTERM reaches warden through it and ends in exit 0.
 import { afterEach, describe, expect, it } from 'vitest';
-import { until } from './child-harness.js';
-import { PidNamespaceRun, pidNamespaceSkipReason } from './pid1-harness.js';
+import { waitFor } from '../support/index.js';
+import { PidNamespaceRun, pidNamespaceSkipReason } from '../support/pid1.js';
 
 const skip = pidNamespaceSkipReason(true);
 let run: PidNamespaceRun | null = null;
@@ -16,11 +16,11 @@ describe.skipIf(skip !== null)(`tini -- warden run in a PID namespace${skip ? ` 
     run = new PidNamespaceRun();
     await run.start(true, 500);
     const r = run;
-    const tini = await until('tini as the namespace PID 1', () => r.nsInit());
-    const warden = await until('warden under tini', () => r.members(tini).find((p) => p.ppid === tini)?.pid);
+    const tini = await waitFor('tini as the namespace PID 1', () => r.nsInit());
+    const warden = await waitFor('warden under tini', () => r.members(tini).find((p) => p.ppid === tini)?.pid);
     // The double fork: a process whose parent is the namespace's PID 1 that is not warden.
-    const orphan = await until('an orphan reparented to PID 1', () => r.members(tini).find((p) => p.ppid === tini && p.pid !== warden && r.isOrphanFixture(p.pid))?.pid, 15_000);
-    await until('the orphan to exit', () => r.stateOf(orphan) === null || r.stateOf(orphan) === 'Z', 10_000);
+    const orphan = await waitFor('an orphan reparented to PID 1', () => r.members(tini).find((p) => p.ppid === tini && p.pid !== warden && r.isOrphanFixture(p.pid))?.pid, 15_000);
+    await waitFor('the orphan to exit', () => r.stateOf(orphan) === null || r.stateOf(orphan) === 'Z', 10_000);
     await new Promise((res) => setTimeout(res, 2000));
     const zombies = r.members(tini).filter((p) => p.state === 'Z');
     expect(zombies).toEqual([]);

@@ -5,7 +5,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, spawnWarden, tempDir, waitFor, wardenScope } from './harness.js';
+import { freePort, logEntries, tempDir, waitFor } from '../support/index.js';
+import { spawnWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 
@@ -30,12 +31,6 @@ async function config(dir: string, child?: string[]) {
   };
 }
 
-const logLines = (out: string) =>
-  out
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
-
 describe('child readiness tells the truth', () => {
   it('a port held by another process (silent, no HELO) never makes the child "ready"', async () => {
     const t = tempDir();
@@ -56,7 +51,7 @@ describe('child readiness tells the truth', () => {
     // The ready timeout (3 s) passes without the child ever being ready: it is restarted as such.
     await waitFor('the ready timeout', () => w.output().includes('child did not accept a connection in time'), 20_000);
     expect(held.length).toBeGreaterThanOrEqual(1);
-    expect(logLines(w.output()).filter((l) => l.msg === 'child ready')).toEqual([]);
+    expect(logEntries(w.output()).filter((l) => l.msg === 'child ready')).toEqual([]);
     const ready = await w.get('/readyz');
     expect(ready.status).toBe(503);
     expect((await w.json('/status')).child.state).not.toBe('ready');
@@ -68,8 +63,8 @@ describe('child readiness tells the truth', () => {
     const { config: c } = await config(t.dir);
     const w = (scope.running = spawnWarden(t.dir, c));
     await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 30_000);
-    await waitFor('"child ready" logged', () => logLines(w.output()).some((l) => l.msg === 'child ready'), 5000);
-    const warnings = logLines(w.output()).filter((l) => ['warn', 'error', 'fatal'].includes(l.level));
+    await waitFor('"child ready" logged', () => logEntries(w.output()).some((l) => l.msg === 'child ready'), 5000);
+    const warnings = logEntries(w.output()).filter((l) => ['warn', 'error', 'fatal'].includes(l.level));
     expect(warnings.map((l) => l.msg)).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WARDEN, fixture, freePort, groupAlive, readNdjson, startWarden, tempDir, waitFor, wardenScope } from './harness.js';
+import { WARDEN, fixture, freePort, groupAlive, readNdjson, tempDir, waitFor } from '../support/index.js';
+import { startWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/log.js';
 import { createNotifier, watchdogIntervalMs } from '../../supervisor/sd-notify.js';
-import { skipNote } from './harness.js';
+import { skipNote } from '../support/warden.js';
 
 const RECEIVER = `
 import json, socket, sys

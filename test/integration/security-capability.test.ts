@@ -5,8 +5,9 @@
 import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, wardenScope, skipNote } from './harness.js';
-import { hasCommand, logLines, sinkRecords, sleep, startWardenWrapped, wardenConfig, nobodyConfig } from '../fixtures/faults/helpers.js';
+import { tempDir, waitFor, logEntries, readNdjson, sleep } from '../support/index.js';
+import { wardenScope, skipNote, spawnWarden } from '../support/warden.js';
+import { hasCommand, wardenConfig, nobodyConfig } from '../support/faults.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
@@ -38,9 +39,9 @@ function procStatus(pid: number): { uid: string; capEff: bigint } {
 describe.skipIf(!CAN_SETPRIV)(`unprivileged warden with CAP_DAC_READ_SEARCH${skipNote(!CAN_SETPRIV, 'needs root and setpriv')}`, () => {
   it('as uid 65534 with only CAP_DAC_READ_SEARCH it reads a 0600 root:root file in a 0700 root dir; its lines arrive', async () => {
     const { dir, c } = await rootOnlyTree();
-    scope.running = startWardenWrapped(dir, wardenConfig(c), { wrapper: WITH_CAP });
+    scope.running = spawnWarden(dir, wardenConfig(c), { wrapper: WITH_CAP });
     const w = scope.running;
-    await waitFor('the root-only lines', () => sinkRecords(c.out).map((r) => r.record.log).includes('root-only-2'), 15000);
+    await waitFor('the root-only lines', () => readNdjson(c.out).map((r) => r.record.log).includes('root-only-2'), 15000);
     const st = procStatus(w.proc.pid!);
     expect(st.uid.split(/\s+/)).toEqual(['65534', '65534', '65534', '65534']);
     expect(st.capEff).toBe(1n << BigInt(CAP_DAC_READ_SEARCH));
@@ -53,22 +54,22 @@ describe.skipIf(!CAN_SETPRIV)(`unprivileged warden with CAP_DAC_READ_SEARCH${ski
 
   it('the same run without the capability cannot read it: nothing arrives, warden stays up', async () => {
     const { dir, c } = await rootOnlyTree();
-    scope.running = startWardenWrapped(dir, wardenConfig(c), { wrapper: WITHOUT_CAP });
+    scope.running = spawnWarden(dir, wardenConfig(c), { wrapper: WITHOUT_CAP });
     const w = scope.running;
     await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 15000);
     await sleep(1000); // five rescans
     expect(procStatus(w.proc.pid!).capEff).toBe(0n);
-    expect(sinkRecords(c.out)).toEqual([]);
+    expect(readNdjson(c.out)).toEqual([]);
     expect(w.proc.exitCode).toBeNull();
   }, 30000);
 
   it('without the capability the log says once that the input directory cannot be read (EACCES)', async () => {
     const { dir, c } = await rootOnlyTree();
-    scope.running = startWardenWrapped(dir, wardenConfig(c), { wrapper: WITHOUT_CAP });
+    scope.running = spawnWarden(dir, wardenConfig(c), { wrapper: WITHOUT_CAP });
     const w = scope.running;
     await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 15000);
     await sleep(1000);
-    const said = logLines(w.stdout()).filter((l) => typeof l === 'object' && (l.level === 'warn' || l.level === 'error') && JSON.stringify(l).includes(c.logs));
+    const said = logEntries(w.stdout()).filter((l) => (l.level === 'warn' || l.level === 'error') && JSON.stringify(l).includes(c.logs));
     // Once per directory and errno, not once per rescan.
     expect(said).toHaveLength(1);
     expect(said[0]).toMatchObject({ level: 'warn', dir: c.logs, code: 'EACCES' });

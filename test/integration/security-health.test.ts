@@ -7,8 +7,9 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WARDEN, tempDir, waitFor, wardenScope } from './harness.js';
-import { faultConfig, sinkRecords, startWardenWrapped, wardenConfig } from '../fixtures/faults/helpers.js';
+import { WARDEN, tempDir, waitFor, readNdjson } from '../support/index.js';
+import { wardenScope, spawnWarden } from '../support/warden.js';
+import { faultConfig, wardenConfig } from '../support/faults.js';
 
 const scope = wardenScope();
 
@@ -43,9 +44,9 @@ async function startPlain(sharedKey = SHARED_KEY) {
   scope.cleanup = t.cleanup;
   const c = await faultConfig(t.dir, { sharedKey });
   writeFileSync(join(c.logs, 'app.log'), 'hello\n');
-  scope.running = startWardenWrapped(t.dir, wardenConfig(c), { env: { WARDEN_TEST_CANARY: CANARY } });
+  scope.running = spawnWarden(t.dir, wardenConfig(c), { env: { WARDEN_TEST_CANARY: CANARY } });
   const w = scope.running;
-  await waitFor('a line delivered', () => sinkRecords(c.out).some((r) => r.record.log === 'hello'), 15000);
+  await waitFor('a line delivered', () => readNdjson(c.out).some((r) => r.record.log === 'hello'), 15000);
   return { t, c, w };
 }
 
@@ -139,9 +140,9 @@ describe('warden\'s log escapes control characters', () => {
     const hostile = join(c.logs, 'lines\x1b[0m.log');
     writeFileSync(hostile, 'red \x1b[31mtext\x1b[0m and bell \x07 and cr \r inside\n');
     c.child.command = ['sh', '-c', `printf 'child says \\033[31mred\\033[0m\\rover\\000nul\\n'; exec "$0" "$@"`, process.execPath, WARDEN, 'sink', '--listen', c.forward.to, '--out', c.out];
-    scope.running = startWardenWrapped(t.dir, wardenConfig(c));
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    await waitFor('the hostile line delivered', () => sinkRecords(c.out).some((r) => String(r.record.log).startsWith('red ')), 15000);
+    await waitFor('the hostile line delivered', () => readNdjson(c.out).some((r) => String(r.record.log).startsWith('red ')), 15000);
     await waitFor('the FIFO warning', () => w.stdout().includes('not_regular'), 5000);
     await waitFor('the child line', () => w.stdout().includes('child says'), 5000);
     const out = w.stdout();
@@ -154,6 +155,6 @@ describe('warden\'s log escapes control characters', () => {
     expect(parsed.find((l) => l.reason === 'not_regular')?.path).toBe(evil);
     expect(parsed.some((l) => typeof l.msg === 'string' && l.msg.includes('child says \x1b[31mred'))).toBe(true);
     // The record itself carries the text as written (escaping is the log's job, not the data's).
-    expect(sinkRecords(c.out).find((r) => String(r.record.log).startsWith('red '))!.record.log).toBe('red \x1b[31mtext\x1b[0m and bell \x07 and cr \r inside');
+    expect(readNdjson(c.out).find((r) => String(r.record.log).startsWith('red '))!.record.log).toBe('red \x1b[31mtext\x1b[0m and bell \x07 and cr \r inside');
   }, 30000);
 });

@@ -4,7 +4,8 @@
 import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, readNdjson, spawnWarden, tempDir, waitFor, wardenScope } from './harness.js';
+import { freePort, readNdjson, tempDir, waitFor } from '../support/index.js';
+import { spawnWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 

@@ -1,69 +1,61 @@
 // Batching and wake-ups of the tail pipeline over real temp files with an in-memory acking sender
 // (a fake for the Forward client): writes whose chokidar change event was dropped, and the bound
 // on bytes held in open batches across many tags.
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
-import { memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { captureLogger, sleep, waitFor } from '../support/index.js';
+import { MemorySender, tailConfig, tailTree } from '../support/tail.js';
 
-let root: string;
-let logDir: string;
+const tree = tailTree('warden-tail-batching-');
 const running: TailPipeline[] = [];
-
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'warden-tail-batching-'));
-  logDir = join(root, 'log');
-  mkdirSync(logDir, { recursive: true });
-});
 afterEach(async () => {
   for (const p of running.splice(0)) await p.stop();
-  rmSync(root, { recursive: true, force: true });
 });
 
 async function start(tail: Record<string, unknown>, forward: Record<string, unknown>) {
   const sender = new MemorySender();
-  const config = tailConfig(join(root, 'state'), [logDir], [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }], tail, forward);
-  const p = new TailPipeline({ config, sender, logger: memoryLogger().logger, metrics: createMetrics({ defaults: false }), host: 'h' });
+  const config = tailConfig(join(tree.root, 'state'), [tree.logDir], [{ name: 'host', paths: [join(tree.logDir, '*.log')], format: 'plain' }], tail, forward);
+  const p = new TailPipeline({ config, sender, logger: captureLogger().logger, metrics: createMetrics({ defaults: false }), host: 'h' });
   running.push(p);
   await p.start();
   return sender;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('tail pipeline batching (in-memory acking sender)', () => {
   it('two bursts 10 ms apart, then silence: all lines arrive within 1 s with no rescan to help', async () => {
-    const f = join(logDir, 'app.log');
+    const f = join(tree.logDir, 'app.log');
     appendFileSync(f, '');
     const sender = await start({ rescan_interval_ms: 60_000 }, {});
-    await sleep(300); // chokidar is watching
-    let n = 0;
+    // A first line that arrives proves chokidar watches the file: the rescan is a minute away.
+    appendFileSync(f, 'probe\n');
+    await waitFor('the probe line', () => sender.got.length >= 1);
+    let n = 1;
     for (let round = 0; round < 5; round++) {
       // chokidar emits the first change and drops the second (within 50 ms of the first).
       appendFileSync(f, `r${round}-a\n`);
-      await sleep(10);
+      await sleep(10); // the scenario: a second burst 10 ms after the first
       appendFileSync(f, `r${round}-b\n`);
       n += 2;
-      await waitFor(() => sender.got.length >= n, `round ${round}: both bursts`, 1000);
-      await sleep(150);
+      await waitFor(`round ${round}: both bursts`, () => sender.got.length >= n, 1000);
+      await sleep(150); // the scenario: silence between rounds
     }
-    expect(sender.logs()).toEqual(Array.from({ length: 5 }, (_, r) => [`r${r}-a`, `r${r}-b`]).flat());
+    expect(sender.logs()).toEqual(['probe', ...Array.from({ length: 5 }, (_, r) => [`r${r}-a`, `r${r}-b`]).flat()]);
   });
 
   it('open batches of many tags together hold at most forward.batch_max_bytes: the biggest are sent', async () => {
     const files = 20;
     const perFile = 5;
     const line = (i: number, j: number) => `f${i}-${j}-` + 'x'.repeat(90);
-    for (let i = 0; i < files; i++) appendFileSync(join(logDir, `f${i}.log`), Array.from({ length: perFile }, (_, j) => line(i, j) + '\n').join(''));
+    for (let i = 0; i < files; i++) appendFileSync(join(tree.logDir, `f${i}.log`), Array.from({ length: perFile }, (_, j) => line(i, j) + '\n').join(''));
     // Each tag's batch (~5 × 130 bytes) stays below batch_max_bytes and the flush interval is a
     // minute away: only the bound on their sum sends them.
     const sender = await start({ rescan_interval_ms: 60_000 }, { batch_max_bytes: 1024, batch_max_records: 10_000, flush_interval_ms: 60_000 });
     const total = files * perFile;
     // What may stay open: under 1024 bytes, fewer than 8 records of this size.
-    await waitFor(() => sender.got.length >= total - 8, `all but the last 1 KiB of ${total} records`, 5000);
+    await waitFor(`all but the last 1 KiB of ${total} records`, () => sender.got.length >= total - 8, 5000);
     expect(new Set(sender.got.map((g) => g.tag)).size).toBeGreaterThan(10);
   });
 });

@@ -1,48 +1,32 @@
 // The tail pipeline end to end: real files → TailPipeline → real ForwardClient (shared key) → real
 // `warden sink` receiver on 127.0.0.1, including the receiver going away and coming back.
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ForwardClient } from '../../agent/forward/client.js';
 import { startSink, type Sink } from '../../agent/forward/sink.js';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
-import { memoryLogger, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { captureLogger, counter, readNdjson, waitFor } from '../support/index.js';
+import { caughtUp, tailConfig, tailTree } from '../support/tail.js';
 
-let root: string;
-let logDir: string;
-let stateDir: string;
-let out: string;
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'warden-tfwd-'));
-  logDir = join(root, 'log');
-  stateDir = join(root, 'state');
-  out = join(root, 'sink.ndjson');
-  mkdirSync(logDir, { recursive: true });
-});
-afterEach(() => rmSync(root, { recursive: true, force: true }));
+const tree = tailTree('warden-tfwd-');
+const sinkOut = () => join(tree.root, 'sink.ndjson');
 
 const KEY = 'test-shared-key';
 
-function received(): Array<{ tag: string; record: Record<string, any> }> {
-  if (!existsSync(out)) return [];
-  return readFileSync(out, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
+const received = () => readNdjson(sinkOut());
 
 function startAgent(to: string) {
-  const { logger } = memoryLogger('warn');
+  const { logger } = captureLogger('warn');
   const metrics = createMetrics({ defaults: false });
   const config = tailConfig(
-    stateDir,
-    [logDir],
+    tree.stateDir,
+    [tree.logDir],
     [
-      { name: 'containers', paths: [join(logDir, 'containers', '*.log')], format: 'auto' },
-      { name: 'docker', paths: [join(logDir, 'docker', '*', '*-json.log')], format: 'docker' },
-      { name: 'host', paths: [join(logDir, '*.log')], format: 'plain' },
+      { name: 'containers', paths: [join(tree.logDir, 'containers', '*.log')], format: 'auto' },
+      { name: 'docker', paths: [join(tree.logDir, 'docker', '*', '*-json.log')], format: 'docker' },
+      { name: 'host', paths: [join(tree.logDir, '*.log')], format: 'plain' },
     ],
     {},
     { to, max_inflight_batches: 2, batch_max_records: 20 },
@@ -50,22 +34,22 @@ function startAgent(to: string) {
   const client = new ForwardClient({ to, sharedKey: KEY, selfHostname: 'agent-host', ackTimeoutMs: 2000, connectTimeoutMs: 1000, maxInflight: 2, logger, metrics, reconnect: { initialMs: 20, maxMs: 100 } });
   client.start();
   const p = new TailPipeline({ config, sender: client, logger, metrics, host: 'node-x' });
-  return { p, client };
+  return { p, client, metrics };
 }
 
 describe('tail pipeline into the real ForwardClient and sink', () => {
   it('delivers docker, CRI-behind-symlink and host lines; survives the receiver going away; a restart re-sends nothing', async () => {
-    let sink: Sink = await startSink({ listen: 'tcp://127.0.0.1:0', out, sharedKey: KEY });
+    let sink: Sink = await startSink({ listen: 'tcp://127.0.0.1:0', out: sinkOut(), sharedKey: KEY });
     const port = sink.port!;
     const to = `tcp://127.0.0.1:${port}`;
     const id = 'e'.repeat(64);
-    mkdirSync(join(logDir, 'docker', id), { recursive: true });
-    const dockerFile = join(logDir, 'docker', id, `${id}-json.log`);
-    const podDir = join(logDir, 'pods', 'ns_pod-a_uid-9', 'c1');
+    mkdirSync(join(tree.logDir, 'docker', id), { recursive: true });
+    const dockerFile = join(tree.logDir, 'docker', id, `${id}-json.log`);
+    const podDir = join(tree.logDir, 'pods', 'ns_pod-a_uid-9', 'c1');
     mkdirSync(podDir, { recursive: true });
-    mkdirSync(join(logDir, 'containers'));
+    mkdirSync(join(tree.logDir, 'containers'));
     const criFile = join(podDir, '0.log');
-    const hostFile = join(logDir, 'syslog.log');
+    const hostFile = join(tree.logDir, 'syslog.log');
     const dj = (s: string) => JSON.stringify({ log: s + '\n', stream: 'stderr', time: '2024-02-02T10:00:00.123456789Z' }) + '\n';
     const cri = (s: string) => `2024-02-02T10:00:00.000000002+00:00 stdout F ${s}\n`;
     const writeAll = (from: number, to: number) => {
@@ -76,18 +60,18 @@ describe('tail pipeline into the real ForwardClient and sink', () => {
       }
     };
     writeAll(0, 100);
-    symlinkSync(criFile, join(logDir, 'containers', `pod-a_ns_c1-${'f'.repeat(64)}.log`));
+    symlinkSync(criFile, join(tree.logDir, 'containers', `pod-a_ns_c1-${'f'.repeat(64)}.log`));
 
     const a = startAgent(to);
     await a.p.start();
-    await waitFor(() => received().length >= 300, '300 records', 15_000);
+    await waitFor('300 records', () => received().length >= 300, 15_000);
 
     // The receiver goes away: lines keep coming, reading backs off, nothing is committed meanwhile.
     await sink.close();
     writeAll(100, 200);
-    await new Promise((r) => setTimeout(r, 300));
-    sink = await startSink({ listen: to, out, sharedKey: KEY });
-    await waitFor(() => new Set(received().map((r) => r.record.log)).size >= 600, 'all 600 distinct lines', 15_000);
+    await waitFor('the client saw the receiver go', async () => (await counter(a.metrics.forwardConnected)) === 0);
+    sink = await startSink({ listen: to, out: sinkOut(), sharedKey: KEY });
+    await waitFor('all 600 distinct lines', () => new Set(received().map((r) => r.record.log)).size >= 600, 15_000);
     await a.p.stop();
     await a.client.close();
 
@@ -108,10 +92,13 @@ describe('tail pipeline into the real ForwardClient and sink', () => {
     const before = received().length;
     const b = startAgent(to);
     await b.p.start();
-    await new Promise((r) => setTimeout(r, 600));
+    // A line written now arrives after anything the restart would have sent again.
+    appendFileSync(hostFile, 'hs-after-restart\n');
+    await waitFor('the line after the restart', () => received().some((r) => r.record.log === 'hs-after-restart'), 15_000);
+    await caughtUp(b.p, hostFile);
     await b.p.stop();
     await b.client.close();
-    expect(received().length).toBe(before);
+    expect(received().slice(before).map((r) => r.record.log)).toEqual(['hs-after-restart']);
     await sink.close();
   });
 });

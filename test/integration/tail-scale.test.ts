@@ -1,44 +1,35 @@
 // Many files under a descriptor cap, recovery of a file rotated while warden was down, and a huge
 // line without a newline — with an in-memory acking sender (a fake for the Forward client).
-import { appendFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, openSync, readdirSync, renameSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
-import { counter, memoryLogger, MemorySender, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { counter, captureLogger, waitFor } from '../support/index.js';
+import { MemorySender, tailConfig, tailTree } from '../support/tail.js';
 
-let root: string;
-let logDir: string;
-let stateDir: string;
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'warden-tscale-'));
-  logDir = join(root, 'log');
-  stateDir = join(root, 'state');
-  mkdirSync(logDir, { recursive: true });
-});
-afterEach(() => rmSync(root, { recursive: true, force: true }));
+const tree = tailTree('warden-tscale-');
 
 const fdCount = () => readdirSync('/proc/self/fd').length;
 
 function pipeline(sender: { send: any; writable: any; on: any }, tail: Record<string, unknown>, glob: string) {
   const metrics = createMetrics({ defaults: false });
-  const { logger, lines } = memoryLogger();
-  const config = tailConfig(stateDir, [logDir], [{ name: 'host', paths: [glob], format: 'plain' }], tail);
+  const { logger, lines } = captureLogger();
+  const config = tailConfig(tree.stateDir, [tree.logDir], [{ name: 'host', paths: [glob], format: 'plain' }], tail);
   return { p: new TailPipeline({ config, sender, logger, metrics, host: 'h' }), metrics, lines };
 }
 
 describe('tail at scale (in-memory acking sender)', () => {
   it('2,000 files in 500 directories with max_open_files 64: every line, never more than 64 descriptors', async () => {
     for (let d = 0; d < 500; d++) {
-      const dir = join(logDir, `d${d}`);
+      const dir = join(tree.logDir, `d${d}`);
       mkdirSync(dir);
       for (let i = 0; i < 4; i++) appendFileSync(join(dir, `f${i}.log`), `d${d}f${i}-0\nd${d}f${i}-1\n`);
     }
     const sender = new MemorySender();
     const before = fdCount();
-    const { p, metrics, lines } = pipeline(sender, { max_open_files: 64, rescan_interval_ms: 1000 }, join(logDir, '*', '*.log'));
+    const { p, metrics, lines } = pipeline(sender, { max_open_files: 64, rescan_interval_ms: 1000 }, join(tree.logDir, '*', '*.log'));
     let maxFds = 0;
     let maxOpen = 0;
     const probe = setInterval(async () => {
@@ -47,10 +38,10 @@ describe('tail at scale (in-memory acking sender)', () => {
     }, 5);
     try {
       await p.start();
-      await waitFor(() => sender.got.length >= 4000, '4000 records', 20_000);
+      await waitFor('4000 records', () => sender.got.length >= 4000, 20_000);
       // A second round of writes reaches files closed under the cap.
-      for (let d = 0; d < 500; d += 50) appendFileSync(join(logDir, `d${d}`, 'f0.log'), `d${d}f0-2\n`);
-      await waitFor(() => sender.got.length >= 4010, 'appended lines', 10_000);
+      for (let d = 0; d < 500; d += 50) appendFileSync(join(tree.logDir, `d${d}`, 'f0.log'), `d${d}f0-2\n`);
+      await waitFor('appended lines', () => sender.got.length >= 4010, 10_000);
     } finally {
       clearInterval(probe);
       await p.stop();
@@ -66,10 +57,10 @@ describe('tail at scale (in-memory acking sender)', () => {
   it('files beyond max_open_files wait for a descriptor: warden_tail_waiting_files counts them, 0 once all are read', async () => {
     const N = 12;
     const body = (i: number) => Array.from({ length: 2000 }, (_, k) => `w${i}-${k} ${'x'.repeat(100)}\n`).join('');
-    for (let i = 0; i < N; i++) appendFileSync(join(logDir, `w${i}.log`), body(i));
+    for (let i = 0; i < N; i++) appendFileSync(join(tree.logDir, `w${i}.log`), body(i));
     const sender = new MemorySender();
     // Small reads keep every open file short of EOF for many turns, so none can be closed for the others.
-    const { p, metrics } = pipeline(sender, { max_open_files: 8, read_chunk_bytes: 4096 }, join(logDir, '*.log'));
+    const { p, metrics } = pipeline(sender, { max_open_files: 8, read_chunk_bytes: 4096 }, join(tree.logDir, '*.log'));
     const gauge = async () => (await metrics.waitingFiles.get()).values[0]?.value ?? 0;
     let maxWaiting = 0;
     let maxOpen = 0;
@@ -79,7 +70,7 @@ describe('tail at scale (in-memory acking sender)', () => {
     }, 2);
     try {
       await p.start();
-      await waitFor(() => sender.got.length >= N * 2000, 'every line', 20_000);
+      await waitFor('every line', () => sender.got.length >= N * 2000, 20_000);
     } finally {
       clearInterval(probe);
     }
@@ -95,13 +86,13 @@ describe('tail at scale (in-memory acking sender)', () => {
   });
 
   it('a file rotated while warden was stopped is found by its inode and drained on restart', async () => {
-    const f = join(logDir, 'app.log');
+    const f = join(tree.logDir, 'app.log');
     appendFileSync(f, 'a-0\na-1\n');
-    const glob = join(logDir, '*.log');
+    const glob = join(tree.logDir, '*.log');
     const s1 = new MemorySender();
     const first = pipeline(s1, {}, glob);
     await first.p.start();
-    await waitFor(() => s1.got.length >= 2, 'first lines');
+    await waitFor('first lines', () => s1.got.length >= 2);
     await first.p.stop();
     appendFileSync(f, 'a-2\na-3\n');
     renameSync(f, f + '.1');
@@ -110,7 +101,7 @@ describe('tail at scale (in-memory acking sender)', () => {
     const second = pipeline(s2, {}, glob);
     await second.p.start();
     try {
-      await waitFor(() => s2.got.length >= 3, 'rest of the rotated file and the new one');
+      await waitFor('rest of the rotated file and the new one', () => s2.got.length >= 3);
       await new Promise((r) => setTimeout(r, 200));
       expect(s2.logs().sort()).toEqual(['a-2', 'a-3', 'b-0']);
       expect(await counter(second.metrics.rotations, { kind: 'recovered' })).toBe(1);
@@ -120,13 +111,13 @@ describe('tail at scale (in-memory acking sender)', () => {
   });
 
   it('a 64 MiB line without a newline is split at max_line_bytes and does not lift RSS with it (child with a 32 MiB heap)', async () => {
-    const f = join(logDir, 'huge.log');
+    const f = join(tree.logDir, 'huge.log');
     const chunk = Buffer.alloc(1024 * 1024, 'z');
     const fd = openSync(f, 'w');
     for (let i = 0; i < 64; i++) writeSync(fd, chunk);
     closeSync(fd);
     const script = join(import.meta.dirname, '../fixtures/tail/huge-line.ts');
-    const { stdout } = await execa('node', ['--max-old-space-size=32', '--max-semi-space-size=1', '--import', 'tsx', script, stateDir, logDir, String(63 * 1024 * 1024)], {
+    const { stdout } = await execa('node', ['--max-old-space-size=32', '--max-semi-space-size=1', '--import', 'tsx', script, tree.stateDir, tree.logDir, String(63 * 1024 * 1024)], {
       timeout: 25_000,
     });
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);

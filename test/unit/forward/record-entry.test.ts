@@ -10,7 +10,6 @@ import { buildRecord, type RecordMeta } from '../../../agent/parse/record.js';
 import type { Assembled } from '../../../agent/parse/types.js';
 import { cases } from '../../fixtures/parse/cases.js';
 import { NASTY, randomText, rng } from '../../fixtures/parse/random.js';
-import { runCase } from '../../fixtures/parse/run.js';
 
 const library = new Encoder({ extensionCodec, ignoreUndefined: true });
 const reference = (a: Assembled, meta: RecordMeta): Buffer => Buffer.from(library.encode([new EventTime(a.sec, a.nsec), buildRecord(a, meta)]));
@@ -33,7 +32,7 @@ function fast(records: Assembled[], meta: RecordMeta, buf = new EntryBuffer(16))
 describe('writeRecordEntry is byte-identical to @msgpack/msgpack encoding buildRecord()', () => {
   for (const c of cases) {
     it(`parser case: ${c.name}`, () => {
-      const { records } = runCase(c);
+      const records = c.expect;
       expect(records.length).toBeGreaterThan(0);
       for (const meta of METAS) {
         const want = Buffer.concat(records.map((a) => reference(a, meta)));

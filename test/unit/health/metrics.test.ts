@@ -1,7 +1,7 @@
 // The metrics an operator alerts on read what they say from the first scrape.
 import { describe, expect, it } from 'vitest';
 import { createMetrics, KNOWN_LABELS } from '../../../agent/health/metrics.js';
-import { sleep, waitFor } from '../../../scripts/lib/util.js';
+import { sleep, waitFor } from '../../support/index.js';
 
 function value(text: string, name: string): number {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);

@@ -9,7 +9,7 @@ import { startSink, type Sink } from '../../../agent/forward/sink.js';
 import { createMetrics } from '../../../agent/health/metrics.js';
 import { JournalSource, type JournalSourceOptions } from '../../../agent/journal/source.js';
 import { journalToolsMissing, sequence, writeJournal } from '../../fixtures/journal/write.js';
-import { memoryLogger, waitFor } from '../../fixtures/tail/harness.js';
+import { captureLogger, waitFor } from '../../support/index.js';
 
 let root: string;
 beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'warden-jsrc-'))));
@@ -18,7 +18,7 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 const missing = journalToolsMissing();
 
 function options(over: Partial<JournalSourceOptions> & Pick<JournalSourceOptions, 'sender'>): { opts: JournalSourceOptions; lines: string[] } {
-  const { logger, lines } = memoryLogger('info');
+  const { logger, lines } = captureLogger('info');
   const opts: JournalSourceOptions = {
     input: { name: 'node', units: ['kubelet.service'], matches: [], journal_dir: join(root, 'journal') },
     stateDir: join(root, 'state'),
@@ -42,7 +42,7 @@ describe('JournalSource', () => {
     const { opts, lines } = options({ sender, journalctl: join(root, 'no-such-journalctl') });
     const src = new JournalSource(opts);
     await src.start();
-    await waitFor(() => src.status().restarts >= 2, 'two restarts');
+    await waitFor('two restarts', () => src.status().restarts >= 2);
     expect(src.status()).toMatchObject({ last_exit: 'start_failed(ENOENT)', records: 0 });
     expect(lines.join('')).toContain('journalctl is not installed');
     await src.stop();
@@ -63,7 +63,7 @@ describe('JournalSource', () => {
     beforeEach(async () => {
       mkdirSync(join(root, 'journal'));
       sink = await startSink({ listen: 'tcp://127.0.0.1:0', out: out(), sharedKey: null });
-      const { logger } = memoryLogger('silent');
+      const { logger } = captureLogger('silent');
       client = new ForwardClient({ to: `tcp://127.0.0.1:${sink.port}`, sharedKey: null, selfHostname: 'a', ackTimeoutMs: 5000, connectTimeoutMs: 1000, maxInflight: 2, logger });
       client.start();
     });
@@ -77,14 +77,14 @@ describe('JournalSource', () => {
       writeJournal(join(root, 'journal', 'old.journal'), sequence('old', 0, 5, ['kubelet.service'], (t0 - 3_600_000) * 1000));
       const first = new JournalSource(options({ sender: client, readFrom: 'end', now: () => t0 }).opts);
       await first.start();
-      await waitFor(() => first.status().pid !== null, 'journalctl running');
+      await waitFor('journalctl running', () => first.status().pid !== null);
       await first.stop();
       // Written after the first start, while warden is down; the next start is a minute later by its
       // clock, and still reads them: it starts where the first start began, not at its own "now".
       writeJournal(join(root, 'journal', 'new.journal'), sequence('new', 0, 5, ['kubelet.service'], (t0 + 1000) * 1000));
       const second = new JournalSource(options({ sender: client, readFrom: 'end', now: () => t0 + 60_000 }).opts);
       await second.start();
-      await waitFor(() => received().length >= 5, 'the new entries');
+      await waitFor('the new entries', () => received().length >= 5);
       await second.stop();
       expect(received()).toEqual(['new-0', 'new-1', 'new-2', 'new-3', 'new-4']);
     });
@@ -94,11 +94,11 @@ describe('JournalSource', () => {
       const src = new JournalSource(options({ sender: client }).opts);
       src.pause();
       await src.start();
-      await waitFor(() => src.status().pid !== null, 'journalctl running');
+      await waitFor('journalctl running', () => src.status().pid !== null);
       await new Promise((r) => setTimeout(r, 300));
       expect(src.status().records).toBe(0);
       src.resume();
-      await waitFor(() => received().length >= 20, 'all entries after resume');
+      await waitFor('all entries after resume', () => received().length >= 20);
       await src.stop();
       expect(src.status().records_acked).toBe(20);
     });

@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseCri } from '../../../agent/parse/cri.js';
 import { cases, NOW } from '../../fixtures/parse/cases.js';
 import { mutate, rng } from '../../fixtures/parse/random.js';
-import { runCase } from '../../fixtures/parse/run.js';
 
 const criCases = cases.filter((c) => c.format === 'cri');
-
-describe('parseCri over the shared cases', () => {
-  it.each(criCases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    const { records, pendingAfterFlush } = runCase(c);
-    expect(records).toStrictEqual(c.expect);
-    expect(pendingAfterFlush).toBe(0);
-  });
-});
 
 describe('parseCri fragments', () => {
   it('P is partial, F is not; later tags are kept', () => {

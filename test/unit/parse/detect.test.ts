@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { detectFormat } from '../../../agent/parse/detect.js';
 import { cases } from '../../fixtures/parse/cases.js';
-import { parsers } from '../../fixtures/parse/run.js';
+import { parseCri } from '../../../agent/parse/cri.js';
+import { parseDocker } from '../../../agent/parse/docker.js';
+import { parseHostLine } from '../../../agent/parse/plain.js';
+
+const parsers = { docker: parseDocker, cri: parseCri, plain: parseHostLine };
 
 describe('detectFormat', () => {
   it.each(cases.filter((c) => c.lines[0] !== '').map((c) => [c.name, c] as const))('%s', (_name, c) => {

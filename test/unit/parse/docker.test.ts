@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseDocker, parseDockerFast, parseDockerJson } from '../../../agent/parse/docker.js';
 import { cases, NOW } from '../../fixtures/parse/cases.js';
 import { mutate, randomText, rng } from '../../fixtures/parse/random.js';
-import { runCase } from '../../fixtures/parse/run.js';
 
 const dockerCases = cases.filter((c) => c.format === 'docker');
-
-describe('parseDocker over the shared cases', () => {
-  it.each(dockerCases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    const { records, pendingAfterFlush } = runCase(c);
-    expect(records).toStrictEqual(c.expect);
-    expect(pendingAfterFlush).toBe(0);
-  });
-});
 
 describe('parseDocker fast path', () => {
   it('takes the common lines docker writes without the full JSON parse', () => {

@@ -2,21 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { parsePlain } from '../../../agent/parse/plain.js';
 import { Reassembler } from '../../../agent/parse/reassemble.js';
 import type { Assembled, Fragment } from '../../../agent/parse/types.js';
-import { cases } from '../../fixtures/parse/cases.js';
 import { randomText, rng } from '../../fixtures/parse/random.js';
-import { runCase } from '../../fixtures/parse/run.js';
 
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 const frag = (stream: string, content: string, partial: boolean, sec = 1): Fragment => ({ sec, nsec: 0, stream, content, partial });
-
-describe('Reassembler over the shared cases (every format)', () => {
-  it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    const { records, pendingAfterFlush } = runCase(c);
-    expect(records).toStrictEqual(c.expect);
-    expect(pendingAfterFlush).toBe(0);
-    for (const r of records) expect(bytes(r.log)).toBeLessThanOrEqual(c.maxLineBytes ?? 262_144);
-  });
-});
 
 /** The obvious model: join per stream, then chunk each logical line greedily at max bytes. */
 function model(fragments: Fragment[], max: number): Map<string, Assembled[]> {

@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CHECKPOINT_MAX_BYTES, CheckpointStore, type CheckpointEntry } from '../../../agent/tail/checkpoint.js';
 import { createMetrics } from '../../../agent/health/metrics.js';
-import { createLogger } from '../../../core/log.js';
+import { captureLogger } from '../../support/index.js';
 
 let dir: string;
-const logLines: string[] = [];
-const logger = createLogger('info', { stream: { write: (l: string) => logLines.push(l) } as unknown as NodeJS.WritableStream, tty: false });
+const { logger, lines: logLines } = captureLogger('info');
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'warden-cp-'));
   logLines.length = 0;

@@ -6,7 +6,8 @@ import { createMetrics } from '../../../agent/health/metrics.js';
 import { findByInode, openConfined, resolveRoot, Roots } from '../../../agent/tail/confine.js';
 import { Discovery } from '../../../agent/tail/discovery.js';
 import { createLogger } from '../../../core/log.js';
-import { counter, tailConfig } from '../../fixtures/tail/harness.js';
+import { counter } from '../../support/index.js';
+import { tailConfig } from '../../support/tail.js';
 
 let dir = '';
 let root = '';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../agent/health/metrics.js';
 import { Discovery, FULL_SCAN_EVERY, type Candidate } from '../../../agent/tail/discovery.js';
 import { createLogger } from '../../../core/log.js';
-import { tailConfig } from '../../fixtures/tail/harness.js';
+import { tailConfig } from '../../support/tail.js';
 
 let dir = '';
 afterEach(() => {

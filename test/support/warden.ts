@@ -1,24 +1,13 @@
 // Runs the real `warden` (dist/warden.mjs, built by `npm test`) as a child process of the test,
 // with a config in a temp dir, and talks to it over its real health endpoint.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach } from 'vitest';
-import { freePort, waitFor } from '../../scripts/lib/util.js';
+import { WARDEN } from './fixtures.js';
+import { childrenOf } from './procfs.js';
 
-export { freePort, waitFor };
-
-export const ROOT = resolve(import.meta.dirname, '../..');
-export const WARDEN = join(ROOT, 'dist/warden.mjs');
-
-
-
-export function tempDir(prefix = 'warden-it-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 export interface RunningWarden {
   proc: ChildProcess;
@@ -77,21 +66,6 @@ export function wardenScope<W extends RunningWarden = RunningWarden & { stdout: 
   return scope;
 }
 
-/** Pids whose parent is `ppid`, from /proc. */
-export function childrenOf(ppid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const s = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
 /**
  * Writes `config` (a plain object) as YAML in `dir` and starts `warden run` on it, with `wrapper`
  * (e.g. ['setpriv', …, '--'] or faketime) in front of node when given. `output()` is stdout and
@@ -145,26 +119,4 @@ export async function startWarden(dir: string, config: Record<string, unknown>, 
 /** A test name's suffix that says why it is skipped, so the run's output shows the reason. */
 export function skipNote(skip: boolean, why: string): string {
   return skip ? ` (skipped: ${why})` : '';
-}
-
-export function fixture(name: string): string {
-  return join(ROOT, 'test/fixtures/children', name);
-}
-
-export function readNdjson(path: string): any[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
-
-/** True while any process of the group `pgid` exists. */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

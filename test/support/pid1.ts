@@ -2,10 +2,11 @@
 // PID 1 itself) with the double-fork-orphan fixture as its child, and looks at the namespace's
 // processes from the host's /proc (same processes, host pids).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fixture, freePort } from './child-harness.js';
+import { freePort } from '../../scripts/lib/util.js';
+import { fixture, tempDir } from './fixtures.js';
+import { allPids, procStat, type ProcStat } from './procfs.js';
 
 export const DIST = resolve(process.env.WARDEN_TEST_DIST ?? 'dist/warden.mjs');
 
@@ -19,24 +20,11 @@ export function pidNamespaceSkipReason(needTini: boolean): string | null {
   return null;
 }
 
-export interface NsProc {
-  pid: number;
-  state: string;
-  ppid: number;
-}
-
-function stat(pid: number | string): NsProc | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { pid: Number(pid), state: f[0]!, ppid: Number(f[1]) };
-  } catch {
-    return null;
-  }
-}
+export type NsProc = ProcStat;
 
 export class PidNamespaceRun {
-  readonly dir = mkdtempSync(join(tmpdir(), 'warden-pid1-'));
+  private readonly tmp = tempDir('warden-pid1-');
+  readonly dir = this.tmp.dir;
   readonly out: string[] = [];
   proc!: ChildProcess;
   exit!: Promise<number | null>;
@@ -71,11 +59,7 @@ export class PidNamespaceRun {
 
   /** Host pid of the namespace's PID 1 (the process `unshare --fork` forked). */
   nsInit(): number | null {
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      if (stat(name)?.ppid === this.proc.pid) return Number(name);
-    }
-    return null;
+    return allPids().find((pid) => procStat(pid)?.ppid === this.proc.pid) ?? null;
   }
 
   /** Every process of the namespace whose PID 1 has host pid `init`, by host pid. */
@@ -87,14 +71,13 @@ export class PidNamespaceRun {
       return [];
     }
     const out: NsProc[] = [];
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
+    for (const pid of allPids()) {
       try {
-        if (readlinkSync(`/proc/${name}/ns/pid`) !== ns) continue;
+        if (readlinkSync(`/proc/${pid}/ns/pid`) !== ns) continue;
       } catch {
         continue;
       }
-      const st = stat(name);
+      const st = procStat(pid);
       if (st) out.push(st);
     }
     return out;
@@ -110,7 +93,7 @@ export class PidNamespaceRun {
   }
 
   stateOf(pid: number): string | null {
-    return stat(pid)?.state ?? null;
+    return procStat(pid)?.state ?? null;
   }
 
   cleanup(): void {
@@ -119,6 +102,6 @@ export class PidNamespaceRun {
       if (init) process.kill(init, 'SIGKILL'); // the namespace dies with its PID 1
       this.proc.kill('SIGKILL');
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    this.tmp.cleanup();
   }
 }
