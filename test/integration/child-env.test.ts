@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { childScope, freePort, until } from './child-harness.js';
+import { freePort, waitFor } from '../support/index.js';
+import { childScope } from '../support/child.js';
 
 const node = process.execPath;
 const scope = childScope();
@@ -23,7 +24,7 @@ describe('ChildSupervisor environment', () => {
       env: { PORT: String(port), ENV_FILE: envFile, EXTRA: 'extra' },
     });
     h.child.start();
-    await until('env written', () => existsSync(envFile) && readFileSync(envFile, 'utf8'));
+    await waitFor('env written', () => existsSync(envFile) && readFileSync(envFile, 'utf8'));
     const seen = JSON.parse(readFileSync(envFile, 'utf8')) as Record<string, string>;
     expect(seen).toMatchObject({ FROM_BASE: 'base', EXTRA: 'extra', PATH: process.env.PATH });
     for (const key of Object.keys(NOTIFY)) expect(seen).not.toHaveProperty(key);
@@ -41,7 +42,7 @@ describe('ChildSupervisor environment', () => {
       env: { PORT: String(port), ENV_FILE: envFile, EXTRA: 'extra' },
     });
     h.child.start();
-    await until('ready', () => h.child.status().state === 'ready');
+    await waitFor('ready', () => h.child.status().state === 'ready');
     const check = [node, '-e', `require('node:fs').writeFileSync(${JSON.stringify(checkFile)}, JSON.stringify(process.env))`];
     expect(await h.child.reload(check)).toEqual({ ok: true });
     const seen = JSON.parse(readFileSync(checkFile, 'utf8')) as Record<string, string>;
@@ -57,7 +58,7 @@ describe('ChildSupervisor environment', () => {
     try {
       const h = scope.make({ command: [node, '-e', dumpEnv], port, env: { PORT: String(port), ENV_FILE: envFile } });
       h.child.start();
-      await until('env written', () => existsSync(envFile) && readFileSync(envFile, 'utf8'));
+      await waitFor('env written', () => existsSync(envFile) && readFileSync(envFile, 'utf8'));
       expect(JSON.parse(readFileSync(envFile, 'utf8'))).not.toHaveProperty('NOTIFY_SOCKET');
       expect(process.env.NOTIFY_SOCKET).toBe(NOTIFY.NOTIFY_SOCKET);
     } finally {

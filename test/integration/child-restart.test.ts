@@ -46,7 +46,7 @@ describe('ChildSupervisor restarts', () => {
     const h = scope.make({ command: [node, fixture('exit-code.mjs'), '1'], port, restart: { backoff_initial_ms: 1000, backoff_max_ms: 2000, stable_after_s: 60, degraded_after: 5 } });
     const before = Date.now();
     h.child.start();
-    const exit = await until('exit', () => h.child.status().last_exit);
+    const exit = await waitFor('exit', () => h.child.status().last_exit);
     const at = Date.parse(exit.at);
     expect(at).toBeGreaterThanOrEqual(before - 1000);
     expect(at).toBeLessThanOrEqual(Date.now() + 1000);

@@ -11,7 +11,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeEntries } from '../../agent/forward/protocol.js';
 import { createMetrics } from '../../agent/health/metrics.js';
 import { TailPipeline } from '../../agent/tail/pipeline.js';
-import { memoryLogger, tailConfig, waitFor } from '../fixtures/tail/harness.js';
+import { captureLogger, waitFor } from '../support/index.js';
+import { tailConfig } from '../support/tail.js';
 import { mutate, randomText, rng } from '../fixtures/parse/random.js';
 
 const byteParses = vi.hoisted(() => ({ n: 0 }));
@@ -116,10 +117,10 @@ async function ship(bytePath: boolean): Promise<{ streams: Map<string, Buffer>; 
   const sender = new BytesSender();
   byteParses.n = 0;
   // One wall clock reading for every record whose time is the read time (plain lines, raw lines).
-  const p = new TailPipeline({ config, sender, logger: memoryLogger().logger, metrics: createMetrics({ defaults: false }), host: 'h', now: () => 1_767_322_000_123, bytePath });
+  const p = new TailPipeline({ config, sender, logger: captureLogger().logger, metrics: createMetrics({ defaults: false }), host: 'h', now: () => 1_767_322_000_123, bytePath });
   await p.start();
   try {
-    await waitFor(() => p.files().length === 3 && p.lagBytes() === 0, `every byte committed (byte path ${bytePath ? 'on' : 'off'})`, 20_000);
+    await waitFor(`every byte committed (byte path ${bytePath ? 'on' : 'off'})`, () => p.files().length === 3 && p.lagBytes() === 0, 20_000);
   } finally {
     await p.stop();
   }

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../agent/health/metrics.js';
 import { TailPipeline } from '../../../agent/tail/pipeline.js';
-import { counter, memoryLogger, MemorySender, tailConfig, waitFor } from '../../fixtures/tail/harness.js';
+import { captureLogger, counter, waitFor } from '../../support/index.js';
+import { MemorySender, tailConfig } from '../../support/tail.js';
 
 let root: string;
 let logDir: string;
@@ -35,14 +36,14 @@ describe('tail clocks (in-memory acking sender)', () => {
     const sender = new MemorySender();
     const metrics = createMetrics({ defaults: false });
     const config = tailConfig(join(root, 'state'), [logDir], [{ name: 'host', paths: [join(logDir, '*.log')], format: 'plain' }], { rotated_keep_s: 60 });
-    p = new TailPipeline({ config, sender, logger: memoryLogger().logger, metrics, host: 'h', now: () => Date.now() + step });
+    p = new TailPipeline({ config, sender, logger: captureLogger().logger, metrics, host: 'h', now: () => Date.now() + step });
     await p.start();
-    await waitFor(() => sender.got.length >= 3, 'first lines');
+    await waitFor('first lines', () => sender.got.length >= 3);
     p.pause();
     write(f, 3, 10);
     renameSync(f, f + '.1');
     write(join(logDir, 'app.log'), 100, 101);
-    await waitFor(() => p!.files().some((x) => x.state === 'rotated'), 'the rename seen as a rotation');
+    await waitFor('the rename seen as a rotation', () => p!.files().some((x) => x.state === 'rotated'));
     step = 5 * 60 * 1000;
     // Housekeeping runs every 50 ms here: many ticks see the stepped wall clock.
     await new Promise((r) => setTimeout(r, 500));
@@ -50,7 +51,7 @@ describe('tail clocks (in-memory acking sender)', () => {
     expect(p.files().some((x) => x.state === 'rotated')).toBe(true);
     p.resume();
     const want = Array.from({ length: 7 }, (_, i) => `r-${i + 3}`).concat('r-100');
-    await waitFor(() => want.every((l) => sender.logs().includes(l)), 'the rotated file drained and the new one read');
+    await waitFor('the rotated file drained and the new one read', () => want.every((l) => sender.logs().includes(l)));
     expect(await counter(metrics.bytesLost)).toBe(0);
     const stamped = sender.got.find((g) => g.record.log === 'r-100')!;
     expect(stamped.sec).toBeGreaterThanOrEqual(Math.floor((Date.now() + step) / 1000) - 60);

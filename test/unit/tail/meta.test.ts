@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../agent/health/metrics.js';
 import { TailPipeline } from '../../../agent/tail/pipeline.js';
-import { memoryLogger, MemorySender, tailConfig, waitFor } from '../../fixtures/tail/harness.js';
+import { captureLogger, waitFor } from '../../support/index.js';
+import { MemorySender, tailConfig } from '../../support/tail.js';
 
 const ID = '0123456789abcdef'.repeat(4);
 let root: string;
@@ -25,7 +26,7 @@ async function ship(containers: string, files: Record<string, string>): Promise<
   for (const [name, body] of Object.entries(files)) writeFileSync(join(containers, name), body);
   const sender = new MemorySender();
   const config = tailConfig(join(root, 'state'), [root], [{ name: 'containers', paths: [join(containers, '*.log')], format: 'auto' }]);
-  p = new TailPipeline({ config, sender, logger: memoryLogger().logger, metrics: createMetrics({ defaults: false }), host: 'node-1' });
+  p = new TailPipeline({ config, sender, logger: captureLogger().logger, metrics: createMetrics({ defaults: false }), host: 'node-1' });
   await p.start();
   return sender;
 }
@@ -39,7 +40,7 @@ describe('tail metadata (in-memory acking sender)', () => {
       [name]: '2026-01-01T00:00:00.000000000Z stdout F hello\n',
       'other.log': 'plain line\n',
     });
-    await waitFor(() => sender.got.length >= 2, 'both files');
+    await waitFor('both files', () => sender.got.length >= 2);
     const kube = sender.got.find((g) => g.record.log === 'hello')!;
     expect(kube.tag).toBe('kube.prod.web-1.app');
     // Its pod uid is not in the name: the record leaves it out.
@@ -57,7 +58,7 @@ describe('tail metadata (in-memory acking sender)', () => {
     writeFileSync(join(pod, '0.log'), '2026-01-01T00:00:00.000000000Z stderr F linked\n');
     symlinkSync(join(pod, '0.log'), join(containers, `web-1_prod_app-${ID}.log`));
     const sender = await ship(containers, {});
-    await waitFor(() => sender.got.length >= 1, 'the linked file');
+    await waitFor('the linked file', () => sender.got.length >= 1);
     expect(sender.got[0]!.tag).toBe('kube.prod.web-1.app');
     expect(sender.got[0]!.record.kubernetes).toEqual({ namespace_name: 'prod', pod_name: 'web-1', pod_uid: 'uid-1', container_name: 'app' });
   });
