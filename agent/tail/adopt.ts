@@ -1,4 +1,4 @@
-// From paths to tracked files: what discovery finds (the initial scan, every rescan, chokidar
+// From paths to tracked files: what discovery finds (the initial scan, every rescan, inotify
 // events) is adopted: a new file is tracked from its start plan, a known one is read when it grew,
 // and a path that names another file now rotates the one it named. A rescan is the source of
 // truth: a tracked file it no longer finds was rotated (found by its inode) or is gone.
@@ -10,11 +10,18 @@ import type { ResumePlan, TailedFile } from './file.js';
 import { inodeKey } from './identity.js';
 import { DirInodes } from './rotations.js';
 
-/** chokidar's change throttle (50 ms) plus a margin for the event's own delivery. */
-const RECHECK_MS = 75;
+/**
+ * Writes to a file within this long of its first change event are read together: one read per
+ * active file per window, not one per write (a writer flushing every few ms sends an event each
+ * time). It bounds the delay a change event adds before the read.
+ */
+export const CHANGE_COALESCE_MS = 25;
 
 export class Adopter {
   private scanning: Promise<void> | null = null;
+  /** Files with a change event since the last window ended, and the window's timer. */
+  private readonly changed = new Set<TailedFile>();
+  private changeTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly t: Tail) {}
 
@@ -48,13 +55,13 @@ export class Adopter {
     else if (known.fd === null && known.birth !== null) void this.checkBirth(known, c.realPath);
   }
 
-  /** A path may have changed (a chokidar event). */
+  /** A path may have changed (an inotify event). */
   onPathEvent(ev: string, path: string): void {
     if (this.t.env.stopping) return;
     const f = this.t.table.at(path);
     if (ev === 'change' && f && f.state !== 'rotated') {
-      this.t.scheduler.want(f);
-      this.armRecheck(f);
+      this.changed.add(f);
+      this.changeTimer ??= setTimeout(() => this.readChanged(), CHANGE_COALESCE_MS);
       return;
     }
     void this.t.discovery.check(path).then((c) => {
@@ -151,21 +158,17 @@ export class Adopter {
     if (st && st.ino === f.ino && st.dev === f.dev && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth) this.t.scheduler.want(f);
   }
 
-  /**
-   * chokidar drops a `change` that comes within 50 ms of the last one it emitted for the path and
-   * sends none later, so the last write of a burst could wait for the rescan. One more read
-   * RECHECK_MS after the latest change event covers that window (a timer per active file, re-armed
-   * by each event; quiet files have none).
-   */
-  private armRecheck(f: TailedFile): void {
-    if (f.recheck) {
-      f.recheck.refresh();
-      return;
-    }
-    f.recheck = setTimeout(() => {
-      f.recheck = null;
-      if (!this.t.env.stopping) this.t.scheduler.want(f);
-    }, RECHECK_MS);
-    f.recheck.unref();
+  /** The change window ended: every file changed in it is read once. */
+  private readChanged(): void {
+    this.changeTimer = null;
+    if (!this.t.env.stopping) for (const f of this.changed) this.t.scheduler.want(f);
+    this.changed.clear();
+  }
+
+  /** At stop: no window is left pending. */
+  close(): void {
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    this.changeTimer = null;
+    this.changed.clear();
   }
 }

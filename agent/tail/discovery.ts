@@ -1,7 +1,7 @@
 // Which files to tail: every input's globs minus `tail.exclude`, found by a walk of each glob's
-// fixed prefix (the rescan, a readdir + stat per file) and hinted by chokidar events in between.
+// fixed prefix (the rescan, a readdir + stat per file) and hinted by inotify events in between.
 // inotify events get lost under load and watches run out (ENOSPC/EMFILE), so the rescan is the
-// source of truth and chokidar only shortens the wait; when watching fails, the rescan carries on alone.
+// source of truth and events only shorten the wait; when watching fails, the rescan carries on alone.
 //
 // Safety (see confine.ts): the roots are `tail.roots` plus the fixed prefix of every glob not
 // already inside one, resolved through symlinks. A path is tailed only when its realpath, whole,
@@ -156,6 +156,7 @@ export class Discovery {
       if (!unlistable.has(dir)) this.logger.info({ dir, was: code }, 'input directory can be listed again');
     }
     this.unlistable = unlistable;
+    this.watcher.retry();
     return [...out.values()];
   }
 
@@ -248,7 +249,7 @@ export class Discovery {
     return opened;
   }
 
-  /** Start chokidar on every prefix; `onPath` gets paths that may have changed. */
+  /** Watch every prefix down to its depth; `onPath` gets paths that may have changed. */
   startWatching(onPath: (event: string, path: string) => void): void {
     this.watcher.start(this.prefixes(), onPath);
   }

@@ -59,8 +59,6 @@ export class TailedFile {
   /** Ordered end offsets of lines in flight; settled ones before `head` wait to be compacted away. */
   queue: Segment[] = [];
   private head = 0;
-  /** A read soon after a change event, for writes whose own event chokidar dropped (see pipeline). */
-  recheck: NodeJS.Timeout | null = null;
   /** Start of the first line whose text sits in the Reassembler (not sent, not committable); -1 none. */
   pendingStart = -1;
   /** The previous piece was cut at max_line_bytes: the next piece continues it (parsed plain). */

@@ -1,4 +1,4 @@
-// A small path-glob matcher (chokidar 5 dropped glob support). Supported: `*` and `?` (never
+// A small path-glob matcher. Supported: `*` and `?` (never
 // across `/`), `**` as a whole segment (zero or more directories), `[...]` / `[!...]` classes.
 // Each glob is split into its fixed directory prefix (watched and walked) and the pattern below it.
 import { posix } from 'node:path';

@@ -122,7 +122,7 @@ export class TailPipeline implements TailControl {
     this.env.stopping = true;
     for (const timer of [this.rescanTimer, this.houseTimer]) if (timer) clearInterval(timer);
     scheduler.stop();
-    for (const f of table.files()) if (f.recheck) clearTimeout(f.recheck);
+    adopter.close();
     this.env.sender.off?.('drain', this.onDrain);
     await discovery.close();
     await scheduler.idle();

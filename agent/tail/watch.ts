@@ -1,67 +1,123 @@
-// chokidar over the glob prefixes (and the directories symlinks resolve into): events that only
-// shorten the wait for the rescan. inotify watches run out (ENOSPC/EMFILE) and events get lost
-// under load; when watching fails, it stops for good and the rescan carries on alone.
-import type { Stats } from 'node:fs';
-import { watch, type FSWatcher } from 'chokidar';
+// Watching the glob prefixes for hints: one inotify watch per directory (node:fs watch), down to
+// each prefix's depth, and the directories symlinks resolve into. Events are names only, never
+// stat'ed or listed per event: a write is a `change` of its path, a name that appears, vanishes
+// or is renamed an `add` for Discovery.check to judge. (chokidar, used before, re-listed a
+// directory and stat'ed the file on every write inside it: most of warden's CPU at a steady
+// 1,000 lines/s.) inotify events get lost under load and watches run out (ENOSPC/EMFILE), so the
+// rescan stays the source of truth; when watching fails, it stops for good and the rescan carries
+// on alone.
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../../core/log.js';
-import { isInside } from './glob.js';
+import { DirWatchers, type WatchEvent } from './dir-watchers.js';
+
+/** Deepest level below a prefix that is watched when its glob has `**` (depth Infinity). */
+const MAX_WATCH_DEPTH = 16;
 
 export class PathWatcher {
-  private watcher: FSWatcher | null = null;
+  private dirs: DirWatchers | null = null;
   private failed = false;
-  private readonly watchedDirs = new Set<string>();
+  /** Levels still watched below each watched directory (0: only the directory itself). */
+  private readonly below = new Map<string, number>();
+  private onPath: (event: string, path: string) => void = () => {};
+  private prefixes: Array<{ dir: string; depth: number }> = [];
 
   constructor(
     private readonly logger: Logger,
-    /** A path not to watch (excluded); `st` is given for directories chokidar found. */
-    private readonly ignored: (path: string, st?: Stats) => boolean,
+    /** A path not to watch (excluded). */
+    private readonly ignored: (path: string) => boolean,
     /** Whether a directory resolves inside the roots (only those are watched). */
     private readonly inside: (dir: string) => boolean,
   ) {}
 
-  /** Start chokidar on every prefix; `onPath` gets paths that may have changed. */
+  /** Watch every prefix down to its depth; `onPath` gets paths that may have changed. */
   start(prefixes: Array<{ dir: string; depth: number }>, onPath: (event: string, path: string) => void): void {
-    if (this.watcher || this.failed) return;
-    const depth = Math.max(0, ...prefixes.map((p) => (p.depth === Infinity ? 99 : p.depth)));
-    try {
-      // chokidar re-reads a watched directory by its path: after `mv d d.old; ln -s OUT d` that read
-      // goes through the symlink. Excluded directories and directories that resolve outside the
-      // roots are not watched; file events from such a read are refused by Discovery.check().
-      const ignored = (p: string, st?: Stats) => this.ignored(p, st) || (st?.isDirectory() === true && !this.inside(p));
-      this.watcher = watch([], { ignoreInitial: true, followSymlinks: false, depth, ignorePermissionErrors: true, persistent: false, ignored });
-    } catch (err) {
-      this.failed = true;
-      this.logger.warn({ err: String(err) }, 'file watching unavailable; relying on the periodic rescan');
-      return;
-    }
-    const w = this.watcher;
-    for (const ev of ['add', 'change', 'unlink'] as const) w.on(ev, (p: string) => onPath(ev, p));
-    w.on('error', (err: unknown) => {
-      const code = (err as NodeJS.ErrnoException)?.code;
-      this.logger.warn({ err: String(err), code }, 'file watching failed (inotify watches or descriptors exhausted?); falling back to the periodic rescan alone');
-      this.failed = true;
-      this.watcher = null;
-      void w.close().catch(() => {});
+    if (this.dirs || this.failed) return;
+    this.onPath = onPath;
+    this.prefixes = prefixes;
+    this.dirs = new DirWatchers({
+      onEvent: (ev, path) => this.onEvent(ev, path),
+      onUnavailable: (err) => {
+        this.logger.warn({ err: String(err), code: err.code }, 'file watching failed (inotify watches or descriptors exhausted?); falling back to the periodic rescan alone');
+        this.failed = true;
+        this.dirs = null;
+        this.below.clear();
+      },
     });
-    for (const p of prefixes) if (this.inside(p.dir)) this.watchDir(p.dir);
+    this.retry();
   }
 
-  /** Watch `dir` too, unless it is watched already (itself or a directory above it). */
+  /** After a rescan: watch the prefixes that could not be watched before (missing then). */
+  retry(): void {
+    for (const p of this.prefixes) this.watchTree(p.dir, Math.min(p.depth, MAX_WATCH_DEPTH), false);
+  }
+
+  /** Watch `dir` itself too (the directory a symlink resolves into). */
   watchDir(dir: string): void {
-    if (!this.watcher || this.watchedDirs.has(dir)) return;
-    if ([...this.watchedDirs].some((d) => isInside(dir, d))) return;
-    this.watchedDirs.add(dir);
-    this.watcher.add(dir);
+    this.watchTree(dir, 0, false);
   }
 
   watching(): boolean {
-    return this.watcher !== null;
+    return this.dirs !== null;
   }
 
   async close(): Promise<void> {
-    const w = this.watcher;
-    this.watcher = null;
-    this.watchedDirs.clear();
-    if (w) await w.close().catch(() => {});
+    this.dirs?.close();
+    this.dirs = null;
+    this.below.clear();
+  }
+
+  /**
+   * Watches `dir` and, `levels` deep, the directories below it. Symlinked, excluded and outside
+   * directories are not entered. `announce`: the directory is new, so what is already in it is
+   * reported (it may have been filled before its watch began).
+   */
+  private watchTree(dir: string, levels: number, announce: boolean): void {
+    const dirs = this.dirs;
+    if (!dirs || this.ignored(dir) || !this.inside(dir)) return;
+    if ((this.below.get(dir) ?? -1) >= levels) return;
+    if (!dirs.watch(dir)) return;
+    this.below.set(dir, levels);
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (announce) this.onPath('add', path);
+      if (levels > 0 && e.isDirectory()) this.watchTree(path, levels - 1, announce);
+    }
+  }
+
+  private onEvent(ev: WatchEvent, path: string): void {
+    if (ev === 'change') {
+      this.onPath('change', path);
+      return;
+    }
+    const parent = path.slice(0, path.lastIndexOf('/')) || '/';
+    const levels = this.below.get(parent);
+    if (levels !== undefined && levels > 0 && isDirectory(path)) this.watchTree(path, levels - 1, true);
+    else if (this.below.has(path) && !isDirectory(path)) this.forget(path);
+    this.onPath('add', path);
+  }
+
+  /** A watched directory is gone: its watch and those below it. */
+  private forget(dir: string): void {
+    for (const d of [...this.below.keys()]) {
+      if (d === dir || d.startsWith(`${dir}/`)) {
+        this.below.delete(d);
+        this.dirs?.unwatch(d);
+      }
+    }
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -58,8 +58,8 @@ describe('no escape out of tail.roots (issue 15 item 1)', () => {
     renameSync(pod, `${pod}.old`);
     symlinkSync(outside, pod);
     // Activity on both sides: the moved file grows, and so does outside, where a new file appears.
-    // chokidar re-reads the watched directory by its old path, through the symlink, and reports
-    // `pods/ns_pod_uid/app/<new>.log`: a path inside the roots by its string only.
+    // Events name paths by the watched directory's old path, and a rescan walks it again through
+    // the symlink: `pods/ns_pod_uid/app/<new>.log` is a path inside the roots by its string only.
     for (let i = 2; i <= 6; i++) {
       appendFileSync(join(`${pod}.old`, 'app', '0.log'), `inside-${i}\n`);
       appendFileSync(join(outside, 'app', '0.log'), `${SECRET}-app-${i}\n`);

@@ -1,5 +1,5 @@
 // Batching and wake-ups of the tail pipeline over real temp files with an in-memory acking sender
-// (a fake for the Forward client): writes whose chokidar change event was dropped, and the bound
+// (a fake for the Forward client): writes inside one change window, and the bound
 // on bytes held in open batches across many tags.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,12 +29,12 @@ describe('tail pipeline batching (in-memory acking sender)', () => {
     const f = join(tree.logDir, 'app.log');
     appendFileSync(f, '');
     const sender = await start({ rescan_interval_ms: 60_000 }, {});
-    // A first line that arrives proves chokidar watches the file: the rescan is a minute away.
+    // A first line that arrives proves the file is watched: the rescan is a minute away.
     appendFileSync(f, 'probe\n');
     await waitFor('the probe line', () => sender.got.length >= 1);
     let n = 1;
     for (let round = 0; round < 5; round++) {
-      // chokidar emits the first change and drops the second (within 50 ms of the first).
+      // The second write lands inside the change window the first one opened (CHANGE_COALESCE_MS).
       appendFileSync(f, `r${round}-a\n`);
       await sleep(10); // the scenario: a second burst 10 ms after the first
       appendFileSync(f, `r${round}-b\n`);

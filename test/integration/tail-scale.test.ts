@@ -48,7 +48,7 @@ describe('tail at scale (in-memory acking sender)', () => {
     }
     expect(new Set(sender.logs()).size).toBe(4010);
     expect(maxOpen).toBeLessThanOrEqual(64);
-    // The pipeline's 64 plus a few of chokidar's watch descriptors and the checkpoint file.
+    // The pipeline's 64 plus the inotify descriptor, the checkpoint file and the process's own.
     expect(maxFds).toBeLessThan(64 + 40);
     expect(lines.join('\n')).not.toMatch(/ENOSPC|EMFILE/);
     expect(p.files()).toHaveLength(2000);
