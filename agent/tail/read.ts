@@ -64,7 +64,11 @@ export class FileReader {
     else if (!run) f.tail = tailOf(buf, total, base + total);
     if (f.readPos > f.size) f.size = f.readPos;
     this.t.env.metrics.bytesRead.inc({ input: f.input.name }, bytesRead);
-    if (f.fpLen < FP_BYTES && f.readPos > f.fpLen) {
+    // Fingerprinted again when this block reached past the bytes it covers, and when it began
+    // inside them: a file resumed below its fingerprint (an unterminated first line, offset 0) that
+    // was rewritten meanwhile has just been read as it is now, and the old mark would call that a
+    // truncation and read it all again.
+    if ((f.fpLen < FP_BYTES && f.readPos > f.fpLen) || base < f.fpLen) {
       const fp = await fingerprintFd(fd);
       f.fp = fp.fp;
       f.fpLen = fp.fpLen;

@@ -322,10 +322,17 @@ const numRuns = Number(process.env.TAIL_MODEL_RUNS ?? 40);
 const replay = process.env.TAIL_MODEL_SEED ? { seed: Number(process.env.TAIL_MODEL_SEED), path: process.env.TAIL_MODEL_PATH } : {};
 // Shrinking a failure re-runs it many times: after 50 s fast-check stops and reports the smallest
 // counterexample so far, with its seed, before the test's own timeout.
+// Counterexamples fast-check found once, run first every time.
+type Example = [Format, Op[]];
+const FOUND: Example[] = [
+  // Resumed at offset 0 below a fingerprint taken over an unterminated first line, rewritten by a
+  // copytruncate before the first read: read once as it is, then taken for a truncation and read again.
+  ['plain', [{ t: 'partial', f: 0 }, { t: 'restart' }, { t: 'copytruncate', f: 0 }, { t: 'long', f: 0, len: 1025 }, { t: 'partial', f: 0 }] as Op[]],
+];
 const property = (formats: Format[], sync: boolean) =>
   fc.assert(
     fc.asyncProperty(fc.constantFrom(...formats), fc.array(opArb, { minLength: 1, maxLength: 14 }), (format, ops) => run(ops, { format, sync })),
-    { numRuns, interruptAfterTimeLimit: 50_000, markInterruptAsFailure: true, ...replay },
+    { numRuns, interruptAfterTimeLimit: 50_000, markInterruptAsFailure: true, examples: sync ? [] : FOUND.filter(([f]) => formats.includes(f)), ...replay },
   );
 
 describe('tail pipeline against a model, fast-check command sequences (in-memory acking sender)', () => {
