@@ -107,6 +107,37 @@ export function criLines(text: string, stream: string, timeNs: bigint, maxPart =
   return parts.map((p, i) => `${time} ${stream} ${i === parts.length - 1 ? 'F' : 'P'} ${p}\n`).join('');
 }
 
+/** The i-th pod's CRI file in /var/log/pods and its /var/log/containers link (not made yet). */
+function criFile(root: string, i: number, r: () => number): GeneratedFile {
+  const ns = ['default', 'kube-system', 'shop', 'payments'][i % 4]!;
+  const pod = `app-${hex(r, 5)}-${i}`;
+  const uid = `${hex(r, 8)}-${hex(r, 4)}-${hex(r, 4)}-${hex(r, 4)}-${hex(r, 12)}`;
+  const container = i % 3 === 0 ? 'sidecar' : 'main';
+  const id = hex(r, 64);
+  const dir = join(root, 'var/log/pods', `${ns}_${pod}_${uid}`, container);
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(join(root, 'var/log/containers'), { recursive: true });
+  const link = join(root, 'var/log/containers', `${pod}_${ns}_${container}-${id}.log`);
+  return { path: link, target: join(dir, '0.log'), format: 'cri', key: `cri${i}`, tag: `kube.${ns}.${pod}.${container}`, lines: 0, bytes: 0 };
+}
+
+/** The i-th Docker container's json-file log. */
+function dockerFile(root: string, i: number, r: () => number): GeneratedFile {
+  const id = hex(r, 64);
+  const dir = join(root, 'var/lib/docker/containers', id);
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, `${id}-json.log`);
+  return { path: target, target, format: 'docker', key: `dock${i}`, tag: `docker.${id}`, lines: 0, bytes: 0 };
+}
+
+/** The i-th host file in /var/log. */
+function hostFile(root: string, i: number): GeneratedFile {
+  const name = ['syslog', 'auth', 'kern', 'daemon', 'messages'][i % 5]! + (i >= 5 ? String(i) : '');
+  mkdirSync(join(root, 'var/log'), { recursive: true });
+  const target = join(root, 'var/log', `${name}.log`);
+  return { path: target, target, format: 'plain', key: `host${i}`, tag: `host.${name}`, lines: 0, bytes: 0 };
+}
+
 export function generateTree(opts: TreeOptions): GeneratedTree {
   const r = rng(opts.seed ?? 1);
   const pods = opts.pods ?? 20;
@@ -138,35 +169,18 @@ export function generateTree(opts: TreeOptions): GeneratedTree {
   };
 
   for (let i = 0; i < pods; i++) {
-    const ns = ['default', 'kube-system', 'shop', 'payments'][i % 4]!;
-    const pod = `app-${hex(r, 5)}-${i}`;
-    const uid = `${hex(r, 8)}-${hex(r, 4)}-${hex(r, 4)}-${hex(r, 4)}-${hex(r, 12)}`;
-    const container = i % 3 === 0 ? 'sidecar' : 'main';
-    const id = hex(r, 64);
-    const dir = join(root, 'var/log/pods', `${ns}_${pod}_${uid}`, container);
-    mkdirSync(dir, { recursive: true });
-    mkdirSync(join(root, 'var/log/containers'), { recursive: true });
-    const target = join(dir, '0.log');
-    const link = join(root, 'var/log/containers', `${pod}_${ns}_${container}-${id}.log`);
-    const file: GeneratedFile = { path: link, target, format: 'cri', key: `cri${i}`, tag: `kube.${ns}.${pod}.${container}`, lines: 0, bytes: 0 };
+    const file = criFile(root, i, r);
     fill(file, (text, stream, tns) => criLines(text, stream, tns));
-    symlinkSync(target, link);
+    symlinkSync(file.target, file.path);
     files.push(file);
   }
   for (let i = 0; i < docker; i++) {
-    const id = hex(r, 64);
-    const dir = join(root, 'var/lib/docker/containers', id);
-    mkdirSync(dir, { recursive: true });
-    const target = join(dir, `${id}-json.log`);
-    const file: GeneratedFile = { path: target, target, format: 'docker', key: `dock${i}`, tag: `docker.${id}`, lines: 0, bytes: 0 };
+    const file = dockerFile(root, i, r);
     fill(file, dockerLines);
     files.push(file);
   }
   for (let i = 0; i < host; i++) {
-    const name = ['syslog', 'auth', 'kern', 'daemon', 'messages'][i % 5]! + (i >= 5 ? String(i) : '');
-    mkdirSync(join(root, 'var/log'), { recursive: true });
-    const target = join(root, 'var/log', `${name}.log`);
-    const file: GeneratedFile = { path: target, target, format: 'plain', key: `host${i}`, tag: `host.${name}`, lines: 0, bytes: 0 };
+    const file = hostFile(root, i);
     fill(file, (text, _s, tns) => `${rfc3339(tns)} node ${text}\n`);
     files.push(file);
   }

@@ -54,43 +54,82 @@ function isoMs(iso: string): number {
   return Date.parse(iso.slice(0, 19) + 'Z') + Number(iso.slice(20, 29)) / 1e6;
 }
 
-export async function latency(scope: Scope, dir: string, opts: LatencyOptions): Promise<LatencyResult> {
-  const root = join(dir, 'logs');
-  const r = rng(42);
-  const paths: string[] = [];
-  for (let i = 0; i < opts.files; i++) paths.push(newContainerFile(root, containerId(r)));
-  const fds = paths.map((p) => openSync(p, 'a'));
-  scope.defer(() => fds.forEach((fd) => closeSync(fd)));
-  // One line each before warden starts: skipped by read_from end, so files are not empty.
-  fds.forEach((fd, i) => writeSync(fd, makeLine(r, `pre${i}`, 0, wallNs(wallMs()))));
+/** Lines of the run that reached the sink (read from its FIFO): arrival delays after the warm-up. */
+class Arrivals {
+  readonly delays: number[] = [];
+  received = 0;
+  maxAt = 0;
+  private maxDelay = -Infinity;
+  warmupEndMs = Infinity;
+  private carry = '';
 
-  const fifo = join(dir, 'sink.fifo');
-  execFileSync('mkfifo', [fifo]);
-  const arrivals: number[] = [];
-  let maxAt = 0;
-  let maxDelay = -Infinity;
-  const warmupEndMs = { v: Infinity };
-  let received = 0;
-  let carry = '';
-  const stream = createReadStream(fifo, { encoding: 'utf8', highWaterMark: 1 << 16 });
-  stream.on('error', () => {});
-  stream.on('data', (chunk) => {
+  take(chunk: string): void {
     const now = wallMs();
-    const parts = (carry + (chunk as string)).split('\n');
-    carry = parts.pop()!;
+    const parts = (this.carry + chunk).split('\n');
+    this.carry = parts.pop()!;
     for (const p of parts) {
       const m = /"time":"([^"]+)"/.exec(p);
       if (!m || !p.includes('"log":"lat#')) continue;
-      received++;
+      this.received++;
       const t = isoMs(m[1]!);
-      if (t < warmupEndMs.v) continue;
-      arrivals.push(now - t);
-      if (now - t > maxDelay) {
-        maxDelay = now - t;
-        maxAt = t;
+      if (t < this.warmupEndMs) continue;
+      this.delays.push(now - t);
+      if (now - t > this.maxDelay) {
+        this.maxDelay = now - t;
+        this.maxAt = t;
       }
     }
-  });
+  }
+}
+
+/** `files` Docker files under `root`, open for appending, each with one line warden skips (read_from end). */
+function openFiles(scope: Scope, root: string, files: number, r: () => number): number[] {
+  const paths: string[] = [];
+  for (let i = 0; i < files; i++) paths.push(newContainerFile(root, containerId(r)));
+  const fds = paths.map((p) => openSync(p, 'a'));
+  scope.defer(() => fds.forEach((fd) => closeSync(fd)));
+  fds.forEach((fd, i) => writeSync(fd, makeLine(r, `pre${i}`, 0, wallNs(wallMs()))));
+  return fds;
+}
+
+/** Writes `rate` lines/s spread over `fds` for `seconds`; warden's CPU is measured after the warm-up. */
+async function writeSteadily(fds: number[], r: () => number, pid: number, opts: LatencyOptions, start: number, warmupEndMs: number) {
+  let cpuStart: number | null = null;
+  let cpuStartAt = 0;
+  let written = 0;
+  for (;;) {
+    const now = wallMs();
+    const elapsed = (now - start) / 1000;
+    if (elapsed >= opts.seconds) break;
+    if (cpuStart === null && now >= warmupEndMs) {
+      cpuStart = cpuSeconds(pid);
+      cpuStartAt = now;
+    }
+    const due = Math.floor(elapsed * opts.rate) - written;
+    if (due > 0) {
+      const ns = wallNs(now);
+      const per: string[][] = fds.map(() => []);
+      for (let i = 0; i < due; i++) per[(written + i) % fds.length]!.push(makeLine(r, 'lat', written + i, ns));
+      per.forEach((lines, i) => lines.length && writeSync(fds[i]!, lines.join('')));
+      written += due;
+    }
+    await sleep(5);
+  }
+  const cpuEnd = cpuSeconds(pid);
+  const cpuPercent = cpuStart === null || cpuEnd === null ? NaN : ((cpuEnd - cpuStart) / ((wallMs() - cpuStartAt) / 1000)) * 100;
+  return { written, cpuPercent };
+}
+
+export async function latency(scope: Scope, dir: string, opts: LatencyOptions): Promise<LatencyResult> {
+  const root = join(dir, 'logs');
+  const r = rng(42);
+  const fds = openFiles(scope, root, opts.files, r);
+  const fifo = join(dir, 'sink.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const got = new Arrivals();
+  const stream = createReadStream(fifo, { encoding: 'utf8', highWaterMark: 1 << 16 });
+  stream.on('error', () => {});
+  stream.on('data', (chunk) => got.take(chunk as string));
   scope.defer(() => stream.destroy());
 
   const w = await startWarden({ dir, globs: [dockerGlob(root)], roots: [join(root, DOCKER_DIR)], readFrom: 'end', sinkOut: fifo, nodeFlags: opts.nodeFlags, forward: opts.forward });
@@ -101,36 +140,12 @@ export async function latency(scope: Scope, dir: string, opts: LatencyOptions): 
 
   const before = await w.metrics();
   const start = wallMs();
-  warmupEndMs.v = start + opts.warmupS * 1000;
-  let cpuStart: number | null = null;
-  let cpuStartAt = 0;
-  let written = 0;
-  let seq = 0;
-  for (;;) {
-    const now = wallMs();
-    const elapsed = (now - start) / 1000;
-    if (elapsed >= opts.seconds) break;
-    if (cpuStart === null && now >= warmupEndMs.v) {
-      cpuStart = cpuSeconds(w.pid);
-      cpuStartAt = now;
-    }
-    const due = Math.floor(elapsed * opts.rate) - written;
-    if (due > 0) {
-      const ns = wallNs(now);
-      const per: string[][] = fds.map(() => []);
-      for (let i = 0; i < due; i++) per[(seq + i) % fds.length]!.push(makeLine(r, 'lat', seq + i, ns));
-      per.forEach((lines, i) => lines.length && writeSync(fds[i]!, lines.join('')));
-      seq += due;
-      written += due;
-    }
-    await sleep(5);
-  }
-  const cpuEnd = cpuSeconds(w.pid);
-  const cpuWindow = (wallMs() - cpuStartAt) / 1000;
-  await waitFor(`all ${written} latency lines at the sink (${received} so far)`, () => received >= written, 15_000, 50);
+  got.warmupEndMs = start + opts.warmupS * 1000;
+  const { written, cpuPercent } = await writeSteadily(fds, r, w.pid, opts, start, got.warmupEndMs);
+  await waitFor(`all ${written} latency lines at the sink (${got.received} so far)`, () => got.received >= written, 15_000, 50);
   const after = await w.metrics();
   const mem = memoryMiB(w.pid);
-  arrivals.sort((a, b) => a - b);
+  const arrivals = got.delays.sort((a, b) => a - b);
   const q = (p: number) => arrivals[Math.min(arrivals.length - 1, Math.floor(p * arrivals.length))]!;
   if (arrivals.length === 0) throw new Error('no line arrived after the warm-up');
   const ack = (p: number) => {
@@ -144,11 +159,11 @@ export async function latency(scope: Scope, dir: string, opts: LatencyOptions): 
     p50ms: q(0.5),
     p99ms: q(0.99),
     maxms: arrivals.at(-1)!,
-    maxAtS: (maxAt - start) / 1000,
+    maxAtS: (got.maxAt - start) / 1000,
     overOneS: arrivals.length - arrivals.filter((a) => a <= 1000).length,
     ackP50ms: ack(0.5),
     ackP99ms: ack(0.99),
-    cpuPercent: cpuStart === null || cpuEnd === null ? NaN : ((cpuEnd - cpuStart) / cpuWindow) * 100,
+    cpuPercent,
     rssMiB: mem?.rss ?? null,
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { configSchema, describeKeys } from '../../../config/schema.js';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
@@ -43,5 +44,29 @@ describe('README exit codes', () => {
     expect(codes.length).toBeGreaterThan(0);
     for (const c of codes) expect(possible, `exit code ${c}`).toContain(c);
     expect(readme).not.toMatch(/child given up/);
+  });
+});
+
+describe('README layout', () => {
+  const layout = readme.slice(readme.indexOf('## Layout'));
+  const rowOf = (dir: string) => layout.split('\n').find((l) => l.startsWith(`| \`${dir}/\` |`));
+  const root = new URL('../../../', import.meta.url).pathname;
+  const sourceDirs = (dir: string): string[] =>
+    readdirSync(join(root, dir), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .flatMap((e) => [`${dir}/${e.name}`, ...sourceDirs(`${dir}/${e.name}`)]);
+
+  it('names every source folder: a row of its own, or its name in its parent folder\'s row', () => {
+    const dirs = ['core', 'agent', 'supervisor', 'config', 'scripts', 'test'].flatMap((d) => [d, ...sourceDirs(d)]);
+    const missing = dirs
+      .filter((d) => d !== 'agent' && !/^test\/(unit|fixtures)\//.test(d) && !/^config\//.test(d))
+      .filter((d) => {
+        if (rowOf(d)) return false;
+        const parent = d.slice(0, d.lastIndexOf('/'));
+        const name = d.slice(d.lastIndexOf('/') + 1);
+        const up = [parent, parent.slice(0, Math.max(0, parent.lastIndexOf('/')))].map(rowOf).find(Boolean);
+        return !up || !new RegExp(`\`(?:[\\w-]+/)?${name}/`).test(up);
+      });
+    expect(missing).toEqual([]);
   });
 });
