@@ -1,39 +1,24 @@
 // The tag and metadata the tail pipeline ships come from parse/kubernetes.ts pathMeta, whatever
 // the file is: real files in a temp tree, an in-memory acking sender (a fake for the Forward client).
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMetrics } from '../../../agent/health/metrics.js';
-import { TailPipeline } from '../../../agent/tail/pipeline.js';
-import { captureLogger, waitFor } from '../../support/index.js';
-import { MemorySender, tailConfig } from '../../support/tail.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../support/index.js';
+import { pipelineScope, tailTree, type MemorySender } from '../../support/tail.js';
 
 const ID = '0123456789abcdef'.repeat(4);
-let root: string;
-let p: TailPipeline | null = null;
-
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'warden-meta-'));
-});
-afterEach(async () => {
-  await p?.stop();
-  p = null;
-  rmSync(root, { recursive: true, force: true });
-});
+const tree = tailTree('warden-meta-');
+const pipelines = pipelineScope(tree);
 
 async function ship(containers: string, files: Record<string, string>): Promise<MemorySender> {
   for (const [name, body] of Object.entries(files)) writeFileSync(join(containers, name), body);
-  const sender = new MemorySender();
-  const config = tailConfig(join(root, 'state'), [root], [{ name: 'containers', paths: [join(containers, '*.log')], format: 'auto' }]);
-  p = new TailPipeline({ config, sender, logger: captureLogger().logger, metrics: createMetrics({ defaults: false }), host: 'node-1' });
-  await p.start();
+  const { sender } = await pipelines.start({ inputs: [{ name: 'containers', paths: [join(containers, '*.log')], format: 'auto' }], roots: [tree.root] });
   return sender;
 }
 
 describe('tail metadata (in-memory acking sender)', () => {
   it('a regular file named like a kubelet container log under /var/log/containers ships as that container', async () => {
-    const containers = join(root, 'var/log/containers');
+    const containers = join(tree.root, 'var/log/containers');
     mkdirSync(containers, { recursive: true });
     const name = `web-1_prod_app-${ID}.log`;
     const sender = await ship(containers, {
@@ -51,8 +36,8 @@ describe('tail metadata (in-memory acking sender)', () => {
   });
 
   it('through a symlink into /var/log/pods the pods path wins (pod uid known)', async () => {
-    const containers = join(root, 'var/log/containers');
-    const pod = join(root, 'var/log/pods/prod_web-1_uid-1/app');
+    const containers = join(tree.root, 'var/log/containers');
+    const pod = join(tree.root, 'var/log/pods/prod_web-1_uid-1/app');
     mkdirSync(containers, { recursive: true });
     mkdirSync(pod, { recursive: true });
     writeFileSync(join(pod, '0.log'), '2026-01-01T00:00:00.000000000Z stderr F linked\n');

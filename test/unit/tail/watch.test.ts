@@ -1,42 +1,28 @@
 // What the tail's inotify watching finds without a rescan (the rescan is a minute away in every
 // case here): real files in a temp tree, an in-memory acking sender (a fake for the Forward client).
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMetrics } from '../../../agent/health/metrics.js';
-import { TailPipeline } from '../../../agent/tail/pipeline.js';
-import { captureLogger, waitFor } from '../../support/index.js';
-import { MemorySender, tailConfig } from '../../support/tail.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../support/index.js';
+import { pipelineScope, tailTree, type MemorySender } from '../../support/tail.js';
 
 const line = (s: string) => `${JSON.stringify({ log: `${s}\n`, stream: 'stdout', time: '2026-01-01T00:00:00.000000000Z' })}\n`;
-let root: string;
-let p: TailPipeline | null = null;
+const tree = tailTree('warden-watch-');
+const pipelines = pipelineScope(tree);
 
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'warden-watch-'));
-});
-afterEach(async () => {
-  await p?.stop();
-  p = null;
-  rmSync(root, { recursive: true, force: true });
-});
-
-async function start(containers: string): Promise<MemorySender> {
-  const sender = new MemorySender();
-  const config = tailConfig(join(root, 'state'), [root], [{ name: 'docker', paths: [join(containers, '*/*-json.log')], format: 'docker' }], { rescan_interval_ms: 60_000 });
-  p = new TailPipeline({ config, sender, logger: captureLogger().logger, metrics: createMetrics({ defaults: false }), host: 'h' });
-  await p.start();
-  return sender;
+/** The Docker layout under the tree's log dir, container `a` holding one file; the rescan a minute away. */
+async function start(first?: string): Promise<{ containers: string; sender: MemorySender }> {
+  const containers = join(tree.logDir, 'containers');
+  mkdirSync(join(containers, 'a'), { recursive: true });
+  writeFileSync(join(containers, 'a/a-json.log'), first ? line(first) : '');
+  const { sender } = await pipelines.start({ inputs: [{ name: 'docker', paths: [join(containers, '*/*-json.log')], format: 'docker' }], tail: { rescan_interval_ms: 60_000 } });
+  if (first) await waitFor('the first file', () => sender.logs().includes(first));
+  return { containers, sender };
 }
 
 describe('tail watching (inotify, no rescan)', () => {
   it('a container directory created after start is watched: its log, written before and after, arrives', async () => {
-    const containers = join(root, 'containers');
-    mkdirSync(join(containers, 'a'), { recursive: true });
-    writeFileSync(join(containers, 'a/a-json.log'), line('a0'));
-    const sender = await start(containers);
-    await waitFor('the first file', () => sender.logs().includes('a0'));
+    const { containers, sender } = await start('a0');
     const b = join(containers, 'b');
     mkdirSync(b);
     writeFileSync(join(b, 'b-json.log'), line('b0'));
@@ -47,11 +33,8 @@ describe('tail watching (inotify, no rescan)', () => {
   });
 
   it('many small writes in a burst are read in few reads: every line arrives, in order', async () => {
-    const containers = join(root, 'containers');
-    mkdirSync(join(containers, 'a'), { recursive: true });
+    const { containers, sender } = await start();
     const file = join(containers, 'a/a-json.log');
-    writeFileSync(file, '');
-    const sender = await start(containers);
     const want: string[] = [];
     for (let i = 0; i < 200; i++) {
       appendFileSync(file, line(`w${i}`));
@@ -62,11 +45,7 @@ describe('tail watching (inotify, no rescan)', () => {
   });
 
   it('a removed and re-created container directory is watched again', async () => {
-    const containers = join(root, 'containers');
-    mkdirSync(join(containers, 'a'), { recursive: true });
-    writeFileSync(join(containers, 'a/a-json.log'), line('a0'));
-    const sender = await start(containers);
-    await waitFor('the first file', () => sender.logs().includes('a0'));
+    const { containers, sender } = await start('a0');
     rmSync(join(containers, 'a'), { recursive: true });
     mkdirSync(join(containers, 'a'));
     writeFileSync(join(containers, 'a/a-json.log'), line('again'));
