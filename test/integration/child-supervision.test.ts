@@ -8,6 +8,7 @@ import { fixture, tempDir, waitFor, alive, freePort, logEntries, rssKb, sleep } 
 import { wardenScope, spawnWarden } from '../support/warden.js';
 import { childScope } from '../support/child.js';
 import { faultConfig, wardenConfig } from '../support/faults.js';
+import { TreeWalker } from '../../supervisor/procfs/tree.js';
 
 const scope = wardenScope();
 const children = childScope();
@@ -136,6 +137,60 @@ describe('descendants that leave the child process group', () => {
 });
 
 describe('a restart after a crash', () => {
+  it('with the governor walking the tree (a shared TreeWalker), the child makes no walk of its own and still kills the escaped grandchild', async () => {
+    const port = await freePort();
+    const walker = new TreeWalker();
+    let walks = 0;
+    let governorWalks = 0;
+    const walk = walker.walk.bind(walker);
+    walker.walk = (pid: number) => {
+      walks++;
+      return walk(pid);
+    };
+    let asked = 0;
+    const latest = walker.latest.bind(walker);
+    walker.latest = (pid: number, maxAgeMs: number) => {
+      asked++;
+      return latest(pid, maxAgeMs);
+    };
+    const h = children.make({ command: [process.execPath, fixture('setsid-grandchild.mjs')], port, env: { PORT: String(port), INTERMEDIATE_MS: '1500' }, walker });
+    // The governor's sampler: a walk of the child's tree every 250 ms.
+    const governor = setInterval(() => {
+      const pid = h.child.pid();
+      if (pid === null) return;
+      governorWalks++;
+      walker.walk(pid);
+    }, 250);
+    try {
+      h.child.start();
+      const line = await waitFor('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
+      const grandchild = Number(line.msg.split(' ')[1]);
+      const first = h.child.pid()!;
+      await waitFor('the grandchild reparented', () => {
+        const st = readFileSync(`/proc/${grandchild}/stat`, 'utf8');
+        return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== first;
+      }, 20_000);
+      await waitFor('a few seconds of sampling', () => governorWalks >= 8 && asked >= 2, 20_000);
+      // The child asked the shared walker each second and was always served the governor's walk.
+      expect(asked).toBeGreaterThanOrEqual(2);
+      expect(walks).toBe(governorWalks);
+      let aliveAtNextStart: boolean | null = null;
+      h.child.on('state', (st: { state: string; pid: number | null }) => {
+        if (st.pid !== null && st.pid !== first && aliveAtNextStart === null) aliveAtNextStart = alive(grandchild);
+      });
+      process.kill(first, 'SIGKILL');
+      await waitFor('the next start', () => aliveAtNextStart !== null, 20_000);
+      try {
+        process.kill(grandchild, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      expect(aliveAtNextStart).toBe(false);
+    } finally {
+      clearInterval(governor);
+    }
+  }, 60_000);
+
   it('kills the old child\'s escaped, reparented grandchild before the next start', async () => {
     const port = await freePort();
     const h = children.make({ command: [process.execPath, fixture('setsid-grandchild.mjs')], port, env: { PORT: String(port), INTERMEDIATE_MS: '1500' } });
