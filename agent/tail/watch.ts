@@ -96,10 +96,13 @@ export class PathWatcher {
       this.onPath('change', path);
       return;
     }
-    const parent = path.slice(0, path.lastIndexOf('/')) || '/';
-    const levels = this.below.get(parent);
-    if (levels !== undefined && levels > 0 && isDirectory(path)) this.watchTree(path, levels - 1, true);
-    else if (this.below.has(path) && !isDirectory(path)) this.forget(path);
+    const levels = this.below.get(path.slice(0, path.lastIndexOf('/')) || '/');
+    const watched = this.below.has(path);
+    if ((levels !== undefined && levels > 0) || watched) {
+      const dir = isDirectory(path);
+      if (dir && levels !== undefined && levels > 0) this.watchTree(path, levels - 1, true);
+      else if (!dir && watched) this.forget(path);
+    }
     this.onPath('add', path);
   }
 
