@@ -16,17 +16,12 @@ export interface LineBytes {
   nsec: number;
   /**
    * The timestamp reader for the lines parsed into this object (one per pipeline or reader; its
-   * cache only saves work, whatever file parsed last). Made on first use when left out.
+   * cache only saves work, whatever file parsed last).
    */
-  times?: TimeBytes;
+  times: TimeBytes;
 }
 
 /** A LineBytes to parse into, with its own timestamp reader. */
 export function newLineBytes(): LineBytes {
   return { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0, times: new TimeBytes() };
-}
-
-/** The timestamp reader of `out`, made on its first line. */
-export function timesOf(out: LineBytes): TimeBytes {
-  return out.times ?? (out.times = new TimeBytes());
 }

@@ -2,7 +2,7 @@
 // The runtime splits long lines (16 KiB by default) into `P` pieces ended by an `F` piece.
 
 import { isAscii } from 'node:buffer';
-import { timesOf, type LineBytes } from './bytes.js';
+import type { LineBytes } from './bytes.js';
 import { parseRfc3339Nano } from './time.js';
 import { utf8Sequence } from './utf8.js';
 import { parseErrorFragment, type Fragment } from './types.js';
@@ -45,7 +45,7 @@ export function parseCriBytes(b: Buffer, s: number, e: number, out: LineBytes): 
   let s1 = s;
   const limit = Math.min(e, s + 40);
   while (s1 < limit && b[s1] !== 0x20) s1++;
-  if (s1 >= limit || !timesOf(out).parse(b, s, s1, out)) return false;
+  if (s1 >= limit || !out.times.parse(b, s, s1, out)) return false;
   let stream: 'stdout' | 'stderr';
   if (b[s1 + 1] === 0x73 && b[s1 + 2] === 0x74 && b[s1 + 3] === 0x64 && b[s1 + 7] === 0x20) {
     // "std" + out|err

@@ -2,7 +2,7 @@
 // plus an optional "attrs" object. Docker splits an application line at 16 KiB; every piece but
 // the last has a `log` without the trailing "\n", which makes it a partial.
 
-import { timesOf, type LineBytes } from './bytes.js';
+import type { LineBytes } from './bytes.js';
 import { parseRfc3339Nano } from './time.js';
 import { utf8Sequence } from './utf8.js';
 import { parseErrorFragment, type Fragment } from './types.js';
@@ -134,7 +134,7 @@ export function parseDockerBytes(b: Buffer, s: number, e: number, out: LineBytes
   i += TIME_BYTES.length;
   // The time runs to the line's closing `"}`; the parser refuses anything but a timestamp in it.
   if (e - 2 <= i || b[e - 2] !== 0x22 || b[e - 1] !== 0x7d) return false;
-  if (!timesOf(out).parse(b, i, e - 2, out)) return false;
+  if (!out.times.parse(b, i, e - 2, out)) return false;
   out.start = from;
   out.end = end;
   out.length = end - from - shrink;

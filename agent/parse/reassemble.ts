@@ -151,6 +151,8 @@ export class Reassembler {
   /** Start of the oldest physical line whose text is held (or that is cut, unfinished); -1 for none. */
   heldFrom(): number {
     let from = this.#cut ? this.#cut.at : -1;
+    // Nothing pending holds text (the plain line's usual case): no walk over the map.
+    if (this.#bytes === 0) return from;
     for (const p of this.#pending.values()) {
       if (p.bytes === 0) continue;
       const at = p.marks[p.markHead]!.at;

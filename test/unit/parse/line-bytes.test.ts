@@ -13,7 +13,7 @@ import { cases, NOW } from '../../fixtures/parse/cases.js';
 import { mutate, randomText, rng } from '../../fixtures/parse/random.js';
 
 const meta = packMeta({ k8s: null, dockerId: 'c0ffee'.repeat(10) + 'abcd', host: 'node-1' });
-const scratch = (): LineBytes => ({ start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0 });
+const scratch = (): LineBytes => newLineBytes();
 
 type Format = 'docker' | 'cri';
 const byBytes: Record<Format, (b: Buffer, s: number, e: number, out: LineBytes) => boolean> = { docker: parseDockerBytes, cri: parseCriBytes };
