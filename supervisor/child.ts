@@ -2,4 +2,3 @@
 export { ChildSupervisor } from './child/supervisor.js';
 export { LAST_LINES, type ChildOptions } from './child/options.js';
 export type { PortHolder } from './child/port-holders.js';
-export { MAX_CHILD_LINE_BYTES } from '../core/lines.js';

@@ -1,7 +1,7 @@
 // The child's process group: signal it, tell whether anything of it still runs, wait until it is
 // gone. The child leads its own group (spawned detached), and fluentd's workers stay in it, so
 // the group is the unit that is stopped and killed, never only the leader.
-import { identity, parseStat, sameProcessRunning, type ProcPlace, type ProcStat } from './procfs/stat.js';
+import { identity, sameProcessRunning, type ProcPlace, type ProcStat } from './procfs/stat.js';
 import { descendantsOf, escapedFrom, listProcs } from './procfs/tree.js';
 
 

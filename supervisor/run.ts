@@ -32,7 +32,6 @@ import { liveVerdict, readyVerdict } from './health-rules.js';
 import { startHangWatch } from './hang-watch.js';
 import { statusSnapshot } from './status.js';
 
-export { resolveSharedKey };
 
 export interface RunOptions {
   configPath?: string;

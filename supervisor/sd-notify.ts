@@ -11,13 +11,10 @@
 //    the manager has processed the message, and while it lives systemd can still tell which unit
 //    it belongs to (a sender that has already exited cannot be attributed and is dropped).
 // Nothing here throws: a failed notification is logged once and the service keeps running.
-import { NOTIFY_ENV_KEYS } from '../core/child-env.js';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { Logger } from '../core/log.js';
 
-/** What systemd hands a notify service; they are warden's, and never passed on to the child (child/env.ts). */
-export { NOTIFY_ENV_KEYS };
 
 export interface Notifier {
   /** False when NOTIFY_SOCKET is unset: every method is then a no-op. */

@@ -3,8 +3,7 @@
 // a handover, not a crash: the topmost survivor of the group becomes the leader and is polled for
 // its exit (it is not our child, so no exit event comes for it).
 import { listProcs } from '../procfs/tree.js';
-import { type ProcPlace as ProcStat } from '../procfs/stat.js';
-import { identity, readStat } from '../procfs/stat.js';
+import { identity, readStat, type ProcPlace as ProcStat } from '../procfs/stat.js';
 import type { Run } from './run-state.js';
 
 /**

@@ -1,9 +1,9 @@
 // Processes other than the child that listen on the Forward port (TCP only): a leftover of an
 // earlier child, or a descendant that took the port, receives what warden ships. Named in /status.
-import { readFileSync } from 'node:fs';
 import { parseForwardTo } from '../../agent/forward/protocol.js';
 import { listenerPids } from '../procfs/sockets.js';
-import { parseStat as parseProcStat, type ProcPlace as ProcStat } from '../procfs/stat.js';
+import { readText } from '../procfs/read.js';
+import { readStat, type ProcPlace as ProcStat } from '../procfs/stat.js';
 
 export interface PortHolder {
   pid: number;
@@ -51,8 +51,8 @@ export function findPortHolders(forwardTo: string, procRoot: string, own: OwnChi
       let pgrp = -1;
       try {
         // The name only (comm), not the arguments: those may hold expanded secrets.
-        command = readFileSync(`${procRoot}/${pid}/comm`, 'utf8').trim();
-        pgrp = parseProcStat(readFileSync(`${procRoot}/${pid}/stat`, 'utf8'))?.pgrp ?? -1;
+        command = readText(`${procRoot}/${pid}/comm`, 256)?.trim() ?? '';
+        pgrp = readStat(pid, procRoot)?.pgrp ?? -1;
       } catch {
         // gone meanwhile
       }

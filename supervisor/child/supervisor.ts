@@ -204,7 +204,9 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   /** The timers of a started run: descendant sampling, the stable mark, and the readiness probe. */
   private watchRun(run: Run): void {
     const o = this.opts;
-    run.sampleTimer = setInterval(() => sampleEscaped(run, this.walker, DESCENDANT_SAMPLE_MS), DESCENDANT_SAMPLE_MS);
+    // A walk up to a quarter older than the period is taken: the governor's own tick, a second
+    // apart, runs a little past it, and a walk just too old would be made again.
+    run.sampleTimer = setInterval(() => sampleEscaped(run, this.walker, DESCENDANT_SAMPLE_MS * 1.25), DESCENDANT_SAMPLE_MS);
     run.sampleTimer.unref();
     run.stableTimer = setTimeout(() => this.onStable(run), o.restart.stable_after_s * 1000);
     const probe = o.readyProbe ?? ((p: { timeoutMs: number; signal: AbortSignal }) => waitReady(o.forwardTo, p));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LAST_LINES, MAX_CHILD_LINE_BYTES } from '../../supervisor/child.js';
+import { MAX_CHILD_LINE_BYTES } from '../../core/lines.js';
+import { LAST_LINES } from '../../supervisor/child.js';
 import { childScope } from '../support/child.js';
 import { fixture, freePort, waitFor, waitForLog } from '../support/index.js';
 
