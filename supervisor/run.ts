@@ -117,7 +117,10 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
     ...childOptions(config, sharedKey),
     walker,
     // Ready = warden's Forward client got through to the child, not merely "the port accepts".
-    readyProbe: (p) => nextForwardConnection(client, p),
+    readyProbe: (p) => {
+      client.expectReceiver(p.timeoutMs);
+      return nextForwardConnection(client, p);
+    },
     logger,
     metrics,
   });

@@ -23,7 +23,7 @@ import { parseForwardTo, type ForwardAddress } from './address.js';
 import { encodePackedForward, newChunkId } from './encode.js';
 import { ForwardAckTimeoutError, ForwardClosedError, ForwardHandshakeError } from './errors.js';
 import { FramePool } from './frame-pool.js';
-import { CONNECT_WARN_AFTER, logConnectionEnd, reconnectDelay, type Backoff } from './reconnect.js';
+import { CONNECT_WARN_AFTER, logConnectionEnd, reconnectDelay, STARTING_RETRY_MS, type Backoff } from './reconnect.js';
 import { MAX_REPLY_BYTES, readReplies } from './replies.js';
 
 export { CONNECT_WARN_AFTER, FramePool, ForwardAckTimeoutError, ForwardClosedError, ForwardHandshakeError, MAX_REPLY_BYTES };
@@ -92,6 +92,8 @@ export class ForwardClient extends EventEmitter {
   private ackTimer: NodeJS.Timeout | null = null;
   private readyAt = 0;
   private ackedOnThisConnection = false;
+  /** Until then (monotonic ms) the receiver is starting: retries come every STARTING_RETRY_MS at most. */
+  private startingUntil = 0;
   private readonly frames: FramePool;
   /** Chunks allowed in flight: maxInflight, or fewer while the budget governor asks (setMaxInflight). */
   private window: number;
@@ -112,6 +114,21 @@ export class ForwardClient extends EventEmitter {
   start(): void {
     if (this.state !== 'idle') return;
     this.connect();
+  }
+
+  /**
+   * The receiver has just been started (a child spawned): for up to `withinMs`, or until a
+   * connection is ready, refused attempts are retried every STARTING_RETRY_MS at most instead of
+   * on the growing backoff, so shipping resumes within a fraction of a second of it listening.
+   * A wait already scheduled is cut short.
+   */
+  expectReceiver(withinMs: number): void {
+    if (this.state === 'closed') return;
+    this.startingUntil = monotonicMs() + withinMs;
+    if (this.state === 'backoff' && this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.scheduleRetry(STARTING_RETRY_MS);
+    }
   }
 
   /**
@@ -253,6 +270,7 @@ export class ForwardClient extends EventEmitter {
     this.connectTimer = null;
     this.state = 'ready';
     this.readyAt = monotonicMs();
+    this.startingUntil = 0;
     this.ackedOnThisConnection = false;
     this.opts.metrics?.forwardConnected.set(1);
     this.opts.logger.info({ to: this.opts.to, resend: this.pending.size }, 'Forward connection ready');
@@ -315,11 +333,16 @@ export class ForwardClient extends EventEmitter {
     // Otherwise back off, so a refusing or flapping receiver is not hammered.
     const healthy = wasReady && (this.ackedOnThisConnection || monotonicMs() - this.readyAt >= this.backoff.maxMs);
     this.failures = healthy ? 0 : this.failures + 1;
-    const delay = reconnectDelay(this.failures, this.backoff);
+    const backoff = reconnectDelay(this.failures, this.backoff);
+    const delay = monotonicMs() < this.startingUntil ? Math.min(backoff, STARTING_RETRY_MS) : backoff;
     const reason = err?.message ?? 'connection closed by the receiver';
     logConnectionEnd(this.opts.logger, { wasReady, failures: this.failures, fields: { to: this.opts.to, err: reason, retryInMs: delay, pending: this.pending.size } });
     this.state = 'backoff';
     if (wasReady) this.emit('disconnected', err);
+    this.scheduleRetry(delay);
+  }
+
+  private scheduleRetry(delay: number): void {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.state === 'backoff') this.connect();

@@ -3,6 +3,9 @@ import { backoffCeilingMs, type BackoffBounds } from '../../core/backoff.js';
 
 export type Backoff = BackoffBounds;
 
+/** The longest wait between attempts while the receiver is starting (ForwardClient.expectReceiver). */
+export const STARTING_RETRY_MS = 250;
+
 /** Failed connection attempts in a row after which a warning is logged (earlier ones are debug). */
 export const CONNECT_WARN_AFTER = 7;
 

@@ -6,6 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ForwardClient, ForwardClosedError, type ForwardClientOptions } from '../../agent/forward/client.js';
+import { STARTING_RETRY_MS } from '../../agent/forward/reconnect.js';
 import { concatEntries, decodeEntries, encodeEntry, encodeMessage, newStreamDecoder, text, textify } from '../../agent/forward/protocol.js';
 import { startSink, type Sink } from '../../agent/forward/sink.js';
 import { createMetrics, type Metrics } from '../../agent/health/metrics.js';
@@ -281,6 +282,36 @@ describe('ForwardClient failure handling', () => {
     const { out } = await sinkAt({ listen: `tcp://127.0.0.1:${port}` });
     await sent;
     expect(lines(out).map((l) => l.record.seq)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('while the receiver is starting (expectReceiver) retries every STARTING_RETRY_MS, not on the long backoff, and delivers soon after it listens', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const refused = (logs: Array<Record<string, unknown>>) => logs.filter((l) => /Forward connect failed/.test(String(l.msg))).length;
+
+    // A backoff of 4–8 s after the first refusal: without expectReceiver the second attempt
+    // would come long after the receiver listens.
+    const slow = { reconnect: { initialMs: 8000, maxMs: 8000 } };
+    const { c, logs } = client(`tcp://127.0.0.1:${port}`, slow);
+    c.start();
+    const sent = c.send('t', batch(0, 3), 3);
+    await waitFor('the first refusal', () => refused(logs) >= 1, 5000, 5);
+    c.expectReceiver(30_000); // cuts the scheduled 4–8 s wait short
+    await waitFor('more attempts at the short interval', () => refused(logs) >= 3, 5000, 5);
+    const { out } = await sinkAt({ listen: `tcp://127.0.0.1:${port}` });
+    const listening = performance.now();
+    await sent;
+    expect(performance.now() - listening).toBeLessThan(STARTING_RETRY_MS + 2500);
+    expect(lines(out).map((l) => l.record.seq)).toEqual([0, 1, 2]);
+
+    // Once connected the window is over: after the receiver goes away, refusals back off as configured again.
+    const before = logs.length;
+    await cleanups.splice(-1)[0]!(); // the sink closes
+    await waitFor('a refusal after the loss', () => logs.slice(before).some((l) => /Forward connect failed/.test(String(l.msg))), 5000, 5);
+    const after = logs.slice(before).find((l) => /Forward connect failed/.test(String(l.msg)))!;
+    expect(after.retryInMs).toBeGreaterThanOrEqual(4000);
   });
 
   it('refuses a receiver that asks for a shared key when none is configured', async () => {
