@@ -5,9 +5,9 @@
 // fingerprint is recomputed as it grows, until it covers FP_BYTES. A stored fingerprint matches a
 // file when the file has at least `fp_len` bytes and the hash of its first `fp_len` bytes is equal:
 // an inode reused for a new file (different first bytes, or shorter) does not match.
+// Read synchronously, as the tail's blocks are (read.ts).
 import { createHash } from 'node:crypto';
-import { read } from 'node:fs';
-import { promisify } from 'node:util';
+import { readSync } from 'node:fs';
 
 export const FP_BYTES = 1024;
 /**
@@ -23,8 +23,6 @@ export interface TailMark {
   len: number;
   hash: string;
 }
-
-const preadAsync = promisify(read);
 
 export interface Fingerprint {
   fp: string;
@@ -43,7 +41,7 @@ export async function fingerprintFd(fd: number, len = FP_BYTES): Promise<Fingerp
   const buf = Buffer.alloc(len);
   let got = 0;
   while (got < len) {
-    const { bytesRead } = await preadAsync(fd, buf, got, len - got, got);
+    const bytesRead = readSync(fd, buf, got, len - got, got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
@@ -68,7 +66,7 @@ export async function tailMatches(fd: number, mark: TailMark): Promise<boolean> 
   const buf = Buffer.alloc(mark.len);
   let got = 0;
   while (got < mark.len) {
-    const { bytesRead } = await preadAsync(fd, buf, got, mark.len - got, mark.at - mark.len + got);
+    const bytesRead = readSync(fd, buf, got, mark.len - got, mark.at - mark.len + got);
     if (bytesRead === 0) return false;
     got += bytesRead;
   }

@@ -1,7 +1,12 @@
 // One read step of one file (the scheduler decides which and when): open it if need be, check it
 // is still the generation read so far, read one block at the read offset, hand the block to the
 // line assembler, skip runs of NULs, and queue the file again while it has more.
-import { fstat, read } from 'node:fs';
+//
+// A block is read synchronously. From the page cache a pread takes microseconds; the same read
+// through libuv's threadpool costs more than the read itself (a hand-off each way and a wake-up of
+// the event loop), which at a steady trickle of lines was most of warden's CPU. fluentd's in_tail
+// and Fluent Bit read on their event loop too. The rare scans over NUL runs stay asynchronous.
+import { fstatSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Tail } from './context.js';
 import type { TailedFile } from './file.js';
@@ -9,7 +14,6 @@ import { FP_BYTES, fingerprintFd, fingerprintMatches, tailMatches, tailOf } from
 import { nulRun, zeroPrefix } from './reader.js';
 
 const readAsync = promisify(read);
-const fstatAsync = promisify(fstat);
 
 /** Block sizes and per-call bound of a scan over NULs (zerosEnd). */
 const ZERO_SCAN_FIRST = 1024 * 1024;
@@ -35,7 +39,7 @@ export class FileReader {
     if (f.checkFp && f.fpLen > 0) {
       f.checkFp = false;
       const same = (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen })) && (!f.tail || (await tailMatches(fd, f.tail)));
-      if (!same) this.t.rotations.truncated(f, (await fstatAsync(fd)).size);
+      if (!same) this.t.rotations.truncated(f, fstatSync(fd).size);
     }
     const pos = f.readPos;
     const chunk = this.t.env.config.tail.read_chunk_bytes;
@@ -43,7 +47,7 @@ export class FileReader {
     // The carry goes in front of the block in one reused buffer: no per-read concatenation.
     const carryLen = f.carry ? f.carry.length : 0;
     const buf = this.readBuffer(carryLen + want);
-    const { bytesRead } = await readAsync(fd, buf, carryLen, want, pos);
+    const bytesRead = readSync(fd, buf, carryLen, want, pos);
     const now = this.t.env.mono();
     if (bytesRead > 0) await this.took(f, fd, buf, carryLen, bytesRead, bytesRead === want, now);
     else await this.atEnd(f, fd, pos, now);
@@ -85,7 +89,7 @@ export class FileReader {
 
   /** A read at `pos` returned nothing: truncated, grown since, or at its end (deleted, perhaps). */
   private async atEnd(f: TailedFile, fd: number, pos: number, now: number): Promise<void> {
-    const st = await fstatAsync(fd);
+    const st = fstatSync(fd);
     if (st.size < pos) {
       this.t.rotations.truncated(f, st.size);
       this.t.scheduler.again(f);

@@ -23,7 +23,7 @@ export function podNote(r: PodResult): string {
   const s = r.stats;
   const m = podMillicores(r);
   const parts = [
-    `wall ${r.wallSeconds.toFixed(1)} s (${r.seconds.toFixed(1)} s from the first line delivered)`,
+    `wall ${r.wallSeconds.toFixed(1)} s (boot ${r.bootSeconds.toFixed(1)} s, then ${r.seconds.toFixed(1)} s from ready to the last line delivered)`,
     m === null ? null : `pod CPU ${m.toFixed(0)}m of ${r.quotaMillicores}m`,
     `peak ${mib(s.peakBytes)} MiB (working set ${mib(r.peakWorkingSet)})`,
     `OOM kills ${s.oomKills ?? '—'}`,

@@ -1,8 +1,10 @@
 // One pod row: started in its own cgroup and scope, polled until every line of the tree is
-// delivered (or the row's time bound), measured over the drain: from the last poll that saw
-// nothing delivered to the one that saw every line.
+// delivered (or the row's time bound), measured over the drain: from the moment the pod is ready
+// to take lines (its boot done) to the poll that saw every line delivered. Boot is in the wall time.
+// Ready: for fluentd alone, in_tail following the files (its pos_file written); for warden, its child ready (warden reads nothing
+// before); Fluent Bit starts in milliseconds and is ready when spawned.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPod, type PodCgroup, type PodStats } from '../cgroup.js';
 import { fluentBitConfig, fluentdConfig, stopProc } from '../others.js';
@@ -15,8 +17,10 @@ import { fluentdEnv, type PodEnv, type PodKind } from './setup.js';
 
 export interface PodResult {
   kind: PodKind;
-  /** From the last poll that saw nothing delivered to the one that saw every line. */
+  /** From the pod ready to the poll that saw every line delivered. */
   seconds: number;
+  /** From the first spawn of the row to the pod ready (its boot). */
+  bootSeconds: number;
   /** From the first spawn of the row to the last line delivered. */
   wallSeconds: number;
   delivered: number;
@@ -45,11 +49,21 @@ export interface PodResult {
 export interface Started {
   /** Delivered records so far. */
   delivered(): Promise<number>;
+  /** The pod has booted and takes lines. */
+  ready(): Promise<boolean>;
   /** Error text when something the row needs has exited. */
   failed(): string | null;
   cpu(): { warden: number | null; fluentd: number | null };
   wardenPid: number | null;
   wardenLog: string | null;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 function alive(p: ChildProcess): boolean {
@@ -70,6 +84,8 @@ function startAlone(kind: 'seed' | 'fluent-bit', env: PodEnv, pod: PodCgroup, di
   env.scope.defer(() => stopProc(proc));
   return {
     delivered: async () => (await receiver.refresh()) - base,
+    // in_tail writes its pos_file as it starts following the files (fluentd's stdout is block-buffered in a pipe).
+    ready: async () => fb || fileSize(join(dir, 'tail.pos')) > 0,
     failed: () => (alive(proc) ? null : `${kind} exited (${proc.exitCode ?? proc.signalCode}): ${err.slice(-400)}`),
     cpu: () => ({ warden: null, fluentd: treeCpuSeconds(proc.pid!) }),
     wardenPid: null,
@@ -107,8 +123,16 @@ async function startWardenRow(kind: 'warden' | 'ceiling' | 'governor-off', env: 
       return 0; // health endpoint not up yet
     }
   };
+  const childReady = async () => {
+    try {
+      return metricSum(await w.metrics(), 'warden_child_ready') > 0;
+    } catch {
+      return false;
+    }
+  };
   return {
     delivered: env.sinkChild ? acked : async () => (await env.receiver.refresh()) - base,
+    ready: childReady,
     failed: () => (alive(w.proc) ? null : `warden exited: ${w.output().slice(-600)}`),
     cpu: () => ({ warden: cpuSeconds(w.pid), fluentd: env.sinkChild ? null : fluentdCpu() }),
     wardenPid: w.pid,
@@ -154,7 +178,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
   const row = await startRow(kind, env, pod, dir);
   const expected = env.tree.lines;
   const mark = (): Mark => ({ at: performance.now(), cpu: row.cpu(), pod: pod.cpuSeconds() });
-  let start = { ...mark(), at: spawnedAt };
+  let start: Mark | null = null;
   let delivered = 0;
   let peakWorkingSet: number | null = null;
   const deadline = spawnedAt + env.timeoutMs;
@@ -163,18 +187,19 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
     if (ws !== null && (peakWorkingSet === null || ws > peakWorkingSet)) peakWorkingSet = ws;
     const failed = row.failed();
     if (failed) throw new Error(failed);
-    const now = mark();
+    if (start === null && (await row.ready())) start = mark();
     delivered = await row.delivered();
-    if (delivered === 0) start = now;
     if (delivered >= expected || performance.now() > deadline) break;
     await sleep(150);
   }
   const end = mark();
+  start ??= end;
   const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
   const perM = (a: number | null, b: number | null) => (a === null || b === null ? null : (a - b) / (Math.min(delivered, expected) / 1e6));
   return {
     kind,
     seconds: (end.at - start.at) / 1000,
+    bootSeconds: (start.at - spawnedAt) / 1000,
     wallSeconds: (end.at - spawnedAt) / 1000,
     delivered,
     expected,
