@@ -69,6 +69,8 @@ export class Discovery {
   /** Classification of regular (non-symlink) paths at the last scan; a symlink's target can change unseen. */
   private fileMemo = new Map<string, Candidate | null>();
   private scans = 0;
+  /** Whether the latest scan listed every directory again (see FULL_SCAN_EVERY). */
+  lastScanFull = true;
 
   constructor(
     config: Config,
@@ -122,6 +124,7 @@ export class Discovery {
       this.classifier.warnOnce(dir, code, { dir, code, err: String(err) }, 'cannot list an input directory; its files are not tailed until it can be read (missing CAP_DAC_READ_SEARCH?)');
     };
     const full = this.scans++ % FULL_SCAN_EVERY === 0;
+    this.lastScanFull = full;
     const dirs: Listing = { prev: full ? new Map() : this.dirMemo, next: new Map(), unchanged: new Set() };
     const fileMemo = new Map<string, Candidate | null>();
     const excluded = (p: string) => this.excluded(p);

@@ -3,13 +3,22 @@
 // `x-json.log.1` beside `x-json.log`) created, written and rotated between scans, which a
 // `/var/log/containers` symlink hides. Each is read as a rotated file. Also the generations of
 // files truncated in place (copytruncate), by which a copy is told from a new file.
-import { closeSync } from 'node:fs';
+import { closeSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { CheckpointEntry } from './checkpoint.js';
 import type { Tail } from './context.js';
 import type { ResumePlan, TailedFile } from './file.js';
 import { fingerprintMatches, inodeKey } from './identity.js';
 import { DirInodes, isRotationOf, type Listed } from './rotations.js';
+
+/** A directory's mtime, or undefined when it cannot be stat'ed (then it is listed, and the listing says why). */
+function mtimeOf(dir: string): number | undefined {
+  try {
+    return statSync(dir).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Truncated generations remembered per file (logrotate keeps a few copies: `rotate 4`). */
 const COPIES_KEPT = 4;
@@ -20,6 +29,14 @@ export class Siblings {
    * of each. Their copy (`x.log.1`, a new inode) is a sibling holding lines already shipped.
    */
   private readonly copied = new Map<string, ResumePlan[]>();
+  /**
+   * Directories whose last listing held no unread sibling, with their mtime then. Between full
+   * scans such a directory is listed again only once its mtime moved (an entry created, renamed or
+   * removed): with the Docker layout every file has a directory of its own, and listing 1,000 of
+   * them every rescan was most of an idle warden's CPU. A sibling that only grows is found at the
+   * next full scan, as discovery's reused listings are.
+   */
+  private readonly quiet = new Map<string, number>();
 
   constructor(private readonly t: Tail) {}
 
@@ -79,7 +96,7 @@ export class Siblings {
    * not outlive the process. Other unread siblings get none: the next start reads them.
    */
   async noteCopies(where: DirInodes): Promise<void> {
-    for (const { s, of } of await this.unread(where)) {
+    for (const { s, of } of await this.unread(where, true)) {
       const key = inodeKey(s.dev, s.ino);
       if (this.t.drained.has(key)) continue;
       const plan = await this.copyOf(s, of);
@@ -92,8 +109,11 @@ export class Siblings {
     }
   }
 
-  /** Rotated siblings of the tailed files not tracked nor drained (each directory listed once), oldest first. */
-  private async unread(where: DirInodes): Promise<Array<{ s: Listed; of: TailedFile }>> {
+  /**
+   * Rotated siblings of the tailed files not tracked nor drained (each directory listed once),
+   * oldest first. `everyDir`: list quiet directories too (at stop).
+   */
+  private async unread(where: DirInodes, everyDir = false): Promise<Array<{ s: Listed; of: TailedFile }>> {
     const byDir = new Map<string, TailedFile[]>();
     for (const f of this.t.table.files()) {
       if (f.unlinked) continue;
@@ -103,8 +123,16 @@ export class Siblings {
       else byDir.set(dir, [f]);
     }
     const found: Array<{ s: Listed; of: TailedFile }> = [];
+    const skipQuiet = !everyDir && !this.t.discovery.lastScanFull;
+    const quiet = new Map<string, number>();
     for (const [dir, files] of byDir) {
+      const mtime = mtimeOf(dir);
+      if (skipQuiet && mtime !== undefined && this.quiet.get(dir) === mtime) {
+        quiet.set(dir, mtime);
+        continue;
+      }
       const keys = new Set<string>();
+      const before = found.length;
       for (const s of await this.t.discovery.listDir(dir, where)) {
         const key = inodeKey(s.dev, s.ino);
         keys.add(key);
@@ -113,6 +141,11 @@ export class Siblings {
         if (of) found.push({ s, of });
       }
       this.t.drained.prune(dir, keys);
+      if (found.length === before && mtime !== undefined) quiet.set(dir, mtime);
+    }
+    if (!everyDir) {
+      this.quiet.clear();
+      for (const [d, m] of quiet) this.quiet.set(d, m);
     }
     return found.sort((a, b) => a.s.mtimeMs - b.s.mtimeMs);
   }
