@@ -56,7 +56,7 @@ export async function podSection(o: PodSectionOptions): Promise<Row[]> {
   }
   const { rows, results } = await kindRows(env, o);
   const w = results.get('warden');
-  rows.push(...targetRows(w, results.get('ceiling'), results.get('seed'), o.judge), ...budgetRows(w));
+  rows.push(...targetRows(w, results.get('ceiling'), results.get('seed'), o.judge), ...budgetRows(w, o.judge));
   if (w) o.log(`pod warden: budget transitions ${w.transitions.length ? '' : 'none'}${w.transitions.map((t) => `\n  ${t.machine}: ${t.from} → ${t.to} (${t.count})`).join('')}\n  warden's log: ${w.wardenLog}`);
   rows.push(await steadyRow(env, o));
   return rows;

@@ -56,7 +56,7 @@ export function targetRows(w: PodResult | undefined, ceiling: PodResult | undefi
 }
 
 /** What the warden pod did with its budget: the pod's CPU against its quota, and the governor's transitions. */
-export function budgetRows(w: PodResult | undefined): Row[] {
+export function budgetRows(w: PodResult | undefined, judge: (ok: boolean) => boolean | null): Row[] {
   const m = w ? podMillicores(w) : null;
   const quota = w?.quotaMillicores ?? 200;
   const cpuNote = !w
@@ -65,7 +65,15 @@ export function budgetRows(w: PodResult | undefined): Row[] {
       ? 'the pod cgroup\'s CPU usage was unreadable'
       : `${m.toFixed(0)}m average: ${w.podCpuSeconds!.toFixed(1)} CPU-s of the whole pod (cgroup ${w.cgroup} ${w.cgroup === 'v1' ? 'cpuacct.usage' : 'cpu.stat usage_usec'}) over the ${w.seconds.toFixed(1)} s drain; throttled periods ${w.stats.throttledPeriods ?? '—'}`;
   const total = w ? w.transitions.reduce((a, t) => a + t.count, 0) : null;
+  const b = w?.backlog ?? null;
+  const backlogShare = b?.podCpuSeconds == null || b.seconds <= 0 ? null : (b.podCpuSeconds / b.seconds / (quota / 1000)) * 100;
+  const backlogNote = !w
+    ? 'the warden pod did not run'
+    : backlogShare === null
+      ? 'warden\'s checkpoint never covered the whole tree, or the pod\'s CPU usage was unreadable'
+      : `${b!.podCpuSeconds!.toFixed(2)} CPU-s over the ${b!.seconds.toFixed(1)} s from ready to the ack after which warden's checkpoint covered every byte of the tree; after it the backlog is in fluentd's buffer, bound by its output`;
   return [
+    { section: 'pod', metric: `warden pod CPU while a backlog waits in the files, share of its ${quota}m quota`, value: backlogShare, unit: '%', target: '≥ 90', met: backlogShare === null ? null : judge(backlogShare >= 90), note: backlogNote },
     { section: 'pod', metric: `warden pod CPU, share of its ${quota}m quota`, value: m === null ? null : (m / quota) * 100, unit: '%', note: cpuNote },
     { section: 'pod', metric: 'warden pod budget state transitions', value: total, unit: '', note: w ? `${formatTransitions(w.transitions)} (warden's log: ${w.wardenLog})` : 'the warden pod did not run' },
   ];

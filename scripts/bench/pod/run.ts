@@ -4,7 +4,7 @@
 // Ready: for fluentd alone, in_tail following the files (its pos_file written); for warden, its child ready (warden reads nothing
 // before); Fluent Bit starts in milliseconds and is ready when spawned.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPod, type PodCgroup, type PodStats } from '../cgroup.js';
 import { fluentBitConfig, fluentdConfig, stopProc } from '../others.js';
@@ -21,6 +21,13 @@ export interface PodResult {
   seconds: number;
   /** From the first spawn of the row to the pod ready (its boot). */
   bootSeconds: number;
+  /**
+   * From the pod ready to the last ack that made warden's checkpoint cover every byte of the tree
+   * (every line in fluentd's buffer: the files no longer hold a backlog; the newest `updated` of its
+   * entries), and the pod's CPU time over it (interpolated between polls); null for rows without
+   * warden in the pod or when the checkpoint never covered it all.
+   */
+  backlog: { seconds: number; podCpuSeconds: number | null } | null;
   /** From the first spawn of the row to the last line delivered. */
   wallSeconds: number;
   delivered: number;
@@ -51,6 +58,8 @@ export interface Started {
   delivered(): Promise<number>;
   /** The pod has booted and takes lines. */
   ready(): Promise<boolean>;
+  /** What warden's checkpoint says was acked, and when it last moved (wall ms); null for rows without warden. */
+  committed(): { bytes: number; lastMovedMs: number } | null;
   /** Error text when something the row needs has exited. */
   failed(): string | null;
   cpu(): { warden: number | null; fluentd: number | null };
@@ -64,6 +73,30 @@ function fileSize(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/** The sum of the offsets in a checkpoint file and its newest `updated` (nothing before the first is written). */
+function checkpointed(path: string): { bytes: number; lastMovedMs: number } {
+  try {
+    const c = JSON.parse(readFileSync(path, 'utf8')) as { files?: Array<{ offset?: number; updated?: string }> };
+    const files = c.files ?? [];
+    return { bytes: files.reduce((a, e) => a + (e.offset ?? 0), 0), lastMovedMs: Math.max(0, ...files.map((e) => Date.parse(e.updated ?? '') || 0)) };
+  } catch {
+    return { bytes: 0, lastMovedMs: 0 };
+  }
+}
+
+/** The pod's CPU seconds at wall time `at`, interpolated between the polls around it. */
+function podCpuAt(polls: Array<{ wall: number; pod: number | null }>, at: number): number | null {
+  for (let i = 1; i < polls.length; i++) {
+    const a = polls[i - 1]!;
+    const b = polls[i]!;
+    if (b.wall < at) continue;
+    if (a.pod === null || b.pod === null) return null;
+    const f = b.wall === a.wall ? 1 : Math.min(1, Math.max(0, (at - a.wall) / (b.wall - a.wall)));
+    return a.pod + (b.pod - a.pod) * f;
+  }
+  return null;
 }
 
 function alive(p: ChildProcess): boolean {
@@ -86,6 +119,7 @@ function startAlone(kind: 'seed' | 'fluent-bit', env: PodEnv, pod: PodCgroup, di
     delivered: async () => (await receiver.refresh()) - base,
     // in_tail writes its pos_file as it starts following the files (fluentd's stdout is block-buffered in a pipe).
     ready: async () => fb || fileSize(join(dir, 'tail.pos')) > 0,
+    committed: () => null,
     failed: () => (alive(proc) ? null : `${kind} exited (${proc.exitCode ?? proc.signalCode}): ${err.slice(-400)}`),
     cpu: () => ({ warden: null, fluentd: treeCpuSeconds(proc.pid!) }),
     wardenPid: null,
@@ -133,6 +167,7 @@ async function startWardenRow(kind: 'warden' | 'ceiling' | 'governor-off', env: 
   return {
     delivered: env.sinkChild ? acked : async () => (await env.receiver.refresh()) - base,
     ready: childReady,
+    committed: () => checkpointed(join(dir, 'state', 'checkpoints.json')),
     failed: () => (alive(w.proc) ? null : `warden exited: ${w.output().slice(-600)}`),
     cpu: () => ({ warden: cpuSeconds(w.pid), fluentd: env.sinkChild ? null : fluentdCpu() }),
     wardenPid: w.pid,
@@ -179,6 +214,9 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
   const expected = env.tree.lines;
   const mark = (): Mark => ({ at: performance.now(), cpu: row.cpu(), pod: pod.cpuSeconds() });
   let start: Mark | null = null;
+  let startWall = 0;
+  let drainedAt: number | null = null;
+  const polls: Array<{ wall: number; pod: number | null }> = [];
   let delivered = 0;
   let peakWorkingSet: number | null = null;
   const deadline = spawnedAt + env.timeoutMs;
@@ -187,7 +225,13 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
     if (ws !== null && (peakWorkingSet === null || ws > peakWorkingSet)) peakWorkingSet = ws;
     const failed = row.failed();
     if (failed) throw new Error(failed);
-    if (start === null && (await row.ready())) start = mark();
+    if (start === null && (await row.ready())) {
+      start = mark();
+      startWall = Date.now();
+    }
+    if (start !== null) polls.push({ wall: Date.now(), pod: pod.cpuSeconds() });
+    const acked: { bytes: number; lastMovedMs: number } | null = start !== null && drainedAt === null ? row.committed() : null;
+    if (acked && acked.bytes >= env.tree.bytes) drainedAt = acked.lastMovedMs;
     delivered = await row.delivered();
     if (delivered >= expected || performance.now() > deadline) break;
     await sleep(150);
@@ -200,6 +244,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
     kind,
     seconds: (end.at - start.at) / 1000,
     bootSeconds: (start.at - spawnedAt) / 1000,
+    backlog: drainedAt === null ? null : { seconds: (drainedAt - startWall) / 1000, podCpuSeconds: diff(podCpuAt(polls, drainedAt), start.pod) },
     wallSeconds: (end.at - spawnedAt) / 1000,
     delivered,
     expected,
