@@ -47,6 +47,7 @@ const EXPECTED: Array<[string, RegExp]> = [
   ['pod', /^warden pod OOM kills$/],
   ['pod', /^warden pod delivered \/ expected$/],
   ['pod', /^warden CPU per million lines in the pod$/],
+  ['pod', /^warden pod CPU while a backlog waits in the files, share of its 200m quota$/],
   ['pod', /^warden pod CPU, share of its 200m quota$/],
   ['pod', /^warden pod budget state transitions$/],
   ['pod', /^warden CPU, steady 200 lines\/s for 2 s$/],
@@ -106,8 +107,11 @@ describe('npm run bench -- --quick', () => {
       expect(pod.note).toMatch(/peak \d+ MiB \(working set \d+\) · OOM kills 0 · throttled periods \d+ · warden [\d.]+ CPU-s\/M · delivered ([\d,]+)\/\1$/);
       const transitions = report.rows.find((r) => r.metric === 'warden pod budget state transitions')!;
       expect(transitions.note).toMatch(/^(none|(\w+\.\w+: \w+ → \w+ \(\d+\)( · )?)+) \(warden's log: \/.*\/warden\/warden\.log\)$/);
-      const share = report.rows.find((r) => /share of its 200m quota/.test(r.metric))!;
+      const share = report.rows.find((r) => /^warden pod CPU, share of its 200m quota/.test(r.metric))!;
       expect(share.note).toMatch(/CPU-s of the whole pod \(cgroup v[12] (cpuacct\.usage|cpu\.stat usage_usec)\)/);
+      const backlog = report.rows.find((r) => /^warden pod CPU while a backlog waits/.test(r.metric))!;
+      expect(backlog.value).toBeGreaterThan(0);
+      expect(backlog.note).toMatch(/^[\d.]+ CPU-s over the [\d.]+ s from ready to the ack after which warden's checkpoint covered every byte of the tree/);
     }
   }, 240_000);
 });
