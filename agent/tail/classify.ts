@@ -3,7 +3,7 @@
 // in warden_refused_total{reason} and logged once per path and reason, not once per rescan; other
 // failures (a symlink that cannot be resolved, a directory that cannot be listed) once per path
 // and errno until they pass.
-import { lstatSync, promises as fsp, realpathSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { InputConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
@@ -46,7 +46,7 @@ export class Classifier {
     }
     if (!l) return null;
     if (regular) regular.is = !l.isSymbolicLink();
-    const target = l.isSymbolicLink() ? await this.resolveLink(path) : this.resolveFile(path, realDir);
+    const target = l.isSymbolicLink() ? this.resolveLink(path) : this.resolveFile(path, realDir);
     if (!target) return null;
     const st = target.st ?? l;
     if (!st.isFile()) return this.refuse(path, 'not_regular', { type: fileType(st) });
@@ -54,11 +54,11 @@ export class Classifier {
     return { path, realPath: target.realPath, input, dev: st.dev, ino: st.ino, size: st.size };
   }
 
-  /** A symlink: its target, when it resolves inside the roots and can be stat'ed. */
-  private async resolveLink(path: string): Promise<{ realPath: string; st: Stats } | null> {
+  /** A symlink: its target, when it resolves inside the roots and can be stat'ed (synchronously, as the walk's lstats). */
+  private resolveLink(path: string): { realPath: string; st: Stats } | null {
     let realPath: string;
     try {
-      realPath = await fsp.realpath(path);
+      realPath = realpathSync.native(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
       // Dangling (ENOENT, ENOTDIR): the target may appear later; that is normal, and quiet.
@@ -69,7 +69,7 @@ export class Classifier {
     }
     if (!this.roots().contains(realPath)) return this.refuse(path, 'outside_roots', { target: realPath });
     try {
-      return { realPath, st: await fsp.stat(realPath) };
+      return { realPath, st: statSync(realPath) };
     } catch {
       return null;
     }

@@ -1,7 +1,7 @@
 // Where rotated files went: one listing of a directory answers every "where is dev:ino now?" of
 // a rescan. Asking findByInode per file listed and lstat'ed the whole directory once per file:
 // with 5,000 files deleted at once, 25 million lstats per rescan.
-import { promises as fsp } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { inodeKey } from './identity.js';
 
@@ -14,18 +14,27 @@ export interface Listed {
   mtimeMs: number;
 }
 
-/** The regular files of `dir` (lstat: a symlink is not the file it names), by `dev:ino`. */
+/**
+ * The regular files of `dir` (lstat: a symlink is not the file it names), by `dev:ino`. Listed
+ * synchronously, as discovery's walk is: a directory's entries are in the kernel's caches, and a
+ * trip through the threadpool per entry cost more than the lstat.
+ */
 export async function inodesIn(dir: string): Promise<Map<string, Listed>> {
   const out = new Map<string, Listed>();
   let names: string[];
   try {
-    names = await fsp.readdir(dir);
+    names = readdirSync(dir);
   } catch {
     return out;
   }
   for (const n of names) {
     const p = join(dir, n);
-    const st = await fsp.lstat(p).catch(() => null);
+    let st: Stats | undefined;
+    try {
+      st = lstatSync(p, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
     if (st && st.isFile()) out.set(inodeKey(st.dev, st.ino), { path: p, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
   }
   return out;
