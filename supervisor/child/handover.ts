@@ -10,7 +10,7 @@ import type { Run } from './run-state.js';
  * After a reload signal, how long an exit of the leader that leaves a successor in its group is
  * taken for a handover (fluentd's old supervisor exits about 10 s after the new one is up).
  */
-const HANDOVER_WINDOW_MS = 120_000;
+export const HANDOVER_WINDOW_MS = 120_000;
 /** How often a followed successor (not our child: no exit event) is checked for being gone. */
 const FOLLOW_POLL_MS = 200;
 

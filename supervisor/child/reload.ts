@@ -6,6 +6,7 @@ import { classifyExit } from '../exit-classify.js';
 import { listProcs } from '../procfs/tree.js';
 import { resolveCommand } from '../self-command.js';
 import { identity, readStat } from '../procfs/stat.js';
+import { HANDOVER_WINDOW_MS } from './handover.js';
 import { isRunning, type Run } from './run-state.js';
 
 export type ReloadResult = { ok: boolean; error?: string };
@@ -63,14 +64,22 @@ export function signalReload(run: Run | null, o: SignalOptions, state: string): 
   const leader = run.leader ?? { pid: run.pid, starttime: 0 };
   // A followed successor is not our child: its pid may be gone and reused before the poll notices.
   if (leader.pid !== run.pid && readStat(leader.pid, o.procRoot)?.starttime !== leader.starttime) return { ok: true };
-  run.groupAtReload = new Set(listProcs(o.procRoot).filter((p) => p.pgrp === run.pid).map(identity));
+  // While an earlier signal may still be handing over, its snapshot stays: the successor that
+  // signal started is in the group now and must not count as an old member. The signal is sent
+  // all the same (a child reloading in place takes each one) and again to a successor, if one
+  // takes over (see reloadAgain).
+  const pending = run.reloadedAt !== null && o.now() - run.reloadedAt <= HANDOVER_WINDOW_MS;
+  const before = pending ? null : new Set(listProcs(o.procRoot).filter((p) => p.pgrp === run.pid).map(identity));
   try {
     process.kill(leader.pid, o.reloadSignal);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return { ok: true }; // exiting: its exit handling takes over
     throw err;
   }
-  run.reloadedAt = o.now();
+  if (before) {
+    run.groupAtReload = before;
+    run.reloadedAt = o.now();
+  } else run.reloadAgain = true;
   o.logger.info({ child: o.child, pid: leader.pid, signal: o.reloadSignal }, 'reload signal sent to the child');
   return { ok: true };
 }

@@ -22,6 +22,11 @@ export interface Run {
   reloadedAt: number | null;
   /** The group's processes (`pid:starttime`) when it was sent: none of them is a successor. */
   groupAtReload: Set<string>;
+  /**
+   * A reload signal came while one sent before could still be handing over: fluentd 1.18 drops a
+   * SIGUSR2 that arrives during its zero-downtime restart, so the successor gets it again.
+   */
+  reloadAgain: boolean;
   followTimer: NodeJS.Timeout | null;
   startedAt: number;
   /** The restart policy as this run began: a hung run's stable time does not count as stable. */
@@ -54,6 +59,7 @@ export function newRun(fields: { startedAt: number; policyAtStart: RestartPolicy
     leader: null,
     reloadedAt: null,
     groupAtReload: new Set(),
+    reloadAgain: false,
     followTimer: null,
     ready: false,
     intent: null,

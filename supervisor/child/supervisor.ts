@@ -288,6 +288,12 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     followSuccessor(run, next, this.opts.procRoot, () => void this.onExit(run, null, null, null));
     this.opts.logger.info({ child: this.name, pid: next.pid, previous_pid: old, pgid: run.pid }, 'child handed over to a successor after the reload signal; following it');
     this.emit('state', this.status());
+    if (run.reloadAgain) {
+      run.reloadAgain = false;
+      this.opts.logger.info({ child: this.name, pid: next.pid }, 'a reload came during the handover: sending it to the successor');
+      const o = this.opts;
+      signalReload(run, { reloadSignal: o.reloadSignal, procRoot: o.procRoot, logger: o.logger, child: this.name, now: this.now }, this.state);
+    }
     return true;
   }
 

@@ -62,6 +62,35 @@ describe('ChildSupervisor reload of a supervised child', () => {
     expect(h.child.status()).toMatchObject({ state: 'stopped', pid: null });
   });
 
+  it('a second reload during the handover: the successor is still followed (not killed as a crash) and gets the reload it missed', async () => {
+    const port = await freePort();
+    const marker = join(scope.tempDir(), 'marker');
+    const h = scope.make({ command: [node, fixture('supervised.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker, HANDOVER: '1', HANDOVER_DELAY_MS: '1500' } });
+    h.child.start();
+    await waitFor('ready', () => h.child.status().state === 'ready');
+    const first = h.child.pid()!;
+    await waitForLog(() => h.entries, { msg: `supervisor ${first}` });
+    expect(await h.child.reload()).toEqual({ ok: true });
+    // The successor is up while the old supervisor waits to exit: a reload now reaches the old one, which ignores it.
+    await waitFor('the successor started', () => h.entries.some((e) => /^supervisor \d+$/.test(e.msg) && e.msg !== `supervisor ${first}`), 10_000);
+    expect(await h.child.reload()).toEqual({ ok: true });
+    const second = await waitFor('the successor followed', () => {
+      const p = h.child.pid();
+      return p !== null && p !== first && p;
+    }, 10_000);
+    // The missed reload goes to the successor, which hands over in turn.
+    const third = await waitFor('the next successor followed', () => {
+      const p = h.child.pid();
+      return p !== null && p !== first && p !== second && p;
+    }, 10_000);
+    expect(marks(marker)).toEqual([`supervisor SIGUSR2 ${first}`, `supervisor SIGUSR2 ${first}`, `supervisor SIGUSR2 ${second}`]);
+    expect(h.child.status()).toMatchObject({ restarts: 0, last_exit: null });
+    expect(h.entries.some((e) => e.msg === 'child exited')).toBe(false);
+    await waitFor('the last one up', () => alive(third) && h.child.status().state === 'ready');
+    await h.child.stop();
+    expect(groupExists(first)).toBe(false);
+  });
+
   it('a leader that exits after a reload signal leaving only its old worker is a crash, not a handover', async () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('supervised.mjs')], port, env: { PORT: String(port), HANDOVER: 'exit' } });
