@@ -10,7 +10,8 @@ import { spawnWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 
-async function config(dir: string, child?: string[]) {
+/** `connectTimeoutMs`: short where a squatter that never answers the handshake must time out fast. */
+async function config(dir: string, child?: string[], connectTimeoutMs = 300) {
   const [healthPort, fwdPort] = [await freePort(), await freePort()];
   mkdirSync(join(dir, 'logs'), { recursive: true });
   return {
@@ -20,7 +21,7 @@ async function config(dir: string, child?: string[]) {
       health: { listen: `127.0.0.1:${healthPort}` },
       inputs: [{ name: 'host', paths: [join(dir, 'logs/*.log')], format: 'plain' }],
       tail: { roots: [join(dir, 'logs')] },
-      forward: { to: `tcp://127.0.0.1:${fwdPort}`, connect_timeout_ms: 300 },
+      forward: { to: `tcp://127.0.0.1:${fwdPort}`, connect_timeout_ms: connectTimeoutMs },
       child: {
         command: child ?? ['warden', 'sink', '--listen', `tcp://127.0.0.1:${fwdPort}`, '--out', join(dir, 'out.ndjson')],
         ready_timeout_s: 3,
@@ -60,7 +61,9 @@ describe('child readiness tells the truth', () => {
   it('a clean start warns about nothing: refused attempts before the child listens are debug', async () => {
     const t = tempDir();
     scope.cleanup = t.cleanup;
-    const { config: c } = await config(t.dir);
+    // The shipped connect timeout: on a loaded machine a sink that has just started can take more
+    // than 300 ms over the handshake, and an attempt given up then resets the connection under it.
+    const { config: c } = await config(t.dir, undefined, 5000);
     const w = (scope.running = spawnWarden(t.dir, c));
     await waitFor('ready', async () => (await w.get('/readyz')).status === 200, 30_000);
     await waitFor('"child ready" logged', () => logEntries(w.output()).some((l) => l.msg === 'child ready'), 5000);
