@@ -334,9 +334,10 @@ export class ForwardClient extends EventEmitter {
     const healthy = wasReady && (this.ackedOnThisConnection || monotonicMs() - this.readyAt >= this.backoff.maxMs);
     this.failures = healthy ? 0 : this.failures + 1;
     const backoff = reconnectDelay(this.failures, this.backoff);
-    const delay = monotonicMs() < this.startingUntil ? Math.min(backoff, STARTING_RETRY_MS) : backoff;
+    const starting = monotonicMs() < this.startingUntil;
+    const delay = starting ? Math.min(backoff, STARTING_RETRY_MS) : backoff;
     const reason = err?.message ?? 'connection closed by the receiver';
-    logConnectionEnd(this.opts.logger, { wasReady, failures: this.failures, fields: { to: this.opts.to, err: reason, retryInMs: delay, pending: this.pending.size } });
+    logConnectionEnd(this.opts.logger, { wasReady, failures: this.failures, starting, fields: { to: this.opts.to, err: reason, retryInMs: delay, pending: this.pending.size } });
     this.state = 'backoff';
     if (wasReady) this.emit('disconnected', err);
     this.scheduleRetry(delay);

@@ -20,6 +20,8 @@ export interface ConnectionEnd {
   wasReady: boolean;
   /** Failed attempts in a row, this one included (0 after a healthy connection). */
   failures: number;
+  /** The receiver is starting (ForwardClient.expectReceiver): refusals are expected until it listens. */
+  starting: boolean;
   fields: { to: string; err: string; retryInMs: number; pending: number };
 }
 
@@ -27,12 +29,12 @@ type EndLogger = { warn(fields: object, msg: string): void; debug(fields: object
 
 /**
  * Refused attempts while the receiver starts (every clean start, every child restart) are
- * expected: debug. A lost connection is worth a warning, and so are attempts failing for a while
+ * expected: debug (a child that never listens is the ready timeout's to report). A lost connection is worth a warning, and so are attempts failing for a while
  * (CONNECT_WARN_AFTER in a row: 10–20 s of backoff), once per run of failures.
  */
 export function logConnectionEnd(logger: EndLogger, end: ConnectionEnd): void {
   const { wasReady, failures, fields } = end;
   if (wasReady) logger.warn(fields, 'Forward connection lost');
-  else if (failures === CONNECT_WARN_AFTER) logger.warn({ ...fields, attempts: failures }, 'Forward receiver still refuses connections');
+  else if (failures === CONNECT_WARN_AFTER && !end.starting) logger.warn({ ...fields, attempts: failures }, 'Forward receiver still refuses connections');
   else logger.debug(fields, 'Forward connect failed');
 }

@@ -15,8 +15,9 @@ export function shippedFluentConf(dir: string, inPort: number, receiverPort: num
   const out = text
     .replace(/^(\s*port) 24224$/m, `$1 ${inPort}`)
     .replace(/^(\s*path) \/var\/lib\/warden\/fluentd-buffer$/m, `$1 ${join(dir, 'fluentd-buffer')}`)
-    .replace(/^(\s*)@type (?:stdout|null)$/m, `$1@type forward\n$1require_ack_response true\n$1<server>\n$1  host 127.0.0.1\n$1  port ${receiverPort}\n$1</server>`);
-  for (const must of [`port ${inPort}`, join(dir, 'fluentd-buffer'), `port ${receiverPort}`]) {
+    // The example output of `<match **>` (not the `<match fluent.**>` of @FLUENT_LOG before it).
+    .replace(/^(<match \*\*>\n)(\s*)@type (?:stdout|null)$/m, `$1$2@type forward\n$2require_ack_response true\n$2<server>\n$2  host 127.0.0.1\n$2  port ${receiverPort}\n$2</server>`);
+  for (const must of [`port ${inPort}`, join(dir, 'fluentd-buffer'), `<match **>\n  @type forward\n`, `port ${receiverPort}`]) {
     if (!out.includes(must)) throw new Error(`${join(checkoutRoot, 'deploy/docker/fluent.conf')}: could not adapt it for the bench (no ${must} after rewriting)`);
   }
   const conf = join(dir, 'fluent.conf');
