@@ -77,9 +77,10 @@ describe('ChildSupervisor restarts', () => {
     await waitFor('ready again', () => h.child.status().state === 'ready' && h.child.pid() !== leader);
   });
 
-  it('restart(reason): graceful stop, immediate start, counted under the reason', async () => {
+  it('restart(reason) of a stable run: graceful stop, immediate start, counted under the reason', async () => {
     const port = await freePort();
-    const h = scope.make({ command: [node, fixture('listen.mjs')], port, restart: { backoff_initial_ms: 5000, backoff_max_ms: 10000, stable_after_s: 60, degraded_after: 5 } });
+    // stable_after_s 0: the run counts as stable at once.
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port, restart: { backoff_initial_ms: 5000, backoff_max_ms: 10000, stable_after_s: 0, degraded_after: 5 } });
     h.child.start();
     await waitFor('ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
@@ -92,5 +93,19 @@ describe('ChildSupervisor restarts', () => {
     expect(s.restarts).toBe(1);
     expect(await metricValue(h.metrics, 'warden_child_restarts_total', { reason: 'budget_memory' })).toBe(1);
     await waitFor('ready', () => h.child.status().state === 'ready');
+  });
+
+  it('a budget restart of a run not yet stable backs off like a crash: no restart every few seconds of a child over budget from its start', async () => {
+    const port = await freePort();
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port, restart: { backoff_initial_ms: 5000, backoff_max_ms: 10000, stable_after_s: 60, degraded_after: 5 } });
+    h.child.start();
+    await waitFor('ready', () => h.child.status().state === 'ready');
+    const first = h.child.pid()!;
+    await h.child.restart('budget_memory');
+    expect(groupExists(first)).toBe(false);
+    const s = h.child.status();
+    expect(s.state).toBe('backoff');
+    expect(s.pid).toBeNull();
+    expect(s.last_exit).toMatchObject({ kind: 'budget_memory' });
   });
 });
