@@ -10,11 +10,12 @@ import type { Tail } from './context.js';
 import type { ResumePlan, TailedFile } from './file.js';
 import { fingerprintMatches, inodeKey } from './identity.js';
 import { DirInodes, isRotationOf, type Listed } from './rotations.js';
+import { sameStamp, trustedStamp, type DirStamp } from './walk.js';
 
-/** A directory's mtime, or undefined when it cannot be stat'ed (then it is listed, and the listing says why). */
-function mtimeOf(dir: string): number | undefined {
+/** A directory's stamp, or undefined when it cannot be stat'ed (then it is listed, and the listing says why). */
+function stampOf(dir: string): DirStamp | undefined {
   try {
-    return statSync(dir).mtimeMs;
+    return statSync(dir);
   } catch {
     return undefined;
   }
@@ -30,13 +31,13 @@ export class Siblings {
    */
   private readonly copied = new Map<string, ResumePlan[]>();
   /**
-   * Directories whose last listing held no unread sibling, with their mtime then. Between full
-   * scans such a directory is listed again only once its mtime moved (an entry created, renamed or
-   * removed): with the Docker layout every file has a directory of its own, and listing 1,000 of
+   * Directories whose last listing held no unread sibling, with their stamp then (walk.ts: mtime,
+   * ctime, inode; none for one changed too recently to trust). Between full scans such a directory
+   * is listed again only once its stamp moved (an entry created, renamed or removed): with the Docker layout every file has a directory of its own, and listing 1,000 of
    * them every rescan was most of an idle warden's CPU. A sibling that only grows is found at the
    * next full scan, as discovery's reused listings are.
    */
-  private readonly quiet = new Map<string, number>();
+  private readonly quiet = new Map<string, DirStamp>();
 
   constructor(private readonly t: Tail) {}
 
@@ -124,11 +125,11 @@ export class Siblings {
     }
     const found: Array<{ s: Listed; of: TailedFile }> = [];
     const skipQuiet = !everyDir && !this.t.discovery.lastScanFull;
-    const quiet = new Map<string, number>();
+    const quiet = new Map<string, DirStamp>();
     for (const [dir, files] of byDir) {
-      const mtime = mtimeOf(dir);
-      if (skipQuiet && mtime !== undefined && this.quiet.get(dir) === mtime) {
-        quiet.set(dir, mtime);
+      const st = stampOf(dir);
+      if (skipQuiet && st && sameStamp(this.quiet.get(dir), st)) {
+        quiet.set(dir, this.quiet.get(dir)!);
         continue;
       }
       const keys = new Set<string>();
@@ -141,7 +142,8 @@ export class Siblings {
         if (of) found.push({ s, of });
       }
       this.t.drained.prune(dir, keys);
-      if (found.length === before && mtime !== undefined) quiet.set(dir, mtime);
+      const stamp = found.length === before && st ? trustedStamp(st) : null;
+      if (stamp) quiet.set(dir, stamp);
     }
     if (!everyDir) {
       this.quiet.clear();

@@ -5,11 +5,15 @@ import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { CompiledGlob } from './glob.js';
 
-/** A directory as last listed: reused while its mtime, ctime and inode stay the same. */
-interface DirMemo {
+/** What tells a directory unchanged: the same mtime, ctime and inode. */
+export interface DirStamp {
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
+}
+
+/** A directory as last listed: reused while its stamp stays the same. */
+interface DirMemo extends DirStamp {
   /** Each entry with its full path, joined once while the directory stays unchanged. */
   entries: Array<{ name: string; path: string; dir: boolean }>;
 }
@@ -20,6 +24,15 @@ interface DirMemo {
  * treats its index).
  */
 const RACY_MS = 2000;
+
+/** The stamp of a directory stat'ed before it was listed, or null when it changed too recently to be trusted (RACY_MS). */
+export function trustedStamp(st: DirStamp, now = Date.now()): DirStamp | null {
+  return now - st.mtimeMs > RACY_MS ? { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino } : null;
+}
+
+export function sameStamp(a: DirStamp | undefined, b: DirStamp): a is DirStamp {
+  return a !== undefined && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+}
 
 export interface Listing {
   /** Directories as listed at the last scan (empty on a full scan). */
@@ -63,7 +76,7 @@ export async function walk(
         // wake-up) was most of an idle rescan's CPU.
         st = level === 0 ? statSync(d) : lstatSync(d);
         if (!st.isDirectory()) return;
-        if (memo && st.mtimeMs === memo.mtimeMs && st.ctimeMs === memo.ctimeMs && st.ino === memo.ino) {
+        if (sameStamp(memo, st)) {
           entries = memo.entries;
           dirs.unchanged.add(d);
         } else entries = readdirSync(d, { withFileTypes: true }).map((e) => ({ name: e.name, path: join(d, e.name), dir: e.isDirectory() }));
@@ -72,7 +85,8 @@ export async function walk(
         if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, err as NodeJS.ErrnoException);
         return;
       }
-      if (Date.now() - st.mtimeMs > RACY_MS) dirs.next.set(d, { mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, entries });
+      const stamp = trustedStamp(st);
+      if (stamp) dirs.next.set(d, { ...stamp, entries });
     }
     for (const e of entries) {
       const p = e.path;

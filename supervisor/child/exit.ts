@@ -53,11 +53,7 @@ export function nextStep(
 ): NextStep {
   const intent = run.intent;
   if (!wanted) return { kind: 'stopped' };
-  if (intent?.kind === 'stop') return { kind: 'start' };
-  // A budget restart of a run not yet stable backs off like a crash (and counts toward degraded):
-  // a child over its budget from its start would otherwise be restarted every few seconds for ever.
-  const unstableBudget = intent?.kind === 'restart' && intent.reason === 'budget_memory' && info.uptime_s < restart.stable_after_s;
-  if (intent?.kind === 'restart' && intent.immediate && !unstableBudget) return { kind: 'start' };
+  if (intent?.kind === 'stop' || (intent?.kind === 'restart' && intent.immediate)) return { kind: 'start' };
   // A run that never became ready was not stable, however long it took to fail; nor was a hung
   // one, however long it was up (its stable timer may have forgiven earlier failures: undone).
   const hung = intent?.kind === 'restart' && intent.reason === 'hung';
