@@ -114,7 +114,10 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       this.launch();
       return;
     }
-    run.intent ??= { kind: 'restart', reason, immediate: reason !== 'hung' };
+    // A hung run backs off; so does one over its memory budget before it was stable, like a crash
+    // (a child over its budget from its start would otherwise be restarted every few seconds).
+    const stable = (this.now() - run.startedAt) / 1000 >= this.opts.restart.stable_after_s;
+    run.intent ??= { kind: 'restart', reason, immediate: reason === 'reload' || (reason === 'budget_memory' && stable) };
     void this.terminate(run);
     await run.done;
   }
