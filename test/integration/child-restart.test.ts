@@ -77,15 +77,21 @@ describe('ChildSupervisor restarts', () => {
     await waitFor('ready again', () => h.child.status().state === 'ready' && h.child.pid() !== leader);
   });
 
-  it('restart(reason) of a stable run: graceful stop, immediate start, counted under the reason', async () => {
+  /** A ready child with a long restart backoff, restarted once for its memory budget; its first pid. */
+  async function budgetRestarted(stableAfterS: number) {
     const port = await freePort();
-    // stable_after_s 0: the run counts as stable at once.
-    const h = scope.make({ command: [node, fixture('listen.mjs')], port, restart: { backoff_initial_ms: 5000, backoff_max_ms: 10000, stable_after_s: 0, degraded_after: 5 } });
+    const h = scope.make({ command: [node, fixture('listen.mjs')], port, restart: { backoff_initial_ms: 5000, backoff_max_ms: 10000, stable_after_s: stableAfterS, degraded_after: 5 } });
     h.child.start();
     await waitFor('ready', () => h.child.status().state === 'ready');
     const first = h.child.pid()!;
     await h.child.restart('budget_memory');
     expect(groupExists(first)).toBe(false);
+    return { h, first };
+  }
+
+  it('restart(reason) of a stable run: graceful stop, immediate start, counted under the reason', async () => {
+    // stable_after_s 0: the run counts as stable at once.
+    const { h, first } = await budgetRestarted(0);
     const s = h.child.status();
     expect(s.state).toBe('starting');
     expect(s.pid).not.toBe(first);
@@ -96,13 +102,7 @@ describe('ChildSupervisor restarts', () => {
   });
 
   it('a budget restart of a run not yet stable backs off like a crash: no restart every few seconds of a child over budget from its start', async () => {
-    const port = await freePort();
-    const h = scope.make({ command: [node, fixture('listen.mjs')], port, restart: { backoff_initial_ms: 5000, backoff_max_ms: 10000, stable_after_s: 60, degraded_after: 5 } });
-    h.child.start();
-    await waitFor('ready', () => h.child.status().state === 'ready');
-    const first = h.child.pid()!;
-    await h.child.restart('budget_memory');
-    expect(groupExists(first)).toBe(false);
+    const { h } = await budgetRestarted(60);
     const s = h.child.status();
     expect(s.state).toBe('backoff');
     expect(s.pid).toBeNull();

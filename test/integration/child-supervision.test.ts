@@ -1,6 +1,7 @@
 // Issue 15 items 4, 9, 14 and 15, run as a user runs warden (dist/warden.mjs, `npm run build`):
 // what /status and the log show of the child's command, a child flooding its stdout, and
 // descendants of the child that try to outlive it.
+import type { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,30 @@ import { TreeWalker } from '../../supervisor/procfs/tree.js';
 
 const scope = wardenScope();
 const children = childScope();
+
+/** Waits until `grandchild` left `first` (its parent is no longer the child's leader). */
+function reparented(grandchild: number, first: number): Promise<unknown> {
+  return waitFor('the grandchild reparented', () => {
+    const st = readFileSync(`/proc/${grandchild}/stat`, 'utf8');
+    return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== first;
+  }, 20_000);
+}
+
+/** Kills the child `first` and answers whether `grandchild` was still alive when the next child started (then kills it). */
+async function aliveAtNextStart(child: EventEmitter, first: number, grandchild: number): Promise<boolean | null> {
+  let aliveThen: boolean | null = null;
+  child.on('state', (st: { state: string; pid: number | null }) => {
+    if (st.pid !== null && st.pid !== first && aliveThen === null) aliveThen = alive(grandchild);
+  });
+  process.kill(first, 'SIGKILL');
+  await waitFor('the next start', () => aliveThen !== null, 20_000);
+  try {
+    process.kill(grandchild, 'SIGKILL');
+  } catch {
+    // gone
+  }
+  return aliveThen;
+}
 
 describe('the command as configured', () => {
   it('a ${VAR} in child.command shows unexpanded in /status and in "child started"; the child gets the value', async () => {
@@ -126,10 +151,7 @@ describe('descendants that leave the child process group', () => {
     }, 20_000);
     expect(status.forward.port_holders).toEqual([{ pid: grandchild, command: 'node', descendant: true }]);
     // Wait until the intermediate has exited: the grandchild is no longer below the child.
-    await waitFor('the grandchild reparented', () => {
-      const st = readFileSync(`/proc/${grandchild}/stat`, 'utf8');
-      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== status.child.pid;
-    }, 20_000);
+    await reparented(grandchild, status.child.pid);
     const exit = await w.stop();
     expect(exit.code).toBe(0);
     expect(alive(grandchild)).toBe(false);
@@ -166,26 +188,12 @@ describe('a restart after a crash', () => {
       const line = await waitFor('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
       const grandchild = Number(line.msg.split(' ')[1]);
       const first = h.child.pid()!;
-      await waitFor('the grandchild reparented', () => {
-        const st = readFileSync(`/proc/${grandchild}/stat`, 'utf8');
-        return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== first;
-      }, 20_000);
+      await reparented(grandchild, first);
       await waitFor('a few seconds of sampling', () => governorWalks >= 8 && asked >= 2, 20_000);
       // The child asked the shared walker each second and was always served the governor's walk.
       expect(asked).toBeGreaterThanOrEqual(2);
       expect(walks).toBe(governorWalks);
-      let aliveAtNextStart: boolean | null = null;
-      h.child.on('state', (st: { state: string; pid: number | null }) => {
-        if (st.pid !== null && st.pid !== first && aliveAtNextStart === null) aliveAtNextStart = alive(grandchild);
-      });
-      process.kill(first, 'SIGKILL');
-      await waitFor('the next start', () => aliveAtNextStart !== null, 20_000);
-      try {
-        process.kill(grandchild, 'SIGKILL');
-      } catch {
-        // gone
-      }
-      expect(aliveAtNextStart).toBe(false);
+      expect(await aliveAtNextStart(h.child, first, grandchild)).toBe(false);
     } finally {
       clearInterval(governor);
     }
@@ -198,21 +206,7 @@ describe('a restart after a crash', () => {
     const line = await waitFor('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
     const grandchild = Number(line.msg.split(' ')[1]);
     const first = h.child.pid()!;
-    await waitFor('the grandchild reparented', () => {
-      const st = readFileSync(`/proc/${grandchild}/stat`, 'utf8');
-      return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) !== first;
-    }, 20_000);
-    let aliveAtNextStart: boolean | null = null;
-    h.child.on('state', (st: { state: string; pid: number | null }) => {
-      if (st.pid !== null && st.pid !== first && aliveAtNextStart === null) aliveAtNextStart = alive(grandchild);
-    });
-    process.kill(first, 'SIGKILL');
-    await waitFor('the next start', () => aliveAtNextStart !== null, 20_000);
-    try {
-      process.kill(grandchild, 'SIGKILL');
-    } catch {
-      // gone
-    }
-    expect(aliveAtNextStart).toBe(false);
+    await reparented(grandchild, first);
+    expect(await aliveAtNextStart(h.child, first, grandchild)).toBe(false);
   }, 60_000);
 });
