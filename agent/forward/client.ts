@@ -285,6 +285,12 @@ export class ForwardClient extends EventEmitter {
     c.sends++;
     this.opts.metrics?.recordsSent.inc(c.count);
     if (c.sends > 1) this.opts.metrics?.chunksResent.inc();
+    // Chunks written in one turn of the event loop (the batches of one flush tick, a resend
+    // after reconnect) leave in one writev, not a syscall each.
+    if (socket.writableCorked === 0) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
     socket.write(c.frame);
   }
 

@@ -13,7 +13,9 @@ import { DirInodes } from './rotations.js';
 /**
  * Writes to a file within this long of its first change event are read together: one read per
  * active file per window, not one per write (a writer flushing every few ms sends an event each
- * time). It bounds the delay a change event adds before the read.
+ * time). It bounds the delay a change event adds before the read while no batch is open. While
+ * one is, the window is the batch's flush tick instead: lines read before it leave no sooner
+ * than it, so reading at the tick costs no delay and saves the wake-ups in between.
  */
 export const CHANGE_COALESCE_MS = 25;
 
@@ -61,7 +63,7 @@ export class Adopter {
     const f = this.t.table.at(path);
     if (ev === 'change' && f && f.state !== 'rotated') {
       this.changed.add(f);
-      this.changeTimer ??= setTimeout(() => this.readChanged(), CHANGE_COALESCE_MS);
+      if (!this.t.ledger.ticking()) this.changeTimer ??= setTimeout(() => this.readChanged(), CHANGE_COALESCE_MS);
       return;
     }
     void this.t.discovery.check(path).then((c) => {
@@ -159,6 +161,13 @@ export class Adopter {
   }
 
   /** The change window ended: every file changed in it is read once. */
+  /** The flush tick: the files changed since their last read are read now; resolves once they were. */
+  readChangedNow(): Promise<void> {
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    this.readChanged();
+    return this.t.scheduler.idle();
+  }
+
   private readChanged(): void {
     this.changeTimer = null;
     if (!this.t.env.stopping) for (const f of this.changed) this.t.scheduler.want(f);

@@ -1,6 +1,9 @@
 // Per-tag batches of entries encoded into one buffer each, with the file segments whose lines they
-// carry. A batch is sent when full, `flushMs` after its first record (its own timer), or when the
-// bytes held in all open batches pass `maxBytes` (many tags must not each hold a nearly full batch).
+// carry. A batch is sent when full, when the bytes held in all open batches pass `maxBytes` (many
+// tags must not each hold a nearly full batch), or at the flush tick. One tick serves every open
+// batch: armed when a batch opens while none is armed, it fires `flushMs` later, so no batch waits
+// longer than that and the batches of many busy tags leave together, in one wake-up and one
+// socket write, not each on a timer of its own.
 import { EntryBuffer } from '../forward/protocol.js';
 import type { Segment } from './file.js';
 
@@ -10,8 +13,6 @@ export interface Batch {
   buf: EntryBuffer | null;
   count: number;
   segments: Segment[];
-  openedAt: number;
-  timer: NodeJS.Timeout | null;
 }
 
 /** Buffers kept for reuse after a batch is sent: enough for the usual few busy tags. */
@@ -21,13 +22,14 @@ export class Batcher {
   private readonly open = new Map<string, Batch>();
   private readonly pool: EntryBuffer[] = [];
   private openBytes = 0;
+  private tick: NodeJS.Timeout | null = null;
 
   constructor(
     private maxRecords: number,
     private maxBytes: number,
     private flushMs: number,
-    /** Called with a batch whose flush timer fired (already removed from the open set). */
-    private readonly onDue: (b: Batch) => void,
+    /** The flush tick fired: whoever owns the batches sends them now (takeAll). */
+    private readonly onTick: () => void,
   ) {}
 
   setLimits(maxRecords: number, maxBytes: number, flushMs: number = this.flushMs): void {
@@ -36,22 +38,32 @@ export class Batcher {
     this.flushMs = flushMs;
   }
 
-  /** The open batch for `tag` (opened now, its flush timer started, when there is none). */
-  batchFor(tag: string, now: number): Batch {
+  /** The open batch for `tag` (opened now, arming the flush tick if none is, when there is none). */
+  batchFor(tag: string): Batch {
     let b = this.open.get(tag);
     if (!b) {
-      b = { tag, buf: this.pool.pop() ?? new EntryBuffer(16 * 1024, this.maxBytes + 64 * 1024), count: 0, segments: [], openedAt: now, timer: null };
-      const opened = b;
-      b.timer = setTimeout(() => {
-        opened.timer = null;
-        if (this.open.get(tag) !== opened) return;
-        this.remove(opened);
-        this.onDue(opened);
-      }, this.flushMs);
-      b.timer.unref();
+      b = { tag, buf: this.pool.pop() ?? new EntryBuffer(16 * 1024, this.maxBytes + 64 * 1024), count: 0, segments: [] };
       this.open.set(tag, b);
+      this.tick ??= setTimeout(() => {
+        this.tick = null;
+        this.onTick();
+      }, this.flushMs).unref();
     }
     return b;
+  }
+
+  /**
+   * Whether the flush tick is armed. Once armed it fires (close() alone disarms it), so what
+   * is left for it to do, it will do within `flushMs`.
+   */
+  ticking(): boolean {
+    return this.tick !== null;
+  }
+
+  /** At stop, after the last takeAll(): no tick is left pending. */
+  close(): void {
+    if (this.tick) clearTimeout(this.tick);
+    this.tick = null;
   }
 
   /**
@@ -84,15 +96,10 @@ export class Batcher {
     return out;
   }
 
-  /** Batches opened at least `ageMs` ago (all with ageMs 0), removed from the open set. */
-  due(now: number, ageMs: number): Batch[] {
-    const out: Batch[] = [];
-    for (const b of [...this.open.values()]) {
-      if (now - b.openedAt >= ageMs) {
-        this.remove(b);
-        out.push(b);
-      }
-    }
+  /** Every open batch, removed from the open set. */
+  takeAll(): Batch[] {
+    const out = [...this.open.values()];
+    for (const b of out) this.remove(b);
     return out;
   }
 
@@ -110,8 +117,6 @@ export class Batcher {
   }
 
   private remove(b: Batch): void {
-    if (b.timer) clearTimeout(b.timer);
-    b.timer = null;
     this.open.delete(b.tag);
     this.openBytes -= b.buf!.length;
   }

@@ -1,6 +1,7 @@
 // What was sent and what was acked. Lines go into per-tag batches (Batcher) that carry the file
-// segments they end; a batch leaves when full, over the open-bytes budget, on its own flush timer,
-// or at flush() (stop). An ack settles its segments, and a file's checkpoint offset moves only over
+// segments they end; a batch leaves when full, over the open-bytes budget, at the flush tick, or
+// at flush() (stop). At the tick, the files changed since their last read are read first (their
+// lines would wait for the next tick otherwise), then every open batch leaves at once. An ack settles its segments, and a file's checkpoint offset moves only over
 // its acked head, in file order. The checkpoint entries are built here and written when dirty, at
 // most every `tail.checkpoint_interval_ms` (monotonic), and once more at stop.
 import type { EntryBuffer } from '../forward/protocol.js';
@@ -18,7 +19,7 @@ export class AckLedger {
 
   constructor(private readonly t: Tail) {
     const fwd = t.env.config.forward;
-    this.batcher = new Batcher(fwd.batch_max_records, fwd.batch_max_bytes, fwd.flush_interval_ms, (b) => this.send(b));
+    this.batcher = new Batcher(fwd.batch_max_records, fwd.batch_max_bytes, fwd.flush_interval_ms, () => void this.tick());
   }
 
   /** Smaller batches while shedding memory; the configured ones otherwise. */
@@ -28,14 +29,19 @@ export class AckLedger {
     else this.batcher.setLimits(fwd.batch_max_records, fwd.batch_max_bytes, fwd.flush_interval_ms);
   }
 
-  /** The open batch for `f`'s tag; `at` (monotonic) opens one when there is none. */
-  batchFor(f: TailedFile, at: number): Batch {
-    return this.batcher.batchFor(f.meta.tag, at);
+  /** The open batch for `f`'s tag (opened when there is none). */
+  batchFor(f: TailedFile): Batch {
+    return this.batcher.batchFor(f.meta.tag);
+  }
+
+  /** Whether a flush tick is due within `forward.flush_interval_ms`; it reads changed files first. */
+  ticking(): boolean {
+    return this.batcher.ticking();
   }
 
   /** Encode one entry into the file's batch; an encoder that throws leaves the batch as it was. */
-  write(f: TailedFile, seg: Segment, at: number, put: (out: EntryBuffer) => void): void {
-    const b = this.batchFor(f, at);
+  write(f: TailedFile, seg: Segment, put: (out: EntryBuffer) => void): void {
+    const b = this.batchFor(f);
     const before = b.buf!.length;
     try {
       put(b.buf!);
@@ -55,7 +61,17 @@ export class AckLedger {
 
   /** Send every open batch now. */
   flush(): void {
-    for (const b of this.batcher.due(this.t.env.mono(), 0)) this.send(b);
+    for (const b of this.batcher.takeAll()) this.send(b);
+  }
+
+  /** At stop, after the last flush(). */
+  close(): void {
+    this.batcher.close();
+  }
+
+  private async tick(): Promise<void> {
+    await this.t.adopter.readChangedNow();
+    if (!this.t.env.stopping) this.flush();
   }
 
   /** Resolves when every batch in flight was acked or failed, or at `deadline` (monotonic ms). */

@@ -27,7 +27,6 @@ export class LineAssembler {
   /** The clock readings of the block being consumed: one per block, none per line. */
   private sec = 0;
   private nsec = 0;
-  private at = 0;
   private readonly metaCache = new WeakMap<TailedFile, PackedMeta>();
   /** Files whose first unparseable line was logged (later ones are only counted). */
   private readonly warnedParse = new WeakSet<TailedFile>();
@@ -67,7 +66,6 @@ export class LineAssembler {
     const ms = this.t.env.wall();
     this.sec = Math.floor(ms / 1000);
     this.nsec = (ms - this.sec * 1000) * 1e6;
-    this.at = this.t.env.mono();
   }
 
   /**
@@ -97,7 +95,7 @@ export class LineAssembler {
     f.pendingStart = -1;
     const seg = f.segment(f.sendableEnd);
     // Bytes the parser already checked cannot fail to encode: no closure or guard per line here.
-    const b = this.t.ledger.batchFor(f, this.at);
+    const b = this.t.ledger.batchFor(f);
     const before = b.buf!.length;
     writeLineBytesEntry(b.buf!, data, d, this.packedMeta(f));
     this.t.ledger.added(b, seg, before);
@@ -146,11 +144,10 @@ export class LineAssembler {
 
   private emit(f: TailedFile, out: Assembled[]): void {
     const seg = f.segment(f.sendableEnd);
-    const at = this.t.env.mono();
     const meta = this.packedMeta(f);
     for (const a of out) {
       if (a.truncated) this.t.env.metrics.truncatedLines.inc();
-      this.t.ledger.write(f, seg, at, (buf) => writeRecordEntry(buf, a, meta));
+      this.t.ledger.write(f, seg, (buf) => writeRecordEntry(buf, a, meta));
     }
   }
 

@@ -108,7 +108,7 @@ export class TailPipeline implements TailControl {
     discovery.startWatching((ev, p) => adopter.onPathEvent(ev, p));
     const t = this.env.config.tail;
     this.rescanTimer = setInterval(() => void adopter.rescan(), t.rescan_interval_ms);
-    // Batches flush on their own timers (Batcher); this tick serves partials, rotated and idle
+    // Batches flush on their own tick (Batcher); this one serves partials, rotated and idle
     // files and the checkpoint, and walks every file, so it runs no more often than those need.
     const houseMs = Math.max(10, Math.min(250, t.partial_flush_ms, t.checkpoint_interval_ms));
     this.houseTimer = setInterval(() => this.housekeeping(), houseMs);
@@ -130,6 +130,7 @@ export class TailPipeline implements TailControl {
     const deadline = this.env.mono() + STOP_WAIT_MS;
     await rotations.drainDeleted(deadline);
     ledger.flush();
+    ledger.close();
     await ledger.settled(deadline);
     await siblings.noteCopies(new DirInodes()).catch(() => undefined);
     await ledger.writeCheckpoint();

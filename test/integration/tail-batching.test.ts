@@ -1,6 +1,6 @@
 // Batching and wake-ups of the tail pipeline over real temp files with an in-memory acking sender
-// (a fake for the Forward client): writes inside one change window, and the bound
-// on bytes held in open batches across many tags.
+// (a fake for the Forward client): writes inside one change window, writes while batches are open
+// read at their flush tick, and the bound on bytes held in open batches across many tags.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -43,6 +43,38 @@ describe('tail pipeline batching (in-memory acking sender)', () => {
       await sleep(150); // the scenario: silence between rounds
     }
     expect(sender.logs()).toEqual(['probe', ...Array.from({ length: 5 }, (_, r) => [`r${r}-a`, `r${r}-b`]).flat()]);
+  });
+
+  it('steady writers: files changed while batches are open are read at the flush tick, not at every write', async () => {
+    const files = ['a', 'b', 'c', 'd'].map((n) => join(tree.logDir, `${n}.log`));
+    for (const f of files) appendFileSync(f, '');
+    const flushMs = 200;
+    const sender = await start({ rescan_interval_ms: 60_000 }, { flush_interval_ms: flushMs });
+    for (const f of files) appendFileSync(f, 'probe\n');
+    await waitFor('the probe lines', () => sender.got.length >= files.length);
+    const t0 = performance.now();
+    let writes = 0;
+    // The scenario: each file gets a line every 10 ms for a second (a writer flushing often).
+    while (performance.now() - t0 < 1000) {
+      for (const f of files) appendFileSync(f, `w${writes}\n`);
+      writes++;
+      await sleep(10);
+    }
+    const elapsed = performance.now() - t0;
+    await waitFor('every line', () => sender.got.length >= files.length * (writes + 1), 5000);
+    // Records of one read share its clock reading: distinct stamps per tag count the reads.
+    const reads = new Map<string, Set<string>>();
+    for (const g of sender.got) {
+      if (g.record.log === 'probe') continue;
+      const set = reads.get(g.tag) ?? new Set<string>();
+      set.add(`${g.sec}.${g.nsec}`);
+      reads.set(g.tag, set);
+    }
+    expect(reads.size).toBe(files.length);
+    // One read when a quiet file changes (opening a batch and the tick), one at each tick after:
+    // about 2 per tick; a read per 25 ms change window would be 40.
+    const bound = Math.ceil(elapsed / flushMs) * 2 + 2;
+    for (const [tag, set] of reads) expect(set.size, tag).toBeLessThanOrEqual(bound);
   });
 
   it('open batches of many tags together hold at most forward.batch_max_bytes: the biggest are sent', async () => {

@@ -80,10 +80,9 @@ describe('Batcher', () => {
   };
 
   it('full by records or bytes; one segment entry per run of lines', () => {
-    const due: Batch[] = [];
-    const bt = new Batcher(3, 1000, 60_000, (b) => due.push(b));
+    const bt = new Batcher(3, 1000, 60_000, () => {});
     const f = file();
-    const b = bt.batchFor('t', 0);
+    const b = bt.batchFor('t');
     const seg = f.segment(10);
     expect(bt.added(b, seg, write(b, 10))).toBeNull();
     expect(bt.added(b, f.segment(20), write(b, 10))).toBeNull();
@@ -91,48 +90,53 @@ describe('Batcher', () => {
     expect(b.segments).toEqual([seg]);
     expect(seg.pending).toBe(1);
     expect(bt.bufferedBytes()).toBe(0);
-    const c = bt.batchFor('t', 0);
+    const c = bt.batchFor('t');
     expect(c).not.toBe(b);
     expect(bt.added(c, f.segment(40), write(c, 1000))).toBe(c);
-    for (const x of bt.due(0, 0)) bt.release(x);
+    for (const x of bt.takeAll()) bt.release(x);
+    bt.close();
   });
 
   it('over budget: the biggest open batches go until the sum fits; released buffers are reused', () => {
     const bt = new Batcher(100, 100, 60_000, () => {});
     const f = file();
-    const small = bt.batchFor('small', 0);
+    const small = bt.batchFor('small');
     bt.added(small, f.segment(1), write(small, 30));
-    const big = bt.batchFor('big', 0);
+    const big = bt.batchFor('big');
     bt.added(big, f.segment(2), write(big, 60));
     expect(bt.overBudget()).toEqual([]);
-    const mid = bt.batchFor('mid', 0);
+    const mid = bt.batchFor('mid');
     bt.added(mid, f.segment(3), write(mid, 40));
     expect(bt.overBudget()).toEqual([big]);
     expect(bt.bufferedBytes()).toBe(70);
     const buf = big.buf;
     bt.release(big);
     expect(big.buf).toBeNull();
-    expect(bt.batchFor('next', 0).buf).toBe(buf);
+    expect(bt.batchFor('next').buf).toBe(buf);
     expect(buf!.length).toBe(0);
-    bt.due(0, 0);
+    bt.takeAll();
+    bt.close();
   });
 
-  it('a batch is handed to onDue flushMs after its first record', async () => {
-    const got: Batch[] = [];
-    const bt = new Batcher(100, 1000, 20, (b) => got.push(b));
-    const b = bt.batchFor('t', 0);
+  it('one tick, flushMs after the first batch opened, serves every batch open by then', async () => {
+    let ticks = 0;
+    const bt = new Batcher(100, 1000, 40, () => ticks++);
+    const t0 = performance.now();
+    const a = bt.batchFor('a');
+    bt.added(a, file().segment(1), write(a, 5));
+    expect(bt.ticking()).toBe(true);
+    await new Promise((r) => setTimeout(r, 10));
+    const b = bt.batchFor('b');
     bt.added(b, file().segment(1), write(b, 5));
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (got.length > 0) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 5);
-    });
-    expect(got).toEqual([b]);
+    while (ticks === 0) await new Promise((r) => setTimeout(r, 2));
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(39);
+    expect(ticks).toBe(1);
+    expect(bt.ticking()).toBe(false);
+    expect(bt.takeAll()).toEqual([a, b]);
     expect(bt.bufferedBytes()).toBe(0);
-    expect(bt.batchFor('t', 0)).not.toBe(b);
-    bt.due(0, 0);
+    expect(bt.batchFor('a')).not.toBe(a);
+    expect(bt.ticking()).toBe(true);
+    bt.close();
+    expect(bt.ticking()).toBe(false);
   });
 });
