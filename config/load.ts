@@ -2,9 +2,10 @@
 // Every problem is reported as `key.path: message (got VALUE)`; nothing is half-applied.
 import { closeSync, constants as fsc, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { posix, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { resolveRoot } from '../agent/tail/confine.js';
 import { compileGlob, isInside } from '../agent/tail/glob.js';
 import { configSchema, describeKeys, type Config } from './schema.js';
 
@@ -100,6 +101,7 @@ export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   if (!result.success) throw new ConfigError(source, formatIssues(result.error, expanded));
   const config = result.data;
   const explicitRoots = (expanded as { tail?: { roots?: unknown } }).tail?.roots !== undefined;
+  config.tail.roots = config.tail.roots.map(normalizeDir);
   const outside = rootErrors(config, explicitRoots);
   if (outside.length > 0) throw new ConfigError(source, outside);
   rememberConfigured(config, raw);
@@ -140,9 +142,21 @@ export function rootErrors(config: Config, explicitRoots: boolean): string[] {
       const key = `inputs[${i}].paths[${j}]`;
       if (prefix === '/') errors.push(`${key}: the glob's fixed prefix is / (the whole file system); start it with a directory inside tail.roots (got ${show(glob)})`);
       else if (explicitRoots && !roots.some((r) => isInside(prefix, r))) errors.push(`${key}: the glob's fixed prefix ${prefix} is outside every tail.roots entry (${roots.join(', ')}) (got ${show(glob)})`);
+      else if (!roots.some((r) => isInside(prefix, r)) && resolveRoot(prefix) === '/') errors.push(`${key}: ${prefix} resolves to / (the whole file system); a glob's prefix outside tail.roots is a root of its own (got ${show(glob)})`);
     });
   });
+  if (errors.length > 0) return errors;
+  // What a root allows is what it resolves to: the same resolution the tailer makes.
+  roots.forEach((r, i) => {
+    if (resolveRoot(r) === '/') errors.push(`tail.roots[${i}]: ${r} resolves to / (the whole file system); name the log directories (got ${show(r)})`);
+  });
   return errors;
+}
+
+/** An absolute directory as one spelling: `/var/log/`, `/var//log` and `/var/./log` are `/var/log`. */
+function normalizeDir(dir: string): string {
+  const n = posix.normalize(dir);
+  return n.length > 1 ? n.replace(/\/+$/, '') : n;
 }
 
 /**

@@ -5,7 +5,7 @@
 // the realpath of the whole path, and after every open the descriptor itself is checked, by what
 // the kernel says it opened (`/proc/self/fd/N`) and by its (dev, ino). Every open of a log file
 // goes through `openConfined`; every directory listed for a rotated file is resolved first.
-import { closeSync, constants as fsc, fstat, open, promises as fsp, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, constants as fsc, fstat, open, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { isInside } from './glob.js';
@@ -14,15 +14,31 @@ import { DirInodes } from './rotations.js';
 const openAsync = promisify(open);
 const fstatAsync = promisify(fstat);
 
-/** The directories everything read must lie in, kept as resolved through symlinks. */
+/**
+ * The directories everything read must lie in, kept as resolved through symlinks. A root is
+ * resolved once, when it first appears: a reload that keeps it keeps its resolution, so a root
+ * missing at start and created later as a symlink out allows nothing more than it did. A root
+ * that resolves to `/` allows nothing (the config check refuses it; this holds if it changed since).
+ */
 export class Roots {
+  private readonly resolvedBy = new Map<string, string>();
   private resolved: string[] = [];
 
-  constructor(private readonly configured: readonly string[]) {}
+  constructor(
+    private readonly configured: readonly string[],
+    private readonly previous?: Roots,
+  ) {}
 
-  /** Resolve every root (a root may be a symlink itself, e.g. /var/log → /data/log). */
-  async resolve(): Promise<void> {
-    this.resolved = [...new Set(await Promise.all(this.configured.map(resolveRoot)))];
+  /** Resolve every root (a root may be a symlink itself, e.g. /var/log → /data/log); returns those that resolve to `/`, allowed nothing. */
+  async resolve(): Promise<string[]> {
+    const whole: string[] = [];
+    for (const root of this.configured) {
+      const real = this.previous?.resolvedBy.get(root) ?? resolveRoot(root);
+      this.resolvedBy.set(root, real);
+      if (real === '/') whole.push(root);
+    }
+    this.resolved = [...new Set(this.resolvedBy.values())].filter((r) => r !== '/');
+    return whole;
   }
 
   /** True when a resolved path lies in a resolved root. */
@@ -46,14 +62,15 @@ export class Roots {
  * A root's realpath. A root that does not exist yet (no containers on this node so far) resolves
  * through its deepest existing ancestor with the rest kept as written: if it is later created as a
  * real directory that is its path, and if it is created as a symlink, what it points to is not
- * allowed by this root.
+ * allowed by this root. Synchronous: a handful of roots, resolved at start and on reload, and the
+ * config check resolves them the same way.
  */
-export async function resolveRoot(root: string): Promise<string> {
+export function resolveRoot(root: string): string {
   const missing: string[] = [];
   let p = root;
   for (;;) {
     try {
-      return join(await fsp.realpath(p), ...missing.reverse());
+      return join(realpathSync.native(p), ...missing.reverse());
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((code !== 'ENOENT' && code !== 'ENOTDIR') || p === '/') return root;

@@ -10,6 +10,7 @@
 // symlink since) is resolved again. FIFOs, sockets, devices and directories are never opened
 // (opening a FIFO for reading blocks). What is opened is checked again on its descriptor.
 // The walk is walk.ts, the verdict on one path classify.ts, the watching watch.ts.
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config, InputConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
@@ -88,8 +89,9 @@ export class Discovery {
     // A prefix inside a root adds nothing, and must not: if it is a symlink out, its target is not allowed.
     const roots = config.tail.roots;
     const own = this.inputs.flatMap((i) => i.globs.map((g) => g.prefix)).filter((p) => !roots.some((r) => isInside(p, r)));
-    const next = new Roots([...roots, ...own]);
-    this.resolving = next.resolve().then(() => {
+    const next = new Roots([...roots, ...own], this.roots);
+    this.resolving = next.resolve().then((whole) => {
+      for (const root of whole) this.logger.error({ root }, 'a root resolves to / (the whole file system); it allows nothing');
       this.roots = next;
     });
     // Roots and inputs decide classifications: the next scan lists and classifies everything.
@@ -128,11 +130,16 @@ export class Discovery {
     const dirs: Listing = { prev: full ? new Map() : this.dirMemo, next: new Map(), unchanged: new Set() };
     const fileMemo = new Map<string, Candidate | null>();
     const excluded = (p: string) => this.excluded(p);
+    const onLink = (p: string) => {
+      if (excluded(p)) return;
+      const where = this.roots.resolveDir(p);
+      if (where && !where.inside && statSync(p, { throwIfNoEntry: false })?.isDirectory()) this.classifier.refuse(p, 'outside_roots', { target: where.real });
+    };
     for (const { input, globs } of this.inputs) {
       for (const g of globs) {
         const realPrefix = this.walkable(g.prefix);
         if (realPrefix === null) continue;
-        for (const path of await walk(g.prefix, g.depth, g, excluded, onDirError, dirs)) {
+        for (const path of await walk(g.prefix, g.depth, g, excluded, onDirError, dirs, onLink)) {
           if (out.has(path) || excluded(path)) continue;
           let c: Candidate | null;
           const memo = dirs.unchanged.has(dirname(path)) ? this.fileMemo.get(path) : undefined;

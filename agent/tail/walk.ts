@@ -49,7 +49,9 @@ export interface Listing {
  * symlink since its parent was listed is not entered either. A directory that cannot be listed
  * goes to `onError`, except when it does not exist (ENOENT, ENOTDIR): a missing input directory is
  * normal (no containers yet). A directory whose mtime, ctime and inode match `dirs.prev` is not
- * listed again: its last entries are reused.
+ * listed again: its last entries are reused. A symlink met where the walk could go down (one
+ * swapped in for a directory) is not entered either, but it goes to `onLink` when it is listed,
+ * so that one pointing out of the roots is said and counted, not skipped in silence.
  */
 export async function walk(
   dir: string,
@@ -58,6 +60,7 @@ export async function walk(
   excluded: (path: string) => boolean,
   onError: (dir: string, err: NodeJS.ErrnoException) => void,
   dirs: Listing,
+  onLink: (path: string) => void = () => {},
 ): Promise<string[]> {
   const out: string[] = [];
   const visit = async (d: string, level: number) => {
@@ -79,7 +82,11 @@ export async function walk(
         if (sameStamp(memo, st)) {
           entries = memo.entries;
           dirs.unchanged.add(d);
-        } else entries = readdirSync(d, { withFileTypes: true }).map((e) => ({ name: e.name, path: join(d, e.name), dir: e.isDirectory() }));
+        } else {
+          const listed = readdirSync(d, { withFileTypes: true });
+          entries = listed.map((e) => ({ name: e.name, path: join(d, e.name), dir: e.isDirectory() }));
+          if (level < depth) for (const e of listed) if (e.isSymbolicLink() && !g.match(join(d, e.name))) onLink(join(d, e.name));
+        }
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, err as NodeJS.ErrnoException);

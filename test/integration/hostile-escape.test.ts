@@ -89,6 +89,82 @@ describe('no escape out of tail.roots (issue 15 item 1)', () => {
     const w = scope.running;
     await controlShippedOutsideRefused(c.out, w);
   }, 30000);
+  it('a pod directory swapped for a symlink to a directory of another layout (as /etc): refused, counted and logged at the walk', async () => {
+    const { t, c } = await setup();
+    // Nothing under it matches `*/*.log` by the path through the link: only the walk meets the link.
+    const etc = join(t.dir, 'etc-like');
+    mkdirSync(join(etc, 'ssl'), { recursive: true });
+    writeFileSync(join(etc, 'passwd'), `${SECRET}-passwd\n`);
+    writeFileSync(join(etc, 'ssl', 'openssl.cnf'), `${SECRET}-cnf\n`);
+    const pods = join(c.logs, 'pods');
+    const pod = join(pods, 'ns_pod_uid');
+    mkdirSync(join(pod, 'app'), { recursive: true });
+    writeFileSync(join(pod, 'app', '0.log'), 'inside-1\n');
+    c.inputs = [{ name: 'pods', paths: [join(pods, '*/*/*.log')], format: 'plain' }];
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    await waitFor('the pod line', () => shipped(c.out).includes('inside-1'), 15000);
+    renameSync(pod, `${pod}.old`);
+    symlinkSync(etc, pod);
+    await waitFor('the refusal counted', async () => (await refusedCount(w)) >= 1, 10000);
+    const said = warnings(w.stdout(), 'outside_roots');
+    expect(said.some((l) => l.path === pod && l.target === etc)).toBe(true);
+    await sleep(600); // three more rescans: said once, counted once
+    expect(said.length).toBe(warnings(w.stdout(), 'outside_roots').length);
+    expect(await refusedCount(w)).toBe(1);
+    expect(leaked(c.out)).toEqual([]);
+  }, 40000);
+});
+
+describe('a root is what it resolves to (issue 15 items 1 and 3)', () => {
+  it('a root, or a glob prefix that is its own root, resolving to / through a symlink: check-config and run exit 2 naming the key', async () => {
+    const { t, c } = await setup();
+    const slash = join(c.logs, 'slash');
+    symlinkSync('/', slash);
+    const path = join(t.dir, 'warden.yaml');
+    const viaRoot = { ...wardenConfig(c), tail: { ...c.tail, roots: [slash] }, inputs: [{ name: 'etc', paths: [join(slash, 'etc', 'host*')], format: 'plain' }] };
+    const viaPrefix = { ...wardenConfig(c), tail: { ...c.tail, roots: undefined }, inputs: [{ name: 'all', paths: [join(slash, '**', 'shadow')], format: 'plain' }] };
+    for (const [key, config] of [['tail.roots[0]', viaRoot], ['inputs[0].paths[0]', viaPrefix]] as const) {
+      writeFileSync(path, stringify(config));
+      for (const cmd of ['check-config', 'run']) {
+        const r = spawnSync(process.execPath, [WARDEN, cmd, '--config', path], { encoding: 'utf8', timeout: 20000 });
+        expect(r.status, `${cmd} ${key}: ${r.stdout}${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`${key}: ${slash} resolves to / (the whole file system)`);
+      }
+    }
+  }, 60000);
+
+  it('a root missing at start and later created as a symlink out: still refused after a reload, and a reload to / is refused', async () => {
+    const { t, c, outside } = await setup();
+    const late = join(c.logs, 'late');
+    const ctl = join(c.logs, 'ctl');
+    mkdirSync(ctl);
+    writeFileSync(join(ctl, 'control.log'), 'control-0\n');
+    const roots = [ctl, late];
+    c.tail.roots = roots;
+    c.inputs = [
+      { name: 'host', paths: [join(ctl, '*.log')], format: 'plain' },
+      { name: 'late', paths: [join(late, '*.log')], format: 'plain' },
+    ];
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    await waitFor('control line', () => shipped(c.out).includes('control-0'), 15000);
+    symlinkSync(outside, late);
+    writeFileSync(join(t.dir, 'warden.yaml'), stringify({ ...wardenConfig(c), log: { level: 'debug' } }));
+    w.proc.kill('SIGHUP');
+    await waitFor('reload applied', async () => (await w.json('/status')).reload?.ok === true, 10000);
+    appendFileSync(join(ctl, 'control.log'), 'control-1\n');
+    await waitFor('control line after the reload', () => shipped(c.out).includes('control-1'), 15000);
+    await waitFor('the refusal counted', async () => (await refusedCount(w)) >= 1, 10000);
+    expect(leaked(c.out)).toEqual([]);
+    const slash = join(c.logs, 'slash');
+    symlinkSync('/', slash);
+    writeFileSync(join(t.dir, 'warden.yaml'), stringify({ ...wardenConfig(c), tail: { ...c.tail, roots: [...roots, slash] } }));
+    w.proc.kill('SIGHUP');
+    await waitFor('reload refused', async () => (await w.json('/status')).reload?.ok === false, 10000);
+    expect(JSON.stringify((await w.json('/status')).reload)).toContain(`tail.roots[2]: ${slash} resolves to /`);
+    expect(leaked(c.out)).toEqual([]);
+  }, 60000);
 });
 
 describe('state_dir is not turned against warden (issue 15 item 2)', () => {

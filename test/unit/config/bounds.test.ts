@@ -69,6 +69,13 @@ describe('globs stay inside tail.roots', () => {
     ]);
     expect(errorsOfText('inputs: [{ name: all, paths: ["/*.log"] }]')).toHaveLength(1);
     expect(errorsOfText('tail: { roots: ["/"] }')[0]).toMatch(/^tail\.roots\[0\]: must not be \//);
+    // One spelling per directory: these are all /.
+    for (const root of ['/./', '//', '/var/..', '/var/log/../../']) expect(errorsOfText(`tail: { roots: ["${root}"] }`)[0], root).toMatch(/^tail\.roots\[0\]: must not be \//);
+  });
+
+  it('a root is kept as one spelling: a trailing slash or a dot segment is dropped', () => {
+    const c = parseConfigText('tail: { roots: [/data/logs/, /srv/./x//] }\ninputs: [{ name: a, paths: [/data/logs/*.log] }]', 'test.yaml', {});
+    expect(c.tail.roots).toEqual(['/data/logs', '/srv/x']);
   });
 
   it('with tail.roots set, a glob prefix outside every root is an error naming the input and the roots', () => {

@@ -58,6 +58,23 @@ describe('openConfined', () => {
 });
 
 describe('roots', () => {
+  it('keep the resolution of a root they had: one created later as a symlink out allows nothing more; one resolving to / allows nothing', async () => {
+    const late = join(dir, 'late');
+    const first = await roots(late);
+    symlinkSync(outside, late);
+    const kept = new Roots([late], first);
+    expect(await kept.resolve()).toEqual([]);
+    expect(kept.contains(join(outside, '0.log'))).toBe(false);
+    expect(kept.contains(join(late, '0.log'))).toBe(true);
+    // Resolved anew, as a root first seen now: it is where the link points.
+    expect((await roots(late)).contains(join(outside, '0.log'))).toBe(true);
+    symlinkSync('/', join(dir, 'slash'));
+    const whole = new Roots([root, join(dir, 'slash')]);
+    expect(await whole.resolve()).toEqual([join(dir, 'slash')]);
+    expect(whole.contains('/etc/passwd')).toBe(false);
+    expect(whole.contains(join(root, 'pod', '0.log'))).toBe(true);
+  });
+
   it('resolve through symlinks; a root not there yet resolves through its deepest existing ancestor', async () => {
     symlinkSync(root, join(dir, 'var-log'));
     expect(await resolveRoot(join(dir, 'var-log'))).toBe(root);
