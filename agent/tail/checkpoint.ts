@@ -206,11 +206,16 @@ export class CheckpointStore {
  */
 export async function writeFileAtomic(dir: string, file: string, text: string): Promise<void> {
   const tmp = file + '.tmp';
-  await fsp.mkdir(dir, { recursive: true });
   await fsp.unlink(tmp).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });
-  const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+  const create = () => fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+  // The directory is made when missing (first write, or removed since), not before every write.
+  const fh = await create().catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await fsp.mkdir(dir, { recursive: true });
+    return create();
+  });
   try {
     await fh.writeFile(text);
     await fh.sync();

@@ -6,7 +6,7 @@
 // file when the file has at least `fp_len` bytes and the hash of its first `fp_len` bytes is equal:
 // an inode reused for a new file (different first bytes, or shorter) does not match.
 // Read synchronously, as the tail's blocks are (read.ts).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readSync } from 'node:fs';
 
 export const FP_BYTES = 1024;
@@ -30,7 +30,17 @@ export interface Fingerprint {
 }
 
 export function fingerprintOf(bytes: Uint8Array): Fingerprint {
-  return { fp: createHash('sha256').update(bytes).digest('hex').slice(0, 16), fpLen: bytes.byteLength };
+  return { fp: hash('sha256', bytes, 'hex').slice(0, 16), fpLen: bytes.byteLength };
+}
+
+/**
+ * One buffer for every identity read: reads are synchronous and a check hashes what it read before
+ * the next read, so a fresh zeroed buffer per check (two per file per flush) is not needed.
+ */
+const scratch = Buffer.allocUnsafe(Math.max(FP_BYTES, TAIL_BYTES));
+
+function scratchFor(len: number): Buffer {
+  return len <= scratch.length ? scratch : Buffer.allocUnsafe(len);
 }
 
 /** The fingerprint of zero bytes: a file not read yet, or truncated to nothing. */
@@ -38,7 +48,7 @@ export const EMPTY_FP = fingerprintOf(new Uint8Array(0));
 
 /** The fingerprint of the first min(size, `len`) bytes of an open file. */
 export async function fingerprintFd(fd: number, len = FP_BYTES): Promise<Fingerprint> {
-  const buf = Buffer.alloc(len);
+  const buf = scratchFor(len);
   let got = 0;
   while (got < len) {
     const bytesRead = readSync(fd, buf, got, len - got, got);
@@ -63,14 +73,14 @@ export function tailOf(buf: Uint8Array, end: number, at: number): TailMark | nul
 
 /** Whether the open file still holds, before `mark.at`, the bytes the mark was taken of. */
 export async function tailMatches(fd: number, mark: TailMark): Promise<boolean> {
-  const buf = Buffer.alloc(mark.len);
+  const buf = scratchFor(mark.len);
   let got = 0;
   while (got < mark.len) {
     const bytesRead = readSync(fd, buf, got, mark.len - got, mark.at - mark.len + got);
     if (bytesRead === 0) return false;
     got += bytesRead;
   }
-  return fingerprintOf(buf).fp === mark.hash;
+  return fingerprintOf(buf.subarray(0, mark.len)).fp === mark.hash;
 }
 
 /** The map key of a file: `dev:ino`. The fingerprint is checked beside it, not part of it. */

@@ -66,7 +66,7 @@ export interface TreeSample {
   /** Millicores over the last sample interval only (for feedback control). */
   cpuMillicoresLast: number | null;
   rssBytes: number;
-  /** Sum of PSS over the tree; null when any smaps_rollup was unreadable or PSS is off. */
+  /** Sum of PSS over the tree; null for a one-process tree (not read), when any smaps_rollup was unreadable, or PSS is off. */
   pssBytes: number | null;
   /**
    * What budgets compare. One process: its RSS, what `ps` and the kernel's OOM report show. A tree:
@@ -133,7 +133,9 @@ export class TreeSampler {
     this.window.push(at, this.cumulativeTicks);
     const toMilli = (ticksPerSec: number | null) => (ticksPerSec === null ? null : Math.round((ticksPerSec / this.clkTck) * 1000));
     const rssBytes = stats.reduce((sum, s) => sum + s.rssPages, 0) * this.pageSize;
-    const pss = this.readPss ? this.pssSum(stats) : null;
+    // PSS is compared for a tree only; for one process it equals RSS less shared pages nobody else
+    // in the tree maps, and its smaps_rollup (a page-table walk) was most of an idle warden's sampling.
+    const pss = this.readPss && stats.length > 1 ? this.pssSum(stats) : null;
     return {
       at,
       rootPid,

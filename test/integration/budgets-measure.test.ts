@@ -47,8 +47,7 @@ describe('TreeSampler against /proc and ps', () => {
     expect(within(s.rssBytes, ps, 0.05)).toBe(true);
     expect(within(s.rssBytes, status, 0.05)).toBe(true);
     expect(s.memoryBytes).toBe(s.rssBytes); // one process: RSS is what is budgeted
-    expect(s.pssBytes).not.toBeNull();
-    expect(s.pssBytes!).toBeLessThanOrEqual(s.rssBytes);
+    expect(s.pssBytes).toBeNull(); // not read for one process: its page-table walk costs more than it tells
   });
 
   it('finds the whole tree of a group leader, as ps lists the process group', async () => {

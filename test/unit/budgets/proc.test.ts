@@ -75,6 +75,7 @@ describe('TreeSampler', () => {
     fakeProc([{ pid: 10, ppid: 1, u: 0, s: 0, rss: 1000, pssKb: 100 }], false);
     let s = new TreeSampler({ procRoot: dir, clkTck: 100, pageSize: 4096 }).sample(10)!;
     expect(s.memoryBytes).toBe(1000 * 4096);
+    expect(s.pssBytes).toBeNull(); // one process: its smaps_rollup is not read
     fakeProc([{ pid: 11, ppid: 10, u: 0, s: 0, rss: 10 }], false);
     s = new TreeSampler({ procRoot: dir, clkTck: 100, pageSize: 4096 }).sample(10)!;
     expect(s.pssBytes).toBeNull();

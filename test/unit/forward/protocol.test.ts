@@ -21,6 +21,7 @@ import {
   parsePong,
   pingMessage,
   pongMessage,
+  newChunkId,
   sharedKeyDigest,
   textify,
   timeParts,
@@ -28,6 +29,14 @@ import {
 import { ForwardAckTimeoutError, ForwardClosedError, ForwardHandshakeError } from '../../../agent/forward/client.js';
 
 const rec = { log: 'hello world', stream: 'stdout', kubernetes: { namespace_name: 'ns', pod_name: 'p' } };
+
+describe('newChunkId', () => {
+  it('16 random bytes in base64, never the same twice across the random pool refills', () => {
+    const ids = Array.from({ length: 1000 }, () => newChunkId());
+    expect(new Set(ids).size).toBe(1000);
+    for (const id of ids) expect(Buffer.from(id, 'base64')).toHaveLength(16);
+  });
+});
 
 describe('EventTime', () => {
   it('round-trips seconds and nanoseconds through msgpack ext type 0', () => {

@@ -30,6 +30,15 @@ describe('CheckpointStore', () => {
     expect(await new CheckpointStore(dir, logger, createMetrics({ defaults: false })).load()).toEqual({ existed: true, entries: [entry(10)] });
   });
 
+  it('makes state_dir when it is missing, at the first write or after it was removed', async () => {
+    const state = join(dir, 'a', 'state');
+    const s = new CheckpointStore(state, logger, createMetrics({ defaults: false }));
+    expect(await s.write([entry(1)])).toBe(true);
+    rmSync(join(dir, 'a'), { recursive: true });
+    expect(await s.write([entry(2)])).toBe(true);
+    expect(JSON.parse(readFileSync(join(state, 'checkpoints.json'), 'utf8'))).toMatchObject({ files: [{ offset: 2 }] });
+  });
+
   it('reads the temp file when the main file is missing (a write cut before the rename)', async () => {
     writeFileSync(join(dir, 'checkpoints.json.tmp'), JSON.stringify({ version: 1, files: [entry(7)] }));
     const r = await new CheckpointStore(dir, logger, createMetrics({ defaults: false })).load();
