@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { compileGlob, isInside } from '../agent/tail/glob.js';
-import { configSchema, describeKeys, type Config } from './schema.js';
+import { configSchema, describeKeys, type CommandsAsWritten, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/warden/warden.yaml';
 /** A config file larger than this is refused unread (a real one is a few KiB). */
@@ -97,29 +97,38 @@ export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   }
   const expanded = expandEnv(raw, env);
   const result = configSchema.safeParse(expanded);
-  if (!result.success) throw new ConfigError(source, formatIssues(result.error, expanded));
-  const config = result.data;
+  // Values are quoted as written: an expanded one may hold a secret passed in through a variable.
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error, raw));
+  const config: Config = result.data;
   const explicitRoots = (expanded as { tail?: { roots?: unknown } }).tail?.roots !== undefined;
   const outside = rootErrors(config, explicitRoots);
   if (outside.length > 0) throw new ConfigError(source, outside);
-  rememberConfigured(config, raw);
+  config.as_written = asWritten(raw as RawChild, config);
   if (!config.node_name) config.node_name = hostname();
   if (config.state_dir.startsWith('.')) config.state_dir = resolve(config.state_dir);
   return config;
 }
 
-// What the operator wrote, before ${ENV} expansion, for display: a secret passed into the
-// command as a variable must not appear in /status or the log.
-const configured = new WeakMap<Config, string[]>();
+type RawChild = { child?: { command?: unknown; check_command?: unknown } };
 
-function rememberConfigured(config: Config, raw: object): void {
-  const cmd = (raw as { child?: { command?: unknown } }).child?.command;
-  if (Array.isArray(cmd) && cmd.every((a) => typeof a === 'string')) configured.set(config, [...cmd]);
+const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.every((a) => typeof a === 'string') ? [...v] : undefined);
+
+/** The commands before ${ENV} expansion (the schema passed, so they are lists of strings where set). */
+function asWritten(raw: RawChild, config: Config): CommandsAsWritten {
+  const command = strings(raw.child?.command) ?? config.child.command;
+  const check = strings(raw.child?.check_command);
+  return check ? { command, check_command: check } : { command };
 }
 
-/** `child.command` as written in the configuration (variables unexpanded): the form to show. */
-export function configuredCommand(config: Config): string[] {
-  return configured.get(config) ?? config.child.command;
+/**
+ * A command of the child as written in the configuration (variables unexpanded): the form to show.
+ * A config parsed without expansion shows its commands as they are.
+ */
+export function configuredCommand(config: Config, key: 'command'): string[];
+export function configuredCommand(config: Config, key: 'check_command'): string[] | undefined;
+export function configuredCommand(config: Config, key: 'command' | 'check_command'): string[] | undefined {
+  if (config.as_written) return config.as_written[key];
+  return config.child[key];
 }
 
 /**
@@ -145,13 +154,16 @@ export function rootErrors(config: Config, explicitRoots: boolean): string[] {
   return errors;
 }
 
+/** `${NAME}` or `${NAME:-default}`: what expandEnv replaces (groups: the name, the default). */
+export const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
 /**
  * Expands `${NAME}` and `${NAME:-default}` inside string values (never keys, never structure:
  * a variable cannot inject YAML). An unset variable without a default expands to the empty string.
  */
 export function expandEnv<T>(value: T, env: NodeJS.ProcessEnv): T {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def?: string) => {
+    return value.replace(ENV_REFERENCE, (_m, name: string, def?: string) => {
       const v = env[name];
       return v !== undefined && v !== '' ? v : (def ?? '');
     }) as T;
