@@ -1,6 +1,6 @@
 // Loading: find the file, parse YAML or JSON, expand ${ENV}, validate, apply defaults.
 // Every problem is reported as `key.path: message (got VALUE)`; nothing is half-applied.
-import { closeSync, constants as fsc, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -40,40 +40,58 @@ export function resolveConfigPath(explicit: string | undefined, env: NodeJS.Proc
 export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const path = resolveConfigPath(explicit, env);
   if (path === null) return { config: parseConfig({}, 'built-in defaults', env), source: 'built-in defaults' };
-  return { config: parseConfigText(readConfigFile(path), path, env), source: path };
+  return { config: parseConfigText(readConfigBytes(path).toString('utf8'), path, env), source: path };
 }
 
 /**
- * A config file's text: only a regular file (symlinks followed: ConfigMaps are mounted through
- * them), at most CONFIG_MAX_BYTES. O_NONBLOCK, so a FIFO given as --config is refused, not waited on;
- * /dev/zero is refused before a byte is read.
+ * A config file's bytes, the one reader for check-config, `warden run`, reloads and the watcher
+ * (warden's own file and `reload.watch_also`): only a regular file (symlinks followed: ConfigMaps
+ * are mounted through them), at most CONFIG_MAX_BYTES, every error naming the file. A path that is
+ * no regular file is refused before it is opened (opening a device can act on it); what was
+ * opened is checked again, and opened O_NONBLOCK, so a FIFO swapped in meanwhile is refused, not
+ * waited on — at start, and in a running warden, whose event loop must not stop.
  */
-export function readConfigFile(path: string): string {
+export function readConfigBytes(path: string): Buffer {
   const fail = (why: string): never => {
     throw new ConfigError(path, [`(file): ${why}`]);
   };
+  const cannot = (err: unknown): never => fail(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  const regular = (st: Stats) => {
+    if (!st.isFile()) fail(`${path} is not a regular file (a ${st.isDirectory() ? 'directory' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : 'device'}); never read`);
+  };
+  const tooLarge = (): never => fail(`${path} is larger than the ${CONFIG_MAX_BYTES}-byte limit for a config file`);
   let fd: number;
   try {
+    regular(statSync(path));
     fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return fail(`cannot read ${path}: ${e.code ?? e.message}`);
+    if (err instanceof ConfigError) throw err;
+    return cannot(err);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) fail(`${path} is not a regular file (a ${st.isDirectory() ? 'directory' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : 'device'}); never read`);
-    const tooLarge = () => fail(`${path} is larger than the ${CONFIG_MAX_BYTES}-byte limit for a config file`);
+    regular(st);
     if (st.size > CONFIG_MAX_BYTES) tooLarge();
-    // Read past the stated size too (files in /proc say 0), but never past the limit.
-    const buf = Buffer.allocUnsafe(CONFIG_MAX_BYTES + 1);
+    // Read past the stated size too (it can grow; files in /proc say 0), never past the limit:
+    // one byte more tells "exactly the limit" from "more".
+    let buf = Buffer.allocUnsafe(st.size + 1);
     let got = 0;
-    for (let n; got < buf.length && (n = readSync(fd, buf, got, buf.length - got, null)) > 0; ) got += n;
+    for (;;) {
+      if (got === buf.length) {
+        if (got > CONFIG_MAX_BYTES) tooLarge();
+        const more = Buffer.allocUnsafe(Math.min(buf.length * 2, CONFIG_MAX_BYTES + 1));
+        buf.copy(more, 0, 0, got);
+        buf = more;
+      }
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+    }
     if (got > CONFIG_MAX_BYTES) tooLarge();
-    return buf.toString('utf8', 0, got);
+    return buf.subarray(0, got);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    return fail(`cannot read ${path}: ${e.code ?? e.message}`);
+    return cannot(err);
   } finally {
     closeSync(fd);
   }
