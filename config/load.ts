@@ -100,18 +100,52 @@ export function readConfigBytes(path: string): Buffer {
 export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {
   let raw: unknown;
   try {
-    // YAML is a superset of JSON, so one parser serves both.
-    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true }) ?? {};
+    // YAML is a superset of JSON, so one parser serves both. Its warnings are not printed: they
+    // quote the source (an unknown tag, `!x`, is one), and the value is taken as yaml takes it.
+    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' }) ?? {};
   } catch (err) {
-    const msg = err instanceof YAMLParseError ? err.message.split('\n')[0] : String(err);
-    throw new ConfigError(source, [`(file): not valid YAML or JSON: ${msg}`]);
+    throw new ConfigError(source, [`(file): ${source} is not valid YAML or JSON: ${yamlProblem(err)}`]);
   }
   return parseConfig(raw, source, env);
 }
 
+/** What yaml's error codes mean, in words; other codes are shown as they are. */
+const YAML_PROBLEMS: Record<string, string> = {
+  BAD_INDENT: 'bad indentation',
+  TAB_AS_INDENT: 'a tab used as indentation',
+  DUPLICATE_KEY: 'a key given twice',
+  UNEXPECTED_TOKEN: 'unexpected text',
+  MISSING_CHAR: 'a missing character: a closing bracket or quote, a comma or a colon',
+  BLOCK_AS_IMPLICIT_KEY: 'a mapping nested in a one-line one (a: b: c)',
+  MULTILINE_IMPLICIT_KEY: 'a key over more than one line',
+  BLOCK_IN_FLOW: 'an indented block inside [ ] or { }',
+  BAD_DQ_ESCAPE: 'an invalid escape in a double-quoted string',
+  BAD_SCALAR_START: 'a value starting with a reserved character',
+  MULTIPLE_DOCS: 'more than one document',
+};
+
+/**
+ * Where yaml found a problem (line and column) and of what kind (its error code), never the text:
+ * yaml's messages quote the source, and a file given as --config by mistake (a shadow file, a
+ * key) must not be echoed into the log or /status.
+ */
+function yamlProblem(err: unknown): string {
+  if (err instanceof YAMLParseError) {
+    const kind = YAML_PROBLEMS[err.code] ? `${YAML_PROBLEMS[err.code]} (${err.code})` : err.code;
+    const at = err.linePos?.[0];
+    return at ? `${kind} at line ${at.line}, column ${at.col}` : kind;
+  }
+  // Thrown while building values, without a position; the messages end in the alias's name.
+  const message = err instanceof Error ? err.message : '';
+  if (message.startsWith('Unresolved alias')) return 'an alias (*name) with no anchor (&name) before it';
+  if (message.startsWith('Excessive alias count')) return 'too many aliases (a resource exhaustion attack?)';
+  return `cannot be parsed (${err instanceof Error ? err.name : typeof err})`;
+}
+
 export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): Config {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(source, [`(root): must be a mapping of keys (got ${show(raw)})`]);
+    // Not the value: a file that is no config at all (a shadow file) reads as one string.
+    throw new ConfigError(source, [`(root): must be a mapping of keys (got ${kindOf(raw)})`]);
   }
   const expanded = expandEnv(raw, env);
   const result = configSchema.safeParse(expanded);
@@ -201,11 +235,17 @@ function formatIssues(error: z.ZodError, input: unknown): string[] {
   for (const issue of error.issues) {
     const path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
+      // An unknown key's value is not shown, only its kind: it is no value of warden's (a
+      // misspelt forward.shared_key holds a secret). Nor is a key that is no key name: a file
+      // that is no config (a shadow file's lines read as keys) would be echoed.
+      const names = issue.keys.filter((k) => KEY_NAME.test(k));
+      for (const key of names) {
         const full = joinPath([...path, key]);
         const hint = suggest(full, allKeys);
-        lines.push(`${full}: unknown key${hint ? `; did you mean ${hint}?` : ''} (got ${show(valueAt(input, [...path, key]))})`);
+        lines.push(`${full}: unknown key${hint ? `; did you mean ${hint}?` : ''} (got ${kindOf(valueAt(input, [...path, key]))})`);
       }
+      const others = issue.keys.length - names.length;
+      if (others > 0) lines.push(`${joinPath(path) || '(root)'}: unknown keys that are no key names; is this a warden configuration? (got ${others} such ${others === 1 ? 'key' : 'keys'}, not shown)`);
       continue;
     }
     const got = valueAt(input, path);
@@ -214,6 +254,19 @@ function formatIssues(error: z.ZodError, input: unknown): string[] {
     lines.push(`${joinPath(path) || '(root)'}: ${message} (got ${show(got)})`);
   }
   return lines;
+}
+
+/** What an unknown key that is shown looks like: a key name, possibly misspelt (`tail.read_frm`, `Log`). */
+const KEY_NAME = /^[A-Za-z0-9_.-]{1,40}$/;
+
+/** The kind of a value, for where the value itself is not shown. */
+function kindOf(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'boolean') return 'a boolean';
+  return `a ${typeof v}`;
 }
 
 function joinPath(path: (string | number)[]): string {
