@@ -211,7 +211,19 @@ export const configSchema = z
     journal: inputs.filter((i) => i.format === 'journald').map(journalInput),
   }));
 
-export type Config = z.infer<typeof configSchema>;
+/**
+ * The child's commands as the operator wrote them, before `${ENV}` expansion: the only form that
+ * is shown, since a secret may be passed into a command through a variable. Plain data on the
+ * config, so that every copy of it (the pod's self-excludes, a reload's kept keys) carries it.
+ */
+export interface CommandsAsWritten {
+  command: string[];
+  check_command?: string[];
+}
+
+/** A parsed configuration; `as_written` is set by config/load.ts, absent where nothing was expanded. */
+export type Config = z.infer<typeof configSchema> & { as_written?: CommandsAsWritten };
+
 /** A file input; journald inputs are in `Config['journal']`. */
 export type InputConfig = FileInputConfig;
 

@@ -17,11 +17,12 @@ export function childOptions(config: Config, sharedKey: string | null) {
   if (sharedKey) env.WARDEN_FORWARD_SHARED_KEY = sharedKey;
   return {
     command: config.child.command,
-    shownCommand: configuredCommand(config),
+    shownCommand: configuredCommand(config, 'command'),
     env,
     stopSignal: config.child.stop_signal as NodeJS.Signals,
     reloadSignal: config.child.reload_signal as NodeJS.Signals,
     checkCommand: config.child.check_command,
+    shownCheckCommand: configuredCommand(config, 'check_command'),
     stopGraceS: config.child.stop_grace_s,
     readyTimeoutS: config.child.ready_timeout_s,
     restart: config.child.restart,

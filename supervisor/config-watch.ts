@@ -1,46 +1,15 @@
 // Following a config file without SIGHUP. A mounted ConfigMap changes by an atomic swap of its
 // `..data` symlink (warden.yaml → ..data/warden.yaml, ..data → ..2026_12_01_…): the file's inode,
 // not its bytes in place, changes, and inotify on the file itself sees nothing. So the files are
-// polled and compared by a hash of their bytes (small, bounded reads), which sees a symlink swap,
-// an in-place edit and a rename over the file alike.
+// polled and compared by a hash of their bytes (read like every config: bounded, regular files
+// only, never waited on), which sees a symlink swap, an in-place edit and a rename over the file alike.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ConfigError } from '../config/load.js';
+import { ConfigError, readConfigBytes } from '../config/load.js';
 import type { Logger } from '../core/log.js';
-
-/** A config larger than this is refused before it is buffered. */
-export const CONFIG_MAX_BYTES = 1024 * 1024;
 
 /** The short form of a config's sha256 shown in /status and the log. */
 export function configHash(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-}
-
-/** The bytes of `path` (through symlinks), refused past `max` bytes with a ConfigError naming the file. */
-export function readBounded(path: string, max = CONFIG_MAX_BYTES): Buffer {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new ConfigError(path, [`(file): cannot read ${path}: ${e.code ?? e.message}`]);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new ConfigError(path, [`(file): ${path} is not a regular file`]);
-    // One byte past the limit tells "exactly max" from "more" without trusting st.size (it can grow).
-    const buf = Buffer.allocUnsafe(Math.min(st.size, max) + 1);
-    let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, n);
-      if (got === 0) break;
-      n += got;
-    }
-    if (n > max) throw new ConfigError(path, [`(file): ${path} is larger than ${max} bytes`]);
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export interface ConfigWatchOptions {
@@ -65,7 +34,7 @@ export class ConfigWatcher {
   private readonly read: (path: string) => Buffer;
 
   constructor(private readonly opts: ConfigWatchOptions) {
-    this.read = opts.read ?? ((p) => readBounded(p));
+    this.read = opts.read ?? readConfigBytes;
     for (const p of opts.paths) this.seen.set(p, this.hashOf(p));
   }
 

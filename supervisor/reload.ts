@@ -3,10 +3,10 @@
 // keeps the running one, with one logged line per error. Keys that only a restart of warden can
 // change (listening sockets, the Forward connection, the budget governor, state_dir) keep their
 // running values and are named in the log and in /status; the rest is applied.
-import { ConfigError, parseConfigText } from '../config/load.js';
+import { ConfigError, configuredCommand, parseConfigText, readConfigBytes } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../agent/health/metrics.js';
-import { configHash, readBounded } from './config-watch.js';
+import { configHash } from './config-watch.js';
 import { withSelfExcludes } from './self-exclude.js';
 import type { Logger } from '../core/log.js';
 import { OneAtATime } from './one-at-a-time.js';
@@ -53,7 +53,7 @@ export interface ReadConfig {
 /** Reads and validates the config at `path` (null: built-in defaults), pod self-excludes added. */
 export function readConfig(path: string | null, env: NodeJS.ProcessEnv): ReadConfig {
   if (path === null) return { config: withSelfExcludes(parseConfigText('{}', 'built-in defaults', env), env).config, source: 'built-in defaults', hash: null };
-  const bytes = readBounded(path);
+  const bytes = readConfigBytes(path);
   return { config: withSelfExcludes(parseConfigText(bytes.toString('utf8'), path, env), env).config, source: path, hash: configHash(bytes) };
 }
 
@@ -81,8 +81,11 @@ export interface ReloaderOptions {
   env: NodeJS.ProcessEnv;
   logger: Logger;
   metrics: Metrics;
-  /** child.check_command, then child.reload_signal: the child's verdict on its own config. */
-  reloadChild: (checkCommand: string[] | undefined) => Promise<{ ok: boolean; error?: string }>;
+  /**
+   * child.check_command (to run, and as configured: the form shown), then child.reload_signal:
+   * the child's verdict on its own config.
+   */
+  reloadChild: (checkCommand: string[] | undefined, shown: string[] | undefined) => Promise<{ ok: boolean; error?: string }>;
   /** Puts a validated config in force. */
   apply: (next: Config) => void | Promise<void>;
   /** Called with the hash of each file read (so a watcher does not reload the same bytes again). */
@@ -135,7 +138,7 @@ export class Reloader {
       this.finish({ result: 'unchanged', trigger, hash: read.hash });
       return;
     }
-    const result = await this.opts.reloadChild(read.config.child.check_command);
+    const result = await this.opts.reloadChild(read.config.child.check_command, configuredCommand(read.config, 'check_command'));
     if (!result.ok) {
       logger.error({ error: result.error, trigger }, 'reload refused: child.check_command failed; the running child stays');
       this.finish({ result: 'refused', trigger, hash: read.hash, errors: [result.error ?? 'check failed'] });

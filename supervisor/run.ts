@@ -144,7 +144,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
       env: process.env,
       logger,
       metrics,
-      reloadChild: (check) => child.reload(check),
+      reloadChild: (check, shown) => child.reload(check, shown),
       apply: (next) => {
         child.updateOptions(childOptions(next, sharedKey));
         tail.reconfigure(next);

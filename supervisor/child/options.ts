@@ -15,6 +15,8 @@ export interface ChildOptions {
   stopSignal: NodeJS.Signals;
   reloadSignal: NodeJS.Signals;
   checkCommand?: string[];
+  /** `checkCommand` as configured: what the log and /status show. Default `checkCommand`. */
+  shownCheckCommand?: string[];
   /** How long a check command may run before it is killed and the reload refused. Default 60. */
   checkTimeoutS?: number;
   stopGraceS: number;
@@ -41,6 +43,12 @@ export interface ChildOptions {
   random?: () => number;
   /** A monotonic clock in ms (default performance.now); never compared with wall-clock times. */
   now?: () => number;
+}
+
+/** A command to run, and the form of it that is shown: as configured, `${VAR}` unexpanded. */
+export interface ShownCommand {
+  run: string[];
+  shown: string[];
 }
 
 /** Lines kept for crash reports. */

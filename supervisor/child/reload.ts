@@ -7,6 +7,8 @@ import { listProcs } from '../procfs/tree.js';
 import { resolveCommand } from '../self-command.js';
 import { identity, readStat } from '../procfs/stat.js';
 import { HANDOVER_WINDOW_MS } from './handover.js';
+import type { ShownCommand } from './options.js';
+import { redact } from './redact.js';
 import { isRunning, type Run } from './run-state.js';
 
 export type ReloadResult = { ok: boolean; error?: string };
@@ -14,10 +16,16 @@ export type ReloadResult = { ok: boolean; error?: string };
 const CHECK_OUTPUT_TAIL = 4096;
 const CHECK_TIMEOUT_S = 60;
 
-/** Runs the check command; null when it passed, else what went wrong with the tail of its output. */
-export async function runCheck(cmd: string[], env: Record<string, string>, timeoutS = CHECK_TIMEOUT_S): Promise<string | null> {
+/**
+ * Runs the check command; null when it passed, else what went wrong with the tail of its output.
+ * The command is named in its shown form only, its output with the values of its variables put
+ * back as references, and execa's messages are never passed on: they hold the command line as
+ * run, every variable expanded.
+ */
+export async function runCheck(check: ShownCommand, env: Record<string, string>, timeoutS = CHECK_TIMEOUT_S): Promise<string | null> {
+  const shown = JSON.stringify(check.shown);
   try {
-    const { file, args } = resolveCommand(cmd);
+    const { file, args } = resolveCommand(check.run);
     const r = await execa(file, args, {
       reject: false,
       stdin: 'ignore',
@@ -34,10 +42,11 @@ export async function runCheck(cmd: string[], env: Record<string, string>, timeo
       : r.code
         ? `could not start (${r.code})`
         : classifyExit({ code: r.exitCode ?? null, signal: r.signal ?? null }).reason;
-    const out = typeof r.all === 'string' ? r.all.slice(-CHECK_OUTPUT_TAIL).trim() : '';
-    return `check command ${JSON.stringify(cmd)} ${what}${out ? `: ${out}` : ''}`;
+    const out = typeof r.all === 'string' ? redact(r.all, check).slice(-CHECK_OUTPUT_TAIL).trim() : '';
+    return `check command ${shown} ${what}${out ? `: ${out}` : ''}`;
   } catch (err) {
-    return `check command ${JSON.stringify(cmd)} failed: ${(err as Error).message}`;
+    const e = err as NodeJS.ErrnoException;
+    return `check command ${shown} could not start (${e.code ?? e.name})`;
   }
 }
 

@@ -17,7 +17,7 @@ import { childEnv } from '../../core/child-env.js';
 import { exitInfo, logExit, nextStep } from './exit.js';
 import { findSuccessor, followSuccessor } from './handover.js';
 import { OomCounter } from '../cgroup/oom.js';
-import { LAST_LINES, type ChildOptions } from './options.js';
+import { LAST_LINES, type ChildOptions, type ShownCommand } from './options.js';
 import { PortHolders, type PortHolder } from './port-holders.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
 import { isRunning, newRun, type Run } from './run-state.js';
@@ -45,7 +45,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   private readonly oom: OomCounter;
   private readonly walker: TreeWalker;
   private readonly holders = new PortHolders();
-  private readonly reloads = new OneAtATime<string[] | undefined, ReloadResult>(
+  private readonly reloads = new OneAtATime<ShownCommand | undefined, ReloadResult>(
     (check) => this.doReload(check),
     (queued, check) => check ?? queued,
   );
@@ -125,10 +125,11 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   /**
    * Check the new configuration with `checkCommand` (or the configured one), then send the reload
    * signal to the child (its leader, not the group). One at a time: calls made while a reload
-   * runs share one follow-up reload, which checks the configuration as it is then.
+   * runs share one follow-up reload, which checks the configuration as it is then. `shown` is the
+   * check command as configured, for the log and the result (default `checkCommand`).
    */
-  reload(checkCommand?: string[]): Promise<ReloadResult> {
-    return this.reloads.run(checkCommand);
+  reload(checkCommand?: string[], shown: string[] | undefined = checkCommand): Promise<ReloadResult> {
+    return this.reloads.run(checkCommand ? { run: checkCommand, shown: shown ?? checkCommand } : undefined);
   }
 
   status(): ChildStatus {
@@ -247,13 +248,13 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     void this.terminate(run);
   }
 
-  private async doReload(check: string[] | undefined): Promise<ReloadResult> {
+  private async doReload(check: ShownCommand | undefined): Promise<ReloadResult> {
     const o = this.opts;
-    const cmd = check ?? o.checkCommand;
-    if (cmd && cmd.length > 0) {
+    const cmd = check ?? (o.checkCommand ? { run: o.checkCommand, shown: o.shownCheckCommand ?? o.checkCommand } : undefined);
+    if (cmd && cmd.run.length > 0) {
       const failure = await runCheck(cmd, this.env, o.checkTimeoutS);
       if (failure) {
-        o.logger.warn({ child: this.name, check_command: cmd, error: failure }, 'reload refused: check command failed; child left untouched');
+        o.logger.warn({ child: this.name, check_command: cmd.shown, error: failure }, 'reload refused: check command failed; child left untouched');
         return { ok: false, error: failure };
       }
     }

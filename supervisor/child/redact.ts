@@ -1,0 +1,44 @@
+// What a command's `${VAR}` references expanded to, so that text a command printed (a check
+// command's verdict names its arguments: "invalid option --token=…") can be shown with the
+// references in place of the values, like the command itself.
+import { ENV_REFERENCE } from '../../config/load.js';
+import type { ShownCommand } from './options.js';
+
+/** Shorter values are left in place: they are no secret, and would hit unrelated text. */
+const MIN_VALUE_CHARS = 4;
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Each expanded value of `cmd.run` with the text to show instead, longest first: the value of each
+ * reference where the argument's literal parts tell them apart, and every changed argument whole.
+ */
+export function expansions(cmd: ShownCommand): Array<[value: string, shown: string]> {
+  const out = new Map<string, string>();
+  cmd.shown.forEach((shown, i) => {
+    const run = cmd.run[i];
+    if (run === undefined || run === shown) return;
+    out.set(run, shown);
+    const refs = [...shown.matchAll(ENV_REFERENCE)];
+    const literals: string[] = [];
+    let at = 0;
+    for (const r of refs) {
+      literals.push(shown.slice(at, r.index));
+      at = r.index + r[0].length;
+    }
+    literals.push(shown.slice(at));
+    const m = new RegExp(`^${literals.map(escape).join('([\\s\\S]*?)')}$`).exec(run);
+    refs.forEach((ref, j) => {
+      const value = m?.[j + 1];
+      if (value && !out.has(value)) out.set(value, ref[0]);
+    });
+  });
+  return [...out].filter(([v]) => v.length >= MIN_VALUE_CHARS).sort((a, b) => b[0].length - a[0].length);
+}
+
+/** `text` with every expanded value of `cmd` replaced by its reference. */
+export function redact(text: string, cmd: ShownCommand): string {
+  let out = text;
+  for (const [value, shown] of expansions(cmd)) out = out.split(value).join(shown);
+  return out;
+}
