@@ -138,7 +138,8 @@ export class Reloader {
       this.finish({ result: 'unchanged', trigger, hash: read.hash });
       return;
     }
-    const result = await this.opts.reloadChild(read.config.child.check_command, configuredCommand(read.config, 'check_command'));
+    // The new config's check, or none when it has none ([] runs nothing): never the running one's.
+    const result = await this.opts.reloadChild(read.config.child.check_command ?? [], configuredCommand(read.config, 'check_command') ?? []);
     if (!result.ok) {
       logger.error({ error: result.error, trigger }, 'reload refused: child.check_command failed; the running child stays');
       this.finish({ result: 'refused', trigger, hash: read.hash, errors: [result.error ?? 'check failed'] });

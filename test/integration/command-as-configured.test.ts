@@ -67,6 +67,11 @@ describe('a secret passed into the commands as ${SECRET}', () => {
     expect(missing.errors[0]).toContain(JSON.stringify(missingCheck));
     expect(missing.errors[0]).toContain('ENOENT');
 
+    // A config without check_command runs no check: the one it replaces does not linger.
+    rewrite({ command });
+    w.proc.kill('SIGHUP');
+    await waitFor('the config without a check applied', async () => (await status()).reload?.result === 'applied', 20_000);
+
     // An invalid config whose error quotes the value: as written, not expanded.
     rewrite({ command: 'fluentd --token ${SECRET}' });
     const invalid = await refusals(3);
