@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import type { Metrics } from '../agent/health/metrics.js';
 import { configHash, readBounded } from './config-watch.js';
 import { withSelfExcludes } from './self-exclude.js';
+import type { OwnContainer } from './procfs/container.js';
 import type { Logger } from '../core/log.js';
 import { OneAtATime } from './one-at-a-time.js';
 
@@ -50,11 +51,11 @@ export interface ReadConfig {
   hash: string | null;
 }
 
-/** Reads and validates the config at `path` (null: built-in defaults), pod self-excludes added. */
-export function readConfig(path: string | null, env: NodeJS.ProcessEnv): ReadConfig {
-  if (path === null) return { config: withSelfExcludes(parseConfigText('{}', 'built-in defaults', env), env).config, source: 'built-in defaults', hash: null };
+/** Reads and validates the config at `path` (null: built-in defaults), the pod's and the container's self-excludes added. */
+export function readConfig(path: string | null, env: NodeJS.ProcessEnv, container: OwnContainer | null = null): ReadConfig {
+  if (path === null) return { config: withSelfExcludes(parseConfigText('{}', 'built-in defaults', env), env, container).config, source: 'built-in defaults', hash: null };
   const bytes = readBounded(path);
-  return { config: withSelfExcludes(parseConfigText(bytes.toString('utf8'), path, env), env).config, source: path, hash: configHash(bytes) };
+  return { config: withSelfExcludes(parseConfigText(bytes.toString('utf8'), path, env), env, container).config, source: path, hash: configHash(bytes) };
 }
 
 function get(obj: any, path: string): unknown {
@@ -79,6 +80,8 @@ export function keepRestartOnly(running: Config, next: Config): { config: Config
 export interface ReloaderOptions {
   path: string | null;
   env: NodeJS.ProcessEnv;
+  /** warden's own container, whose logs `tail.exclude_self` leaves out. */
+  container?: OwnContainer | null;
   logger: Logger;
   metrics: Metrics;
   /** child.check_command, then child.reload_signal: the child's verdict on its own config. */
@@ -120,7 +123,7 @@ export class Reloader {
     const { logger } = this.opts;
     let read: ReadConfig;
     try {
-      read = readConfig(this.opts.path, this.opts.env);
+      read = readConfig(this.opts.path, this.opts.env, this.opts.container ?? null);
     } catch (err) {
       const errors = err instanceof ConfigError ? err.errors : [String(err)];
       for (const e of errors) logger.error({ error: e, trigger }, 'reload refused: invalid configuration; the running one stays');

@@ -26,6 +26,7 @@ import { VERSION } from './version.js';
 import { ConfigWatcher } from './config-watch.js';
 import { readConfig, Reloader, type ReadConfig } from './reload.js';
 import { selfExcludeGlobs } from './self-exclude.js';
+import { ownContainer, type OwnContainer } from './procfs/container.js';
 import { nextForwardConnection } from './forward-ready.js';
 import { childOptions, resolveSharedKey } from './child-config.js';
 import { liveVerdict, readyVerdict } from './health-rules.js';
@@ -58,13 +59,14 @@ interface Parts {
 
 export async function runWarden(opts: RunOptions): Promise<number> {
   const configPath = resolveConfigPath(opts.configPath);
-  const loaded = readOrReport(configPath);
+  const container = ownContainer();
+  const loaded = readOrReport(configPath, container);
   if (!loaded) return EXIT.USAGE;
   const current: Current = { config: loaded.config, stopping: false };
   const logger = createLogger(current.config.log.level);
-  const pid1 = announce(logger, loaded);
+  const pid1 = announce(logger, loaded, container);
   prepareStateDir(current.config.state_dir, logger);
-  const parts = wire(configPath, loaded, current, logger);
+  const parts = wire(configPath, loaded, current, logger, container);
   const health = await listenHealth(parts, current, loaded.source);
   if (!health) return 1;
   followChild(parts);
@@ -72,9 +74,9 @@ export async function runWarden(opts: RunOptions): Promise<number> {
 }
 
 /** The config at start, or null after printing why it is invalid. */
-function readOrReport(configPath: string | null): ReadConfig | null {
+function readOrReport(configPath: string | null, container: OwnContainer | null): ReadConfig | null {
   try {
-    return readConfig(configPath, process.env);
+    return readConfig(configPath, process.env, container);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.source}: invalid\n${err.errors.map((e) => `  ${e}\n`).join('')}`);
@@ -83,12 +85,15 @@ function readOrReport(configPath: string | null): ReadConfig | null {
 }
 
 /** The start-up lines; true when warden runs as PID 1. */
-function announce(logger: Logger, loaded: ReadConfig): boolean {
+function announce(logger: Logger, loaded: ReadConfig, container: OwnContainer | null): boolean {
   const config = loaded.config;
   logger.info({ version: VERSION, config: loaded.source, config_hash: loaded.hash, node: config.node_name }, 'warden starting');
-  const self = selfExcludeGlobs(process.env);
-  if (self.problem) logger.warn({ problem: self.problem }, 'tail.exclude_self: the pod\'s own logs cannot be excluded');
-  else if (self.globs.length) logger.info({ exclude: config.tail.exclude_self ? self.globs : [], exclude_self: config.tail.exclude_self }, 'this pod\'s own logs are not tailed (tail.exclude_self)');
+  const self = selfExcludeGlobs(process.env, container);
+  if (self.problem) logger.warn({ problem: self.problem }, 'tail.exclude_self: the pod\'s own logs cannot be excluded by its names');
+  if (self.globs.length) {
+    const fields = { exclude: config.tail.exclude_self ? self.globs : [], exclude_self: config.tail.exclude_self, container_id: container?.id ?? null, container_id_from: container?.source ?? null };
+    logger.info(fields, 'this pod\'s own logs are not tailed (tail.exclude_self)');
+  }
   const pid1 = pid1Warning(process.pid);
   if (pid1) logger.warn(pid1);
   return pid1 !== null;
@@ -105,7 +110,7 @@ function prepareStateDir(stateDir: string, logger: Logger): void {
 }
 
 /** Builds every part and connects them; nothing is started yet. */
-function wire(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger): Parts {
+function wire(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger, container: OwnContainer | null): Parts {
   const config = current.config;
   const metrics = createMetrics({ inputs: config.inputs.map((i) => i.name) });
   const sharedKey = resolveSharedKey(config.forward.shared_key);
@@ -142,6 +147,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
     {
       path: configPath,
       env: process.env,
+      container,
       logger,
       metrics,
       reloadChild: (check) => child.reload(check),
