@@ -5,6 +5,7 @@
 // running values and are named in the log and in /status; the rest is applied.
 import { ConfigError, parseConfigText } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import type { ReloadResult, ReloadTrigger } from '../agent/health/labels.js';
 import type { Metrics } from '../agent/health/metrics.js';
 import { configHash, readBounded } from './config-watch.js';
 import { withSelfExcludes } from './self-exclude.js';
@@ -26,10 +27,7 @@ export const RESTART_ONLY = [
   'forward.max_inflight_batches',
 ] as const;
 
-export type ReloadTrigger = 'signal' | 'watch';
-export type ReloadResult = 'applied' | 'refused' | 'unchanged';
-export const RELOAD_RESULTS: readonly ReloadResult[] = ['applied', 'refused', 'unchanged'];
-export const RELOAD_TRIGGERS: readonly ReloadTrigger[] = ['signal', 'watch'];
+export type { ReloadResult, ReloadTrigger } from '../agent/health/labels.js';
 
 export interface ReloadOutcome {
   /** Kept for readers of the first /status format: true when applied (or unchanged). */

@@ -6,7 +6,7 @@
 import { TreeWalker } from '../procfs/tree.js';
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
-import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } from '../../core/contracts.js';
+import type { ChildHandle, ChildState, ChildStatus, ExitInfo, ExitKind, RestartReason } from '../../core/contracts.js';
 import { ChildOutput } from '../child-output.js';
 import { classifyExit } from '../exit-classify.js';
 import { signalGroup } from '../process-group.js';
@@ -350,7 +350,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
 
   // ---- bookkeeping -------------------------------------------------------------------------
 
-  private countRestart(reason: string): void {
+  private countRestart(reason: ExitKind): void {
     this.restarts += 1;
     this.opts.metrics.childRestarts.inc({ reason });
   }
