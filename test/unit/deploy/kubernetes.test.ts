@@ -11,6 +11,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { parseConfigText } from '../../../config/load.js';
 import { compileGlob } from '../../../agent/tail/glob.js';
 import { withSelfExcludes } from '../../../supervisor/self-exclude.js';
+import { skipNote } from '../../support/skip.js';
 
 const root = join(import.meta.dirname, '../../..');
 const dir = join(root, 'deploy/kubernetes');
@@ -303,7 +304,7 @@ describe('the DaemonSet keeps every element of the seed', () => {
 });
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-describe.skipIf(kubectl.status !== 0)('kubectl kustomize deploy/kubernetes (skipped: kubectl is not installed)', () => {
+describe.skipIf(kubectl.status !== 0)(`kubectl kustomize deploy/kubernetes${skipNote(kubectl.status === 0 ? null : 'kubectl is not installed')}`, () => {
   it('renders the namespace and the pinned image into every object', () => {
     const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
