@@ -219,8 +219,10 @@ async function runUntilStopped(parts: Parts, current: Current, health: HealthSer
   const exited = new Promise<number>((r) => (resolveExit = r));
   const watches: (() => void)[] = [];
   const started = startParts(parts, current);
-  const onStop = async (signal: NodeJS.Signals) => {
+  // `signal` null: the child was given up (child.restart.give_up_after), which ends in exit 3.
+  const onStop = async (signal: NodeJS.Signals | null) => {
     if (current.stopping) {
+      if (signal === null) return;
       // A second signal while stopping: do not wait any longer.
       logger.warn({ signal }, 'second signal while stopping: killing the child group now');
       child.signalGroup('SIGKILL');
@@ -230,6 +232,7 @@ async function runUntilStopped(parts: Parts, current: Current, health: HealthSer
     current.stopping = true;
     resolveExit(await stopParts(parts, signal, started, watches, health));
   };
+  child.on('gave_up', () => void onStop(null));
   process.on('SIGTERM', () => void onStop('SIGTERM'));
   process.on('SIGINT', () => void onStop('SIGINT'));
   process.on('SIGHUP', () => {
@@ -261,10 +264,10 @@ function startParts({ client, child, tail, journal, governor, notifier }: Parts,
 }
 
 /** The stop sequence, backwards from the start; resolves with the exit code. */
-async function stopParts(parts: Parts, signal: NodeJS.Signals, started: Promise<void>, watches: (() => void)[], health: HealthServer): Promise<number> {
+async function stopParts(parts: Parts, signal: NodeJS.Signals | null, started: Promise<void>, watches: (() => void)[], health: HealthServer): Promise<number> {
   const { logger, notifier } = parts;
-  let exitCode: number = EXIT.OK;
-  logger.info({ signal }, 'stopping');
+  let exitCode: number = signal === null ? EXIT.CHILD_GAVE_UP : EXIT.OK;
+  logger.info(signal === null ? { reason: 'child given up' } : { signal }, 'stopping');
   notifier.stopping();
   await started.catch(() => undefined);
   for (const end of watches) end();

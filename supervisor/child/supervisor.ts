@@ -335,6 +335,10 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     }
     this.policy = step.policy;
     o.metrics.childDegraded.set(this.policy.degraded ? 1 : 0);
+    if (step.kind === 'give_up') {
+      this.giveUp(info);
+      return;
+    }
     if (this.policy.degraded) {
       o.logger.error({ child: this.name, attempt: this.policy.attempt, delay_ms: step.delayMs }, 'child is crash-looping; retrying at the maximum backoff');
     }
@@ -346,6 +350,16 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       this.launch();
     }, step.delayMs);
     this.setState('backoff');
+  }
+
+  /** No more starts: the supervisor's owner ends warden with exit code 3 (`gave_up`). */
+  private giveUp(info: ExitInfo): void {
+    const o = this.opts;
+    this.wanted = false;
+    o.logger.fatal({ child: this.name, failures: this.policy.attempt, give_up_after: o.restart.give_up_after, last_exit: info.reason }, 'giving up on the child: it failed child.restart.give_up_after times in a row');
+    this.setState('stopped');
+    this.emit('gave_up', info);
+    this.emit('stopped');
   }
 
   // ---- bookkeeping -------------------------------------------------------------------------
