@@ -44,6 +44,11 @@ export interface ChildStatus {
   /** Delay before the next start while in `backoff`. */
   next_start_in_ms: number | null;
   command: string[];
+  /**
+   * A process other than the child and its descendants listening on the Forward port while the
+   * child starts: what warden sends could go there, so the child is not `ready` while it does.
+   */
+  port_held_by: { pid: number; comm: string } | null;
 }
 
 /** Reasons the governor or hang detector can ask for a restart. */

@@ -126,6 +126,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
       client.expectReceiver(p.timeoutMs);
       return nextForwardConnection(client, p);
     },
+    readyNow: () => client.connected,
     logger,
     metrics,
   });
