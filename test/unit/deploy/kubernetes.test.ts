@@ -176,6 +176,15 @@ describe('the DaemonSet agrees with its warden.yaml', () => {
     expect(config.node_name).toBe('node-a');
   });
 
+  it('mounts the configs (they will hold output credentials) 0440, readable by the container\'s user only', () => {
+    const cmVolumes = pod.volumes.filter((v: any) => v.configMap);
+    expect(cmVolumes.length).toBeGreaterThan(0);
+    // 0440 is 288: YAML 1.2 reads a leading-zero 0440 as decimal 440, so the manifest writes 0o440 or 288.
+    for (const v of cmVolumes) expect(v.configMap.defaultMode, v.name).toBe(0o440);
+    // ConfigMap files are root-owned: the user must be root (or the owner) to read 0440.
+    expect(container.securityContext.runAsUser).toBe(0);
+  });
+
   it('is locked down: read-only root, only CAP_DAC_READ_SEARCH', () => {
     const sc = container.securityContext;
     expect(sc.readOnlyRootFilesystem).toBe(true);
@@ -315,6 +324,7 @@ describe.skipIf(kubectl.status !== 0)(`kubectl kustomize deploy/kubernetes${skip
     for (const o of out) expect(o.metadata.namespace).toBe(k.namespace);
     const rendered = out.find((o) => o.kind === 'DaemonSet');
     expect(rendered.spec.template.spec.containers[0].image).toBe(`${k.images[0].newName}@${k.images[0].digest}`);
+    for (const v of rendered.spec.template.spec.volumes.filter((x: any) => x.configMap)) expect(v.configMap.defaultMode, v.name).toBe(0o440);
     expect(() => new DaemonSet(rendered).validate()).not.toThrow();
   });
 
