@@ -34,6 +34,14 @@ describe('README configuration reference', () => {
   });
 });
 
+describe('README in-flight bound', () => {
+  it('states the default window and chunk size the schema has', () => {
+    const f = configSchema.parse({}).forward;
+    const kib = f.batch_max_bytes / 1024;
+    expect(readme).toContain(`(${f.max_inflight_batches} × ${kib} KiB = ${(f.max_inflight_batches * kib) / 1024} MiB by default;`);
+  });
+});
+
 describe('README exit codes', () => {
   it('lists exactly the codes warden can exit with', async () => {
     const { EXIT } = await import('../../../supervisor/exit-codes.js');
