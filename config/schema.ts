@@ -180,6 +180,7 @@ export const configSchema = z
             backoff_max_ms: z.number().int().min(1).default(30000),
             stable_after_s: z.number().min(0).default(60),
             degraded_after: z.number().int().min(1).default(5),
+            give_up_after: z.number().int().min(1).nullable().default(null),
           })
           .strict()
           .prefault({})

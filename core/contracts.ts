@@ -14,11 +14,16 @@
 export type ChildState = 'starting' | 'ready' | 'backoff' | 'stopping' | 'stopped';
 
 /**
- * Why the child's previous run ended. `kind` is also the `reason` label of
- * `warden_child_restarts_total` (e.g. `signaled`, `exited`, `config_error`).
+ * The kinds of a child exit: how it ended (`exited`, `signaled`, `oom_killed`, `config_error`,
+ * `start_failed`) or, for a restart warden asked for, why (`budget_memory`, `hung`,
+ * `ready_timeout`, `reload`). Also the `reason` label of `warden_child_restarts_total`.
  */
+export const EXIT_KINDS = ['exited', 'signaled', 'oom_killed', 'config_error', 'start_failed', 'budget_memory', 'hung', 'ready_timeout', 'reload'] as const;
+export type ExitKind = (typeof EXIT_KINDS)[number];
+
+/** Why the child's previous run ended. */
 export interface ExitInfo {
-  kind: 'exited' | 'signaled' | 'oom_killed' | 'config_error' | 'start_failed' | 'budget_memory' | 'hung' | 'ready_timeout' | 'reload';
+  kind: ExitKind;
   /** Human form: `exited(1)`, `signaled(SIGKILL)`, `start_failed(ENOENT)`, `budget_memory`. */
   reason: string;
   code: number | null;
@@ -39,6 +44,11 @@ export interface ChildStatus {
   /** Delay before the next start while in `backoff`. */
   next_start_in_ms: number | null;
   command: string[];
+  /**
+   * A process other than the child and its descendants listening on the Forward port while the
+   * child starts: what warden sends could go there, so the child is not `ready` while it does.
+   */
+  port_held_by: { pid: number; comm: string } | null;
 }
 
 /** Reasons the governor or hang detector can ask for a restart. */

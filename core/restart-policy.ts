@@ -1,5 +1,6 @@
 // When to start the child again after it ended: exponential backoff with full jitter, a reset
-// after a stable run, and a `degraded` crash-loop mode paced at the maximum delay. Pure: the
+// after a stable run, a `degraded` crash-loop mode paced at the maximum delay, and, only when
+// asked for, giving up after so many fast failures in a row. Pure: the
 // caller passes uptime and the random source, and keeps the returned state.
 import { backoffCeilingMs } from './backoff.js';
 
@@ -10,6 +11,8 @@ export interface RestartPolicyConfig {
   stable_after_s: number;
   /** This many consecutive fast failures (runs shorter than `stable_after_s`) → degraded. */
   degraded_after: number;
+  /** This many consecutive fast failures → no more restarts (`giveUp`); null or absent: never. */
+  give_up_after?: number | null;
 }
 
 export interface RestartPolicyState {
@@ -26,6 +29,8 @@ export const MIN_BACKOFF_MS = 10;
 export interface RestartDecision {
   delayMs: number;
   state: RestartPolicyState;
+  /** `give_up_after` fast failures in a row: do not start again. */
+  giveUp: boolean;
 }
 
 /**
@@ -37,6 +42,7 @@ export interface RestartDecision {
  *   delay   = max(floor, random() * ceiling)                              (full jitter, floored)
  *   attempt = attempt + 1;  degraded = attempt >= degraded_after
  *   if degraded: delay = backoff_max_ms                                   (at most one start per max)
+ *   giveUp  = give_up_after is set and attempt >= give_up_after
  *
  * `random` returns [0, 1). A run that never became ready should be passed with uptime 0: it was
  * not stable however long it took to fail.
@@ -55,7 +61,8 @@ export function nextRestart(
   attempt += 1;
   const degraded = attempt >= cfg.degraded_after;
   if (degraded) delayMs = cfg.backoff_max_ms;
-  return { delayMs, state: { attempt, degraded } };
+  const giveUp = cfg.give_up_after != null && attempt >= cfg.give_up_after;
+  return { delayMs, state: { attempt, degraded }, giveUp };
 }
 
 /** After a stable run the child is no longer in a crash loop, even before it exits again. */

@@ -89,6 +89,21 @@ export function parseJsonLine(line: string): { level: Level; msg: string | undef
   return { level: levelKey ? mapLevel(obj[levelKey])! : 'info', msg: msgKey ? (obj[msgKey] as string) : undefined, fields };
 }
 
+/**
+ * fluentd's plain log format, `2026-12-01 10:00:00 +0000 [warn]: #0 msg` (the time, optionally with
+ * fractional seconds, its UTC offset, then the level in brackets).
+ */
+const FLUENTD_PLAIN = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)? [+-]\d{2}:?\d{2} \[([a-z]+)\]: /;
+
+/**
+ * The level a child's plain text line states (fluentd's format): the entry is logged at it, its
+ * text unchanged. Null for any other text, which is logged at info.
+ */
+export function plainLineLevel(line: string): Level | null {
+  const m = FLUENTD_PLAIN.exec(line);
+  return m ? mapLevel(m[1]) : null;
+}
+
 function depthWithin(v: unknown, left: number): boolean {
   if (v === null || typeof v !== 'object') return true;
   if (left === 0) return false;
@@ -219,6 +234,6 @@ export class ChildStream {
       fields.truncated = true;
       fields.truncated_bytes = p.truncatedBytes;
     }
-    this.out.logger.info(fields, p.lines.join('\n'));
+    this.out.logger[plainLineLevel(p.lines[0]!) ?? 'info'](fields, p.lines.join('\n'));
   }
 }

@@ -5,8 +5,11 @@ export const EXIT = {
   OK: 0,
   /** Bad configuration or usage. */
   USAGE: 2,
-  // No code for "child given up": warden never gives up on its child; a crash loop is `degraded`
-  // and retried at child.restart.backoff_max_ms, reported by /readyz and warden_child_degraded.
+  /**
+   * The child was given up: it failed `child.restart.give_up_after` times in a row. Without that
+   * key warden never gives up; a crash loop is `degraded` and retried at backoff_max_ms.
+   */
+  CHILD_GAVE_UP: 3,
 } as const;
 
 export function exitCodeForSignal(signal: NodeJS.Signals): number {

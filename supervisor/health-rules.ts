@@ -22,6 +22,7 @@ export function readyVerdict(f: HealthFacts): HealthVerdict {
   const st = f.child.status();
   if (stopping) reasons.push('warden is stopping');
   if (st.state !== 'ready') reasons.push(`child is ${st.state}${st.degraded ? ' (degraded: crash loop)' : ''}${st.last_exit ? `, last exit ${st.last_exit.reason}` : ''}`);
+  if (st.port_held_by) reasons.push(`Forward port ${config.forward.to} is held by pid ${st.port_held_by.pid} (${st.port_held_by.comm}), not by the child or its descendants`);
   else if (!f.client.connected) reasons.push(`no Forward connection to ${config.forward.to}`);
   const pendingMs = f.client.oldestPendingMs();
   const stallMs = Math.min(10_000, config.child.hang_timeout_s * 1000);

@@ -5,9 +5,11 @@
 // running values and are named in the log and in /status; the rest is applied.
 import { ConfigError, configuredCommand, parseConfigText, readConfigBytes } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import type { ReloadResult, ReloadTrigger } from '../agent/health/labels.js';
 import type { Metrics } from '../agent/health/metrics.js';
 import { configHash } from './config-watch.js';
 import { withSelfExcludes } from './self-exclude.js';
+import type { OwnContainer } from './procfs/container.js';
 import type { Logger } from '../core/log.js';
 import { OneAtATime } from './one-at-a-time.js';
 
@@ -25,10 +27,7 @@ export const RESTART_ONLY = [
   'forward.max_inflight_batches',
 ] as const;
 
-export type ReloadTrigger = 'signal' | 'watch';
-export type ReloadResult = 'applied' | 'refused' | 'unchanged';
-export const RELOAD_RESULTS: readonly ReloadResult[] = ['applied', 'refused', 'unchanged'];
-export const RELOAD_TRIGGERS: readonly ReloadTrigger[] = ['signal', 'watch'];
+export type { ReloadResult, ReloadTrigger } from '../agent/health/labels.js';
 
 export interface ReloadOutcome {
   /** Kept for readers of the first /status format: true when applied (or unchanged). */
@@ -50,11 +49,11 @@ export interface ReadConfig {
   hash: string | null;
 }
 
-/** Reads and validates the config at `path` (null: built-in defaults), pod self-excludes added. */
-export function readConfig(path: string | null, env: NodeJS.ProcessEnv): ReadConfig {
-  if (path === null) return { config: withSelfExcludes(parseConfigText('{}', 'built-in defaults', env), env).config, source: 'built-in defaults', hash: null };
+/** Reads and validates the config at `path` (null: built-in defaults), the pod's and the container's self-excludes added. */
+export function readConfig(path: string | null, env: NodeJS.ProcessEnv, container: OwnContainer | null = null): ReadConfig {
+  if (path === null) return { config: withSelfExcludes(parseConfigText('{}', 'built-in defaults', env), env, container).config, source: 'built-in defaults', hash: null };
   const bytes = readConfigBytes(path);
-  return { config: withSelfExcludes(parseConfigText(bytes.toString('utf8'), path, env), env).config, source: path, hash: configHash(bytes) };
+  return { config: withSelfExcludes(parseConfigText(bytes.toString('utf8'), path, env), env, container).config, source: path, hash: configHash(bytes) };
 }
 
 function get(obj: any, path: string): unknown {
@@ -79,6 +78,8 @@ export function keepRestartOnly(running: Config, next: Config): { config: Config
 export interface ReloaderOptions {
   path: string | null;
   env: NodeJS.ProcessEnv;
+  /** warden's own container, whose logs `tail.exclude_self` leaves out. */
+  container?: OwnContainer | null;
   logger: Logger;
   metrics: Metrics;
   /**
@@ -123,7 +124,7 @@ export class Reloader {
     const { logger } = this.opts;
     let read: ReadConfig;
     try {
-      read = readConfig(this.opts.path, this.opts.env);
+      read = readConfig(this.opts.path, this.opts.env, this.opts.container ?? null);
     } catch (err) {
       const errors = err instanceof ConfigError ? err.errors : [String(err)];
       for (const e of errors) logger.error({ error: e, trigger }, 'reload refused: invalid configuration; the running one stays');

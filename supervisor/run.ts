@@ -26,6 +26,7 @@ import { VERSION } from './version.js';
 import { ConfigWatcher } from './config-watch.js';
 import { readConfig, Reloader, type ReadConfig } from './reload.js';
 import { selfExcludeGlobs } from './self-exclude.js';
+import { ownContainer, type OwnContainer } from './procfs/container.js';
 import { nextForwardConnection } from './forward-ready.js';
 import { childOptions, resolveSharedKey } from './child-config.js';
 import { liveVerdict, readyVerdict } from './health-rules.js';
@@ -58,13 +59,14 @@ interface Parts {
 
 export async function runWarden(opts: RunOptions): Promise<number> {
   const configPath = resolveConfigPath(opts.configPath);
-  const loaded = readOrReport(configPath);
+  const container = ownContainer();
+  const loaded = readOrReport(configPath, container);
   if (!loaded) return EXIT.USAGE;
   const current: Current = { config: loaded.config, stopping: false };
   const logger = createLogger(current.config.log.level);
-  const pid1 = announce(logger, loaded);
+  const pid1 = announce(logger, loaded, container);
   prepareStateDir(current.config.state_dir, logger);
-  const parts = wire(configPath, loaded, current, logger);
+  const parts = wire(configPath, loaded, current, logger, container);
   const health = await listenHealth(parts, current, loaded.source);
   if (!health) return 1;
   followChild(parts);
@@ -72,9 +74,9 @@ export async function runWarden(opts: RunOptions): Promise<number> {
 }
 
 /** The config at start, or null after printing why it is invalid. */
-function readOrReport(configPath: string | null): ReadConfig | null {
+function readOrReport(configPath: string | null, container: OwnContainer | null): ReadConfig | null {
   try {
-    return readConfig(configPath, process.env);
+    return readConfig(configPath, process.env, container);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.source}: invalid\n${err.errors.map((e) => `  ${e}\n`).join('')}`);
@@ -83,12 +85,15 @@ function readOrReport(configPath: string | null): ReadConfig | null {
 }
 
 /** The start-up lines; true when warden runs as PID 1. */
-function announce(logger: Logger, loaded: ReadConfig): boolean {
+function announce(logger: Logger, loaded: ReadConfig, container: OwnContainer | null): boolean {
   const config = loaded.config;
   logger.info({ version: VERSION, config: loaded.source, config_hash: loaded.hash, node: config.node_name }, 'warden starting');
-  const self = selfExcludeGlobs(process.env);
-  if (self.problem) logger.warn({ problem: self.problem }, 'tail.exclude_self: the pod\'s own logs cannot be excluded');
-  else if (self.globs.length) logger.info({ exclude: config.tail.exclude_self ? self.globs : [], exclude_self: config.tail.exclude_self }, 'this pod\'s own logs are not tailed (tail.exclude_self)');
+  const self = selfExcludeGlobs(process.env, container);
+  if (self.problem) logger.warn({ problem: self.problem }, 'tail.exclude_self: the pod\'s own logs cannot be excluded by its names');
+  if (self.globs.length) {
+    const fields = { exclude: config.tail.exclude_self ? self.globs : [], exclude_self: config.tail.exclude_self, container_id: container?.id ?? null, container_id_from: container?.source ?? null };
+    logger.info(fields, 'this pod\'s own logs are not tailed (tail.exclude_self)');
+  }
   const pid1 = pid1Warning(process.pid);
   if (pid1) logger.warn(pid1);
   return pid1 !== null;
@@ -105,7 +110,7 @@ function prepareStateDir(stateDir: string, logger: Logger): void {
 }
 
 /** Builds every part and connects them; nothing is started yet. */
-function wire(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger): Parts {
+function wire(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger, container: OwnContainer | null): Parts {
   const config = current.config;
   const metrics = createMetrics({ inputs: config.inputs.map((i) => i.name) });
   const sharedKey = resolveSharedKey(config.forward.shared_key);
@@ -121,6 +126,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
       client.expectReceiver(p.timeoutMs);
       return nextForwardConnection(client, p);
     },
+    readyNow: () => client.connected,
     logger,
     metrics,
   });
@@ -142,6 +148,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
     {
       path: configPath,
       env: process.env,
+      container,
       logger,
       metrics,
       reloadChild: (check, shown) => child.reload(check, shown),
@@ -213,8 +220,10 @@ async function runUntilStopped(parts: Parts, current: Current, health: HealthSer
   const exited = new Promise<number>((r) => (resolveExit = r));
   const watches: (() => void)[] = [];
   const started = startParts(parts, current);
-  const onStop = async (signal: NodeJS.Signals) => {
+  // `signal` null: the child was given up (child.restart.give_up_after), which ends in exit 3.
+  const onStop = async (signal: NodeJS.Signals | null) => {
     if (current.stopping) {
+      if (signal === null) return;
       // A second signal while stopping: do not wait any longer.
       logger.warn({ signal }, 'second signal while stopping: killing the child group now');
       child.signalGroup('SIGKILL');
@@ -224,6 +233,7 @@ async function runUntilStopped(parts: Parts, current: Current, health: HealthSer
     current.stopping = true;
     resolveExit(await stopParts(parts, signal, started, watches, health));
   };
+  child.on('gave_up', () => void onStop(null));
   process.on('SIGTERM', () => void onStop('SIGTERM'));
   process.on('SIGINT', () => void onStop('SIGINT'));
   process.on('SIGHUP', () => {
@@ -255,10 +265,10 @@ function startParts({ client, child, tail, journal, governor, notifier }: Parts,
 }
 
 /** The stop sequence, backwards from the start; resolves with the exit code. */
-async function stopParts(parts: Parts, signal: NodeJS.Signals, started: Promise<void>, watches: (() => void)[], health: HealthServer): Promise<number> {
+async function stopParts(parts: Parts, signal: NodeJS.Signals | null, started: Promise<void>, watches: (() => void)[], health: HealthServer): Promise<number> {
   const { logger, notifier } = parts;
-  let exitCode: number = EXIT.OK;
-  logger.info({ signal }, 'stopping');
+  let exitCode: number = signal === null ? EXIT.CHILD_GAVE_UP : EXIT.OK;
+  logger.info(signal === null ? { reason: 'child given up' } : { signal }, 'stopping');
   notifier.stopping();
   await started.catch(() => undefined);
   for (const end of watches) end();

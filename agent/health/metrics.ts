@@ -2,19 +2,7 @@
 // that update it (no module-level registry). Names carry the `warden_` prefix.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-
-/**
- * Label values known before their first event: their series are exported at 0 from the start, so
- * an alert such as `increase(warden_bytes_lost_total[5m]) > 0` can be written before any loss.
- */
-export const KNOWN_LABELS = {
-  bytesLost: { reason: ['rotated_keep_s', 'rotated_max_files', 'deleted_at_stop'] },
-  refused: { reason: ['outside_roots', 'not_regular', 'symlink_loop'] },
-  rotations: { kind: ['rename', 'deleted', 'docker', 'kubelet', 'copytruncate', 'recovered'] },
-  checkpointWrites: { result: ['ok', 'error'] },
-  childRestarts: { reason: ['config_error', 'oom_killed', 'budget_memory', 'hung', 'ready_timeout'] },
-  configReloads: { result: ['applied', 'refused', 'unchanged'], trigger: ['signal', 'watch'] },
-} as const;
+import { KNOWN_LABELS } from './labels.js';
 
 /** Every combination of the label values in `known`, e.g. {result: [a, b], trigger: [x]} → [{a,x}, {b,x}]. */
 function combinations(known: Record<string, readonly string[]>): Record<string, string>[] {
@@ -130,6 +118,7 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
     // tail (appended)
     waitingFiles: gauge('warden_tail_waiting_files', 'Files waiting for a descriptor because tail.max_open_files are held'),
   };
+  // Every listed label value at 0 from the first scrape, so alerts on them can be written before the first event.
   for (const [name, known] of Object.entries(KNOWN_LABELS)) {
     const c = metrics[name as keyof typeof KNOWN_LABELS] as Counter<string>;
     for (const labels of combinations(known)) c.inc(labels, 0);

@@ -17,6 +17,7 @@ import { LineRing, LineSplitter, MAX_CHILD_LINE_BYTES } from '../../core/lines.j
 import { childEnv } from '../../core/child-env.js';
 import type { Logger } from '../../core/log.js';
 import { INITIAL_POLICY_STATE, nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../core/restart-policy.js';
+import type { LostReason } from '../health/labels.js';
 import type { Metrics } from '../health/metrics.js';
 import type { ChunkSender } from '../tail/pipeline.js';
 import { journalctlArgs, type JournalPosition } from './args.js';
@@ -315,7 +316,7 @@ export class JournalSource {
     this.batches.add(entry.tag, entry.cursor, entry.sec, entry.nsec, entry.record as unknown as Record<string, unknown>);
   }
 
-  private skip(reason: string, bytes: number, msg: string): void {
+  private skip(reason: LostReason, bytes: number, msg: string): void {
     this.counts.skipped++;
     this.o.metrics.bytesLost.inc({ reason }, bytes);
     this.o.logger.warn({ input: this.name, bytes, after_cursor: this.lastRead }, msg);

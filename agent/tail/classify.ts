@@ -7,11 +7,12 @@ import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { InputConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/log.js';
+import type { RefuseReason } from '../health/labels.js';
 import type { Metrics } from '../health/metrics.js';
 import type { Roots } from './confine.js';
 import type { Candidate } from './discovery.js';
 
-export type RefuseReason = 'outside_roots' | 'not_regular' | 'symlink_loop';
+export type { RefuseReason };
 
 const REFUSE_MESSAGES: Record<RefuseReason, string> = {
   outside_roots: 'refusing a path that resolves outside tail.roots; never opened',

@@ -11,6 +11,7 @@ import { parseDocker, parseDockerBytes } from '../parse/docker.js';
 import { parseHostLine, parsePlain } from '../parse/plain.js';
 import { packMeta, writeLineBytesEntry, writeRecordEntry, type PackedMeta } from '../forward/record.js';
 import type { Assembled, Fragment } from '../parse/types.js';
+import type { LostReason } from '../health/labels.js';
 import type { Tail } from './context.js';
 import type { Format, TailedFile } from './file.js';
 import { splitLines } from './reader.js';
@@ -136,7 +137,7 @@ export class LineAssembler {
       this.emit(f, [{ sec: this.sec, nsec: this.nsec, stream: 'stdout', log: text, parse_error: true }]);
     } catch (again) {
       // Not even the raw text could be encoded: the line is given up, counted, and the file goes on.
-      metrics.bytesLost.inc({ reason: 'encode' }, Buffer.byteLength(text));
+      metrics.bytesLost.inc({ reason: 'encode' satisfies LostReason }, Buffer.byteLength(text));
       logger.warn({ path: f.path, offset: lineStart, err: String(again) }, 'a line could not be encoded even raw; given up');
       if (f.pendingStart < 0) f.segment(f.lineEnd);
     }

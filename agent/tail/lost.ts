@@ -4,6 +4,7 @@
 // the number of files, the bytes and a few of the paths, so the log says what was lost without
 // thousands of lines.
 import type { Logger } from '../../core/log.js';
+import type { LostReason } from '../health/labels.js';
 import type { Metrics } from '../health/metrics.js';
 
 const PER_WINDOW = 10;
@@ -29,7 +30,7 @@ export class LossReporter {
   ) {}
 
   /** `bytes` of the file at `path` will never be read (`reason`, e.g. `rotated_max_files`). */
-  lost(reason: string, bytes: number, path: string, msg: string, fields: Record<string, unknown> = {}): void {
+  lost(reason: LostReason, bytes: number, path: string, msg: string, fields: Record<string, unknown> = {}): void {
     if (bytes <= 0) return;
     this.metrics.bytesLost.inc({ reason }, bytes);
     const now = this.now();

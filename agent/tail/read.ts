@@ -8,6 +8,7 @@
 // and Fluent Bit read on their event loop too. The rare scans over NUL runs stay asynchronous.
 import { fstatSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
+import type { LostReason } from '../health/labels.js';
 import type { Tail } from './context.js';
 import type { TailedFile } from './file.js';
 import { FP_BYTES, fingerprintFd, fingerprintMatches, tailMatches, tailOf } from './identity.js';
@@ -116,7 +117,7 @@ export class FileReader {
     f.lineEnd = to;
     if (f.pendingStart < 0) f.segment(f.lineEnd);
     if (f.settle(wall())) this.t.ledger.markDirty();
-    metrics.bytesLost.inc({ reason: 'nul' }, to - from);
+    metrics.bytesLost.inc({ reason: 'nul' satisfies LostReason }, to - from);
     if (!this.warnedNul.has(f)) {
       this.warnedNul.add(f);
       logger.warn({ path: f.path, offset: from, bytes: to - from }, 'skipping a run of NUL bytes (a sparse file or a region never written); counted in warden_bytes_lost_total{reason="nul"}, later runs in this file only counted');

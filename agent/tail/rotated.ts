@@ -6,6 +6,7 @@
 import { fstat, fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
+import type { LostReason, RotationKind } from '../health/labels.js';
 import type { Tail } from './context.js';
 import type { TailedFile } from './file.js';
 import { EMPTY_FP } from './identity.js';
@@ -47,7 +48,7 @@ export class Rotations {
     if (f.state !== 'rotated') this.markRotated(f, 'rename');
   }
 
-  markRotated(f: TailedFile, kind: string): void {
+  markRotated(f: TailedFile, kind: RotationKind): void {
     f.markRotated(this.t.env.mono());
     this.t.env.metrics.rotations.inc({ kind });
     this.t.env.logger.info({ path: f.path, real_path: f.realPath, kind, offset: f.readPos }, 'file rotated; draining it from its descriptor');
@@ -96,7 +97,7 @@ export class Rotations {
    * Synchronous, so a file is given up once: thousands of rotations must not each give up the same
    * files again while an fstat is pending (that was half the CPU time with 5,000 files).
    */
-  giveUp(f: TailedFile, reason: string): void {
+  giveUp(f: TailedFile, reason: LostReason): void {
     if (f.state === 'done') return;
     let size = f.size;
     if (f.fd !== null) {

@@ -40,7 +40,12 @@ export function logExit(logger: Logger, child: string, run: Run, info: ExitInfo,
   else logger.error(fields, 'child exited');
 }
 
-export type NextStep = { kind: 'stopped' } | { kind: 'start' } | { kind: 'backoff'; delayMs: number; policy: RestartPolicyState };
+export type NextStep =
+  | { kind: 'stopped' }
+  | { kind: 'start' }
+  | { kind: 'backoff'; delayMs: number; policy: RestartPolicyState }
+  /** child.restart.give_up_after fast failures in a row: no more starts. */
+  | { kind: 'give_up'; policy: RestartPolicyState };
 
 /** What follows a run's end, given whether the child is still wanted and the policy so far. */
 export function nextStep(
@@ -59,5 +64,6 @@ export function nextStep(
   const hung = intent?.kind === 'restart' && intent.reason === 'hung';
   const uptime = run.ready && !hung ? info.uptime_s : 0;
   const decision = nextRestart(hung ? run.policyAtStart : policy, restart, uptime, random);
+  if (decision.giveUp) return { kind: 'give_up', policy: decision.state };
   return { kind: 'backoff', delayMs: decision.delayMs, policy: decision.state };
 }

@@ -29,6 +29,12 @@ export interface ChildOptions {
    * the port passes too): warden passes "its Forward client completed the handshake".
    */
   readyProbe?: (opts: { timeoutMs: number; signal: AbortSignal }) => Promise<boolean>;
+  /**
+   * Whether the child is reachable right now, asked while another process held the Forward port
+   * and once it no longer does: warden passes "its Forward client is connected". Default: a
+   * bare connect to `forwardTo`.
+   */
+  readyNow?: () => boolean | Promise<boolean>;
   logger: Logger;
   metrics: Metrics;
   /** Directory holding memory.events (v2) or memory.oom_control (v1); default: this process's memory cgroup. */

@@ -36,6 +36,16 @@ export class PortHolders {
   }
 }
 
+/**
+ * A process outside the child's tree listening on the Forward port, read afresh (readiness must
+ * not go by a view seconds old); null when there is none that warden can see. A listener whose
+ * process is not visible (another PID namespace, descriptors warden may not read) is not named:
+ * it may be the child's own under another user.
+ */
+export function foreignPortHolder(forwardTo: string, procRoot: string, own: OwnChild): PortHolder | null {
+  return findPortHolders(forwardTo, procRoot, own).find((h) => !h.descendant) ?? null;
+}
+
 export function findPortHolders(forwardTo: string, procRoot: string, own: OwnChild): PortHolder[] {
   let addr;
   try {

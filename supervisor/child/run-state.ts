@@ -33,6 +33,10 @@ export interface Run {
   policyAtStart: RestartPolicyState;
   oomBefore: number | null;
   ready: boolean;
+  /** Another process held the Forward port when the child was found reachable: not ready while it does. */
+  portHeldBy: { pid: number; comm: string } | null;
+  /** Re-checks the port holder while `portHeldBy` is set. */
+  portTimer: NodeJS.Timeout | null;
   intent: Intent | null;
   exitSeen: boolean;
   terminating: Promise<boolean> | null;
@@ -62,6 +66,8 @@ export function newRun(fields: { startedAt: number; policyAtStart: RestartPolicy
     reloadAgain: false,
     followTimer: null,
     ready: false,
+    portHeldBy: null,
+    portTimer: null,
     intent: null,
     exitSeen: false,
     terminating: null,

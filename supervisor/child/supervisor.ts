@@ -6,11 +6,11 @@
 import { TreeWalker } from '../procfs/tree.js';
 import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
-import type { ChildHandle, ChildState, ChildStatus, ExitInfo, RestartReason } from '../../core/contracts.js';
+import type { ChildHandle, ChildState, ChildStatus, ExitInfo, ExitKind, RestartReason } from '../../core/contracts.js';
 import { ChildOutput } from '../child-output.js';
 import { classifyExit } from '../exit-classify.js';
 import { signalGroup } from '../process-group.js';
-import { waitReady } from '../readiness.js';
+import { probeConnect, waitReady } from '../readiness.js';
 import { INITIAL_POLICY_STATE, markStable, type RestartPolicyState } from '../../core/restart-policy.js';
 import { OneAtATime } from '../one-at-a-time.js';
 import { childEnv } from '../../core/child-env.js';
@@ -18,7 +18,7 @@ import { exitInfo, logExit, nextStep } from './exit.js';
 import { findSuccessor, followSuccessor } from './handover.js';
 import { OomCounter } from '../cgroup/oom.js';
 import { LAST_LINES, type ChildOptions, type ShownCommand } from './options.js';
-import { PortHolders, type PortHolder } from './port-holders.js';
+import { PortHolders, foreignPortHolder, type PortHolder } from './port-holders.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
 import { isRunning, newRun, type Run } from './run-state.js';
 import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
@@ -30,6 +30,8 @@ import { clearLeftovers, sampleEscaped, terminateRun } from './stop.js';
  * no walk from the child finds them.
  */
 const DESCENDANT_SAMPLE_MS = 1000;
+/** While another process holds the Forward port, whether it still does is checked this often. */
+const PORT_RECHECK_MS = 500;
 const monotonicNow = (): number => performance.now();
 
 export class ChildSupervisor extends EventEmitter implements ChildHandle {
@@ -144,6 +146,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       last_exit: this.lastExit,
       next_start_in_ms: this.state === 'backoff' && this.nextStartAt !== null ? Math.max(0, this.nextStartAt - this.now()) : null,
       command: [...this.shownCommand],
+      port_held_by: run?.portHeldBy ?? null,
     };
   }
 
@@ -235,6 +238,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   private onReadyResult(run: Run, ok: boolean): void {
     if (run !== this.run || run.exitSeen || run.intent) return;
     const o = this.opts;
+    if (ok && this.heldByAnother(run)) return;
     if (ok) {
       run.ready = true;
       o.metrics.childReady.set(1);
@@ -244,6 +248,46 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       return;
     }
     o.logger.warn({ child: this.name, pid: run.pid, forward_to: o.forwardTo, ready_timeout_s: o.readyTimeoutS }, 'child did not accept a connection in time; restarting it');
+    run.intent = { kind: 'restart', reason: 'ready_timeout', immediate: false };
+    void this.terminate(run);
+  }
+
+  /**
+   * The child was found reachable, but another process (not the child nor its descendants) listens
+   * on the Forward port: what warden sends could go to it, so the child is not ready. True then;
+   * the port is checked every PORT_RECHECK_MS until it is the child's alone and the child is
+   * reachable (ready), or until the ready timeout (restarted as `ready_timeout`).
+   */
+  private heldByAnother(run: Run): boolean {
+    const o = this.opts;
+    const holder = foreignPortHolder(o.forwardTo, o.procRoot ?? '/proc', { pid: run.pid, escaped: run.escaped });
+    const was = run.portHeldBy;
+    run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
+    if (!holder) return false;
+    if (was?.pid !== holder.pid) {
+      o.logger.warn({ child: this.name, pid: run.pid, forward_to: o.forwardTo, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by another process; the child is not ready while it is');
+      this.emit('state', this.status());
+    }
+    const deadline = run.startedAt + o.readyTimeoutS * 1000;
+    run.portTimer = setTimeout(() => void this.recheckPort(run, deadline), PORT_RECHECK_MS);
+    return true;
+  }
+
+  private async recheckPort(run: Run, deadline: number): Promise<void> {
+    run.portTimer = null;
+    if (run !== this.run || run.exitSeen || run.intent) return;
+    const o = this.opts;
+    const holder = foreignPortHolder(o.forwardTo, o.procRoot ?? '/proc', { pid: run.pid, escaped: run.escaped });
+    run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
+    if (!holder && (await (o.readyNow ?? (() => probeConnect(o.forwardTo, 1000)))())) return this.onReadyResult(run, true);
+    if (run !== this.run || run.exitSeen || run.intent) return;
+    if (this.now() < deadline) {
+      run.portTimer = setTimeout(() => void this.recheckPort(run, deadline), PORT_RECHECK_MS);
+      return;
+    }
+    const fields = { child: this.name, pid: run.pid, forward_to: o.forwardTo, ready_timeout_s: o.readyTimeoutS };
+    if (holder) o.logger.warn({ ...fields, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is still held by another process after the ready timeout; restarting the child');
+    else o.logger.warn(fields, 'child did not accept a connection in time; restarting it');
     run.intent = { kind: 'restart', reason: 'ready_timeout', immediate: false };
     void this.terminate(run);
   }
@@ -306,6 +350,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     run.abort.abort();
     if (run.stableTimer) clearTimeout(run.stableTimer);
     if (run.sampleTimer) clearInterval(run.sampleTimer);
+    if (run.portTimer) clearTimeout(run.portTimer);
     o.metrics.childUp.set(0);
     o.metrics.childReady.set(0);
     const endedAt = this.now();
@@ -336,6 +381,10 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     }
     this.policy = step.policy;
     o.metrics.childDegraded.set(this.policy.degraded ? 1 : 0);
+    if (step.kind === 'give_up') {
+      this.giveUp(info);
+      return;
+    }
     if (this.policy.degraded) {
       o.logger.error({ child: this.name, attempt: this.policy.attempt, delay_ms: step.delayMs }, 'child is crash-looping; retrying at the maximum backoff');
     }
@@ -349,9 +398,19 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     this.setState('backoff');
   }
 
+  /** No more starts: the supervisor's owner ends warden with exit code 3 (`gave_up`). */
+  private giveUp(info: ExitInfo): void {
+    const o = this.opts;
+    this.wanted = false;
+    o.logger.fatal({ child: this.name, failures: this.policy.attempt, give_up_after: o.restart.give_up_after, last_exit: info.reason }, 'giving up on the child: it failed child.restart.give_up_after times in a row');
+    this.setState('stopped');
+    this.emit('gave_up', info);
+    this.emit('stopped');
+  }
+
   // ---- bookkeeping -------------------------------------------------------------------------
 
-  private countRestart(reason: string): void {
+  private countRestart(reason: ExitKind): void {
     this.restarts += 1;
     this.opts.metrics.childRestarts.inc({ reason });
   }

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateTree, inputsFor } from '../../scripts/gen-logs.js';
 import { freePort, readNdjson, tempDir, waitFor } from '../support/index.js';
+import { skipNote } from '../support/skip.js';
 
 const BINARY = resolve('dist/warden');
 const pkg = JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as { config: { nodeFlags: string } };
@@ -35,7 +36,7 @@ function childOf(ppid: number): number | null {
 for (const tini of [true, false]) {
   const reason = skipReason(tini);
   const title = `dist/warden run as the first process of a PID namespace ${tini ? 'under tini' : 'as PID 1 itself'}: every line delivered, SIGTERM gives exit 0`;
-  describe.skipIf(reason !== null)(reason ? `${title} (skipped: ${reason})` : title, () => {
+  describe.skipIf(reason !== null)(`${title}${skipNote(reason)}`, () => {
     it('delivers the tree and stops cleanly', async () => {
       const t = tempDir('warden-bin-e2e-');
       try {

@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { decode, encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { skipNote } from '../support/skip.js';
 
 const root = join(import.meta.dirname, '../..');
 const binary = join(root, 'dist/warden');
@@ -18,7 +19,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-describe.skipIf(!existsSync(binary))('dist/warden single executable (skipped: run npm run build:binary first)', () => {
+describe.skipIf(!existsSync(binary))(`dist/warden single executable${skipNote(existsSync(binary) ? null : 'dist/warden is not built: run npm run build:binary first')}`, () => {
   it('prints its version with an empty environment, from an empty directory', () => {
     const r = spawnSync(binary, ['--version'], { cwd: dir, env: {}, encoding: 'utf8' });
     expect(r.stderr).toBe('');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WARDEN as WARDEN_BIN, fixture, freePort, tempDir, waitFor } from '../support/index.js';
 import { spawnWarden, wardenScope } from '../support/warden.js';
+import { skipNote } from '../support/skip.js';
 
 const MIB = 1024 * 1024;
 const V1 = '/sys/fs/cgroup';
@@ -27,7 +28,6 @@ function unavailable(): string | null {
   return null;
 }
 const skipReason = unavailable();
-if (skipReason) console.log(`budgets-cgroup: skipped: ${skipReason}`);
 
 const scope = wardenScope();
 
@@ -112,7 +112,7 @@ async function watchUntilRestart(w: { json: (p: string) => Promise<any> }, timeo
   return { first, maxRss };
 }
 
-describe.skipIf(skipReason !== null)('budgets in a real cgroup v1 pod (root)', () => {
+describe.skipIf(skipReason !== null)(`budgets in a real cgroup v1 pod (root)${skipNote(skipReason)}`, () => {
   it('pod memory: a child leaking 20 MiB/s in a 200Mi pod is restarted before the OOM killer, after fewer chunks in flight and a flush', async () => {
     const t = tempDir();
     scope.cleanup = t.cleanup;
@@ -223,7 +223,7 @@ async function idleWithQuietFiles(wrapper: string[] | undefined, where: string) 
   return { peakWs };
 }
 
-describe.skipIf(skipReason !== null)('defaults in the seed pod (200m / 200Mi, root)', () => {
+describe.skipIf(skipReason !== null)(`defaults in the seed pod (200m / 200Mi, root)${skipNote(skipReason)}`, () => {
   it('the shipped binary idling with 1,000 quiet files and a sink child is never over budget', async () => {
     const pod = makePod({ memoryBytes: 200 * MIB, cpuMillicores: 200 });
     const { peakWs } = await idleWithQuietFiles(pod.wrapper, 'in the seed pod');

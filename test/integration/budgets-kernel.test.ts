@@ -23,7 +23,7 @@ afterEach(() => {
 
 /** ChildHandle test double over a real process (only what the governor uses). */
 function processDouble(p: ChildProcess): ChildHandle {
-  const status = (): ChildStatus => ({ pid: p.pid!, state: 'ready', degraded: false, uptime_s: 0, restarts: 0, last_exit: null, next_start_in_ms: null, command: ['sleep'] });
+  const status = (): ChildStatus => ({ pid: p.pid!, state: 'ready', degraded: false, uptime_s: 0, restarts: 0, last_exit: null, next_start_in_ms: null, command: ['sleep'], port_held_by: null });
   return {
     status,
     pid: () => p.pid!,

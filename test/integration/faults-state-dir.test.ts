@@ -8,8 +8,9 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor, sinkLogs } from '../support/index.js';
-import { type RunningWarden, wardenScope, skipNote, spawnWarden } from '../support/warden.js';
+import { type RunningWarden, wardenScope, spawnWarden } from '../support/warden.js';
 import { canMountTmpfs, faultConfig, wardenConfig } from '../support/faults.js';
+import { skipNote } from '../support/skip.js';
 
 const scope = wardenScope<RunningWarden>();
 
@@ -67,7 +68,7 @@ describe('state_dir faults', () => {
     await shipsWhileStateDirBroken(t.dir, join(blocker, 'state'), () => rmSync(blocker), /ENOTDIR|EEXIST|not a directory/);
   }, 30000);
 
-  it.skipIf(!MOUNT_OK)(`state_dir on a read-only tmpfs (EROFS): keeps shipping, /readyz 503, catches up after remount rw${skipNote(!MOUNT_OK, 'cannot mount a tmpfs here')}`, async () => {
+  it.skipIf(!MOUNT_OK)(`state_dir on a read-only tmpfs (EROFS): keeps shipping, /readyz 503, catches up after remount rw${skipNote(MOUNT_OK ? null : 'cannot mount a tmpfs here')}`, async () => {
     const t = tempDir('warden-state-');
     scope.cleanup = t.cleanup;
     const mnt = join(t.dir, 'state-ro');
@@ -78,7 +79,7 @@ describe('state_dir faults', () => {
     }, /EROFS|read-only/);
   }, 30000);
 
-  it.skipIf(!MOUNT_OK)(`state_dir on a full 64 KiB tmpfs (ENOSPC): keeps shipping, /readyz 503, catches up once space is freed${skipNote(!MOUNT_OK, 'cannot mount a tmpfs here')}`, async () => {
+  it.skipIf(!MOUNT_OK)(`state_dir on a full 64 KiB tmpfs (ENOSPC): keeps shipping, /readyz 503, catches up once space is freed${skipNote(MOUNT_OK ? null : 'cannot mount a tmpfs here')}`, async () => {
     const t = tempDir('warden-state-');
     scope.cleanup = t.cleanup;
     const mnt = join(t.dir, 'state-full');

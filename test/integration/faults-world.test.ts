@@ -5,8 +5,9 @@ import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor, sinkLogs, sleep } from '../support/index.js';
-import { type RunningWarden, wardenScope, skipNote, spawnWarden } from '../support/warden.js';
+import { type RunningWarden, wardenScope, spawnWarden } from '../support/warden.js';
 import { faultConfig, wardenConfig } from '../support/faults.js';
+import { skipNote } from '../support/skip.js';
 
 const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find((p) => existsSync(p));
 
@@ -38,7 +39,7 @@ describe('log directory disappears and comes back', () => {
   }, 30000);
 });
 
-describe.skipIf(!LIBFAKETIME)(`wall clock jumps backwards (libfaketime)${skipNote(!LIBFAKETIME, 'libfaketime is not installed')}`, () => {
+describe.skipIf(!LIBFAKETIME)(`wall clock jumps backwards (libfaketime)${skipNote(LIBFAKETIME ? null : 'libfaketime is not installed')}`, () => {
   async function startWithFakeClock(dir: string, hang = 2) {
     const c = await faultConfig(dir);
     c.child.hang_timeout_s = hang;

@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { tempDir, waitFor, WARDEN, logEntries, readNdjson, sleep } from '../support/index.js';
 import { wardenScope, spawnWarden } from '../support/warden.js';
 import { faultConfig, hasCommand, nobodyConfig, wardenConfig } from '../support/faults.js';
+import { skipNote } from '../support/skip.js';
 
 const scope = wardenScope();
 const SECRET = 'SECRET-MARKER-do-not-ship';
@@ -218,7 +219,7 @@ describe('state_dir is not turned against warden (issue 15 item 2)', () => {
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
 
-describe.skipIf(!CAN_SETPRIV)('discovery stays inside the roots (issue 15 item 3; warden as uid 65534)', () => {
+describe.skipIf(!CAN_SETPRIV)(`discovery stays inside the roots (issue 15 item 3; warden as uid 65534)${skipNote(CAN_SETPRIV ? null : 'needs root and setpriv')}`, () => {
   // Root lists any directory, so the walk is observed as nobody: a directory nobody cannot list
   // is warned about when entered, and said nothing about when pruned.
   it('tail.exclude prunes the walk: an excluded directory is not entered', async () => {

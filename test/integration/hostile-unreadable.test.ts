@@ -4,8 +4,9 @@ import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor, logEntries, sinkLogs, sleep } from '../support/index.js';
-import { wardenScope, skipNote, spawnWarden } from '../support/warden.js';
+import { wardenScope, spawnWarden } from '../support/warden.js';
 import { hasCommand, wardenConfig, nobodyConfig } from '../support/faults.js';
+import { skipNote } from '../support/skip.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
@@ -45,7 +46,7 @@ async function unreadableScenario() {
   return { w, whileUnreadable, about, logs };
 }
 
-describe.skipIf(!CAN_SETPRIV)(`a file made unreadable after discovery (warden as uid 65534)${skipNote(!CAN_SETPRIV, 'needs root and setpriv')}`, () => {
+describe.skipIf(!CAN_SETPRIV)(`a file made unreadable after discovery (warden as uid 65534)${skipNote(CAN_SETPRIV ? null : 'needs root and setpriv')}`, () => {
   it('reopen fails with EACCES: no crash, other files keep flowing; readable again → its new line arrives', async () => {
     const { w, whileUnreadable, logs } = await unreadableScenario();
     expect(whileUnreadable).not.toContain('u-2');

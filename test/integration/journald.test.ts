@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { journalToolsMissing, sequence, writeJournal, type ExportEntry } from '../fixtures/journal/write.js';
 import { freePort, readNdjson, tempDir, waitFor } from '../support/index.js';
 import { startWarden, wardenScope } from '../support/warden.js';
+import { skipNote } from '../support/skip.js';
 
 const scope = wardenScope();
 const missing = journalToolsMissing();
@@ -68,7 +69,7 @@ function tally(messages: string[]) {
   return { distinct: new Set(messages), dups: [...counts].filter(([, n]) => n > 1).map(([m]) => m) };
 }
 
-describe.skipIf(missing !== null)(`journald input with a real journalctl over journal files${missing ? ` (skipped: ${missing})` : ''}`, () => {
+describe.skipIf(missing !== null)(`journald input with a real journalctl over journal files${skipNote(missing)}`, () => {
   it('delivers every selected entry across kill -9 of warden, kill -9 of journalctl and a clean restart; duplicates only after the committed cursor', async () => {
     const s = await setup();
     const N1 = 20_000;

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/index.js';
 import { PidNamespaceRun, pidNamespaceSkipReason } from '../support/pid1.js';
+import { skipNote } from '../support/skip.js';
 
 const skip = pidNamespaceSkipReason(false);
 let run: PidNamespaceRun | null = null;
@@ -11,7 +12,7 @@ afterEach(() => {
   run = null;
 });
 
-describe.skipIf(skip !== null)(`warden run as PID 1 of a PID namespace${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skip !== null)(`warden run as PID 1 of a PID namespace${skipNote(skip)}`, () => {
   it('warns at start-up, the orphan stays a zombie, SIGTERM still → exit 0', async () => {
     run = new PidNamespaceRun();
     await run.start(false, 600);

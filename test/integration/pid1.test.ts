@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/index.js';
 import { PidNamespaceRun, pidNamespaceSkipReason } from '../support/pid1.js';
+import { skipNote } from '../support/skip.js';
 
 const skip = pidNamespaceSkipReason(true);
 let run: PidNamespaceRun | null = null;
@@ -11,7 +12,7 @@ afterEach(() => {
   run = null;
 });
 
-describe.skipIf(skip !== null)(`tini -- warden run in a PID namespace${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe.skipIf(skip !== null)(`tini -- warden run in a PID namespace${skipNote(skip)}`, () => {
   it('orphans of the child tree are reaped; SIGTERM → exit 0', async () => {
     run = new PidNamespaceRun();
     await run.start(true, 500);

@@ -1,11 +1,12 @@
 // What warden says about its child's readiness: "child ready" only once warden's own Forward
 // client got through (a process squatting on the port must not pass), and a clean start logs no
 // warning for the connection attempts made before the child listens.
+import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, logEntries, tempDir, waitFor } from '../support/index.js';
+import { WARDEN, freePort, logEntries, tempDir, waitFor } from '../support/index.js';
 import { spawnWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
@@ -56,6 +57,47 @@ describe('child readiness tells the truth', () => {
     const ready = await w.get('/readyz');
     expect(ready.status).toBe(503);
     expect((await w.json('/status')).child.state).not.toBe('ready');
+  });
+
+  it('a port held by another process that answers Forward: not ready, /readyz and /status name it; ready once it is gone', async () => {
+    const t = tempDir();
+    scope.cleanup = t.cleanup;
+    const fwd = await freePort();
+    // Without a shared key any Forward receiver passes the handshake: a leftover sink or fluentd
+    // outside the child's tree, say. The child retries its own receiver until the port is free.
+    const sink = (out: string) => `${JSON.stringify(process.execPath)} ${JSON.stringify(WARDEN)} sink --listen tcp://127.0.0.1:${fwd} --out ${JSON.stringify(out)}`;
+    const child = ['/bin/sh', '-c', `while ! ${sink(join(t.dir, 'out.ndjson'))}; do sleep 0.2; done`];
+    const { config: c } = await config(t.dir, child, 5000);
+    c.forward = { to: `tcp://127.0.0.1:${fwd}`, connect_timeout_ms: 5000, shared_key: 'none' } as typeof c.forward;
+    c.child.ready_timeout_s = 60;
+    const squatter = spawn('/bin/sh', ['-c', `exec ${sink('/dev/null')}`], { stdio: 'ignore' });
+    const squatterExited = new Promise((r) => squatter.once('exit', r));
+    scope.deferred.push(() => squatter.kill('SIGKILL'));
+    // Listening once the port can no longer be bound.
+    await waitFor('the squatter listening', () => new Promise<boolean>((r) => {
+      const s = createServer().once('error', () => r(true)).listen(fwd, '127.0.0.1', () => s.close(() => r(false)));
+    }), 10_000);
+    const w = (scope.running = spawnWarden(t.dir, c));
+
+    const held = await waitFor('the holder named in /readyz', async () => {
+      const r = await w.get('/readyz');
+      return r.status === 503 && /held by/.test(r.body) ? JSON.parse(r.body) : null;
+    }, 20_000);
+    expect(held.reasons.join('\n')).toContain(`Forward port tcp://127.0.0.1:${fwd} is held by pid ${squatter.pid} (node)`);
+    const status = await w.json('/status');
+    expect(status.child.state).toBe('starting');
+    expect(status.child.port_held_by).toEqual({ pid: squatter.pid, comm: 'node' });
+    // warden's log is written asynchronously: it may reach stdout after /readyz says so.
+    const warned = await waitFor('the warning', () => logEntries(w.output()).find((l) => l.msg?.startsWith('the Forward port is held by another process')), 5000);
+    expect(warned).toMatchObject({ level: 'warn', holder_pid: squatter.pid, holder_comm: 'node' });
+    expect(logEntries(w.output()).filter((l) => l.msg === 'child ready')).toEqual([]);
+
+    squatter.kill('SIGTERM');
+    await squatterExited;
+    await waitFor('ready once the port is the child\'s', async () => (await w.get('/readyz')).status === 200, 20_000);
+    expect((await w.json('/status')).child.port_held_by).toBeNull();
+    await waitFor('"child ready" logged', () => logEntries(w.output()).some((l) => l.msg === 'child ready'), 5000);
+    expect(logEntries(w.output()).filter((l) => l.msg === 'child ready')).toHaveLength(1);
   });
 
   it('a clean start warns about nothing: refused attempts before the child listens are debug', async () => {

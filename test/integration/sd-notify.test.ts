@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/log.js';
 import { createNotifier, watchdogIntervalMs } from '../../supervisor/sd-notify.js';
-import { skipNote } from '../support/warden.js';
 
 const RECEIVER = `
 import json, socket, sys
@@ -19,6 +18,7 @@ while True:
     data = s.recv(65536)
     print(json.dumps(data.decode()), flush=True)
 `;
+import { skipNote } from '../support/skip.js';
 
 const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
 const hasSystemdNotify = spawnSync('systemd-notify', ['--version']).status === 0;
@@ -87,7 +87,7 @@ function startReceiver(path: string): Promise<Receiver> {
 const lines = (m: string) => m.split('\n');
 const logger = createLogger('silent');
 
-describe.skipIf(!hasPython || !hasSystemdNotify)(`sd_notify through systemd-notify (no unix-dgram addon)${skipNote(!hasPython || !hasSystemdNotify, 'needs python3 and systemd-notify')}`, () => {
+describe.skipIf(!hasPython || !hasSystemdNotify)(`sd_notify through systemd-notify (no unix-dgram addon)${skipNote(hasPython && hasSystemdNotify ? null : 'needs python3 and systemd-notify')}`, () => {
   for (const kind of ['path', 'abstract'] as const) {
     it(`sends READY=1, STATUS=, WATCHDOG=1 and STOPPING=1 to a ${kind} socket`, async () => {
       const path = kind === 'path' ? join(dir, 'notify.sock') : `@warden-test-${process.pid}-${Date.now()}`;
@@ -138,7 +138,7 @@ describe.skipIf(!hasPython || !hasSystemdNotify)(`sd_notify through systemd-noti
   });
 });
 
-describe.skipIf(!hasPython)(`sd_notify through the unix-dgram addon beside the binary${skipNote(!hasPython, 'needs python3')}`, () => {
+describe.skipIf(!hasPython)(`sd_notify through the unix-dgram addon beside the binary${skipNote(hasPython ? null : 'needs python3')}`, () => {
   // The real addon is not installed here (no compiler downloads); this stand-in has its API and
   // sends the datagram with python3, so the receiver still sees a real datagram.
   it('loads node_modules/unix-dgram next to the executable (stand-in addon)', async () => {

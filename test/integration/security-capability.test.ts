@@ -6,8 +6,9 @@ import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor, logEntries, readNdjson, sleep } from '../support/index.js';
-import { wardenScope, skipNote, spawnWarden } from '../support/warden.js';
+import { wardenScope, spawnWarden } from '../support/warden.js';
 import { hasCommand, wardenConfig, nobodyConfig } from '../support/faults.js';
+import { skipNote } from '../support/skip.js';
 
 const CAN_SETPRIV = process.getuid?.() === 0 && hasCommand('setpriv');
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
@@ -36,7 +37,7 @@ function procStatus(pid: number): { uid: string; capEff: bigint } {
   return { uid: /^Uid:\s+(.*)$/m.exec(s)![1]!.trim(), capEff: BigInt('0x' + /^CapEff:\s+([0-9a-f]+)$/m.exec(s)![1]) };
 }
 
-describe.skipIf(!CAN_SETPRIV)(`unprivileged warden with CAP_DAC_READ_SEARCH${skipNote(!CAN_SETPRIV, 'needs root and setpriv')}`, () => {
+describe.skipIf(!CAN_SETPRIV)(`unprivileged warden with CAP_DAC_READ_SEARCH${skipNote(CAN_SETPRIV ? null : 'needs root and setpriv')}`, () => {
   it('as uid 65534 with only CAP_DAC_READ_SEARCH it reads a 0600 root:root file in a 0700 root dir; its lines arrive', async () => {
     const { dir, c } = await rootOnlyTree();
     scope.running = spawnWarden(dir, wardenConfig(c), { wrapper: WITH_CAP });

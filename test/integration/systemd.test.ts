@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../config/load.js';
+import { skipNote } from '../support/skip.js';
 
 const root = join(import.meta.dirname, '../..');
 const unit = readFileSync(join(root, 'deploy/systemd/warden.service'), 'utf8');
@@ -33,7 +34,7 @@ function verify(path: string) {
   return spawnSync('systemd-analyze', ['verify', path], { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_COLOR: '0' } });
 }
 
-describe.skipIf(!hasAnalyze)('systemd-analyze verify deploy/systemd/warden.service (skipped: systemd-analyze missing)', () => {
+describe.skipIf(!hasAnalyze)(`systemd-analyze verify deploy/systemd/warden.service${skipNote(hasAnalyze ? null : 'systemd-analyze is not installed')}`, () => {
   it('prints nothing on stderr', () => {
     const r = verify(unitCopy(unit));
     expect(r.stderr).toBe('');

@@ -1,4 +1,5 @@
-// The test support kit: waiting, log capture, fixtures and temp dirs, /proc, sink output, metrics.
+// The test support kit: waiting, log capture, fixtures and temp dirs, /proc, sink output, metrics,
+// skip notes (the reporter that lists skipped tests is skipped-reporter.ts, in vitest.config.ts).
 // Domain harnesses sit beside it: warden.ts (the CLI process), child.ts (ChildSupervisor),
 // tail.ts (TailPipeline), faults.ts (fault configs), pid1.ts (PID namespaces).
 export { freePort } from '../../scripts/lib/util.js';
@@ -7,4 +8,5 @@ export * from './logs.js';
 export * from './metrics.js';
 export * from './ndjson.js';
 export * from './procfs.js';
+export * from './skip.js';
 export * from './wait.js';

@@ -115,8 +115,3 @@ export function spawnWarden(
 export async function startWarden(dir: string, config: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<RunningWarden & { stdout: () => string }> {
   return spawnWarden(dir, config, { env: extraEnv });
 }
-
-/** A test name's suffix that says why it is skipped, so the run's output shows the reason. */
-export function skipNote(skip: boolean, why: string): string {
-  return skip ? ` (skipped: ${why})` : '';
-}

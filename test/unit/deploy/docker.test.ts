@@ -49,10 +49,12 @@ describe('Dockerfile (static check of key lines: no Docker engine here)', () => 
     expect(run).toContain('COPY --from=build /src/dist/warden /usr/local/bin/warden');
   });
 
-  it('puts the configs where warden.yaml and the child command expect them', () => {
-    expect(lines).toContain('COPY deploy/docker/warden.yaml /etc/warden/warden.yaml');
+  it('puts the configs where warden.yaml and the child command expect them, 0640: readable by group 0, not by others', () => {
+    // They will hold output credentials. COPY makes them root:root; the image's user is in group 0.
+    expect(lines).toContain('COPY --chmod=0640 deploy/docker/warden.yaml /etc/warden/warden.yaml');
     const c = config.child.command;
-    expect(lines).toContain(`COPY deploy/docker/fluent.conf ${c[c.indexOf('-c') + 1]}`);
+    expect(lines).toContain(`COPY --chmod=0640 deploy/docker/fluent.conf ${c[c.indexOf('-c') + 1]}`);
+    expect(lines.filter((l) => l.startsWith('USER ')).pop()).toMatch(/^USER \d+:0$/);
     expect(lines).toContain('CMD ["--config", "/etc/warden/warden.yaml"]');
   });
 

@@ -11,6 +11,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { parseConfigText } from '../../../config/load.js';
 import { compileGlob } from '../../../agent/tail/glob.js';
 import { withSelfExcludes } from '../../../supervisor/self-exclude.js';
+import { skipNote } from '../../support/skip.js';
 
 const root = join(import.meta.dirname, '../../..');
 const dir = join(root, 'deploy/kubernetes');
@@ -175,6 +176,15 @@ describe('the DaemonSet agrees with its warden.yaml', () => {
     expect(config.node_name).toBe('node-a');
   });
 
+  it('mounts the configs (they will hold output credentials) 0440, readable by the container\'s user only', () => {
+    const cmVolumes = pod.volumes.filter((v: any) => v.configMap);
+    expect(cmVolumes.length).toBeGreaterThan(0);
+    // 0440 is 288: YAML 1.2 reads a leading-zero 0440 as decimal 440, so the manifest writes 0o440 or 288.
+    for (const v of cmVolumes) expect(v.configMap.defaultMode, v.name).toBe(0o440);
+    // ConfigMap files are root-owned: the user must be root (or the owner) to read 0440.
+    expect(container.securityContext.runAsUser).toBe(0);
+  });
+
   it('is locked down: read-only root, only CAP_DAC_READ_SEARCH', () => {
     const sc = container.securityContext;
     expect(sc.readOnlyRootFilesystem).toBe(true);
@@ -200,27 +210,37 @@ function downwardEnv(c: any, pod: { name: string; namespace: string; uid: string
   return env;
 }
 
-/** Which of `paths` the pod's warden would still tail, given its env and its mounted config. */
-function tailedByPod(c: any, namespace: string, paths: string[]): string[] {
+/** The pod's warden container, as /proc/self/cgroup names it on a Docker node. */
+const OWN_ID = '3f2a9c0d1e4b5a6978c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3';
+const OTHER_ID = '9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b';
+
+/** Which of `paths` the pod's warden would still tail, given its env, its mounted config and its container id. */
+function tailedByPod(c: any, namespace: string, paths: string[], containerId: string | null = OWN_ID): string[] {
   const pod = { name: 'warden-x7k2p', namespace, uid: '0f5e6b1c-2d3a-4e5f-8a9b-1c2d3e4f5a6b', node: 'node-a' };
   const env = downwardEnv(c, pod);
   expect(env).toMatchObject({ POD_NAME: pod.name, POD_NAMESPACE: namespace, POD_UID: pod.uid });
-  const cfg = withSelfExcludes(parseConfigText(cm.data['warden.yaml'], 'configmap.yaml:warden.yaml', env), env).config;
+  const container = containerId ? { id: containerId, source: 'cgroup' as const } : null;
+  const cfg = withSelfExcludes(parseConfigText(cm.data['warden.yaml'], 'configmap.yaml:warden.yaml', env), env, container).config;
   const inputs = cfg.inputs.flatMap((i) => i.paths.map(compileGlob));
   const excludes = cfg.tail.exclude.map(compileGlob);
   return paths.filter((p) => inputs.some((g) => g.match(p)) && !excludes.some((g) => g.match(p)));
 }
 
-/** Its own pod's container log (the link and the pods/ file it points to) and another pod's. */
+/**
+ * Its own pod's container log (the link, the pods/ file it points to, and on a Docker node the
+ * json log the docker input reads) and another pod's.
+ */
 function nodeLogs(namespace: string) {
   const own = [
-    `/var/log/containers/warden-x7k2p_${namespace}_warden-3f2a9c0d1e4b5a6978c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3.log`,
+    `/var/log/containers/warden-x7k2p_${namespace}_warden-${OWN_ID}.log`,
     `/var/log/pods/${namespace}_warden-x7k2p_0f5e6b1c-2d3a-4e5f-8a9b-1c2d3e4f5a6b/warden/0.log`,
+    `/var/lib/docker/containers/${OWN_ID}/${OWN_ID}-json.log`,
   ];
   const other = [
-    `/var/log/containers/web-5d8f7_default_nginx-9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b.log`,
+    `/var/log/containers/web-5d8f7_default_nginx-${OTHER_ID}.log`,
     // Same pod name in another namespace: not this pod.
     `/var/log/containers/warden-x7k2p_other_warden-1111111111111111111111111111111111111111111111111111111111111111.log`,
+    `/var/lib/docker/containers/${OTHER_ID}/${OTHER_ID}-json.log`,
   ];
   return { own, other };
 }
@@ -229,7 +249,13 @@ describe('the DaemonSet does not read its own logs', () => {
   it('gives the pod its name, namespace and uid, and the config excludes that pod\'s logs', () => {
     expect(config.tail.exclude_self).toBe(true);
     const { own, other } = nodeLogs('kube-system');
-    expect(tailedByPod(container, 'kube-system', [...own, ...other])).toEqual([other[0], other[1]]);
+    expect(tailedByPod(container, 'kube-system', [...own, ...other])).toEqual(other);
+  });
+
+  it('without its container id (nothing in /proc names it) the pod\'s names still exclude the kubelet\'s files', () => {
+    const { own, other } = nodeLogs('kube-system');
+    // Docker's json log carries no pod name: only the id excludes it.
+    expect(tailedByPod(container, 'kube-system', [...own, ...other], null)).toEqual([own[2], ...other]);
   });
 
   it('ships no config that prints records where they are tailed back (fluentd has no stdout output)', () => {
@@ -287,7 +313,7 @@ describe('the DaemonSet keeps every element of the seed', () => {
 });
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-describe.skipIf(kubectl.status !== 0)('kubectl kustomize deploy/kubernetes (skipped: kubectl is not installed)', () => {
+describe.skipIf(kubectl.status !== 0)(`kubectl kustomize deploy/kubernetes${skipNote(kubectl.status === 0 ? null : 'kubectl is not installed')}`, () => {
   it('renders the namespace and the pinned image into every object', () => {
     const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
@@ -298,6 +324,7 @@ describe.skipIf(kubectl.status !== 0)('kubectl kustomize deploy/kubernetes (skip
     for (const o of out) expect(o.metadata.namespace).toBe(k.namespace);
     const rendered = out.find((o) => o.kind === 'DaemonSet');
     expect(rendered.spec.template.spec.containers[0].image).toBe(`${k.images[0].newName}@${k.images[0].digest}`);
+    for (const v of rendered.spec.template.spec.volumes.filter((x: any) => x.configMap)) expect(v.configMap.defaultMode, v.name).toBe(0o440);
     expect(() => new DaemonSet(rendered).validate()).not.toThrow();
   });
 

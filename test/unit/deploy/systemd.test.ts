@@ -21,6 +21,25 @@ describe('scripts/install-systemd', () => {
     expect(r.stdout).not.toMatch(/set -e|^#|here=/m);
   });
 
+  it('--help: usage first, then what it installs in the order it installs it, then the systemctl step', () => {
+    const help = run({}, '--help').stdout.split('\n');
+    const usage = help.findIndex((l) => l.startsWith('usage: scripts/install-systemd'));
+    expect(usage).toBeGreaterThan(0);
+    const bin = join(dir, 'fake-warden-help');
+    writeFileSync(bin, '#!/bin/sh\necho "warden 9.9.9"\n');
+    chmodSync(bin, 0o755);
+    const dest = join(dir, 'help-root');
+    const installed = run({ DESTDIR: dest }, '--binary', bin).stdout.split('\n').flatMap((l) => /^installed (\S+)/.exec(l)?.[1]?.slice(dest.length) ?? []);
+    expect(installed.length).toBe(5);
+    // Each installed path on a line of its own in --help, in the same order, after the usage.
+    const lines = installed.map((p) => help.findIndex((l) => l.trimStart().startsWith(p + ' ')));
+    for (const [i, at] of lines.entries()) expect(at, installed[i]).toBeGreaterThan(usage);
+    expect([...lines].sort((a, b) => a - b)).toEqual(lines);
+    expect(lines.at(-1)! - lines[0]!).toBe(lines.length - 1);
+    // What follows the list is the step that follows the copies.
+    expect(help[lines.at(-1)! + 1]).toMatch(/^\s*then systemctl daemon-reload/);
+  });
+
   it('installs configs 0640 (they will hold output credentials) and the README the unit documents', () => {
     const bin = join(dir, 'fake-warden');
     writeFileSync(bin, '#!/bin/sh\necho "warden 9.9.9"\n');

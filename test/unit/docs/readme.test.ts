@@ -34,16 +34,24 @@ describe('README configuration reference', () => {
   });
 });
 
+describe('README in-flight bound', () => {
+  it('states the default window and chunk size the schema has', () => {
+    const f = configSchema.parse({}).forward;
+    const kib = f.batch_max_bytes / 1024;
+    expect(readme).toContain(`(${f.max_inflight_batches} × ${kib} KiB = ${(f.max_inflight_batches * kib) / 1024} MiB by default;`);
+  });
+});
+
 describe('README exit codes', () => {
-  it('lists only codes warden can exit with', async () => {
+  it('lists exactly the codes warden can exit with', async () => {
     const { EXIT } = await import('../../../supervisor/exit-codes.js');
     const table = readme.slice(readme.indexOf('## Exit codes'), readme.indexOf('## Layout'));
     const codes = [...table.matchAll(/^\| (\d+|128\+N) \|/gm)].map((m) => m[1]);
     // 1: an internal error (an uncaught throw, or the health port cannot be bound); 128+N: signals.
     const possible = new Set([...Object.values(EXIT).map(String), '1', '128+N']);
-    expect(codes.length).toBeGreaterThan(0);
-    for (const c of codes) expect(possible, `exit code ${c}`).toContain(c);
-    expect(readme).not.toMatch(/child given up/);
+    expect(codes.sort()).toEqual([...possible].sort());
+    // 3 is reached through child.restart.give_up_after (test/integration/child-give-up.test.ts).
+    expect(table).toMatch(/^\| 3 \| child given up: .*`child\.restart\.give_up_after`/m);
   });
 });
 

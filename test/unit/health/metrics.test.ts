@@ -1,6 +1,7 @@
 // The metrics an operator alerts on read what they say from the first scrape.
 import { describe, expect, it } from 'vitest';
-import { createMetrics, KNOWN_LABELS } from '../../../agent/health/metrics.js';
+import { KNOWN_LABELS } from '../../../agent/health/labels.js';
+import { createMetrics } from '../../../agent/health/metrics.js';
 import { sleep, waitFor } from '../../support/index.js';
 
 function value(text: string, name: string): number {

@@ -10,6 +10,7 @@ import { createMetrics } from '../../../agent/health/metrics.js';
 import { JournalSource, type JournalSourceOptions } from '../../../agent/journal/source.js';
 import { journalToolsMissing, sequence, writeJournal } from '../../fixtures/journal/write.js';
 import { captureLogger, waitFor } from '../../support/index.js';
+import { skipNote } from '../../support/skip.js';
 
 let root: string;
 beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'warden-jsrc-'))));
@@ -49,7 +50,7 @@ describe('JournalSource', () => {
     expect(src.status().state).toBe('stopped');
   });
 
-  describe.skipIf(missing !== null)(`over real journal files${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  describe.skipIf(missing !== null)(`over real journal files${skipNote(missing)}`, () => {
     let sink: Sink;
     let client: ForwardClient;
     const out = () => join(root, 'out.ndjson');

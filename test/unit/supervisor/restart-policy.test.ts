@@ -44,6 +44,26 @@ describe('nextRestart', () => {
     for (const d of out.slice(0, 4)) expect(d.delayMs).toBeLessThan(cfg.backoff_max_ms);
   });
 
+  it('give_up_after: gives up at that many fast failures in a row, a stable run in between starts the count over; never without it', () => {
+    const c = { ...cfg, give_up_after: 3 };
+    let state: RestartPolicyState = INITIAL_POLICY_STATE;
+    const giveUp: boolean[] = [];
+    for (const uptime of [1, 1, cfg.stable_after_s, 1, 1]) {
+      const d = nextRestart(state, c, uptime, () => 0.5);
+      state = d.state;
+      giveUp.push(d.giveUp);
+    }
+    expect(giveUp).toEqual([false, false, false, false, true]);
+    for (const never of [cfg, { ...cfg, give_up_after: null }]) {
+      let s: RestartPolicyState = INITIAL_POLICY_STATE;
+      for (let i = 0; i < 50; i++) {
+        const d = nextRestart(s, never, 0, () => 0.5);
+        expect(d.giveUp).toBe(false);
+        s = d.state;
+      }
+    }
+  });
+
   it('a stable run resets the attempt and clears degraded', () => {
     const { state } = failures(7, () => 0.999999);
     expect(state.degraded).toBe(true);

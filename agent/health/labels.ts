@@ -1,0 +1,56 @@
+// The label values of each labelled counter, one list per label: the metrics registry exports every
+// one of them at 0 from the start (an alert on a loss can be written before the first loss), and
+// the parts that count take their types from these lists, so a value cannot be counted that is not
+// listed here.
+import { EXIT_KINDS } from '../../core/contracts.js';
+
+/** `warden_bytes_lost_total{reason}`: why bytes were given up. */
+export const LOST_REASONS = [
+  // a rotated file not drained within tail.rotated_keep_s / beyond tail.rotated_max_files
+  'rotated_keep_s',
+  'rotated_max_files',
+  // a deleted file not drained by the time warden stopped: its bytes are gone at the next start
+  'deleted_at_stop',
+  // a file deleted before it was read to its end
+  'deleted_unread',
+  // a rotated file replaced or unopenable while it waited for a descriptor
+  'replaced',
+  'open_failed',
+  // NUL runs (preallocated or corrupt regions) skipped; a line not even encodable raw
+  'nul',
+  'encode',
+  // journald: an entry over tail.max_line_bytes; a journalctl line that is not an entry
+  'journal_record_too_big',
+  'journal_bad_entry',
+] as const;
+export type LostReason = (typeof LOST_REASONS)[number];
+
+/** `warden_tail_refused_total{reason}`: paths never opened. */
+export const REFUSE_REASONS = ['outside_roots', 'not_regular', 'symlink_loop'] as const;
+export type RefuseReason = (typeof REFUSE_REASONS)[number];
+
+/** `warden_tail_rotations_total{kind}`. */
+export const ROTATION_KINDS = ['rename', 'deleted', 'docker', 'kubelet', 'copytruncate', 'recovered'] as const;
+export type RotationKind = (typeof ROTATION_KINDS)[number];
+
+/** `warden_checkpoint_writes_total{result}`. */
+export const CHECKPOINT_RESULTS = ['ok', 'error'] as const;
+
+/** `warden_child_restarts_total{reason}`: the kind of the exit that caused the restart. */
+export const RESTART_REASONS = EXIT_KINDS;
+
+/** `warden_config_reloads_total{result,trigger}`. */
+export const RELOAD_RESULTS = ['applied', 'refused', 'unchanged'] as const;
+export type ReloadResult = (typeof RELOAD_RESULTS)[number];
+export const RELOAD_TRIGGERS = ['signal', 'watch'] as const;
+export type ReloadTrigger = (typeof RELOAD_TRIGGERS)[number];
+
+/** Every labelled counter of the registry (by its key in createMetrics) with each label's values. */
+export const KNOWN_LABELS = {
+  bytesLost: { reason: LOST_REASONS },
+  refused: { reason: REFUSE_REASONS },
+  rotations: { kind: ROTATION_KINDS },
+  checkpointWrites: { result: CHECKPOINT_RESULTS },
+  childRestarts: { reason: RESTART_REASONS },
+  configReloads: { result: RELOAD_RESULTS, trigger: RELOAD_TRIGGERS },
+} as const;
