@@ -20,7 +20,7 @@ import { BudgetGovernor } from './budgets/governor.js';
 import { readContainerLimits } from './cgroup/limits.js';
 import { createNotifier, type Notifier } from './sd-notify.js';
 import { pid1Warning, watchZombieOrphans } from './pid1.js';
-import { createLogger, type Logger } from '../core/log.js';
+import { createLogger, onLogDropped, type Logger } from '../core/log.js';
 import { EXIT, exitCodeForSignal } from './exit-codes.js';
 import { VERSION } from './version.js';
 import { ConfigWatcher } from './config-watch.js';
@@ -108,6 +108,7 @@ function prepareStateDir(stateDir: string, logger: Logger): void {
 function wire(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger): Parts {
   const config = current.config;
   const metrics = createMetrics({ inputs: config.inputs.map((i) => i.name) });
+  onLogDropped(logger, () => metrics.logDropped.inc());
   const sharedKey = resolveSharedKey(config.forward.shared_key);
   const notifier = createNotifier({ env: { ...process.env }, logger });
   // One walk of the child's tree a second serves the governor's sampler and the child's tracking
