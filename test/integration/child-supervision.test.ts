@@ -1,6 +1,7 @@
 // Issue 15 items 4, 9, 14 and 15, run as a user runs warden (dist/warden.mjs, `npm run build`):
-// what /status and the log show of the child's command, a child flooding its stdout, and
-// descendants of the child that try to outlive it.
+// what /status and the log show of the child's command, a child flooding its stdout (behind a
+// slow reader and none at all), and descendants of the child that try to outlive it.
+import { spawn } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,6 +97,40 @@ describe('a child flooding its stdout', () => {
     expect(exit, `warden still running ${Date.now() - t0} ms after SIGTERM`).not.toBeNull();
     expect(exit!.code).toBe(0);
   }, 90_000);
+});
+
+describe('a child flooding its stdout, warden\'s own stdout not read at all', () => {
+  /** Max RSS (MiB) of `pid` sampled every 100 ms for `ms`. */
+  async function maxRssMib(pid: number, ms: number): Promise<number> {
+    let maxKb = 0;
+    for (const end = Date.now() + ms; Date.now() < end; ) {
+      maxKb = Math.max(maxKb, rssKb(pid) ?? 0);
+      await sleep(100);
+    }
+    return maxKb / 1024;
+  }
+
+  it('warden\'s stdout a pipe nobody reads: RSS stays bounded, and SIGTERM ends warden within 10 s with exit code 0', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.child = { ...c.child, command: [process.execPath, fixture('flood.mjs')], env: { PORT: String(c.fwdPort), FLOOD_S: '60' }, stop_grace_s: 3 };
+    c.forward = { ...c.forward, shared_key: 'none' };
+    // `warden run … | sleep 1000`: the pipe fills once and stays full.
+    const reader = spawn('sleep', ['1000'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    scope.deferred.push(() => reader.kill('SIGKILL'));
+    scope.running = spawnWarden(t.dir, wardenConfig(c), { stdout: reader.stdin! });
+    const w = scope.running;
+    await waitFor('the child ready', async () => (await w.json('/status')).child.state === 'ready', 20_000);
+    expect(await maxRssMib(w.proc.pid!, 8000)).toBeLessThan(150);
+    const metrics = (await w.get('/metrics')).body;
+    expect(Number(/^warden_child_log_dropped_total (\d+)/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
+    const t0 = Date.now();
+    w.proc.kill('SIGTERM');
+    const exit = await Promise.race([w.exited, sleep(10_000).then(() => null)]);
+    expect(exit, `warden still running ${Date.now() - t0} ms after SIGTERM`).not.toBeNull();
+    expect(exit!.code).toBe(0);
+  }, 60_000);
 });
 
 describe('a child that accepts connections and never acks', () => {
