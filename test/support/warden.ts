@@ -69,20 +69,20 @@ export function wardenScope<W extends RunningWarden = RunningWarden & { stdout: 
 
 /**
  * Writes `config` (a plain object) as YAML in `dir` and starts `warden run` on it, with `wrapper`
- * (e.g. ['setpriv', …, '--'] or faketime) in front of node when given. `output()` is stdout and
- * stderr together; `stdout()` is warden's own JSON log alone, unless `opts.stdout` is where
- * warden's stdout goes instead.
+ * (e.g. ['setpriv', …, '--'] or faketime) in front of node when given, and `nodeFlags` after
+ * node. `output()` is stdout and stderr together; `stdout()` is warden's own JSON log alone,
+ * unless `opts.stdout` is where warden's stdout goes instead.
  */
 export function spawnWarden(
   dir: string,
   config: Record<string, unknown>,
-  opts: { wrapper?: string[]; env?: Record<string, string>; stdout?: Writable } = {},
+  opts: { wrapper?: string[]; env?: Record<string, string>; nodeFlags?: string[]; stdout?: Writable } = {},
 ): RunningWarden & { stdout: () => string } {
   const cfgPath = join(dir, 'warden.yaml');
   writeFileSync(cfgPath, stringify(config));
   // Readable by an unprivileged warden started through a wrapper such as setpriv.
   chmodSync(cfgPath, 0o644);
-  const argv = [...(opts.wrapper ?? []), process.execPath, WARDEN, 'run', '--config', cfgPath];
+  const argv = [...(opts.wrapper ?? []), process.execPath, ...(opts.nodeFlags ?? []), WARDEN, 'run', '--config', cfgPath];
   const proc = spawn(argv[0]!, argv.slice(1), { cwd: dir, env: { ...process.env, ...opts.env }, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] });
   let out = '';
   let stdout = '';
