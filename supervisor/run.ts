@@ -5,7 +5,8 @@
 //
 // Order of life: load config → state dir → health server → child → Forward client → tail
 // pipeline (paused until the child is ready) → budgets. Stop runs it backwards: stop reading,
-// let in-flight chunks be acked (bounded), final checkpoint, stop the child, close the server.
+// let in-flight chunks be acked (bounded), final checkpoint, stop the child, close the server,
+// and give the log's last entries FINAL_LOG_FLUSH_MS to be written.
 import { TreeWalker } from './procfs/tree.js';
 import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
 import { ConfigError, resolveConfigPath } from '../config/load.js';
@@ -20,7 +21,7 @@ import { BudgetGovernor } from './budgets/governor.js';
 import { readContainerLimits } from './cgroup/limits.js';
 import { createNotifier, type Notifier } from './sd-notify.js';
 import { pid1Warning, watchZombieOrphans } from './pid1.js';
-import { createLogger, type Logger } from '../core/log.js';
+import { createLogger, flushLog, onLogDropped, type Logger } from '../core/log.js';
 import { EXIT, exitCodeForSignal } from './exit-codes.js';
 import { VERSION } from './version.js';
 import { ConfigWatcher } from './config-watch.js';
@@ -57,6 +58,12 @@ interface Parts {
   watcher: ConfigWatcher;
 }
 
+/**
+ * How long warden's last log entries may take to be written at exit. A stdout nobody reads takes
+ * none of them, and waiting for it would keep warden from ever exiting.
+ */
+const FINAL_LOG_FLUSH_MS = 2000;
+
 export async function runWarden(opts: RunOptions): Promise<number> {
   const configPath = resolveConfigPath(opts.configPath);
   const container = ownContainer();
@@ -64,6 +71,21 @@ export async function runWarden(opts: RunOptions): Promise<number> {
   if (!loaded) return EXIT.USAGE;
   const current: Current = { config: loaded.config, stopping: false };
   const logger = createLogger(current.config.log.level);
+  const outcome = await supervise(configPath, loaded, current, logger, container).then(
+    (code) => ({ code, err: undefined as unknown }),
+    (err: unknown) => ({ code: 1, err }),
+  );
+  if (!(await flushLog(logger, FINAL_LOG_FLUSH_MS))) {
+    // stdout takes nothing: exit now, with the code; what the log still held is not written.
+    if (outcome.err !== undefined) process.stderr.write(`warden: ${(outcome.err as Error)?.stack ?? outcome.err}\n`);
+    process.exit(outcome.code);
+  }
+  if (outcome.err !== undefined) throw outcome.err;
+  return outcome.code;
+}
+
+/** Everything between the logger and the exit code: start, run until a stop signal, stop. */
+async function supervise(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger, container: OwnContainer | null): Promise<number> {
   const pid1 = announce(logger, loaded, container);
   prepareStateDir(current.config.state_dir, logger);
   const parts = wire(configPath, loaded, current, logger, container);
@@ -113,6 +135,7 @@ function prepareStateDir(stateDir: string, logger: Logger): void {
 function wire(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger, container: OwnContainer | null): Parts {
   const config = current.config;
   const metrics = createMetrics({ inputs: config.inputs.map((i) => i.name) });
+  onLogDropped(logger, () => metrics.logDropped.inc());
   const sharedKey = resolveSharedKey(config.forward.shared_key);
   const notifier = createNotifier({ env: { ...process.env }, logger });
   // One walk of the child's tree a second serves the governor's sampler and the child's tracking

@@ -76,6 +76,7 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
     childRestarts: counter('warden_child_restarts_total', 'Child restarts by reason of the exit that caused them', ['reason']),
     childStarts: counter('warden_child_starts_total', 'Child process starts'),
     childLogDropped: counter('warden_child_log_dropped_total', "Child output lines dropped because warden's own log could not keep up"),
+    logDropped: counter('warden_log_dropped_total', "Entries of warden's own log dropped because stdout did not take them (8 MiB waiting unwritten)"),
     zombieOrphans: gauge('warden_zombie_orphans', 'Zombies whose parent is PID 1 (nonzero when warden runs as PID 1 without tini)'),
     configReloads: counter(
       'warden_config_reloads_total',

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import { parseHostPort } from '../../config/address.js';
 import type { Logger } from '../../core/log.js';
 import type { HealthVerdict } from '../../core/contracts.js';
+import { boundConnections, HEAD_DEADLINE_MS } from './connections.js';
 
 export interface HealthSources {
   live(): HealthVerdict;
@@ -29,28 +30,34 @@ export function splitListen(listen: string): { host: string; port: number } {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * Connection bounds: probes and scrapes are a handful of short requests, and every descriptor
- * held here is one the tail pipeline cannot use (1,100 idle connections under `ulimit -n 1024`
- * starved it). Beyond the per-address bound a new connection is closed at once; beyond the total
- * Node refuses it (`maxConnections`).
+ * Node's own request bounds, behind the connection table's (connections.ts), which is stricter and
+ * exact: a whole request head within HEAD_DEADLINE_MS of the accept or of the last response.
+ * Node enforces headersTimeout and requestTimeout only when it checks, every
+ * connectionsCheckingInterval (30 s by default: a 2 s headersTimeout then ends a silent
+ * connection after 30 s; at 500 ms, after 2.0 to 2.5 s).
  */
-export const MAX_CONNECTIONS = 64;
-export const MAX_CONNECTIONS_PER_ADDRESS = 8;
-/** A connection must have sent its request headers within this long; idle keep-alive ends sooner. */
-export const HEADERS_TIMEOUT_MS = 2000;
-export const KEEP_ALIVE_TIMEOUT_MS = 5000;
+const NODE_HEADERS_TIMEOUT_MS = 2000;
+const NODE_REQUEST_TIMEOUT_MS = 5000;
+const NODE_CHECK_INTERVAL_MS = 500;
+/** What the Keep-Alive header announces; the connection table ends idle connections at HEAD_DEADLINE_MS anyway. */
+const KEEP_ALIVE_TIMEOUT_MS = HEAD_DEADLINE_MS;
+/**
+ * The kernel's queue of connections not yet accepted (capped by net.core.somaxconn). Clients that
+ * reconnect as soon as they are dropped fill a short queue, and a probe's SYN that finds it full
+ * is dropped and retried only after a second, past a probe's timeout. Queued connections hold no
+ * descriptor of warden's.
+ */
+const LISTEN_BACKLOG = 4096;
 
 export async function startHealthServer(listen: string, sources: HealthSources, logger: Logger): Promise<HealthServer> {
   const { host, port } = splitListen(listen);
   const server: Server = createServer(
-    // Node checks requestTimeout/headersTimeout only every connectionsCheckingInterval (30 s by
-    // default), so a slow client would hold a socket six times longer than the bound says.
     {
       maxHeaderSize: 8 * 1024,
-      requestTimeout: 5000,
-      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: NODE_REQUEST_TIMEOUT_MS,
+      headersTimeout: NODE_HEADERS_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      connectionsCheckingInterval: 500,
+      connectionsCheckingInterval: NODE_CHECK_INTERVAL_MS,
     },
     (req, res) => {
       handle(req, res, sources).catch((err) => {
@@ -61,7 +68,6 @@ export async function startHealthServer(listen: string, sources: HealthSources, 
     },
   );
   server.maxRequestsPerSocket = 100;
-  server.maxConnections = MAX_CONNECTIONS;
   boundConnections(server);
   server.on('clientError', (_err, socket) => {
     // Malformed or oversized requests: a fixed answer, nothing of the input echoed.
@@ -70,7 +76,7 @@ export async function startHealthServer(listen: string, sources: HealthSources, 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
@@ -85,29 +91,6 @@ export async function startHealthServer(listen: string, sources: HealthSources, 
         server.closeAllConnections();
       }),
   };
-}
-
-/** Per-address connection bound and idle timeouts, on every connection the server accepts. */
-function boundConnections(server: Server): void {
-  const perAddress = new Map<string, number>();
-  server.on('connection', (socket) => {
-    const addr = socket.remoteAddress ?? '';
-    const n = (perAddress.get(addr) ?? 0) + 1;
-    if (n > MAX_CONNECTIONS_PER_ADDRESS) {
-      socket.destroy();
-      return;
-    }
-    perAddress.set(addr, n);
-    socket.once('close', () => {
-      const left = (perAddress.get(addr) ?? 1) - 1;
-      if (left <= 0) perAddress.delete(addr);
-      else perAddress.set(addr, left);
-    });
-    // Node's headersTimeout does not end a connection that never sends a byte: until its first
-    // request a connection gets the headers timeout of inactivity, after it the keep-alive one.
-    socket.setTimeout(HEADERS_TIMEOUT_MS, () => socket.destroy());
-  });
-  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(KEEP_ALIVE_TIMEOUT_MS));
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, sources: HealthSources): Promise<void> {

@@ -1,11 +1,12 @@
 // Issue 15 items 4, 9, 14 and 15, run as a user runs warden (dist/warden.mjs, `npm run build`):
-// what /status and the log show of the child's command, a child flooding its stdout, and
-// descendants of the child that try to outlive it.
+// what /status and the log show of the child's command, a child flooding its stdout (behind a
+// slow reader, a fast one, and none at all), and descendants of the child that try to outlive it.
+import { spawn } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, tempDir, waitFor, alive, freePort, logEntries, rssKb, sleep } from '../support/index.js';
+import { ROOT, fixture, tempDir, waitFor, alive, freePort, logEntries, rssKb, sleep } from '../support/index.js';
 import { wardenScope, spawnWarden } from '../support/warden.js';
 import { childScope } from '../support/child.js';
 import { faultConfig, wardenConfig } from '../support/faults.js';
@@ -96,6 +97,61 @@ describe('a child flooding its stdout', () => {
     expect(exit, `warden still running ${Date.now() - t0} ms after SIGTERM`).not.toBeNull();
     expect(exit!.code).toBe(0);
   }, 90_000);
+});
+
+describe('a child flooding its stdout, warden\'s own stdout read fast or not at all', () => {
+  /** Max RSS (MiB) of `pid` sampled every 100 ms for `ms`. */
+  async function maxRssMib(pid: number, ms: number): Promise<number> {
+    let maxKb = 0;
+    for (const end = Date.now() + ms; Date.now() < end; ) {
+      maxKb = Math.max(maxKb, rssKb(pid) ?? 0);
+      await sleep(100);
+    }
+    return maxKb / 1024;
+  }
+
+  it('`yes` of 200-byte lines for 20 s, warden\'s stdout read as fast as it comes: under 150 MiB RSS (with the shipped V8 flags)', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.child = { ...c.child, command: ['sh', '-c', "yes $(head -c 200 /dev/zero | tr '\\0' x)"], stop_grace_s: 3 };
+    const nodeFlags = String(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).config.nodeFlags).split(' ').filter(Boolean);
+    scope.running = spawnWarden(t.dir, wardenConfig(c), { nodeFlags });
+    const w = scope.running;
+    // Only the last bytes kept: the harness would keep everything.
+    const stdout = w.proc.stdout!;
+    stdout.removeAllListeners('data');
+    let tail = '';
+    stdout.on('data', (d: Buffer) => (tail = (tail + d.toString('utf8')).slice(-64 * 1024)));
+    await waitFor('child lines in warden\'s log', () => tail.includes('x'.repeat(200)), 20_000);
+    expect(await maxRssMib(w.proc.pid!, 20_000)).toBeLessThan(150);
+    w.proc.kill('SIGTERM');
+    const exit = await Promise.race([w.exited, sleep(15_000).then(() => null)]);
+    expect(exit).not.toBeNull();
+    expect(exit!.code).toBe(0);
+  }, 60_000);
+
+  it('warden\'s stdout a pipe nobody reads: RSS stays bounded, and SIGTERM ends warden within 10 s with exit code 0', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.child = { ...c.child, command: [process.execPath, fixture('flood.mjs')], env: { PORT: String(c.fwdPort), FLOOD_S: '60' }, stop_grace_s: 3 };
+    c.forward = { ...c.forward, shared_key: 'none' };
+    // `warden run … | sleep 1000`: the pipe fills once and stays full.
+    const reader = spawn('sleep', ['1000'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    scope.deferred.push(() => reader.kill('SIGKILL'));
+    scope.running = spawnWarden(t.dir, wardenConfig(c), { stdout: reader.stdin! });
+    const w = scope.running;
+    await waitFor('the child ready', async () => (await w.json('/status')).child.state === 'ready', 20_000);
+    expect(await maxRssMib(w.proc.pid!, 8000)).toBeLessThan(150);
+    const metrics = (await w.get('/metrics')).body;
+    expect(Number(/^warden_child_log_dropped_total (\d+)/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
+    const t0 = Date.now();
+    w.proc.kill('SIGTERM');
+    const exit = await Promise.race([w.exited, sleep(10_000).then(() => null)]);
+    expect(exit, `warden still running ${Date.now() - t0} ms after SIGTERM`).not.toBeNull();
+    expect(exit!.code).toBe(0);
+  }, 60_000);
 });
 
 describe('a child that accepts connections and never acks', () => {

@@ -1,6 +1,7 @@
 // Runs the real `warden` (dist/warden.mjs, built by `npm test`) as a child process of the test,
 // with a config in a temp dir, and talks to it over its real health endpoint.
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -68,23 +69,24 @@ export function wardenScope<W extends RunningWarden = RunningWarden & { stdout: 
 
 /**
  * Writes `config` (a plain object) as YAML in `dir` and starts `warden run` on it, with `wrapper`
- * (e.g. ['setpriv', …, '--'] or faketime) in front of node when given. `output()` is stdout and
- * stderr together; `stdout()` is warden's own JSON log alone.
+ * (e.g. ['setpriv', …, '--'] or faketime) in front of node when given, and `nodeFlags` after
+ * node. `output()` is stdout and stderr together; `stdout()` is warden's own JSON log alone,
+ * unless `opts.stdout` is where warden's stdout goes instead.
  */
 export function spawnWarden(
   dir: string,
   config: Record<string, unknown>,
-  opts: { wrapper?: string[]; env?: Record<string, string> } = {},
+  opts: { wrapper?: string[]; env?: Record<string, string>; nodeFlags?: string[]; stdout?: Writable } = {},
 ): RunningWarden & { stdout: () => string } {
   const cfgPath = join(dir, 'warden.yaml');
   writeFileSync(cfgPath, stringify(config));
   // Readable by an unprivileged warden started through a wrapper such as setpriv.
   chmodSync(cfgPath, 0o644);
-  const argv = [...(opts.wrapper ?? []), process.execPath, WARDEN, 'run', '--config', cfgPath];
-  const proc = spawn(argv[0]!, argv.slice(1), { cwd: dir, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [...(opts.wrapper ?? []), process.execPath, ...(opts.nodeFlags ?? []), WARDEN, 'run', '--config', cfgPath];
+  const proc = spawn(argv[0]!, argv.slice(1), { cwd: dir, env: { ...process.env, ...opts.env }, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] });
   let out = '';
   let stdout = '';
-  proc.stdout!.on('data', (d) => {
+  proc.stdout?.on('data', (d) => {
     out += d;
     stdout += d;
   });
