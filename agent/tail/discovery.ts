@@ -244,6 +244,8 @@ export class Discovery {
    * file (roots, regular), and only while it is still (dev, ino).
    */
   async sibling(found: Listed, path: string, input: InputConfig): Promise<Candidate | null> {
+    // tail.exclude holds for a rotation as for any file: by its own path, and by the name it is tailed under.
+    if (this.excluded(found.path) || this.excluded(path)) return null;
     const c = await this.classifier.classify(found.path, input, null);
     if (!c || c.dev !== found.dev || c.ino !== found.ino) return null;
     return { ...c, path };

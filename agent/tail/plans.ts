@@ -14,8 +14,12 @@ export class StartPlans {
 
   constructor(private readonly t: Tail) {}
 
+  /** Wall time of the start (load). */
+  private startedAt = 0;
+
   load(loaded: LoadResult): void {
     this.firstStart = !loaded.existed;
+    this.startedAt = this.t.env.wall();
     for (const e of loaded.entries) this.saved.set(inodeKey(e.dev, e.ino), e);
   }
 
@@ -34,6 +38,15 @@ export class StartPlans {
   /** After start: entries still unclaimed are of files gone while warden was down. */
   clear(): void {
     this.saved.clear();
+  }
+
+  /**
+   * Whether a rotated file last written before this start is left unread: at the very first start
+   * with `tail.read_from: end`, history is not read, and a rotation already there is history as
+   * much as the live file's lines are. One written since was written while warden looked.
+   */
+  beforeFirstStart(mtimeMs: number): boolean {
+    return this.firstStart && this.t.env.config.tail.read_from === 'end' && mtimeMs < this.startedAt;
   }
 
   /** The start of a file adopted from discovery (`initial`: found by the first scan at start). */

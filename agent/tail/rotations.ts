@@ -58,11 +58,15 @@ export class DirInodes {
 /** Compressed rotations are not text to tail (logrotate `compress`, kubelet's `.gz`). */
 const COMPRESSED = /\.(gz|tgz|z|bz2|xz|lz4|zst|zstd|zip|lzma|lz|br|sz)$/i;
 
+/** What rotation appends: a number or a time (`1`, `20261201-101010`, `1733047810123-4`). */
+const ROTATION_SUFFIX = /^\d[\d._:TZ+-]*$/;
+
 /**
- * Whether `path` is a rotation of the file named `name`: `<name>.<suffix>` (kubelet
- * `0.log.20261201-101010`, Docker `x-json.log.1`, logrotate `x.log.1`), not compressed.
+ * Whether `path` is a rotation of the file named `name`: `<name>.<number or time>` (kubelet
+ * `0.log.20261201-101010`, Docker `x-json.log.1`, logrotate `x.log.1`), not compressed. Another
+ * file that merely starts with the name (`app.log.notes`, `app.log.bak`) is no rotation.
  */
 export function isRotationOf(path: string, name: string): boolean {
   const n = basename(path);
-  return n.length > name.length + 1 && n.startsWith(name) && n[name.length] === '.' && !COMPRESSED.test(n);
+  return n.length > name.length + 1 && n.startsWith(name) && n[name.length] === '.' && ROTATION_SUFFIX.test(n.slice(name.length + 1)) && !COMPRESSED.test(n);
 }

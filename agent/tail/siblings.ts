@@ -39,6 +39,17 @@ export class Siblings {
    */
   private readonly quiet = new Map<string, DirStamp>();
 
+  /**
+   * Rotations left unread as history (StartPlans.beforeFirstStart): by directory, `dev:ino` and
+   * the mtime they had. Dropped once gone from their directory, and a file at a reused inode with
+   * another mtime is not one of them: it is read.
+   */
+  private readonly history = new Map<string, Map<string, number>>();
+
+  private isHistory(dir: string, key: string, mtimeMs: number): boolean {
+    return this.history.get(dir)?.get(key) === mtimeMs;
+  }
+
   constructor(private readonly t: Tail) {}
 
   /** `f` is about to be read again from 0: remember what was read of the generation it had. */
@@ -86,6 +97,12 @@ export class Siblings {
       const e = drained ?? saved;
       const plan = e ? { offset: e.offset, fp: e.fp, fpLen: e.fp_len } : await this.copyOf(s, of);
       if (table.has(key)) continue;
+      if (!e && plan.offset === 0 && this.t.plans.beforeFirstStart(s.mtimeMs)) {
+        const dir = dirname(s.path);
+        const known = this.history.get(dir) ?? new Map<string, number>();
+        this.history.set(dir, known.set(key, s.mtimeMs));
+        continue;
+      }
       const f = table.create(c, plan);
       this.t.rotations.markRotated(f, 'recovered');
     }
@@ -137,11 +154,16 @@ export class Siblings {
       for (const s of await this.t.discovery.listDir(dir, where)) {
         const key = inodeKey(s.dev, s.ino);
         keys.add(key);
-        if (this.t.table.has(key) || this.t.drained.covers(key, s.size)) continue;
+        if (this.t.table.has(key) || this.isHistory(dir, key, s.mtimeMs) || this.t.drained.covers(key, s.size)) continue;
         const of = files.find((f) => isRotationOf(s.path, basename(f.realPath)));
         if (of) found.push({ s, of });
       }
       this.t.drained.prune(dir, keys);
+      const known = this.history.get(dir);
+      if (known) {
+        for (const k of known.keys()) if (!keys.has(k)) known.delete(k);
+        if (known.size === 0) this.history.delete(dir);
+      }
       const stamp = found.length === before && st ? trustedStamp(st) : null;
       if (stamp) quiet.set(dir, stamp);
     }

@@ -84,3 +84,44 @@ describe('rotated while warden was down (issue 15 item 6)', () => {
     expect(got).not.toContain('not a log line');
   }, 90000);
 });
+
+describe('rotated siblings are what rotation makes, and no more', () => {
+  async function hostSetup(readFrom: 'head' | 'end') {
+    const t = tempDir('warden-siblings-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.tail.read_from = readFrom;
+    return { t, c, live: join(c.logs, 'app.log') };
+  }
+
+  it('a sibling named like no rotation, or excluded, is never read; a rotation beside it is', async () => {
+    const { t, c, live } = await hostSetup('head');
+    writeFileSync(live, 'live-0\n');
+    writeFileSync(`${live}.secret`, 'SECRET-named\n');
+    writeFileSync(`${live}.notes`, 'SECRET-notes\n');
+    writeFileSync(`${live}.1`, 'SECRET-excluded\n');
+    writeFileSync(`${live}.2`, 'rotated-2\n');
+    c.tail.exclude = [`${live}.1`];
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    await waitFor('the live line and the rotation', () => shipped(c.out).includes('live-0') && shipped(c.out).includes('rotated-2'), 15000);
+    appendFileSync(live, 'live-1\n');
+    await waitFor('a later line', () => shipped(c.out).includes('live-1'), 15000);
+    expect(shipped(c.out).filter((l) => l.includes('SECRET'))).toEqual([]);
+  }, 30000);
+
+  it('read_from end at a first start: siblings already there are not read; one rotated in later is', async () => {
+    const { t, c, live } = await hostSetup('end');
+    writeFileSync(live, 'old-live\n');
+    writeFileSync(`${live}.1`, 'old-rotated\n');
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    await waitFor('warden ready', async () => (await w.get('/readyz').catch(() => ({ status: 0 }))).status === 200, 15000);
+    appendFileSync(live, 'new-live\n');
+    await waitFor('the new line', () => shipped(c.out).includes('new-live'), 15000);
+    // Created, written and rotated between two looks: only its rotated name is ever seen.
+    writeFileSync(`${live}.0`, 'rotated-unseen\n');
+    appendFileSync(live, 'new-live-2\n');
+    await waitFor('the unseen rotation and the next line', () => shipped(c.out).includes('rotated-unseen') && shipped(c.out).includes('new-live-2'), 15000);
+    expect(shipped(c.out).filter((l) => l.startsWith('old-'))).toEqual([]);
+  }, 30000);
+});
