@@ -128,6 +128,8 @@ export class ChildOutput {
     readonly metrics: Metrics,
     readonly child: string,
     lastLines: number,
+    /** What the child's lines must not carry into the log (secrets it was handed), and what is shown instead. */
+    readonly redact: (line: string) => string = (line) => line,
   ) {
     this.ring = new LineRing(lastLines);
   }
@@ -195,7 +197,8 @@ export class ChildStream {
     this.out.reportDrops(true);
   }
 
-  private onLine(line: string, truncatedBytes: number): void {
+  private onLine(raw: string, truncatedBytes: number): void {
+    const line = this.out.redact(raw);
     this.out.ring.push(line);
     this.lastLineAt = Date.now();
     const p = this.pending;

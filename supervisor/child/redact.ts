@@ -38,7 +38,23 @@ export function expansions(cmd: ShownCommand): Array<[value: string, shown: stri
 
 /** `text` with every expanded value of `cmd` replaced by its reference. */
 export function redact(text: string, cmd: ShownCommand): string {
+  return redactWith(text, expansions(cmd));
+}
+
+/** `text` with each value replaced by what is shown instead (pairs longest value first). */
+export function redactWith(text: string, pairs: Array<[value: string, shown: string]>): string {
   let out = text;
-  for (const [value, shown] of expansions(cmd)) out = out.split(value).join(shown);
+  for (const [value, shown] of pairs) if (out.includes(value)) out = out.split(value).join(shown);
   return out;
+}
+
+/**
+ * What a child's own output must not carry into warden's log: the expanded values of its
+ * command's `${VAR}` references, and the values of the variables warden hands it (the Forward
+ * shared key), each shown as its reference.
+ */
+export function childOutputPairs(cmd: ShownCommand, env: Record<string, string>): Array<[value: string, shown: string]> {
+  const pairs = new Map(expansions(cmd));
+  for (const [key, value] of Object.entries(env)) if (value.length >= MIN_VALUE_CHARS && !pairs.has(value)) pairs.set(value, `\${${key}}`);
+  return [...pairs].sort((a, b) => b[0].length - a[0].length);
 }

@@ -19,6 +19,7 @@ import { findSuccessor, followSuccessor } from './handover.js';
 import { OomCounter } from '../cgroup/oom.js';
 import { LAST_LINES, type ChildOptions, type ShownCommand } from './options.js';
 import { PortHolders, foreignPortHolder, type PortHolder } from './port-holders.js';
+import { childOutputPairs, redactWith } from './redact.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
 import { isRunning, newRun, type Run } from './run-state.js';
 import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
@@ -69,6 +70,10 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   }
 
   /** Never the expanded command: a secret may have been passed into it through the environment. */
+  /** Secrets the child was handed, kept out of what it prints into warden's log (child-output.ts). */
+  private readonly redactOutput = (line: string): string => redactWith(line, (this.outputPairs ??= childOutputPairs({ run: this.opts.command, shown: this.shownCommand }, this.opts.env)));
+  private outputPairs: Array<[string, string]> | undefined;
+
   private get shownCommand(): string[] {
     return this.opts.shownCommand ?? this.opts.command;
   }
@@ -163,6 +168,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   /** New options (after a config reload); command and env apply from the next start. */
   updateOptions(partial: Partial<ChildOptions>): void {
     this.opts = { ...this.opts, ...partial };
+    this.outputPairs = undefined;
   }
 
   /**
@@ -180,7 +186,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   private launch(): void {
     this.clearBackoff();
     const o = this.opts;
-    const run = newRun({ startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES) });
+    const run = newRun({ startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES, this.redactOutput) });
     this.run = run;
     this.setState('starting');
     try {

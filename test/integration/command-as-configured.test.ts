@@ -25,7 +25,9 @@ describe('a secret passed into the commands as ${SECRET}', () => {
     const saw = join(t.dir, 'child-saw');
     // `sh -c SCRIPT $0 $1 …`: the secret is the shell's $0, written where the test can check that
     // the child got it, then the sink replaces the shell.
-    const command = ['sh', '-c', 'printf %s "$0" > "$1"; shift; exec "$@"', '${SECRET}', saw, process.execPath, WARDEN, 'sink', '--listen', c.forward.to, '--out', c.out];
+    // It also prints its argument and the shared key it was handed, as programs that echo their
+    // configuration do: that output goes into warden's log with the references in place.
+    const command = ['sh', '-c', 'echo "child argv0 $0 key [$WARDEN_FORWARD_SHARED_KEY]"; printf %s "$0" > "$1"; shift; exec "$@"', '${SECRET}', saw, process.execPath, WARDEN, 'sink', '--listen', c.forward.to, '--out', c.out];
     // A check that names its arguments in its verdict, as programs do.
     const failingCheck = ['sh', '-c', 'echo "unknown option $1 (token ${1#--token=})" >&2; exit 3', 'check', '--token=${SECRET}'];
     const missingCheck = ['/nonexistent-${SECRET}/check', '--token=${SECRET}'];
@@ -53,6 +55,9 @@ describe('a secret passed into the commands as ${SECRET}', () => {
 
     await waitFor('a line delivered', () => existsSync(c.out) && readFileSync(c.out, 'utf8').includes('hello'), 30_000);
     expect(readFileSync(saw, 'utf8')).toBe(SECRET);
+    await waitFor('the child printed its argument', () => w.output().includes('child argv0 '), 10_000);
+    const echoed = logEntries(w.stdout()).find((l) => String(l.msg ?? '').startsWith('child argv0 '));
+    expect(echoed?.msg).toMatch(/^child argv0 \$\{SECRET\} key \[(\$\{WARDEN_FORWARD_SHARED_KEY\})?\]$/);
     expect((await status()).child.command).toEqual(command);
 
     // The check command exits 3.
