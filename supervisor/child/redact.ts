@@ -48,13 +48,20 @@ export function redactWith(text: string, pairs: Array<[value: string, shown: str
   return out;
 }
 
+/** Variables warden makes up and hands the child that are secrets. */
+const SECRET_ENV = ['WARDEN_FORWARD_SHARED_KEY'];
+
 /**
  * What a child's own output must not carry into warden's log: the expanded values of its
- * command's `${VAR}` references, and the values of the variables warden hands it (the Forward
- * shared key), each shown as its reference.
+ * command's `${VAR}` references, and the secrets warden hands it in its environment (the Forward
+ * shared key), each shown as its reference. Other variables of `child.env` are configuration,
+ * not secrets: a `LOG_LEVEL: info` must not turn every "info" the child prints into a reference.
  */
 export function childOutputPairs(cmd: ShownCommand, env: Record<string, string>): Array<[value: string, shown: string]> {
   const pairs = new Map(expansions(cmd));
-  for (const [key, value] of Object.entries(env)) if (value.length >= MIN_VALUE_CHARS && !pairs.has(value)) pairs.set(value, `\${${key}}`);
+  for (const key of SECRET_ENV) {
+    const value = env[key];
+    if (value !== undefined && value.length >= MIN_VALUE_CHARS && !pairs.has(value)) pairs.set(value, `\${${key}}`);
+  }
   return [...pairs].sort((a, b) => b[0].length - a[0].length);
 }
