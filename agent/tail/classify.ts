@@ -52,7 +52,7 @@ export class Classifier {
     const st = target.st ?? l;
     if (!st.isFile()) return this.refuse(path, 'not_regular', { type: fileType(st) });
     this.accepted(path);
-    return { path, realPath: target.realPath, input, dev: st.dev, ino: st.ino, size: st.size };
+    return { path, realPath: target.realPath, input, dev: st.dev, ino: st.ino, size: st.size, birth: st.birthtimeMs };
   }
 
   /** A symlink: its target, when it resolves inside the roots and can be stat'ed (synchronously, as the walk's lstats). */

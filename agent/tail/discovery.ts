@@ -32,6 +32,8 @@ export interface Candidate {
   dev: number;
   ino: number;
   size: number;
+  /** Its birth time as found (ms; 0 where the file system has none): tells a re-created file at a reused inode. */
+  birth?: number;
   /**
    * Reused from an earlier scan because its directory did not change: identity and type still
    * hold, but `size` is the size then, not now (growth is for events and the per-file re-check).

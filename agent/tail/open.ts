@@ -42,6 +42,7 @@ export class Opener {
     }
     this.t.table.hold(f, fd);
     f.markActive();
+    if (f.fpLen < 0 && f.birth !== null && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth) this.rebornUnread(f, st);
     if (f.resume) await this.resume(f, fd, st);
     else if (f.fpLen >= 0) await this.reopened(f, fd, st);
     f.size = st.size;
@@ -78,6 +79,19 @@ export class Opener {
     }
     f.lineEnd = f.committed = start;
     f.clearQueue();
+  }
+
+  /**
+   * Found, never opened, and now another file at the same inode (deleted and re-created, the inode
+   * reused, before reading reached it): what the file found held past its start offset is lost,
+   * counted as `deleted_unread`, and the new one is read from 0.
+   */
+  private rebornUnread(f: TailedFile, st: Stats): void {
+    const from = f.resume ? f.resume.offset : 0;
+    this.t.rotations.losses.lost('deleted_unread', Math.max(0, f.size - from), f.path, 'file deleted before it was read to its end', { real_path: f.realPath, reused_inode: true });
+    f.resume = { offset: 0 };
+    f.lineEnd = f.committed = 0;
+    f.size = st.size;
   }
 
   /** Reopened after an idle close: the inode may have been freed and reused meanwhile. */

@@ -60,6 +60,7 @@ export class FileTable {
     const key = inodeKey(c.dev, c.ino);
     const f = new TailedFile(key, c.dev, c.ino, '', -1, c.path, c.realPath, c.input, fileMeta(c), config.tail.max_line_bytes, wall(), mono());
     f.size = c.size;
+    f.birth = c.birth !== undefined && c.birth > 0 ? c.birth : null;
     f.resume = plan;
     f.committed = f.lineEnd = plan.offset;
     this.byKey.set(key, f);

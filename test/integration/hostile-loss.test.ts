@@ -1,6 +1,6 @@
 // Issue 15, loss items: inputs and races that must not lose lines or stop a file. The tail
 // pipeline over real temp trees with an in-memory acking sender (a fake for the Forward client).
-import { appendFileSync, existsSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../config/schema.js';
@@ -97,6 +97,38 @@ describe('loss: many files deleted and re-created (in-memory acking sender)', ()
     expect(await counter(metrics.bytesLost)).toBe(0);
     expect(lines.filter((l) => l.includes('gave up')).length).toBeLessThan(10);
   }, 120_000);
+
+  it('files found, then deleted and re-created before they were opened (inode reused): the first generation counted as lost, the second read whole', async () => {
+    const { p, sender, metrics } = await startPipeline({
+      inputs: [{ name: 'host', paths: [join(tree.logDir, '*.log')], format: 'plain' }],
+      tail: { rescan_interval_ms: 100 },
+    });
+    p.pause();
+    const N = 200;
+    const names = Array.from({ length: N }, (_, i) => join(tree.logDir, `h${i}.log`));
+    let first = 0;
+    for (let i = 0; i < N; i++) {
+      const body = `gen1-${i}-${'x'.repeat(i % 50)}\n`;
+      writeFileSync(names[i]!, body);
+      first += body.length;
+    }
+    await waitFor('every file found (not opened: reading is paused)', () => p.files().length === N);
+    const inodes = names.map((n) => statSync(n).ino);
+    // One at a time: ext4 hands the inode just freed to the next file created in the directory.
+    for (let i = 0; i < N; i++) {
+      unlinkSync(names[i]!);
+      writeFileSync(names[i]!, `gen2-${i}\n`);
+    }
+    const reused = names.filter((n, i) => statSync(n).ino === inodes[i]).length;
+    p.resume();
+    const want = new Set(Array.from({ length: N }, (_, i) => `gen2-${i}`));
+    await waitFor('every line of the second generation', () => sender.logs().filter((l) => want.has(l)).length === N, 30_000);
+    const lost = async () => (await counter(metrics.bytesLost, { reason: 'deleted_unread' })) + (await counter(metrics.bytesLost, { reason: 'replaced' }));
+    await waitFor(`the first generation counted (${reused} of ${N} inodes reused)`, async () => (await lost()) === first, 10_000).catch(async (err) => {
+      throw new Error(`${String(err)}: counted ${await lost()} of ${first} bytes`);
+    });
+    expect(sender.logs().filter((l) => l.startsWith('gen1-'))).toEqual([]);
+  }, 60_000);
 
   it('files found and deleted before they were opened: every byte counted as lost, logged in a bounded number of lines with paths', async () => {
     const { p, sender, metrics, lines } = await startPipeline({
