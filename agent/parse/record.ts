@@ -54,7 +54,7 @@ export function wellFormedAttrs(attrs: Record<string, string>): Record<string, s
   let clean = true;
   for (const k in attrs) if (wellFormed(k) !== k || wellFormed(attrs[k]!) !== attrs[k]) clean = false;
   if (clean) return attrs;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(attrs)) out[wellFormed(k)] = wellFormed(v);
-  return out;
+  // fromEntries defines own properties: a "__proto__" key stays an attribute (`out[k] = v` would
+  // set the copy's prototype to a string, which is ignored, and the attribute would be gone).
+  return Object.fromEntries(Object.entries(attrs).map(([k, v]) => [wellFormed(k), wellFormed(v)]));
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseDocker } from '../../../agent/parse/docker.js';
 import { buildRecord } from '../../../agent/parse/record.js';
 
 const k8s = { namespace_name: 'ns', pod_name: 'pod', pod_uid: 'uid-1', container_name: 'app' };
@@ -23,5 +24,19 @@ describe('buildRecord', () => {
 
   it('a host line has neither kubernetes nor docker; empty attrs are not sent', () => {
     expect(buildRecord({ sec: 1, nsec: 2, stream: 'stdout', log: '', attrs: {} }, { k8s: null, dockerId: null, host: 'h' })).toStrictEqual({ log: '', stream: 'stdout', host: 'h' });
+  });
+
+  it('attrs named __proto__, constructor or prototype stay attributes, also when another attr must be made well formed', () => {
+    const time = '2026-11-27T18:00:00Z';
+    for (const other of ['plain', 'lone \\ud800 surrogate']) {
+      const line = `{"log":"x\\n","stream":"stdout","attrs":{"__proto__":"p","constructor":"c","prototype":"t","k":"${other}"},"time":"${time}"}`;
+      const f = parseDocker(line, 0, 0);
+      expect(f.parseError).toBeUndefined();
+      const r = buildRecord({ sec: f.sec, nsec: f.nsec, stream: f.stream, log: f.content, attrs: f.attrs }, { host: 'h' });
+      const attrs = r.attrs as Record<string, string>;
+      expect(Object.keys(attrs), other).toEqual(['__proto__', 'constructor', 'prototype', 'k']);
+      expect(Object.getPrototypeOf(attrs)).toBe(Object.prototype);
+      expect(JSON.stringify(attrs)).toBe(JSON.stringify({ ['__proto__']: 'p', constructor: 'c', prototype: 't', k: other.replace('\\ud800', '\ufffd') }));
+    }
   });
 });
