@@ -1,14 +1,15 @@
 // Reading what a peer sent: entries of a PackedForward stream and the checks every mode's time and
 // record go through. Errors name the entry and what was found instead.
-import { EventTime, newDecoder } from './codec.js';
+import { EventTime } from './codec.js';
 import { ForwardProtocolError } from './errors.js';
+import { unpackMulti } from './unpack.js';
 
 export type Entry = [EventTime | number, Record<string, unknown>];
 
 /** Decode a PackedForward `entries` stream (already gunzipped) into [time, record] pairs. */
 export function decodeEntries(buf: Uint8Array): Entry[] {
   const out: Entry[] = [];
-  for (const e of newDecoder().decodeMulti(buf)) out.push(checkEntry(e, out.length));
+  for (const e of unpackMulti(buf)) out.push(checkEntry(e, out.length));
   return out;
 }
 

@@ -2,10 +2,11 @@
 // for the sink's output (or are only counted), and its chunk id, if any, is what to ack.
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb } from 'node:zlib';
-import { EventTime, newDecoder, textify, text } from './codec.js';
+import { EventTime, textify, text } from './codec.js';
 import { checkEntry, checkRecord, checkTime, describe } from './decode.js';
 import { ForwardProtocolError } from './errors.js';
 import type { NdjsonLines, Output } from './sink-output.js';
+import { unpackMulti } from './unpack.js';
 import { countPackedEntries } from './walk.js';
 
 const gunzip = promisify(gunzipCb);
@@ -76,7 +77,7 @@ async function packedForward(msg: unknown[], tag: string, packed: Uint8Array, li
   if (lines === null) return { option, count: countPackedEntries(bin) };
   let count = 0;
   try {
-    for (const e of newDecoder().decodeMulti(bin)) {
+    for (const e of unpackMulti(bin)) {
       const [t, r] = checkEntry(e, count);
       lines.push(ndjson.line(tag, t, r));
       count++;

@@ -10,12 +10,13 @@ import type { Encoder } from '@msgpack/msgpack';
 import pino from 'pino';
 import { createLogger, type Logger } from '../../core/log.js';
 import { formatForwardAddress, parseForwardTo, type ForwardAddress } from './address.js';
-import { newEncoder, newStreamDecoder } from './codec.js';
+import { newEncoder } from './codec.js';
 import { encodeMessage } from './encode.js';
 import { ForwardProtocolError } from './errors.js';
 import { heloMessage, newNonce, parsePing, pongMessage, sharedKeyDigest } from './handshake.js';
 import { handleMessage, type MessageContext } from './sink-message.js';
 import { NdjsonLines, openOutput } from './sink-output.js';
+import { unpack } from './unpack.js';
 import { readMessages } from './walk.js';
 
 export { formatTime } from './sink-output.js';
@@ -124,8 +125,7 @@ async function serveConnection(socket: Socket, ctx: ConnectionContext): Promise<
   let authenticated = nonce === null;
   if (nonce) socket.write(encodeMessage(heloMessage(nonce)));
   try {
-    const decoder = newStreamDecoder();
-    for await (const msg of readMessages(socket, (m) => decoder.decode(m))) {
+    for await (const msg of readMessages(socket, (m) => unpack(m, { rawStrings: true }))) {
       if (!authenticated) {
         const ping = parsePing(msg);
         const expected = sharedKeyDigest(ping.salt, ping.hostname, nonce!, ctx.sharedKey!);

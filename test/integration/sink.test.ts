@@ -163,6 +163,35 @@ describe('sink modes', () => {
   });
 });
 
+describe('sink map keys', () => {
+  it('takes any key fluentd takes, __proto__, constructor and prototype included, in every mode, and writes them through unchanged', async () => {
+    const out = join(dir, 'out.ndjson');
+    sink = await startSink({ listen: 'tcp://127.0.0.1:0', out, sharedKey: null });
+    const peer = await Peer.open(sink.address);
+    // JSON.parse makes "__proto__" an own key; the encoder then writes it like any other.
+    const record = JSON.parse('{"log":"x","__proto__":{"polluted":"yes"},"constructor":"c","prototype":{"__proto__":"inner"},"attrs":{"__proto__":"a"}}');
+    const entries = concatEntries([encodeEntry(1_800_000_000, 0, record), encodeEntry(1_800_000_000, 1, record)]);
+    peer.send(encodePackedForward('p.tag', entries, 2, 'p1'));
+    peer.send(encodeMessage(['m.tag', 1_800_000_000, record, { chunk: 'm1' }]));
+    peer.send(encodeMessage(['f.tag', [[1_800_000_000, record]], { chunk: 'f1' }]));
+    peer.send(encodeMessage(['c.tag', gzipSync(encodeEntry(1_800_000_000, 2, record)), { chunk: 'c1', compressed: 'gzip' }]));
+    // Keys that are not strings (Ruby takes them too): named as a JSON output of them would.
+    const odd = Buffer.concat([Buffer.from([0x94, 0xa5, ...Buffer.from('o.tag'), 0xce, 0x6b, 0x49, 0xd2, 0x00, 0x84]), Buffer.from([0x07, 0xa1, 0x61, 0xc0, 0xa1, 0x62, 0xc3, 0xa1, 0x63, 0xc4, 0x01, 0x64, 0xa1, 0x65]), encodeMessage({ chunk: 'o1' })]);
+    peer.send(odd);
+    await peer.until(() => peer.replies.length === 5);
+    expect(peer.replies).toEqual([{ ack: 'p1' }, { ack: 'm1' }, { ack: 'f1' }, { ack: 'c1' }, { ack: 'o1' }]);
+    expect(peer.closed).toBe(false);
+    const text = readFileSync(out, 'utf8').trim().split('\n');
+    expect(text).toHaveLength(6);
+    const expected = '{"log":"x","__proto__":{"polluted":"yes"},"constructor":"c","prototype":{"__proto__":"inner"},"attrs":{"__proto__":"a"}}';
+    for (const l of text.slice(0, 5)) expect(l.slice(l.indexOf('"record":') + 9, -1)).toBe(expected);
+    expect(JSON.parse(text[5]!).record).toEqual({ '7': 'a', '': 'b', true: 'c', d: 'e' });
+    // Nothing was assigned through a prototype.
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted')).toBe(false);
+  });
+});
+
 describe('sink acks only after the write', () => {
   it('holds the ack while the output (a FIFO nobody reads yet) cannot take the lines', async () => {
     const fifo = join(dir, 'out.fifo');

@@ -1,6 +1,7 @@
-import { Encoder } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { EventTime, ForwardProtocolError, concatEntries, decodeEntries, encodeEntry, encodePackedForward, encodeMessage, extensionCodec, newStreamDecoder } from '../../../agent/forward/protocol.js';
+import { unpack, unpackMulti } from '../../../agent/forward/unpack.js';
 import { MessageFramer, countPackedEntries, readMessages } from '../../../agent/forward/walk.js';
 import { rng } from '../../../scripts/lib/util.js';
 
@@ -104,6 +105,33 @@ describe('countPackedEntries (count-only sink)', () => {
     const bad = Uint8Array.from(good);
     bad[bad.length - 1] = 0xc1;
     expect(() => countPackedEntries(bad)).toThrow(/0xc1/);
+  });
+});
+
+describe('unpack (the sink\'s decoder)', () => {
+  it('decodes what @msgpack/msgpack decodes, with and without raw strings, over 300 random values of every msgpack type', () => {
+    for (const rawStrings of [false, true]) {
+      const lib = new Decoder({ extensionCodec, rawStrings });
+      for (let seed = 1; seed <= 300; seed++) {
+        const bytes = enc.encode(randomValue(rng(seed), 0));
+        // Compared by their encodings: a deep comparison of 70 KB byte arrays takes seconds each.
+        const [ours, theirs] = [Buffer.from(enc.encode(unpack(bytes, { rawStrings }))), Buffer.from(enc.encode(lib.decode(bytes)))];
+        expect(ours.equals(theirs), `seed ${seed}`).toBe(true);
+      }
+      const { bin } = randomEntries(3);
+      const again = (values: unknown[]) => Buffer.concat(values.map((v) => enc.encode(v)));
+      expect(again([...unpackMulti(bin, { rawStrings })]).equals(again([...lib.decodeMulti(bin)]))).toBe(true);
+    }
+  });
+
+  it('refuses every truncation, bytes left over, 0xc1 and nesting deeper than the framer allows', () => {
+    const bytes = enc.encode(randomValue(rng(5), 0));
+    for (let cut = 0; cut < bytes.length; cut++) expect(() => unpack(bytes.subarray(0, cut)), `cut at ${cut}`).toThrow(ForwardProtocolError);
+    expect(() => unpack(Uint8Array.of(...bytes, 0xc0))).toThrow(/bytes after the value/);
+    expect(() => unpack(Uint8Array.of(0x91, 0xc1))).toThrow(/0xc1/);
+    const deep = (n: number) => Uint8Array.of(...new Array<number>(n).fill(0x91), 0xc0);
+    expect(unpack(deep(64))).toBeDefined();
+    expect(() => unpack(deep(65))).toThrow(/deeper than 64/);
   });
 });
 
