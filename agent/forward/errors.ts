@@ -20,3 +20,6 @@ export class ForwardHandshakeError extends ForwardError { override name = 'Forwa
 
 /** Thrown when a chunk was not acked within `ackTimeoutMs`; the connection is then replaced. */
 export class ForwardAckTimeoutError extends ForwardError { override name = 'ForwardAckTimeoutError'; }
+
+/** Thrown when `warden sink` cannot write its output (a full disk, a closed stdout). */
+export class SinkOutputError extends ForwardError { override name = 'SinkOutputError'; }

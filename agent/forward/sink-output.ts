@@ -2,6 +2,7 @@
 import { accessSync, constants as fsConstants, createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { timeParts } from './decode.js';
+import { SinkOutputError } from './errors.js';
 import type { EventTime } from './codec.js';
 
 /** Where NDJSON goes: a file opened for append, stdout, or nowhere (count-only). */
@@ -50,7 +51,7 @@ export class NdjsonLines {
 export function openOutput(path: string): Output {
   if (path === '-') {
     return {
-      write: (text) => new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve()))),
+      write: (text) => new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(new SinkOutputError(`sink output stdout: ${err.message}`)) : resolve()))),
       close: async () => {},
     };
   }
@@ -70,8 +71,8 @@ export function openOutput(path: string): Output {
   return {
     write: (text) =>
       new Promise((resolve, reject) => {
-        if (failed) return reject(new Error(`sink output ${path}: ${failed.message}`));
-        stream.write(text, (err) => (err ? reject(new Error(`sink output ${path}: ${err.message}`)) : resolve()));
+        if (failed) return reject(new SinkOutputError(`sink output ${path}: ${failed.message}`));
+        stream.write(text, (err) => (err ? reject(new SinkOutputError(`sink output ${path}: ${err.message}`)) : resolve()));
       }),
     close: () => new Promise((resolve) => (failed ? resolve() : stream.end(() => resolve()))),
   };

@@ -12,7 +12,7 @@ import { createLogger, type Logger } from '../../core/log.js';
 import { formatForwardAddress, parseForwardTo, type ForwardAddress } from './address.js';
 import { newEncoder } from './codec.js';
 import { encodeMessage } from './encode.js';
-import { ForwardProtocolError } from './errors.js';
+import { ForwardProtocolError, SinkOutputError } from './errors.js';
 import { heloMessage, newNonce, parsePing, pongMessage, sharedKeyDigest } from './handshake.js';
 import { handleMessage, type MessageContext } from './sink-message.js';
 import { NdjsonLines, openOutput } from './sink-output.js';
@@ -116,13 +116,16 @@ interface ConnectionContext extends MessageContext {
 /**
  * One peer: handshake (when a shared key is set), then messages one at a time. Reading waits for
  * each message's write, so a slow output pushes back on the peer instead of buffering.
- * Malformed input closes this connection only.
+ * Malformed input closes this connection only. An output that fails is not the peer's fault: the
+ * connection stays open and nothing more is acked on it (the peer's ack timeout ends it), since a
+ * sender may take a connection closed right after a message as the receiver refusing that message.
  */
 async function serveConnection(socket: Socket, ctx: ConnectionContext): Promise<void> {
   const peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
   socket.on('error', () => {}); // reported by the read loop below; a reset peer must not crash us
   const nonce = ctx.sharedKey === null ? null : newNonce();
   let authenticated = nonce === null;
+  let outputFailed = false;
   if (nonce) socket.write(encodeMessage(heloMessage(nonce)));
   try {
     for await (const msg of readMessages(socket, (m) => unpack(m, { rawStrings: true }))) {
@@ -140,7 +143,16 @@ async function serveConnection(socket: Socket, ctx: ConnectionContext): Promise<
         socket.write(encodeMessage(pongMessage(true, '', ctx.hostname, ping.salt, nonce!, ctx.sharedKey!)));
         continue;
       }
-      const { chunk } = await handleMessage(msg, ctx);
+      if (outputFailed) continue;
+      let chunk: string | undefined;
+      try {
+        ({ chunk } = await handleMessage(msg, ctx));
+      } catch (err) {
+        if (!(err instanceof SinkOutputError)) throw err;
+        outputFailed = true;
+        ctx.logger.error({ peer, err: err.message }, 'sink cannot write its output; no more acks on this connection');
+        continue;
+      }
       if (chunk !== undefined && !socket.destroyed) socket.write(encodeMessage({ ack: chunk }, ctx.encoder));
     }
   } catch (err) {

@@ -21,6 +21,7 @@ import {
   textify,
 } from '../../agent/forward/protocol.js';
 import { formatTime, startSink, type Sink } from '../../agent/forward/sink.js';
+import { skipNote } from '../support/index.js';
 
 let dir: string;
 let sink: Sink | null = null;
@@ -211,6 +212,28 @@ describe('sink acks only after the write', () => {
     await sink.close();
     sink = null;
     reader.destroy();
+  });
+});
+
+describe('sink with an output that fails', () => {
+  const FULL = existsSync('/dev/full');
+  it.skipIf(!FULL)(`keeps the connection open and acks nothing more on it: a full disk is not the sender's chunk being refused${skipNote(FULL ? null : 'no /dev/full here')}`, async () => {
+    const logs: string[] = [];
+    const logger = (await import('pino')).default({ level: 'info' }, { write: (s: string) => logs.push(s) });
+    // Every write to /dev/full fails with ENOSPC.
+    sink = await startSink({ listen: 'tcp://127.0.0.1:0', out: '/dev/full', sharedKey: null, logger });
+    for (let conn = 0; conn < 2; conn++) {
+      const peer = await Peer.open(sink.address);
+      peer.send(encodeMessage(['t', 1, { n: 1 }, { chunk: 'a' }]));
+      peer.send(encodePackedForward('t', encodeEntry(1, 0, { n: 2 }), 1, 'b'));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(peer.replies).toEqual([]);
+      expect(peer.closed, `connection ${conn}`).toBe(false);
+      peer.socket.destroy();
+    }
+    const errors = logs.map((l) => JSON.parse(l)).filter((l) => l.level === 50);
+    expect(errors.map((e) => e.msg)).toEqual(['sink cannot write its output; no more acks on this connection', 'sink cannot write its output; no more acks on this connection']);
+    expect(errors[0].err).toMatch(/\/dev\/full.*ENOSPC|no space/i);
   });
 });
 
