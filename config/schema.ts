@@ -159,6 +159,7 @@ export const configSchema = z
         max_inflight_batches: z.number().int().min(1).default(8),
         ack_timeout_s: z.number().positive().default(30),
         connect_timeout_ms: z.number().int().min(10).default(5000),
+        reject_limit: z.number().int().min(0).default(3),
       })
       .strict()
       .prefault({}),

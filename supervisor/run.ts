@@ -160,6 +160,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
     ackTimeoutMs: config.forward.ack_timeout_s * 1000,
     connectTimeoutMs: config.forward.connect_timeout_ms,
     maxInflight: config.forward.max_inflight_batches,
+    rejectLimit: config.forward.reject_limit,
     logger,
     metrics,
   });

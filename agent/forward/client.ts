@@ -1,6 +1,6 @@
 // The Forward sender the tail pipeline uses: one connection to the child's in_forward, PackedForward
 // chunks with a chunk id each, at-least-once delivery by resending every unacked chunk after an ack
-// timeout or a reconnect.
+// timeout or a reconnect, except a record the receiver keeps refusing (rejects.ts).
 //
 // Why not @fluent-org/logger 1.0.10 (the fluent org's client)? scripts/bench-forward-client.ts sends
 // 200k docker-like records (~220 B as JSON) through each, PackedForward with acks and EventTime,
@@ -17,13 +17,15 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { Logger } from '../../core/log.js';
+import type { LostReason } from '../health/labels.js';
 import type { Metrics } from '../health/metrics.js';
 
 import { parseForwardTo, type ForwardAddress } from './address.js';
-import { encodePackedForward, newChunkId } from './encode.js';
-import { ForwardAckTimeoutError, ForwardClosedError, ForwardHandshakeError } from './errors.js';
+import { encodePackedForward, newChunkId, packedEntriesOffset } from './encode.js';
+import { ForwardAckTimeoutError, ForwardClosedError, ForwardError, ForwardHandshakeError } from './errors.js';
 import { FramePool } from './frame-pool.js';
 import { CONNECT_WARN_AFTER, logConnectionEnd, reconnectDelay, STARTING_RETRY_MS, type Backoff } from './reconnect.js';
+import { entryTime, halfStrikes, halves, judge, type Verdict } from './rejects.js';
 import { MAX_REPLY_BYTES, readReplies } from './replies.js';
 
 export { CONNECT_WARN_AFTER, FramePool, ForwardAckTimeoutError, ForwardClosedError, ForwardHandshakeError, MAX_REPLY_BYTES };
@@ -49,7 +51,15 @@ export interface ForwardClientOptions {
   metrics?: Metrics;
   /** Delay between connection attempts: min(maxMs, initialMs · 2^(failures-1)), times a 50–100% jitter. */
   reconnect?: Backoff;
+  /**
+   * A single record the receiver refuses (rejects.ts) this many connections in a row is given up,
+   * counted in warden_bytes_lost_total{reason="rejected"}; 0 = never (default 3).
+   */
+  rejectLimit?: number;
 }
+
+/** Who sent a chunk, in words for the log line of a record given up (the tail names its files and offsets). */
+export type ChunkOrigin = () => Record<string, unknown>;
 
 /**
  * The connection's life:
@@ -64,17 +74,35 @@ type State = 'idle' | 'connecting' | 'handshaking' | 'ready' | 'backoff' | 'clos
 
 interface Chunk {
   id: string;
+  tag: string;
   frame: Uint8Array;
+  /** Where the entries lie in `frame` (what a split cuts). */
+  entriesAt: number;
+  entriesLen: number;
   /** The pooled buffer the frame was written into; back to the pool once acked. */
   store: Buffer | null;
   count: number;
   queuedAt: number;
   /** When it was last written to a socket; null while queued (disconnected). */
   sentAt: number | null;
+  /** Its place in the order of writes on the current connection. */
+  seq: number;
   sends: number;
+  /** See rejects.ts. */
+  strikes: number;
+  suspect: boolean;
+  caller: Caller;
+}
+
+/** One send()'s promise: settled once every part of its chunk (two or more after a split) is acked or given up. */
+interface Caller {
+  parts: number;
   resolve: () => void;
   reject: (err: Error) => void;
+  origin: ChunkOrigin | undefined;
 }
+
+const NO_ENTRIES = new Uint8Array(0);
 
 export class ForwardClient extends EventEmitter {
   private readonly opts: ForwardClientOptions;
@@ -97,6 +125,12 @@ export class ForwardClient extends EventEmitter {
   private readonly frames: FramePool;
   /** Chunks allowed in flight: maxInflight, or fewer while the budget governor asks (setMaxInflight). */
   private window: number;
+  /** Writes on the current connection so far (Chunk.seq), probes included. */
+  private writeSeq = 0;
+  /** Probes sent on the current connection (chunk id → seq), until acked. */
+  private readonly probes = new Map<string, number>();
+  /** The lowest seq acked on the current connection. */
+  private lowestAcked = Infinity;
 
   constructor(opts: ForwardClientOptions) {
     super();
@@ -161,7 +195,7 @@ export class ForwardClient extends EventEmitter {
       socket.destroy();
     }
     const err = new ForwardClosedError(`Forward client to ${this.opts.to} closed with ${this.pending.size} chunk(s) unacked`);
-    for (const c of this.pending.values()) c.reject(err);
+    for (const c of this.pending.values()) c.caller.reject(err);
     this.pending.clear();
     this.opts.metrics?.forwardConnected.set(0);
     this.opts.metrics?.forwardInflight.set(0);
@@ -170,15 +204,20 @@ export class ForwardClient extends EventEmitter {
   /**
    * Send one PackedForward chunk (`entries` = concatenated encodeEntry() outputs). Resolves when
    * the receiver acked it. Queued while disconnected; sent again, with the same chunk id, after
-   * an ack timeout or a reconnect (at least once).
+   * an ack timeout or a reconnect (at least once). A chunk the receiver refuses is sent again in
+   * halves, and a single record it keeps refusing is given up (rejects.ts); the promise then
+   * resolves once every other record of the chunk was acked, and `origin` names the chunk's
+   * source in the log line of what was given up.
    */
-  send(tag: string, entries: Uint8Array, count: number): Promise<void> {
+  send(tag: string, entries: Uint8Array, count: number, origin?: ChunkOrigin): Promise<void> {
     if (this.state === 'closed') return Promise.reject(new ForwardClosedError(`Forward client to ${this.opts.to} is closed`));
     return new Promise<void>((resolve, reject) => {
       const id = newChunkId();
       let store: Buffer | null = null;
       const frame = encodePackedForward(tag, entries, count, id, (size) => (store = this.frames.take(size)));
-      const chunk: Chunk = { id, frame, store, count, queuedAt: monotonicMs(), sentAt: null, sends: 0, resolve, reject };
+      const caller: Caller = { parts: 1, resolve, reject, origin };
+      const chunk = newChunk(id, tag, frame, entries.byteLength, count, caller);
+      chunk.store = store;
       this.pending.set(id, chunk);
       if (this.pending.size >= this.window) this.full = true;
       this.opts.metrics?.forwardInflight.set(this.pending.size);
@@ -272,8 +311,14 @@ export class ForwardClient extends EventEmitter {
     this.readyAt = monotonicMs();
     this.startingUntil = 0;
     this.ackedOnThisConnection = false;
+    this.writeSeq = 0;
+    this.probes.clear();
+    this.lowestAcked = Infinity;
     this.opts.metrics?.forwardConnected.set(1);
     this.opts.logger.info({ to: this.opts.to, resend: this.pending.size }, 'Forward connection ready');
+    let suspect: Chunk | undefined;
+    for (const c of this.pending.values()) if (c.suspect) suspect ??= c;
+    if (suspect) this.writeProbe(socket, suspect.tag);
     for (const c of this.pending.values()) this.write(socket, c);
     const every = Math.min(1000, Math.max(10, Math.floor(this.opts.ackTimeoutMs / 4)));
     this.ackTimer = setInterval(() => this.checkAckTimeout(socket), every);
@@ -282,22 +327,41 @@ export class ForwardClient extends EventEmitter {
 
   private write(socket: Socket, c: Chunk): void {
     c.sentAt = monotonicMs();
+    c.seq = ++this.writeSeq;
     c.sends++;
     this.opts.metrics?.recordsSent.inc(c.count);
     if (c.sends > 1) this.opts.metrics?.chunksResent.inc();
+    this.corkedWrite(socket, c.frame);
+  }
+
+  /** An empty chunk ahead of a suspect one: an ack for it shows the receiver reads this connection (rejects.ts). */
+  private writeProbe(socket: Socket, tag: string): void {
+    const id = newChunkId();
+    this.probes.set(id, ++this.writeSeq);
+    this.corkedWrite(socket, encodePackedForward(tag, NO_ENTRIES, 0, id, Buffer.alloc));
+  }
+
+  private corkedWrite(socket: Socket, frame: Uint8Array): void {
     // Chunks written in one turn of the event loop (the batches of one flush tick, a resend
     // after reconnect) leave in one writev, not a syscall each.
     if (socket.writableCorked === 0) {
       socket.cork();
       process.nextTick(() => socket.uncork());
     }
-    socket.write(c.frame);
+    socket.write(frame);
   }
 
   private onAck(id: string): void {
+    const probe = this.probes.get(id);
+    if (probe !== undefined) {
+      this.probes.delete(id);
+      this.lowestAcked = Math.min(this.lowestAcked, probe);
+      return;
+    }
     const c = this.pending.get(id);
     // An ack for a chunk we no longer hold: a late answer to a resent chunk. Harmless.
     if (!c) return;
+    this.lowestAcked = Math.min(this.lowestAcked, c.seq);
     this.pending.delete(id);
     // The receiver has every byte of the frame, so no socket write still reads it.
     if (c.store) this.frames.give(c.store);
@@ -310,8 +374,16 @@ export class ForwardClient extends EventEmitter {
     this.opts.metrics?.recordsAcked.inc(c.count);
     this.opts.metrics?.ackLatency.observe(latencyMs / 1000);
     this.opts.metrics?.forwardInflight.set(this.pending.size);
-    c.resolve();
+    this.settlePart(c);
     this.emit('ack', latencyMs, c.count);
+    this.drainIfRoom();
+  }
+
+  private settlePart(c: Chunk): void {
+    if (--c.caller.parts === 0) c.caller.resolve();
+  }
+
+  private drainIfRoom(): void {
     if (this.full && this.pending.size < this.window) {
       this.full = false;
       this.emit('drain');
@@ -333,11 +405,14 @@ export class ForwardClient extends EventEmitter {
     const wasReady = this.state === 'ready';
     this.socket = null;
     this.clearTimers();
+    const verdict = wasReady ? this.judgeEnd(err) : null;
     for (const c of this.pending.values()) c.sentAt = null;
     this.opts.metrics?.forwardConnected.set(0);
     // A connection that carried acks, or stayed up a while, was healthy: reconnect at once.
-    // Otherwise back off, so a refusing or flapping receiver is not hammered.
-    const healthy = wasReady && (this.ackedOnThisConnection || monotonicMs() - this.readyAt >= this.backoff.maxMs);
+    // Otherwise back off, so a refusing or flapping receiver is not hammered. A refused chunk
+    // split or given up is progress; the same record refused again is not.
+    const progress = verdict === 'split' || verdict === 'give_up';
+    const healthy = progress || (wasReady && verdict !== 'again' && (this.ackedOnThisConnection || monotonicMs() - this.readyAt >= this.backoff.maxMs));
     this.failures = healthy ? 0 : this.failures + 1;
     const backoff = reconnectDelay(this.failures, this.backoff);
     const starting = monotonicMs() < this.startingUntil;
@@ -347,6 +422,75 @@ export class ForwardClient extends EventEmitter {
     this.state = 'backoff';
     if (wasReady) this.emit('disconnected', err);
     this.scheduleRetry(delay);
+  }
+
+  /**
+   * The receiver ended a ready connection: judge the first chunk it left unacked (rejects.ts) and
+   * split it or give it up when that is the verdict. Not for an end warden caused itself (an ack
+   * timeout, a reply it refused): those say nothing about a chunk.
+   */
+  private judgeEnd(err: Error | undefined): Verdict | null {
+    if (err instanceof ForwardError) return null;
+    let first: Chunk | null = null;
+    for (const c of this.pending.values()) if (c.sentAt !== null && (first === null || c.seq < first.seq)) first = c;
+    if (!first) return null;
+    const verdict = judge(first, this.lowestAcked < first.seq, this.opts.rejectLimit ?? 3);
+    if (verdict === 'split') this.split(first);
+    else if (verdict === 'give_up') this.giveUp(first);
+    return verdict;
+  }
+
+  /** Replace `c` by its two halves, in its place in the resend order. */
+  private split(c: Chunk): void {
+    const entries = c.frame.subarray(c.entriesAt, c.entriesAt + c.entriesLen);
+    const [a, b, n] = halves(entries, c.count);
+    const parts = [a, b].map((e, i) => {
+      const id = newChunkId();
+      const part = newChunk(id, c.tag, encodePackedForward(c.tag, e, i === 0 ? n : c.count - n, id), e.byteLength, i === 0 ? n : c.count - n, c.caller);
+      part.queuedAt = c.queuedAt;
+      part.sends = c.sends;
+      part.suspect = true;
+      part.strikes = halfStrikes(part.count);
+      return part;
+    });
+    c.caller.parts++;
+    const order = [...this.pending.values()];
+    this.pending.clear();
+    for (const x of order) {
+      if (x !== c) this.pending.set(x.id, x);
+      else for (const part of parts) this.pending.set(part.id, part);
+    }
+    if (c.store) this.frames.give(c.store);
+    c.store = null;
+    if (this.pending.size >= this.window) this.full = true;
+    this.opts.metrics?.forwardInflight.set(this.pending.size);
+    this.opts.logger.info(
+      { to: this.opts.to, tag: c.tag, chunk: c.id, records: c.count, strikes: c.strikes, halves: parts.map((p) => p.count) },
+      'Forward receiver closed the connection on this chunk, right after acking what came before it, connections in a row; sending it again in halves',
+    );
+  }
+
+  /** A single record refused rejectLimit connections in a row: given up, counted and named, so the files go on. */
+  private giveUp(c: Chunk): void {
+    this.pending.delete(c.id);
+    const entries = c.frame.subarray(c.entriesAt, c.entriesAt + c.entriesLen);
+    const fields = {
+      to: this.opts.to,
+      tag: c.tag,
+      chunk: c.id,
+      records: c.count,
+      bytes: c.entriesLen,
+      record_time: entryTime(entries),
+      strikes: c.strikes,
+      ...c.caller.origin?.(),
+    };
+    if (c.store) this.frames.give(c.store);
+    c.store = null;
+    this.opts.metrics?.bytesLost.inc({ reason: 'rejected' satisfies LostReason }, c.entriesLen);
+    this.opts.metrics?.forwardInflight.set(this.pending.size);
+    this.opts.logger.warn(fields, `Forward receiver refused a record ${c.strikes} connections in a row (it closed the connection on it each time); given up`);
+    this.settlePart(c);
+    this.drainIfRoom();
   }
 
   private scheduleRetry(delay: number): void {
@@ -361,4 +505,23 @@ export class ForwardClient extends EventEmitter {
     if (this.ackTimer) clearInterval(this.ackTimer);
     this.retryTimer = this.connectTimer = this.ackTimer = null;
   }
+}
+
+function newChunk(id: string, tag: string, frame: Uint8Array, entriesLen: number, count: number, caller: Caller): Chunk {
+  return {
+    id,
+    tag,
+    frame,
+    entriesAt: packedEntriesOffset(tag, entriesLen),
+    entriesLen,
+    store: null,
+    count,
+    queuedAt: monotonicMs(),
+    sentAt: null,
+    seq: 0,
+    sends: 0,
+    strikes: 0,
+    suspect: false,
+    caller,
+  };
 }

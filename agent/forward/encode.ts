@@ -61,6 +61,12 @@ export function encodePackedForward(
   return p === out.length ? out : out.subarray(0, p);
 }
 
+/** Where encodePackedForward puts the entries of `tag`: the offset of their first byte in the frame. */
+export function packedEntriesOffset(tag: string, entriesLength: number): number {
+  const tagLen = Buffer.byteLength(tag);
+  return 1 + headSize(STR, tagLen) + tagLen + headSize(BIN, entriesLength);
+}
+
 /** Encode any message (handshake, ack, Message/Forward mode in tests) with EventTime support. */
 export function encodeMessage(message: unknown, encoder: Encoder = newEncoder()): Uint8Array {
   return encoder.encode(message);

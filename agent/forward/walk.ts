@@ -152,6 +152,18 @@ export function countPackedEntries(b: Uint8Array): number {
   return n;
 }
 
+/** The byte offset just past the first `n` entries of a well-formed entries blob (where to split it). */
+export function entriesPrefixEnd(b: Uint8Array, n: number): number {
+  let p = 0;
+  try {
+    for (let i = 0; i < n; i++) p = skip(b, p, b.length, 1);
+  } catch (err) {
+    if (err instanceof Truncated) throw new ForwardProtocolError(`entry ${n}: fewer entries than that in ${b.length} bytes`);
+    throw err;
+  }
+  return p;
+}
+
 /** Past an entry's time: EventTime (ext 0, 8 bytes), an unsigned int or a finite non-negative float. */
 function checkTimeAt(b: Uint8Array, p: number, end: number, n: number): number {
   const t = b[p];

@@ -22,6 +22,8 @@ export const LOST_REASONS = [
   // journald: an entry over tail.max_line_bytes; a journalctl line that is not an entry
   'journal_record_too_big',
   'journal_bad_entry',
+  // a record the Forward receiver refused forward.reject_limit connections in a row
+  'rejected',
 ] as const;
 export type LostReason = (typeof LOST_REASONS)[number];
 

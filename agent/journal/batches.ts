@@ -106,7 +106,8 @@ export class JournalBatches {
     this.openBytes -= b.bytes;
     let p: Promise<void>;
     try {
-      p = this.o.sender.send(b.tag, concatEntries(b.parts), b.parts.length);
+      const last = b.spans[b.spans.length - 1];
+      p = this.o.sender.send(b.tag, concatEntries(b.parts), b.parts.length, () => ({ input: this.o.input, up_to_cursor: last?.cursor }));
     } catch (err) {
       p = Promise.reject(err);
     }

@@ -21,10 +21,12 @@ import type { FileTable } from './table.js';
 /** What the pipeline needs from the Forward client (agent/forward/client.ts ForwardClient fits). */
 export interface ChunkSender {
   /**
-   * Resolves when the receiver acked the chunk; rejects only when the sender was closed first.
+   * Resolves when the receiver acked the chunk (or what of it the receiver did not keep refusing:
+   * a record given up is counted by the sender); rejects only when the sender was closed first.
    * `entries` is valid only during the call (the pipeline reuses its buffer): copy what is kept.
+   * `origin` is called only to name the chunk's source when a record of it is given up.
    */
-  send(tag: string, entries: Uint8Array, count: number): Promise<void>;
+  send(tag: string, entries: Uint8Array, count: number, origin?: () => Record<string, unknown>): Promise<void>;
   writable(): boolean;
   on(ev: 'drain', fn: () => void): unknown;
   /** When present, stop() takes its 'drain' listener off again (one sender may outlive pipelines). */

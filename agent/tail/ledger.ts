@@ -108,15 +108,15 @@ export class AckLedger {
   private send(b: Batch): void {
     // From here on new lines go to a new segment: this one's batches are fixed.
     for (const seg of b.segments) seg.sealed = true;
+    const { tag, count, segments } = b;
     let p: Promise<void>;
     try {
-      p = this.t.env.sender.send(b.tag, b.buf!.view(), b.count);
+      p = this.t.env.sender.send(tag, b.buf!.view(), count, () => ({ files: fileSpans(segments) }));
     } catch (err) {
       p = Promise.reject(err);
     }
     // ChunkSender copies or consumes `entries` during send(): the buffer serves the next batch.
     this.batcher.release(b);
-    const { tag, count, segments } = b;
     const tracked: Promise<void> = p.then(
       () => this.acked(segments),
       (err) => this.t.env.logger.warn({ tag, records: count, err: String(err) }, 'batch not acknowledged; its offsets stay uncommitted'),
@@ -145,6 +145,19 @@ export class AckLedger {
     for (const [key, entry] of this.t.drained.entries()) if (!this.t.table.has(key)) out.push(entry);
     return out;
   }
+}
+
+/**
+ * The byte ranges of files a batch's lines come from, for a log line: each segment runs from the
+ * end of the one before it in its file (or the committed offset) to its own end.
+ */
+export function fileSpans(segments: readonly Segment[]): Array<{ path: string; from?: number; to: number }> {
+  return segments.map((seg) => {
+    const q = seg.file.queue;
+    const i = q.indexOf(seg);
+    const from = i > 0 ? q[i - 1]!.offset : i === 0 ? seg.file.committed : undefined;
+    return from === undefined ? { path: seg.file.path, to: seg.offset } : { path: seg.file.path, from, to: seg.offset };
+  });
 }
 
 /** `f`'s checkpoint entry (null before it was ever fingerprinted); `updatedNow` for a start plan's. */

@@ -10,7 +10,7 @@ import { CONNECT_WARN_AFTER, STARTING_RETRY_MS } from '../../agent/forward/recon
 import { concatEntries, decodeEntries, encodeEntry, encodeMessage, newStreamDecoder, text, textify } from '../../agent/forward/protocol.js';
 import { startSink, type Sink } from '../../agent/forward/sink.js';
 import { createMetrics, type Metrics } from '../../agent/health/metrics.js';
-import { captureLogger, counter, readNdjson, sleep, tempDirEach, waitFor } from '../support/index.js';
+import { captureLogger, counter, readNdjson, skipNote, sleep, tempDirEach, waitFor } from '../support/index.js';
 
 const tmp = tempDirEach('warden-fwd-');
 const cleanups: Array<() => unknown> = [];
@@ -413,5 +413,124 @@ describe('ForwardClient in-flight window (the budget governor lever)', () => {
     expect(c.writable()).toBe(false);
     await c.close();
     await Promise.all(sent);
+  });
+});
+
+describe('ForwardClient with a receiver that refuses a chunk', () => {
+  /**
+   * A receiver that acks every PackedForward chunk (empty ones too, as fluentd does) and hangs up,
+   * without an ack, on one whose records include a `log` it refuses: what fluentd's in_forward
+   * does with a message it cannot read. Keeps the records it took.
+   */
+  async function refusing(refuse: (log: string) => boolean): Promise<{ port: number; taken: string[]; connections: () => number }> {
+    const taken: string[] = [];
+    let connections = 0;
+    const server = createServer((s) => {
+      connections++;
+      s.on('error', () => {});
+      void (async () => {
+        for await (const m of newStreamDecoder().decodeStream(s)) {
+          const msg = m as unknown[];
+          const logs = decodeEntries(msg[1] as Uint8Array).map((e) => String(e[1].log));
+          if (logs.some(refuse)) return s.destroy();
+          taken.push(...logs);
+          s.write(encodeMessage({ ack: text((textify(msg[2]) as { chunk: string }).chunk) }));
+        }
+      })().catch(() => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => server.close(r)));
+    const sockets = new Set<Socket>();
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    cleanups.push(() => sockets.forEach((s) => s.destroy()));
+    return { port: (server.address() as { port: number }).port, taken, connections: () => connections };
+  }
+
+  const records = (from: number, logs: string[]) => concatEntries(logs.map((log, i) => encodeEntry(1_795_802_400, from + i, { log })));
+
+  it('gives up only the record it keeps refusing: the rest of that chunk and the chunks after it are acked', async () => {
+    const rx = await refusing((l) => l === 'refused');
+    const { c, metrics, logs } = client(`tcp://127.0.0.1:${rx.port}`, { rejectLimit: 3 });
+    c.start();
+    const first = ['a0', 'a1', 'a2', 'a3', 'a4', 'refused', 'a6', 'a7'];
+    const poisoned = records(0, first);
+    const sends = [c.send('t', poisoned, 8, () => ({ files: [{ path: '/logs/x.log', from: 0, to: 96 }] })), c.send('t', records(8, ['b0', 'b1']), 2)];
+    await Promise.all(sends);
+    expect(rx.taken.sort()).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a6', 'a7', 'b0', 'b1']);
+    expect(c.inflight()).toBe(0);
+    expect(await value(metrics.recordsAcked)).toBe(9);
+    const refusedBytes = encodeEntry(1_795_802_400, 5, { log: 'refused' }).byteLength;
+    expect(await counter(metrics.bytesLost, { reason: 'rejected' })).toBe(refusedBytes);
+    const given = logs.filter((l) => /given up/.test(String(l.msg)));
+    expect(given).toHaveLength(1);
+    expect(given[0]).toMatchObject({ level: 'warn', tag: 't', records: 1, bytes: refusedBytes, strikes: 3, record_time: '2026-11-27T18:00:00.000000005Z', files: [{ path: '/logs/x.log', from: 0, to: 96 }] });
+    // Connections: the first (nothing acked before the chunk there, so nothing known yet), 2
+    // refusals of the 8 records to split them, 1 each of the halves that hold the record (4, 2),
+    // 3 of the record alone, and the one that carries what is left.
+    expect(rx.connections()).toBeLessThanOrEqual(1 + 2 + 2 + 3 + 1);
+  });
+
+  it('with forward.reject_limit 0 never gives up, and the same record refused again backs off', async () => {
+    const rx = await refusing((l) => l === 'refused');
+    const { c, metrics } = client(`tcp://127.0.0.1:${rx.port}`, { rejectLimit: 0, reconnect: { initialMs: 50, maxMs: 400 } });
+    c.start();
+    let settled = false;
+    void c.send('t', records(0, ['ok', 'refused']), 2).then(() => (settled = true), () => {});
+    await waitFor('the other record taken', () => rx.taken.includes('ok'), 5000);
+    const at = rx.connections();
+    await sleep(1500);
+    // 50, 100, 200, 400, 400 … ms (jittered 50–100%): a handful, not a tight loop.
+    expect(rx.connections() - at).toBeLessThan(15);
+    expect(settled).toBe(false);
+    expect(c.inflight()).toBe(1);
+    expect(await counter(metrics.bytesLost, { reason: 'rejected' })).toBe(0);
+  });
+
+  const FULL = existsSync('/dev/full');
+  it.skipIf(!FULL)(`a receiver that cannot store (warden sink writing to /dev/full holds the chunk unacked) loses nothing${skipNote(FULL ? null : 'no /dev/full here')}`, async () => {
+    const sink = await startSink({ listen: 'tcp://127.0.0.1:0', out: '/dev/full', sharedKey: null });
+    cleanups.push(() => sink.close());
+    const { c, metrics } = client(sink.address, { ackTimeoutMs: 150, rejectLimit: 1 });
+    c.start();
+    let settled = false;
+    void c.send('t', records(0, ['kept']), 1).then(() => (settled = true), () => {});
+    await waitFor('several ack timeouts', () => sink.stats().connections >= 4, 10_000);
+    expect(settled).toBe(false);
+    expect(c.inflight()).toBe(1);
+    expect(await counter(metrics.bytesLost, { reason: 'rejected' })).toBe(0);
+  });
+
+  it('a receiver that hangs up before acking anything (a child killed, restarting) never costs a record', async () => {
+    // Hangs up on every connection as soon as bytes arrive, 8 times, then takes everything.
+    let cuts = 0;
+    const taken: string[] = [];
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      if (cuts < 8) {
+        s.once('data', () => {
+          cuts++;
+          s.destroy();
+        });
+        return;
+      }
+      void (async () => {
+        for await (const m of newStreamDecoder().decodeStream(s)) {
+          const msg = m as unknown[];
+          taken.push(...decodeEntries(msg[1] as Uint8Array).map((e) => String(e[1].log)));
+          s.write(encodeMessage({ ack: text((textify(msg[2]) as { chunk: string }).chunk) }));
+        }
+      })().catch(() => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => server.close(r)));
+    const { c, metrics } = client(`tcp://127.0.0.1:${(server.address() as { port: number }).port}`, { rejectLimit: 1 });
+    c.start();
+    await c.send('t', records(0, ['only']), 1);
+    expect(cuts).toBe(8);
+    expect(taken).toEqual(['only']);
+    expect(await counter(metrics.bytesLost, { reason: 'rejected' })).toBe(0);
   });
 });

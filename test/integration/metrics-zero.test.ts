@@ -23,6 +23,7 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
       'encode',
       'journal_record_too_big',
       'journal_bad_entry',
+      'rejected',
     ],
   },
   warden_tail_refused_total: { reason: ['outside_roots', 'not_regular', 'symlink_loop'] },
