@@ -18,11 +18,23 @@ export class EventTime {
 
 export const EVENT_TIME_EXT = 0;
 
+/**
+ * Throws a RangeError for a time an EventTime cannot hold: seconds are uint32 (1970 to
+ * 2106-02-07T06:28:15Z), and `>>> 0` would silently send year 2200 as 2063. The parsers keep
+ * record times in range (agent/parse/time.ts fitsEventTime); this is the last line.
+ */
+export function checkEventTime(sec: number, nsec: number): void {
+  if (!(sec >= 0 && sec <= 0xffff_ffff && nsec >= 0 && nsec < 1e9)) {
+    throw new RangeError(`an EventTime holds seconds 0..4294967295 and nanoseconds 0..999999999 (got ${sec}, ${nsec})`);
+  }
+}
+
 export const extensionCodec = new ExtensionCodec();
 extensionCodec.register({
   type: EVENT_TIME_EXT,
   encode(input: unknown) {
     if (!(input instanceof EventTime)) return null;
+    checkEventTime(input.sec, input.nsec);
     const out = new Uint8Array(8);
     const view = new DataView(out.buffer);
     view.setUint32(0, input.sec >>> 0);

@@ -1,6 +1,6 @@
 // msgpack headers written by hand into a buffer, byte for byte as @msgpack/msgpack writes them:
 // the smallest form that fits. Each family is a table of its type bytes, so one writer serves all.
-import { EVENT_TIME_EXT } from './codec.js';
+import { checkEventTime, EVENT_TIME_EXT } from './codec.js';
 
 /** A msgpack family's type bytes: `fix` values below `fixLimit` are `fixBase + v` in one byte. */
 export interface Family {
@@ -46,8 +46,9 @@ export function writeStr(out: Buffer, p: number, s: string, byteLength: number):
 /** `[EventTime(sec, nsec),` ([fixarray 2, fixext8 type 0, sec, nsec]): every entry starts so. */
 export const ENTRY_HEAD = 11;
 
-/** Write the head of an entry at `p`; returns the end (p + ENTRY_HEAD). */
+/** Write the head of an entry at `p`; returns the end (p + ENTRY_HEAD). Throws for a time out of range (checkEventTime). */
 export function writeEntryHead(out: Uint8Array, p: number, sec: number, nsec: number): number {
+  checkEventTime(sec, nsec);
   const s = sec >>> 0;
   const n = nsec >>> 0;
   out[p] = 0x92; // fixarray of 2

@@ -29,6 +29,7 @@ const STDERR = Uint8Array.of(...K_STREAM, 0xa6, ...Buffer.from('stderr'));
 const K_PARTIAL = Uint8Array.of(0xa7, ...Buffer.from('partial'));
 const K_TRUNCATED = Uint8Array.of(0xa9, ...Buffer.from('truncated'));
 const K_PARSE_ERROR = Uint8Array.of(0xab, ...Buffer.from('parse_error'));
+const K_TIME_OUT_OF_RANGE = Uint8Array.of(0xb1, ...Buffer.from('time_out_of_range'));
 const K_ATTRS = Uint8Array.of(0xa5, ...Buffer.from('attrs'));
 
 /**
@@ -43,7 +44,7 @@ export function writeRecordEntry(out: EntryBuffer, a: Assembled, meta: PackedMet
     attrs = wellFormedAttrs(a.attrs);
     attrKeys = Object.keys(attrs);
   }
-  const n = (a.stream === '' ? 1 : 2) + meta.pairs + (a.partial ? 1 : 0) + (a.truncated ? 1 : 0) + (a.parse_error ? 1 : 0) + (attrs ? 1 : 0);
+  const n = (a.stream === '' ? 1 : 2) + meta.pairs + (a.partial ? 1 : 0) + (a.truncated ? 1 : 0) + (a.parse_error ? 1 : 0) + (a.time_out_of_range ? 1 : 0) + (attrs ? 1 : 0);
   out.entryHead(a.sec, a.nsec);
   out.fixmap(n);
   out.raw(K_LOG);
@@ -65,6 +66,10 @@ export function writeRecordEntry(out: EntryBuffer, a: Assembled, meta: PackedMet
   }
   if (a.parse_error) {
     out.raw(K_PARSE_ERROR);
+    out.true();
+  }
+  if (a.time_out_of_range) {
+    out.raw(K_TIME_OUT_OF_RANGE);
     out.true();
   }
   if (attrs && attrKeys) {

@@ -95,6 +95,11 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
     bytesLost: counter('warden_bytes_lost_total', 'Bytes given up, by reason (never silent)', ['reason']),
     parseErrors: counter('warden_parse_errors_total', 'Lines that did not parse as their format and were shipped as plain, by input', ['input']),
     truncatedLines: counter('warden_lines_truncated_total', 'Logical lines split at tail.max_line_bytes'),
+    timeOutOfRange: counter(
+      'warden_lines_time_out_of_range_total',
+      'Lines whose own time a Forward EventTime cannot hold (before 1970, after 2106-02-07): sent with the read time, flagged time_out_of_range, by input',
+      ['input'],
+    ),
     checkpointWrites: counter('warden_checkpoint_writes_total', 'Checkpoint file writes by result', ['result']),
     // forward
     recordsSent: counter('warden_forward_records_sent_total', 'Records sent (resends included)'),
@@ -125,7 +130,7 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
     for (const labels of combinations(known)) c.inc(labels, 0);
   }
   for (const input of opts.inputs ?? []) {
-    for (const c of [metrics.linesRead, metrics.bytesRead, metrics.parseErrors]) c.inc({ input }, 0);
+    for (const c of [metrics.linesRead, metrics.bytesRead, metrics.parseErrors, metrics.timeOutOfRange]) c.inc({ input }, 0);
   }
   return metrics;
 }

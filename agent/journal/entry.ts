@@ -5,6 +5,7 @@
 // entry, which is an array of such values. Without `--all` a field over 4096 bytes would be null;
 // warden always passes `--all`.
 import { wellFormed } from '../parse/record.js';
+import { fitsEventTime } from '../parse/time.js';
 import { tagPart } from '../parse/tag.js';
 
 /** What a journal entry becomes: tag, EventTime, record, and the entry's cursor. */
@@ -27,6 +28,8 @@ export interface JournalRecord {
   syslog_identifier?: string;
   priority?: number;
   pid?: number;
+  /** The entry's time was past what a Forward EventTime holds (2106-02-07): it is sent with the read time. */
+  time_out_of_range?: boolean;
 }
 
 /** Thrown when a line is not a journal entry (not JSON, or without `__CURSOR`). */
@@ -64,7 +67,8 @@ export function journalTag(unit: string | null, identifier: string | null): stri
 
 /**
  * Parse one JSON line. Time is `__REALTIME_TIMESTAMP` (µs since the epoch, when the entry was
- * received by journald); an entry without it gets `nowMs`.
+ * received by journald); an entry without it, or with one past what an EventTime holds (flagged
+ * `time_out_of_range`), gets `nowMs`.
  */
 export function parseJournalLine(line: string, host: string, nowMs: number): JournalEntry {
   let doc: unknown;
@@ -78,17 +82,19 @@ export function parseJournalLine(line: string, host: string, nowMs: number): Jou
   const cursor = e.__CURSOR;
   if (typeof cursor !== 'string' || cursor === '') throw new JournalEntryError('no __CURSOR');
 
-  let sec: number;
-  let nsec: number;
+  let sec = Math.floor(nowMs / 1000);
+  let nsec = (nowMs % 1000) * 1_000_000;
+  let outOfRange = false;
   const rt = typeof e.__REALTIME_TIMESTAMP === 'string' && /^\d{1,19}$/.test(e.__REALTIME_TIMESTAMP) ? e.__REALTIME_TIMESTAMP : null;
   if (rt !== null) {
     // Split the digits rather than divide: µs since the epoch approach 2^53 only in year ~2255,
     // but the string is exact whatever its size.
-    sec = Number(rt.slice(0, -6) || '0');
-    nsec = Number(rt.slice(-6)) * 1000;
-  } else {
-    sec = Math.floor(nowMs / 1000);
-    nsec = (nowMs % 1000) * 1_000_000;
+    const own = Number(rt.slice(0, -6) || '0');
+    outOfRange = !fitsEventTime(own);
+    if (!outOfRange) {
+      sec = own;
+      nsec = Number(rt.slice(-6)) * 1000;
+    }
   }
 
   const unit = fieldText(e._SYSTEMD_UNIT);
@@ -100,5 +106,6 @@ export function parseJournalLine(line: string, host: string, nowMs: number): Jou
   if (priority !== null) record.priority = priority;
   const pid = fieldInt(e._PID);
   if (pid !== null) record.pid = pid;
+  if (outOfRange) record.time_out_of_range = true;
   return { tag: journalTag(unit, ident), sec, nsec, cursor, record };
 }

@@ -311,6 +311,7 @@ export class JournalSource {
     this.counts.records++;
     this.o.metrics.linesRead.inc({ input: this.name });
     this.o.metrics.bytesRead.inc({ input: this.name }, line.length + 1);
+    if (entry.record.time_out_of_range) this.o.metrics.timeOutOfRange.inc({ input: this.name });
     this.lastRead = entry.cursor;
     this.position = { cursor: entry.cursor };
     this.batches.add(entry.tag, entry.cursor, entry.sec, entry.nsec, entry.record as unknown as Record<string, unknown>);

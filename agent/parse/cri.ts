@@ -3,11 +3,14 @@
 
 import { isAscii } from 'node:buffer';
 import type { LineBytes } from './bytes.js';
-import { parseRfc3339Nano } from './time.js';
+import { fitsEventTime, parseRfc3339Nano } from './time.js';
 import { utf8Sequence } from './utf8.js';
-import { parseErrorFragment, type Fragment } from './types.js';
+import { inEventTime, parseErrorFragment, type Fragment } from './types.js';
 
-/** Never throws: a bad timestamp, stream or first tag makes a parse-error fragment. */
+/**
+ * Never throws: a bad timestamp, stream or first tag makes a parse-error fragment; a timestamp a
+ * Forward EventTime cannot hold gives the read time, flagged.
+ */
 export function parseCri(line: string, nowSec: number, nowNsec: number): Fragment {
   const s1 = line.indexOf(' ');
   if (s1 < 0) return parseErrorFragment(line, nowSec, nowNsec);
@@ -29,7 +32,7 @@ export function parseCri(line: string, nowSec: number, nowNsec: number): Fragmen
   }
   // `… F` with nothing after, or `… F ` with an empty content: an empty line.
   const content = s3 < 0 ? '' : line.slice(s3 + 1);
-  const fragment: Fragment = { sec: ts.sec, nsec: ts.nsec, stream, content, partial: first === 80 };
+  const fragment = inEventTime({ sec: ts.sec, nsec: ts.nsec, stream, content, partial: first === 80 }, nowSec, nowNsec);
   if (afterFirst !== tagEnd) fragment.tags = line.slice(afterFirst + 1, tagEnd).split(':');
   return fragment;
 }
@@ -45,7 +48,7 @@ export function parseCriBytes(b: Buffer, s: number, e: number, out: LineBytes): 
   let s1 = s;
   const limit = Math.min(e, s + 40);
   while (s1 < limit && b[s1] !== 0x20) s1++;
-  if (s1 >= limit || !out.times.parse(b, s, s1, out)) return false;
+  if (s1 >= limit || !out.times.parse(b, s, s1, out) || !fitsEventTime(out.sec)) return false;
   let stream: 'stdout' | 'stderr';
   if (b[s1 + 1] === 0x73 && b[s1 + 2] === 0x74 && b[s1 + 3] === 0x64 && b[s1 + 7] === 0x20) {
     // "std" + out|err

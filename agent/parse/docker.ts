@@ -3,9 +3,9 @@
 // the last has a `log` without the trailing "\n", which makes it a partial.
 
 import type { LineBytes } from './bytes.js';
-import { parseRfc3339Nano } from './time.js';
+import { fitsEventTime, parseRfc3339Nano } from './time.js';
 import { utf8Sequence } from './utf8.js';
-import { parseErrorFragment, type Fragment } from './types.js';
+import { inEventTime, parseErrorFragment, type Fragment } from './types.js';
 
 const HEAD = '{"log":"';
 // Above this, V8's native JSON.parse scans faster than the fast path's extra passes (measured with
@@ -24,7 +24,8 @@ export function parseDocker(line: string, nowSec: number, nowNsec: number): Frag
 /**
  * The exact shape and key order the daemon writes, read without parsing the whole object, for
  * the common line whose text has no escape but the final "\n". Returns null on any doubt
- * (escapes, attrs, other key order, whitespace, a long line, a bad time); the full JSON path
+ * (escapes, attrs, other key order, whitespace, a long line, a bad time or one an EventTime cannot
+ * hold); the full JSON path
  * then decides, so both paths always agree.
  */
 export function parseDockerFast(line: string): Fragment | null {
@@ -66,7 +67,7 @@ export function parseDockerFast(line: string): Fragment | null {
   const timeEnd = line.indexOf('"', timeFrom);
   if (timeEnd < 0 || timeEnd + 2 !== line.length || line.charCodeAt(timeEnd + 1) !== 125 /* } */) return null;
   const ts = parseRfc3339Nano(line, timeFrom, timeEnd);
-  if (!ts) return null;
+  if (!ts || !fitsEventTime(ts.sec)) return null;
   return { sec: ts.sec, nsec: ts.nsec, stream, content, partial };
 }
 
@@ -134,7 +135,7 @@ export function parseDockerBytes(b: Buffer, s: number, e: number, out: LineBytes
   i += TIME_BYTES.length;
   // The time runs to the line's closing `"}`; the parser refuses anything but a timestamp in it.
   if (e - 2 <= i || b[e - 2] !== 0x22 || b[e - 1] !== 0x7d) return false;
-  if (!out.times.parse(b, i, e - 2, out)) return false;
+  if (!out.times.parse(b, i, e - 2, out) || !fitsEventTime(out.sec)) return false;
   out.start = from;
   out.end = end;
   out.length = end - from - shrink;
@@ -203,7 +204,7 @@ export function parseDockerJson(line: string, nowSec: number, nowNsec: number): 
   const ts = parseRfc3339Nano(time);
   if (!ts) return parseErrorFragment(line, nowSec, nowNsec);
   const partial = log.charCodeAt(log.length - 1) !== 10;
-  const fragment: Fragment = { sec: ts.sec, nsec: ts.nsec, stream, content: partial ? log : log.slice(0, -1), partial };
+  const fragment = inEventTime({ sec: ts.sec, nsec: ts.nsec, stream, content: partial ? log : log.slice(0, -1), partial }, nowSec, nowNsec);
   let a: Record<string, string> | undefined;
   try {
     a = attrsOf(attrs);

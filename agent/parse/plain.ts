@@ -1,5 +1,5 @@
 import { parseRfc3339Nano } from './time.js';
-import type { Fragment } from './types.js';
+import { inEventTime, type Fragment } from './types.js';
 
 /**
  * Raw text as is: the continuation of a line the reader cut (its first piece had the format's
@@ -15,18 +15,18 @@ export function parsePlain(line: string, nowSec: number, nowNsec: number): Fragm
  * timestamp (rsyslog's and journald's modern file format, `2026-12-01T10:00:00.123456+01:00 …`) or
  * a classic syslog one (`Dec  1 10:00:00 …`, local time, no year: this year, or last year when that
  * would be more than a day ahead of `now`, so December lines read in January land in December);
- * otherwise the read time. The text is kept whole. Host files have no stream: `stream` is empty,
+ * otherwise, and when a Forward EventTime cannot hold it (before 1970, after 2106: flagged), the
+ * read time. The text is kept whole. Host files have no stream: `stream` is empty,
  * and records leave it out.
  */
 export function parseHostLine(line: string, nowSec: number, nowNsec: number): Fragment {
   const f = parsePlain(line, nowSec, nowNsec);
   f.stream = '';
   const t = leadingTime(f.content, nowSec);
-  if (t) {
-    f.sec = t.sec;
-    f.nsec = t.nsec;
-  }
-  return f;
+  if (!t) return f;
+  f.sec = t.sec;
+  f.nsec = t.nsec;
+  return inEventTime(f, nowSec, nowNsec);
 }
 
 const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';

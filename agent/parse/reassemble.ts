@@ -31,6 +31,8 @@ const PARSE_ERROR_KEY = 'e';
 interface Pending {
   sec: number;
   nsec: number;
+  /** The time is the read time (the line's own did not fit an EventTime). */
+  timeOutOfRange: boolean;
   stream: Stream;
   parts: string[];
   bytes: number;
@@ -94,14 +96,14 @@ export class Reassembler {
     if (!p) {
       // The common case: a whole line that fits. Each UTF-16 unit is at most 3 UTF-8 bytes.
       if (ends && (f.content.length * 3 <= this.#max || utf8Length(f.content) <= this.#max)) {
-        return [assembled(f.sec, f.nsec, head.stream, f.content, false, false, head.parseError, head.attrs)];
+        return [assembled(f, head.stream, f.content, false, false, head.parseError, head.attrs)];
       }
       if (this.#pending.size >= MAX_PENDING) {
         const [oldestKey, oldest] = this.#pending.entries().next().value as [string, Pending];
         this.#drop(oldestKey, oldest);
         if (oldest.bytes > 0) out.push(finish(oldest, true));
       }
-      p = { sec: f.sec, nsec: f.nsec, stream: head.stream, parts: [], bytes: 0, truncated: false, parseError: head.parseError, attrs: head.attrs, marks: [], markHead: 0 };
+      p = { sec: f.sec, nsec: f.nsec, timeOutOfRange: f.timeOutOfRange === true, stream: head.stream, parts: [], bytes: 0, truncated: false, parseError: head.parseError, attrs: head.attrs, marks: [], markHead: 0 };
       this.#pending.set(head.key, p);
     }
     const size = utf8Length(f.content);
@@ -119,7 +121,7 @@ export class Reassembler {
       this.#bytes -= pieceBytes;
       p.truncated = true;
       shipMarks(p, pieceBytes);
-      out.push(assembled(p.sec, p.nsec, p.stream, piece, false, true, p.parseError, p.attrs));
+      out.push(assembled(p, p.stream, piece, false, true, p.parseError, p.attrs));
     }
     if (ends) {
       this.#drop(head.key, p);
@@ -196,12 +198,18 @@ function shipMarks(p: Pending, bytes: number): void {
 }
 
 function finish(p: Pending, partial: boolean): Assembled {
-  return assembled(p.sec, p.nsec, p.stream, p.parts.join(''), partial, p.truncated, p.parseError, p.attrs);
+  return assembled(p, p.stream, p.parts.join(''), partial, p.truncated, p.parseError, p.attrs);
+}
+
+/** The time a logical line takes from the fragment it starts with (a Fragment or a Pending). */
+interface Stamp {
+  sec: number;
+  nsec: number;
+  timeOutOfRange?: boolean;
 }
 
 function assembled(
-  sec: number,
-  nsec: number,
+  t: Stamp,
   stream: Stream,
   log: string,
   partial: boolean,
@@ -209,10 +217,11 @@ function assembled(
   parseError: boolean,
   attrs: Record<string, string> | undefined,
 ): Assembled {
-  const a: Assembled = { sec, nsec, stream, log };
+  const a: Assembled = { sec: t.sec, nsec: t.nsec, stream, log };
   if (partial) a.partial = true;
   if (truncated) a.truncated = true;
   if (parseError) a.parse_error = true;
+  if (t.timeOutOfRange) a.time_out_of_range = true;
   if (attrs) a.attrs = attrs;
   return a;
 }

@@ -10,7 +10,7 @@ export interface RecordMeta {
 
 /**
  * The record shipped to fluentd (its time travels beside it as an EventTime):
- * `{ log, stream, kubernetes?, docker?, host, partial?, truncated?, parse_error?, attrs? }`.
+ * `{ log, stream, kubernetes?, docker?, host, partial?, truncated?, parse_error?, time_out_of_range?, attrs? }`.
  * Flags appear only when true; an unknown pod uid (metadata from a /var/log/containers name)
  * is left out rather than sent empty. Text is made well formed: a lone surrogate (a JSON `\ud800`
  * escape in a docker line) becomes U+FFFD, so the bytes sent are valid UTF-8.
@@ -22,6 +22,7 @@ export function buildRecord(a: Assembled, meta: RecordMeta): Record<string, unkn
   if (a.partial) r.partial = true;
   if (a.truncated) r.truncated = true;
   if (a.parse_error) r.parse_error = true;
+  if (a.time_out_of_range) r.time_out_of_range = true;
   if (a.attrs && Object.keys(a.attrs).length > 0) r.attrs = wellFormedAttrs(a.attrs);
   return r;
 }

@@ -7,6 +7,17 @@ export interface Timestamp {
   nsec: number;
 }
 
+/** The last second a Forward EventTime (uint32 seconds) can carry: 2106-02-07T06:28:15Z. */
+export const EVENT_TIME_MAX_SEC = 0xffff_ffff;
+
+/**
+ * Whether a record time can be sent as it is: a Forward EventTime holds seconds from 1970 to
+ * 2106-02-07T06:28:15Z, and anything else would arrive wrapped around (year 2200 as 2063).
+ */
+export function fitsEventTime(sec: number): boolean {
+  return sec >= 0 && sec <= EVENT_TIME_MAX_SEC;
+}
+
 const POW10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
 
 /** Parses `s[start, end)` as `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; null when it is not one. */

@@ -109,6 +109,7 @@ export class LineAssembler {
     // Pieces after a cut are raw text of the same physical line (see Reassembler).
     const frag = f.inCut ? parsePlain(text, this.sec, this.nsec) : parsers[f.format ?? 'plain'](text, this.sec, this.nsec);
     if (frag.parseError) this.t.env.metrics.parseErrors.inc({ input: f.input.name });
+    if (frag.timeOutOfRange) this.t.env.metrics.timeOutOfRange.inc({ input: f.input.name });
     f.inCut = cut;
     const out = f.reasm.push(frag, cut, lineStart);
     if (unterminated && out.length > 0) out[out.length - 1]!.partial = true;

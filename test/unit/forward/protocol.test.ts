@@ -57,6 +57,17 @@ describe('EventTime', () => {
     expect(() => decode(new Uint8Array([0xd6, 0x00, 1, 2, 3, 4]), { extensionCodec })).toThrow(/8 bytes/);
   });
 
+  it('refuses a time it cannot hold instead of wrapping it (year 2200 would arrive as 2063, year 1 as 2042)', () => {
+    const y2200 = 7_258_118_400; // date -u -d 2200-01-01T00:00:00Z +%s
+    const y1 = -62_135_596_800; // date -u -d 0001-01-01T00:00:00Z +%s
+    for (const [sec, nsec] of [[y2200, 0], [2 ** 32, 0], [-1, 999_999_999], [y1, 0], [0, 1e9], [0, -1]] as const) {
+      expect(() => encodeEntry(sec, nsec, rec), `${sec}, ${nsec}`).toThrow(RangeError);
+      expect(() => encodeMessage([new EventTime(sec, nsec)]), `${sec}, ${nsec}`).toThrow(RangeError);
+    }
+    const [[last]] = decodeEntries(encodeEntry(2 ** 32 - 1, 999_999_999, rec));
+    expect(last).toEqual(new EventTime(4_294_967_295, 999_999_999));
+  });
+
   it('splits integer and float times', () => {
     expect(timeParts(1700000000)).toEqual({ sec: 1700000000, nsec: 0 });
     expect(timeParts(1700000000.5)).toEqual({ sec: 1700000000, nsec: 500_000_000 });

@@ -53,6 +53,7 @@ describe('writeRecordEntry is byte-identical to @msgpack/msgpack encoding buildR
       if (next() < 0.3) a.partial = true;
       if (next() < 0.3) a.truncated = true;
       if (next() < 0.3) a.parse_error = true;
+      if (next() < 0.3) a.time_out_of_range = true;
       if (next() < 0.3) {
         a.attrs = {};
         const n = Math.floor(next() * (next() < 0.1 ? 20 : 4));

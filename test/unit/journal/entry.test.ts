@@ -30,6 +30,13 @@ describe('journal entry → record', () => {
     expect([e.sec, e.nsec, e.record.log]).toEqual([1_700_000_000, 250_000_000, '']);
   });
 
+  it('a realtime timestamp past what an EventTime holds (2106-02-07) gets the read time, flagged; the last second that fits is kept', () => {
+    const far = parseJournalLine(line({ __REALTIME_TIMESTAMP: '7258118400000000', MESSAGE: 'y2200' }), 'h', 1_700_000_000_250);
+    expect([far.sec, far.nsec, far.record.time_out_of_range]).toEqual([1_700_000_000, 250_000_000, true]);
+    const last = parseJournalLine(line({ __REALTIME_TIMESTAMP: '4294967295999999', MESSAGE: 'last' }), 'h', 0);
+    expect([last.sec, last.nsec, last.record.time_out_of_range]).toEqual([4_294_967_295, 999_999_000, undefined]);
+  });
+
   it('decodes byte arrays as UTF-8 (invalid bytes → U+FFFD), takes the first of repeated values, ignores malformed numbers', () => {
     expect(fieldText([0xc3, 0xa9, 0xff])).toBe('é\ufffd');
     expect(fieldText(['a', 'b'])).toBe('a');
