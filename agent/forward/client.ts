@@ -117,14 +117,17 @@ export class ForwardClient extends EventEmitter {
   }
 
   /**
-   * The receiver has just been started (a child spawned): for up to `withinMs`, or until a
-   * connection is ready, refused attempts are retried every STARTING_RETRY_MS at most instead of
-   * on the growing backoff, so shipping resumes within a fraction of a second of it listening.
-   * A wait already scheduled is cut short.
+   * A new receiver has just been started (a child spawned): the failures of the one before say
+   * nothing about it, so the backoff starts over. For up to `withinMs`, or until it acks a chunk,
+   * attempts that fail — refused, or a connection it closes (a proxy whose upstream is not up
+   * yet) — are retried every STARTING_RETRY_MS at most instead of on the growing backoff, so
+   * shipping resumes within a fraction of a second of it taking chunks. A wait already scheduled
+   * is cut short.
    */
   expectReceiver(withinMs: number): void {
     if (this.state === 'closed') return;
     this.startingUntil = monotonicMs() + withinMs;
+    this.failures = 0;
     if (this.state === 'backoff' && this.retryTimer) {
       clearTimeout(this.retryTimer);
       this.scheduleRetry(STARTING_RETRY_MS);
@@ -270,7 +273,6 @@ export class ForwardClient extends EventEmitter {
     this.connectTimer = null;
     this.state = 'ready';
     this.readyAt = monotonicMs();
-    this.startingUntil = 0;
     this.ackedOnThisConnection = false;
     this.opts.metrics?.forwardConnected.set(1);
     this.opts.logger.info({ to: this.opts.to, resend: this.pending.size }, 'Forward connection ready');
@@ -306,6 +308,7 @@ export class ForwardClient extends EventEmitter {
     const latencyMs = now - (c.sentAt ?? c.queuedAt);
     this.lastAck = now;
     this.failures = 0;
+    this.startingUntil = 0;
     this.ackedOnThisConnection = true;
     this.opts.metrics?.recordsAcked.inc(c.count);
     this.opts.metrics?.ackLatency.observe(latencyMs / 1000);

@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, fixture, tempDir, waitFor, alive, freePort, logEntries, rssKb, sleep } from '../support/index.js';
+import { ROOT, WARDEN, fixture, tempDir, waitFor, alive, freePort, logEntries, rssKb, sinkLogs, sleep } from '../support/index.js';
 import { wardenScope, spawnWarden } from '../support/warden.js';
 import { childScope } from '../support/child.js';
 import { faultConfig, wardenConfig } from '../support/faults.js';
@@ -181,6 +181,46 @@ describe('a child that accepts connections and never acks', () => {
     const exits = await waitFor('three hung exits in the log', () => (hungExits().length >= 3 ? hungExits() : null), 10_000);
     for (const e of exits) expect(e.uptime_s).toBeGreaterThanOrEqual(2);
   }, 60_000);
+});
+
+describe('a child that closes its first connection (a proxy whose receiver is not up yet), restarted after crashes', () => {
+  it('each new child is connected to promptly, never on a backoff grown through the children before it, so none is killed as `hung`', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    const sinkPort = await freePort();
+    // No handshake: the connection is ready when accepted, so the one closed is a lost connection.
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = {
+      ...c.child,
+      command: [process.execPath, fixture('close-first.mjs')],
+      env: { PORT: String(c.fwdPort), SINK_PORT: String(sinkPort), OUT: c.out, WARDEN_BIN: WARDEN, LISTEN_DELAY_MS: '1000', FIRST_ACK_DELAY_MS: '1500', EXIT_AFTER_MS: '6000' },
+      hang_timeout_s: 3,
+      restart: { backoff_initial_ms: 300, backoff_max_ms: 1000, stable_after_s: 30, degraded_after: 10 },
+    };
+    const file = join(c.logs, 'app.log');
+    writeFileSync(file, '');
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    // Each child listens 1 s after its start and holds its first ack 1.5 s: within its 3 s when
+    // warden connects again at once, not when it waits out a backoff grown from the refusals
+    // while the child before was down. A line every 50 ms: always something pending.
+    let n = 0;
+    const writer = setInterval(() => writeFileSync(file, `line ${n++}\n`, { flag: 'a' }), 50);
+    scope.deferred.push(() => clearInterval(writer));
+    const entries = () => logEntries(w.stdout());
+    await waitFor('four child starts', () => entries().filter((l) => l.msg === 'child started').length >= 4, 60_000, 200);
+    clearInterval(writer);
+    const exits = entries().filter((l) => l.msg === 'child exited');
+    expect(exits.map((e) => e.reason)).not.toContain('hung');
+    // A connection a new child closed is tried again within the receiver-starting retry, never on
+    // a backoff grown through earlier children.
+    const lost = entries().filter((l) => l.msg === 'Forward connection lost');
+    expect(lost.length).toBeGreaterThanOrEqual(3);
+    for (const l of lost) expect(l.retryInMs, JSON.stringify(l)).toBeLessThanOrEqual(250);
+    // Every line reaches a sink at last.
+    await waitFor('every line delivered', () => new Set(sinkLogs(c.out)).size >= n, 30_000, 200);
+  }, 120_000);
 });
 
 describe('descendants that leave the child process group', () => {
