@@ -223,6 +223,49 @@ describe('a child that closes its first connection (a proxy whose receiver is no
   }, 120_000);
 });
 
+describe('the hang timer counts the time a child held the connection with chunks unacked', () => {
+  /** warden with the close-first proxy as its child, `env` on top; a line appended every 50 ms. */
+  async function proxyChild(env: Record<string, string>, hangS: number) {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = {
+      ...c.child,
+      command: [process.execPath, fixture('close-first.mjs')],
+      env: { PORT: String(c.fwdPort), SINK_PORT: String(await freePort()), OUT: c.out, WARDEN_BIN: WARDEN, ...env },
+      hang_timeout_s: hangS,
+      restart: { backoff_initial_ms: 300, backoff_max_ms: 1000, stable_after_s: 30, degraded_after: 10 },
+    };
+    const file = join(c.logs, 'app.log');
+    writeFileSync(file, '');
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    let n = 0;
+    const writer = setInterval(() => writeFileSync(file, `line ${n++}\n`, { flag: 'a' }), 50);
+    scope.deferred.push(() => clearInterval(writer));
+    return { c, w: scope.running, written: () => n, stop: () => clearInterval(writer) };
+  }
+
+  it('a child restarted with chunks unacked, that listens 2 s after its start and holds its first ack 3 s, is not `hung` at hang_timeout_s 4', async () => {
+    // Each child passes no ack on for its last second, then crashes: the next one starts with
+    // chunks pending for seconds already, and is up 5 s before its first ack, but connected with
+    // chunks unacked for 3 s of them.
+    const env = { LISTEN_DELAY_MS: '2000', FIRST_ACK_DELAY_MS: '3000', EXIT_AFTER_MS: '7000', MUTE_BEFORE_EXIT_MS: '1000' };
+    const { c, w, written, stop } = await proxyChild(env, 4);
+    const entries = () => logEntries(w.stdout());
+    await waitFor('three child starts', () => entries().filter((l) => l.msg === 'child started').length >= 3, 60_000, 200);
+    stop();
+    expect(entries().filter((l) => l.msg === 'child exited').map((l) => l.reason)).toEqual(['exited(3)', 'exited(3)']);
+    await waitFor('every line delivered', () => new Set(sinkLogs(c.out)).size >= written(), 30_000, 200);
+  }, 90_000);
+
+  it('a ready child that stops listening and refuses every attempt is still restarted as `hung`', async () => {
+    const { w } = await proxyChild({ UNLISTEN_AFTER_MS: '3000' }, 2);
+    const exit = await waitFor('the child exited', () => logEntries(w.stdout()).find((l) => l.msg === 'child exited'), 30_000, 100);
+    expect(exit.reason).toBe('hung');
+  }, 60_000);
+});
+
 describe('descendants that leave the child process group', () => {
   it('/status names the setsid grandchild holding the Forward port; stop kills it although it was reparented away', async () => {
     const t = tempDir('warden-sup-');

@@ -354,6 +354,51 @@ describe('ForwardClient failure handling', () => {
     expect(lost.retryInMs).toBeLessThanOrEqual(STARTING_RETRY_MS);
   });
 
+  it('stalledMs counts time connected with chunks unacked, and a wait between attempts only when the attempt after it fails too', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const { c, logs } = client(`tcp://127.0.0.1:${port}`, { reconnect: { initialMs: 1000, maxMs: 1000 } });
+    const refusals = () => logs.filter((l) => /ECONNREFUSED/.test(String(l.err))).length;
+    c.start();
+    void c.send('t', batch(0, 1), 1).catch(() => {});
+    c.expectReceiver(60_000);
+    await sleep(500);
+    expect(c.stalledMs()).toBe(0); // refused from the start: the child's ready timeout judges that
+    // A receiver that takes chunks and never acks; it closes its first connection after 600 ms.
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.resume();
+      if (sockets.size === 1) setTimeout(() => s.destroy(), 600);
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => {
+      server.close(r);
+      sockets.forEach((s) => s.destroy());
+    }));
+    await waitFor('the second connection', () => sockets.size === 2 && c.connected, 10_000, 5);
+    // 600 ms connected; the wait before the second connection (within the 250 ms starting
+    // retry) ended in a connection, so it is not counted.
+    const afterWait = c.stalledMs();
+    expect(afterWait).toBeGreaterThanOrEqual(550);
+    expect(afterWait).toBeLessThan(900);
+    await sleep(400);
+    expect(c.stalledMs() - afterWait).toBeGreaterThanOrEqual(350); // connected again: counted
+    // It goes away for good: the waits that end in refusals are counted.
+    server.close();
+    sockets.forEach((s) => s.destroy());
+    await waitFor('disconnected', () => !c.connected, 5000, 5);
+    const atLoss = c.stalledMs();
+    const before = refusals();
+    await waitFor('two refusals after the loss', () => refusals() >= before + 2, 10_000, 5);
+    expect(c.stalledMs() - atLoss).toBeGreaterThanOrEqual(500);
+    c.expectReceiver(60_000);
+    expect(c.stalledMs()).toBe(0);
+  });
+
   it('refuses a receiver that asks for a shared key when none is configured', async () => {
     const { sink } = await sinkAt({ sharedKey: 'k' });
     const { c, logs } = client(sink.address);
