@@ -1,7 +1,9 @@
-// The child's lifetime, in order: spawn it as the leader of its own process group (spawn.ts),
-// wait until it is ready, reload it on request (reload.ts, handover.ts), stop it (stop.ts), and
-// when it ends, clear what is left of its group, classify the exit and take the next step
-// (exit.ts). This class only sequences those stages and holds the state between runs.
+// The child's lifetime, in order: clear what earlier children left running (leftovers.ts), spawn
+// it as the leader of its own process group with this warden's mark in its environment (spawn.ts,
+// marker.ts), wait until it is ready, reload it on request (reload.ts, handover.ts), stop it
+// (stop.ts), and when it ends, clear what is left of its group and every marked process, classify
+// the exit and take the next step (exit.ts). This class only sequences those stages and holds the
+// state between runs.
 // The state machine is documented on `ChildState` (core/contracts.ts).
 import { TreeWalker } from '../procfs/tree.js';
 import { EventEmitter } from 'node:events';
@@ -16,13 +18,16 @@ import { OneAtATime } from '../one-at-a-time.js';
 import { childEnv } from '../../core/child-env.js';
 import { exitInfo, logExit, nextStep } from './exit.js';
 import { findSuccessor, followSuccessor } from './handover.js';
+import { endLeftovers, markedLeftovers, type Marks } from './leftovers.js';
+import { MARKER_ENV, markerValue, newToken } from './marker.js';
 import { OomCounter } from '../cgroup/oom.js';
 import { LAST_LINES, type ChildOptions, type ShownCommand } from './options.js';
 import { PortHolders, foreignPortHolder, type PortHolder } from './port-holders.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
 import { isRunning, newRun, type Run } from './run-state.js';
 import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
-import { clearLeftovers, sampleEscaped, terminateRun } from './stop.js';
+import { clearLeftovers, KILL_WAIT_MS, sampleEscaped, terminateRun } from './stop.js';
+import { readStat } from '../procfs/stat.js';
 
 /**
  * How often the child's tree is walked for processes that left its group (setsid): they are
@@ -47,6 +52,11 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   private readonly oom: OomCounter;
   private readonly walker: TreeWalker;
   private readonly holders = new PortHolders();
+  private readonly marks: Marks;
+  /** Runs started so far: the next one's mark is `<token>.<runs + 1>`. */
+  private runs = 0;
+  /** Set while a start waits for what earlier children left running to end. */
+  private preparing: Promise<void> | null = null;
   private readonly reloads = new OneAtATime<ShownCommand | undefined, ReloadResult>(
     (check) => this.doReload(check),
     (queued, check) => check ?? queued,
@@ -57,6 +67,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     this.opts = { ...opts };
     this.oom = new OomCounter({ cgroupRoot: opts.cgroupRoot });
     this.walker = opts.walker ?? new TreeWalker({ procRoot: opts.procRoot });
+    this.marks = opts.marks ?? { token: newToken(), since: readStat(process.pid, opts.procRoot)?.starttime ?? 0, previous: null };
   }
 
   /** Durations only (uptime, backoff, reload windows): monotonic, so a wall-clock step changes none. */
@@ -73,29 +84,46 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     return this.opts.shownCommand ?? this.opts.command;
   }
 
-  /** Everything the child (and its check command) sees, built afresh for each. */
+  /** Everything the check command sees, built afresh for each; the child gets its mark on top. */
   private get env(): Record<string, string> {
     return childEnv(this.opts.baseEnv ?? process.env, this.opts.env);
+  }
+
+  /**
+   * The child's environment: its mark first (early in /proc/PID/environ), over any WARDEN_CHILD
+   * inherited or configured. A check command is not marked: a sweep while it runs would kill it.
+   */
+  private childEnv(run: Run): Record<string, string> {
+    const env = this.env;
+    delete env[MARKER_ENV];
+    return { [MARKER_ENV]: run.marker, ...env };
   }
 
   /** Start supervising: spawn now, and again after every exit until stop(). */
   start(): void {
     this.wanted = true;
-    if (this.run || this.backoffTimer) return;
-    this.launch();
+    if (this.run || this.backoffTimer || this.preparing) return;
+    this.startRun();
   }
 
-  /** Stop restarting, stop signal to the group, SIGKILL after `stopGraceS`; resolves when the group is gone. */
+  /**
+   * Stop restarting, stop signal to the group and to every process carrying this warden's mark,
+   * SIGKILL after `stopGraceS`; resolves when they are gone.
+   */
   stop(): Promise<void> {
     this.wanted = false;
     this.clearBackoff();
     const run = this.run;
     if (!run) {
-      if (this.state !== 'stopped') {
+      // A start waiting for leftovers to end launches nothing once stop() was called.
+      if (this.preparing) return this.preparing.then(() => this.stop());
+      const left = markedLeftovers(this.marks, this.opts.procRoot);
+      const cleared = left.length > 0 ? endLeftovers(left, this.marks, this.clearOptions()) : Promise.resolve();
+      return cleared.then(() => {
+        if (this.state === 'stopped') return;
         this.setState('stopped');
         this.emit('stopped');
-      }
-      return Promise.resolve();
+      });
     }
     run.intent ??= { kind: 'stop' };
     void this.terminate(run);
@@ -111,9 +139,10 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     if (!this.wanted) return;
     const run = this.run;
     if (!run) {
+      if (this.preparing) return this.preparing;
       this.clearBackoff();
       this.countRestart(reason);
-      this.launch();
+      this.startRun();
       return;
     }
     // A hung run backs off; so does one over its memory budget before it was stable, like a crash
@@ -177,14 +206,36 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
 
   // ---- one run, in the order it lives ------------------------------------------------------
 
+  /**
+   * Launches the next run once every process an earlier child left running (found by the mark:
+   * this warden's, or the warden before's) is gone: at once when there is none.
+   */
+  private startRun(): void {
+    const left = markedLeftovers(this.marks, this.opts.procRoot);
+    if (left.length === 0) return this.launch();
+    this.setState('starting');
+    this.preparing = endLeftovers(left, this.marks, this.clearOptions())
+      .catch((err: unknown) => this.opts.logger.error({ child: this.name, err: String(err) }, 'ending what earlier children left running failed; starting anyway'))
+      .then(() => {
+        this.preparing = null;
+        if (this.wanted && !this.run) this.launch();
+      });
+  }
+
+  private clearOptions() {
+    const o = this.opts;
+    return { stopSignal: o.stopSignal, stopGraceS: o.stopGraceS, killWaitMs: KILL_WAIT_MS, procRoot: o.procRoot, logger: o.logger, child: this.name };
+  }
+
   private launch(): void {
     this.clearBackoff();
     const o = this.opts;
-    const run = newRun({ startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES) });
+    const marker = markerValue(this.marks.token, ++this.runs);
+    const run = newRun({ marker, startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES) });
     this.run = run;
     this.setState('starting');
     try {
-      run.sub = spawnChild(o.command, this.env);
+      run.sub = spawnChild(o.command, this.childEnv(run));
     } catch (err) {
       queueMicrotask(() => void this.onExit(run, null, null, (err as NodeJS.ErrnoException).code ?? 'EINVAL'));
       return;
@@ -307,7 +358,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   }
 
   private terminate(run: Run): Promise<boolean> {
-    return terminateRun(run, this.opts, () => {
+    return terminateRun(run, { ...this.opts, marks: this.marks, child: this.name }, () => {
       this.setState('stopping');
       this.opts.metrics.childReady.set(0);
     });
@@ -354,7 +405,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     o.metrics.childUp.set(0);
     o.metrics.childReady.set(0);
     const endedAt = this.now();
-    if (run.pid !== null) await clearLeftovers(run as Run & { pid: number }, o.procRoot, o.logger, this.name);
+    if (run.pid !== null) await clearLeftovers(run as Run & { pid: number }, o.procRoot, o.logger, this.name, this.marks);
 
     const cls = classifyExit({ code, signal, spawnError, oomKillsBefore: run.oomBefore, oomKillsAfter: this.oom.read() });
     // `at` is shown to users: wall clock. The uptime is a duration: monotonic.
@@ -376,7 +427,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     }
     if (step.kind === 'start') {
       this.countRestart(info.kind);
-      this.launch();
+      this.startRun();
       return;
     }
     this.policy = step.policy;
@@ -393,7 +444,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       this.backoffTimer = null;
       if (!this.wanted) return;
       this.countRestart(info.kind);
-      this.launch();
+      this.startRun();
     }, step.delayMs);
     this.setState('backoff');
   }

@@ -297,6 +297,37 @@ describe('descendants that leave the child process group', () => {
   }, 60_000);
 });
 
+describe('a grandchild that double-forks out of the child\'s tree (setsid, its parent gone at once)', () => {
+  it('warden\'s SIGTERM ends it, although no walk of the child\'s tree ever saw it', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = { ...c.child, command: [process.execPath, fixture('double-fork-listener.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    const line = await waitFor('the grandchild pid', () => logEntries(w.stdout()).find((l) => /^grandchild \d+$/.test(l.msg ?? '')), 20_000);
+    const grandchild = Number(line.msg.split(' ')[1]);
+    scope.deferred.push(() => {
+      try {
+        process.kill(grandchild, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+    });
+    const status = await waitFor('the port held', async () => {
+      const s = await w.json('/status');
+      return s.forward.port_holders?.length ? s : null;
+    }, 20_000, 50);
+    expect(readFileSync(`/proc/${grandchild}/stat`, 'utf8')).not.toContain(` ${status.child.pid} `); // not below the child
+    const exit = await w.stop();
+    expect(exit.code).toBe(0);
+    expect(alive(grandchild)).toBe(false);
+    const stopped = logEntries(w.stdout()).find((l) => l.msg === 'stopping processes of the child outside its process group too');
+    expect(stopped?.processes).toEqual([{ pid: grandchild, comm: 'node' }]);
+  }, 60_000);
+});
+
 describe('a restart after a crash', () => {
   it('with the governor walking the tree (a shared TreeWalker), the child makes no walk of its own and still kills the escaped grandchild', async () => {
     const port = await freePort();
@@ -336,6 +367,19 @@ describe('a restart after a crash', () => {
     } finally {
       clearInterval(governor);
     }
+  }, 60_000);
+
+  it('kills the old child\'s double-forked grandchild, which no walk of its tree ever saw, before the next start', async () => {
+    const port = await freePort();
+    const h = children.make({ command: [process.execPath, fixture('double-fork-listener.mjs')], port, env: { PORT: String(port) } });
+    h.child.start();
+    const line = await waitFor('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
+    const grandchild = Number(line.msg.split(' ')[1]);
+    const first = h.child.pid()!;
+    await reparented(grandchild, first);
+    expect(await aliveAtNextStart(h.child, first, grandchild)).toBe(false);
+    const killed = h.entries.find((e) => e.msg === 'killing processes that left the child process group');
+    expect(killed?.processes).toEqual([{ pid: grandchild, comm: 'node' }]);
   }, 60_000);
 
   it('kills the old child\'s escaped, reparented grandchild before the next start', async () => {
