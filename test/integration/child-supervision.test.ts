@@ -328,6 +328,64 @@ describe('a grandchild that double-forks out of the child\'s tree (setsid, its p
   }, 60_000);
 });
 
+describe('warden killed with its child running', () => {
+  it('the next warden on the same state_dir ends what that child left (a double-forked grandchild on the Forward port) before its first start; other wardens\' and unmarked processes stay', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = { ...c.child, command: [process.execPath, fixture('double-fork-listener.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    const killLater = (pid: number) => scope.deferred.push(() => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    });
+    const grandchildOf = (w: { stdout: () => string }) => waitFor('the grandchild pid', () => {
+      const line = logEntries(w.stdout()).find((l) => /^grandchild \d+$/.test(l.msg ?? ''));
+      return line ? Number(line.msg.split(' ')[1]) : null;
+    }, 20_000);
+    // A process marked by another warden, and one not marked at all.
+    const idle = "setInterval(() => {}, 1000)";
+    const other = spawn(process.execPath, ['-e', idle], { stdio: 'ignore', env: { ...process.env, WARDEN_CHILD: `${'0'.repeat(32)}.1` } });
+    const plain = spawn(process.execPath, ['-e', idle], { stdio: 'ignore' });
+    for (const p of [other, plain]) killLater(p.pid!);
+
+    const before = spawnWarden(t.dir, wardenConfig(c));
+    scope.deferred.push(() => before.kill());
+    const grandchild = await grandchildOf(before);
+    killLater(grandchild);
+    const child = (await waitFor('the child running', async () => (await before.json('/status')).child.pid, 20_000)) as number;
+    killLater(child);
+    before.proc.kill('SIGKILL');
+    await before.exited;
+    expect(alive(child)).toBe(true);
+    expect(alive(grandchild)).toBe(true);
+
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    const next = await grandchildOf(w);
+    killLater(next);
+    // The next grandchild could bind the port: the old one was gone before the next child started.
+    const status = await waitFor('the new grandchild holding the port', async () => {
+      const s = await w.json('/status');
+      return s.forward.port_holders?.some((h: { pid: number }) => h.pid === next) ? s : null;
+    }, 20_000);
+    expect(status.forward.port_holders.map((h: { pid: number }) => h.pid)).toEqual([next]);
+    expect(alive(grandchild)).toBe(false);
+    expect(alive(child)).toBe(false);
+    const entries = logEntries(w.stdout());
+    const swept = entries.findIndex((l) => l.msg?.startsWith('stopping what the children of the warden before left running'));
+    expect(swept).toBeGreaterThanOrEqual(0);
+    expect(swept).toBeLessThan(entries.findIndex((l) => l.msg === 'child started'));
+    expect(entries[swept]!.processes).toEqual(expect.arrayContaining([{ pid: grandchild, comm: 'node' }, { pid: child, comm: 'node' }]));
+    expect(entries[swept]!.processes).toHaveLength(2);
+    expect(alive(other.pid!)).toBe(true);
+    expect(alive(plain.pid!)).toBe(true);
+  }, 60_000);
+});
+
 describe('a restart after a crash', () => {
   it('with the governor walking the tree (a shared TreeWalker), the child makes no walk of its own and still kills the escaped grandchild', async () => {
     const port = await freePort();
