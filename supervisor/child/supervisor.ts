@@ -22,7 +22,7 @@ import { endLeftovers, markedLeftovers, type Marks } from './leftovers.js';
 import { MARKER_ENV, markerValue, newToken } from './marker.js';
 import { OomCounter } from '../cgroup/oom.js';
 import { LAST_LINES, type ChildOptions, type ShownCommand } from './options.js';
-import { PortHolders, foreignPortHolder, type PortHolder } from './port-holders.js';
+import { PortHolders, foreignPortHolder, type OwnChild, type PortHolder } from './port-holders.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
 import { isRunning, newRun, type Run } from './run-state.js';
 import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
@@ -199,9 +199,12 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
    * earlier child, or a descendant that took the port, receives what warden ships.
    */
   forwardPortHolders(): PortHolder[] {
-    const run = this.run;
-    const own = run && !run.exitSeen ? { pid: run.pid, escaped: run.escaped } : { pid: null, escaped: [] };
-    return this.holders.get(this.opts.forwardTo, this.opts.procRoot, own);
+    return this.holders.get(this.opts.forwardTo, this.opts.procRoot, this.own(this.run));
+  }
+
+  /** What tells the child's processes from others: its pid, the escaped ones seen, its mark. */
+  private own(run: Run | null): OwnChild {
+    return run && !run.exitSeen ? { pid: run.pid, escaped: run.escaped, marker: run.marker } : { pid: null, escaped: [], marker: null };
   }
 
   // ---- one run, in the order it lives ------------------------------------------------------
@@ -311,7 +314,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
    */
   private heldByAnother(run: Run): boolean {
     const o = this.opts;
-    const holder = foreignPortHolder(o.forwardTo, o.procRoot ?? '/proc', { pid: run.pid, escaped: run.escaped });
+    const holder = foreignPortHolder(o.forwardTo, o.procRoot ?? '/proc', this.own(run));
     const was = run.portHeldBy;
     run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
     if (!holder) return false;
@@ -328,7 +331,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     run.portTimer = null;
     if (run !== this.run || run.exitSeen || run.intent) return;
     const o = this.opts;
-    const holder = foreignPortHolder(o.forwardTo, o.procRoot ?? '/proc', { pid: run.pid, escaped: run.escaped });
+    const holder = foreignPortHolder(o.forwardTo, o.procRoot ?? '/proc', this.own(run));
     run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
     if (!holder && (await (o.readyNow ?? (() => probeConnect(o.forwardTo, 1000)))())) return this.onReadyResult(run, true);
     if (run !== this.run || run.exitSeen || run.intent) return;

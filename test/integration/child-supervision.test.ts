@@ -298,7 +298,7 @@ describe('descendants that leave the child process group', () => {
 });
 
 describe('a grandchild that double-forks out of the child\'s tree (setsid, its parent gone at once)', () => {
-  it('warden\'s SIGTERM ends it, although no walk of the child\'s tree ever saw it', async () => {
+  it('is the child\'s in /status from the first look, and warden\'s SIGTERM ends it although no walk of the tree ever saw it', async () => {
     const t = tempDir('warden-sup-');
     scope.cleanup = t.cleanup;
     const c = await faultConfig(t.dir);
@@ -315,16 +315,32 @@ describe('a grandchild that double-forks out of the child\'s tree (setsid, its p
         // gone, as it should be
       }
     });
-    const status = await waitFor('the port held', async () => {
+    const status = await waitFor('the port holder in /status', async () => {
       const s = await w.json('/status');
       return s.forward.port_holders?.length ? s : null;
     }, 20_000, 50);
     expect(readFileSync(`/proc/${grandchild}/stat`, 'utf8')).not.toContain(` ${status.child.pid} `); // not below the child
+    expect(status.forward.port_holders).toEqual([{ pid: grandchild, command: 'node', descendant: true }]);
     const exit = await w.stop();
     expect(exit.code).toBe(0);
     expect(alive(grandchild)).toBe(false);
     const stopped = logEntries(w.stdout()).find((l) => l.msg === 'stopping processes of the child outside its process group too');
     expect(stopped?.processes).toEqual([{ pid: grandchild, comm: 'node' }]);
+  }, 60_000);
+
+  it('/status lists a port holder only while it runs: one just killed is not listed', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = { ...c.child, command: [process.execPath, fixture('double-fork-listener.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    await waitFor('the port holder in /status', async () => (await w.json('/status')).forward.port_holders?.length > 0, 20_000, 50);
+    const [holder] = (await w.json('/status')).forward.port_holders as { pid: number }[];
+    process.kill(holder!.pid, 'SIGKILL');
+    await waitFor('the holder gone', () => !alive(holder!.pid), 5000, 5);
+    expect((await w.json('/status')).forward.port_holders).toEqual([]);
   }, 60_000);
 });
 
@@ -372,7 +388,7 @@ describe('warden killed with its child running', () => {
       const s = await w.json('/status');
       return s.forward.port_holders?.some((h: { pid: number }) => h.pid === next) ? s : null;
     }, 20_000);
-    expect(status.forward.port_holders.map((h: { pid: number }) => h.pid)).toEqual([next]);
+    expect(status.forward.port_holders).toEqual([{ pid: next, command: 'node', descendant: true }]);
     expect(alive(grandchild)).toBe(false);
     expect(alive(child)).toBe(false);
     const entries = logEntries(w.stdout());
