@@ -39,6 +39,8 @@ export interface Run {
   portHeldBy: { pid: number; comm: string } | null;
   /** Re-checks the port holder while `portHeldBy` is set. */
   portTimer: NodeJS.Timeout | null;
+  /** Looks at who holds the Forward port while the child starts, before its readiness probe answers. */
+  holderTimer: NodeJS.Timeout | null;
   intent: Intent | null;
   exitSeen: boolean;
   terminating: Promise<boolean> | null;
@@ -70,6 +72,7 @@ export function newRun(fields: { marker: string; startedAt: number; policyAtStar
     ready: false,
     portHeldBy: null,
     portTimer: null,
+    holderTimer: null,
     intent: null,
     exitSeen: false,
     terminating: null,

@@ -18,15 +18,16 @@ import { OneAtATime } from '../one-at-a-time.js';
 import { childEnv } from '../../core/child-env.js';
 import { exitInfo, logExit, nextStep } from './exit.js';
 import { findSuccessor, followSuccessor } from './handover.js';
-import { endLeftovers, markedLeftovers, type Marks } from './leftovers.js';
+import { endLeftovers, isLeftoverMark, markedLeftovers, type Marks } from './leftovers.js';
 import { MARKER_ENV, markerValue, newToken } from './marker.js';
 import { OomCounter } from '../cgroup/oom.js';
 import { LAST_LINES, type ChildOptions, type ShownCommand } from './options.js';
-import { PortHolders, foreignPortHolder, type OwnChild, type PortHolder } from './port-holders.js';
+import { PortHolders, findPortHolders, type MarkedHolder, type OwnChild, type PortHolder } from './port-holders.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
 import { isRunning, newRun, type Run } from './run-state.js';
 import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
 import { clearLeftovers, KILL_WAIT_MS, sampleEscaped, terminateRun } from './stop.js';
+import { killByIdentity } from '../process-group.js';
 import { readStat } from '../procfs/stat.js';
 
 /**
@@ -35,7 +36,10 @@ import { readStat } from '../procfs/stat.js';
  * no walk from the child finds them.
  */
 const DESCENDANT_SAMPLE_MS = 1000;
-/** While another process holds the Forward port, whether it still does is checked this often. */
+/**
+ * While the child starts, and while another process holds the Forward port, who holds it is
+ * looked at this often.
+ */
 const PORT_RECHECK_MS = 500;
 const monotonicNow = (): number => performance.now();
 
@@ -262,9 +266,14 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     this.watchRun(run);
   }
 
-  /** The timers of a started run: descendant sampling, the stable mark, and the readiness probe. */
+  /** The timers of a started run: descendant sampling, the stable mark, the port, and the readiness probe. */
   private watchRun(run: Run): void {
     const o = this.opts;
+    // Before the probe answers: a probe waits for the Forward client's next connection, and a
+    // client already connected to another process when the child started makes none, so
+    // /readyz would only ever say "starting" while that process takes what warden ships.
+    run.holderTimer = setInterval(() => this.watchPortWhileStarting(run), PORT_RECHECK_MS);
+    run.holderTimer.unref();
     // A walk up to a quarter older than the period is taken: the governor's own tick, a second
     // apart, runs a little past it, and a walk just too old would be made again.
     run.sampleTimer = setInterval(() => sampleEscaped(run, this.walker, DESCENDANT_SAMPLE_MS * 1.25), DESCENDANT_SAMPLE_MS);
@@ -289,10 +298,17 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     }
   }
 
+  private watchPortWhileStarting(run: Run): void {
+    if (run !== this.run || run.exitSeen || run.intent || run.ready || run.portTimer) return;
+    this.notePortHolder(run, this.foreignHolder(run, this.holders.marked(this.opts.forwardTo, this.opts.procRoot, this.own(run))));
+  }
+
   private onReadyResult(run: Run, ok: boolean): void {
     if (run !== this.run || run.exitSeen || run.intent) return;
     const o = this.opts;
     if (ok && this.heldByAnother(run)) return;
+    if (run.holderTimer) clearInterval(run.holderTimer);
+    run.holderTimer = null;
     if (ok) {
       run.ready = true;
       o.metrics.childReady.set(1);
@@ -314,25 +330,46 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
    */
   private heldByAnother(run: Run): boolean {
     const o = this.opts;
-    const holder = foreignPortHolder(o.forwardTo, o.procRoot ?? '/proc', this.own(run));
-    const was = run.portHeldBy;
-    run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
+    const holder = this.notePortHolder(run, this.freshForeignHolder(run));
     if (!holder) return false;
-    if (was?.pid !== holder.pid) {
-      o.logger.warn({ child: this.name, pid: run.pid, forward_to: o.forwardTo, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by another process; the child is not ready while it is');
-      this.emit('state', this.status());
-    }
     const deadline = run.startedAt + o.readyTimeoutS * 1000;
     run.portTimer = setTimeout(() => void this.recheckPort(run, deadline), PORT_RECHECK_MS);
     return true;
+  }
+
+  /** The first of `holders` that is not the child's; one an earlier child left running (marked) is killed. */
+  private foreignHolder(run: Run, holders: MarkedHolder[]): MarkedHolder | null {
+    const holder = holders.find((h) => !h.descendant) ?? null;
+    if (holder && isLeftoverMark(holder.marker, this.marks, run.marker)) {
+      const st = readStat(holder.pid, this.opts.procRoot);
+      this.opts.logger.warn({ child: this.name, pid: run.pid, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by a process an earlier child left running; killing it');
+      if (st) killByIdentity([st], this.opts.procRoot);
+    }
+    return holder;
+  }
+
+  /** Read afresh: readiness must not go by a view seconds old. */
+  private freshForeignHolder(run: Run): MarkedHolder | null {
+    return this.foreignHolder(run, findPortHolders(this.opts.forwardTo, this.opts.procRoot ?? '/proc', this.own(run)));
+  }
+
+  /** Records who holds the port (shown as `child.port_held_by`, named by /readyz); logs a new holder once. */
+  private notePortHolder(run: Run, holder: MarkedHolder | null): MarkedHolder | null {
+    const o = this.opts;
+    const was = run.portHeldBy;
+    run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
+    if (holder && was?.pid !== holder.pid) {
+      o.logger.warn({ child: this.name, pid: run.pid, forward_to: o.forwardTo, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by another process; the child is not ready while it is');
+    }
+    if (was?.pid !== run.portHeldBy?.pid) this.emit('state', this.status());
+    return holder;
   }
 
   private async recheckPort(run: Run, deadline: number): Promise<void> {
     run.portTimer = null;
     if (run !== this.run || run.exitSeen || run.intent) return;
     const o = this.opts;
-    const holder = foreignPortHolder(o.forwardTo, o.procRoot ?? '/proc', this.own(run));
-    run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
+    const holder = this.notePortHolder(run, this.freshForeignHolder(run));
     if (!holder && (await (o.readyNow ?? (() => probeConnect(o.forwardTo, 1000)))())) return this.onReadyResult(run, true);
     if (run !== this.run || run.exitSeen || run.intent) return;
     if (this.now() < deadline) {
@@ -405,6 +442,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     if (run.stableTimer) clearTimeout(run.stableTimer);
     if (run.sampleTimer) clearInterval(run.sampleTimer);
     if (run.portTimer) clearTimeout(run.portTimer);
+    if (run.holderTimer) clearInterval(run.holderTimer);
     o.metrics.childUp.set(0);
     o.metrics.childReady.set(0);
     const endedAt = this.now();

@@ -11,6 +11,7 @@ import { wardenScope, spawnWarden } from '../support/warden.js';
 import { childScope } from '../support/child.js';
 import { faultConfig, wardenConfig } from '../support/faults.js';
 import { TreeWalker } from '../../supervisor/procfs/tree.js';
+import { MARKER_ENV, markerValue, newToken } from '../../supervisor/child/marker.js';
 
 const scope = wardenScope();
 const children = childScope();
@@ -454,6 +455,29 @@ describe('a restart after a crash', () => {
     expect(await aliveAtNextStart(h.child, first, grandchild)).toBe(false);
     const killed = h.entries.find((e) => e.msg === 'killing processes that left the child process group');
     expect(killed?.processes).toEqual([{ pid: grandchild, comm: 'node' }]);
+  }, 60_000);
+
+  it('a process marked by an earlier run that holds the Forward port while the child starts is killed; the child then gets the port', async () => {
+    const port = await freePort();
+    const marks = { token: newToken(), since: 0, previous: null };
+    // The child listens 1.5 s after its start, retrying while the port is taken.
+    const listen = `const l = () => require('node:net').createServer((s) => s.destroy()).once('error', () => setTimeout(l, 100)).listen(${port}, '127.0.0.1', () => console.log('listening')); setTimeout(l, 1500)`;
+    const h = children.make({ command: [process.execPath, '-e', listen], port, marks });
+    h.child.start();
+    await waitFor('the child started', () => h.child.pid(), 10_000);
+    // Something left by run 7 of this warden takes the port meanwhile.
+    const src = `require('node:net').createServer(() => {}).listen(${port}, '127.0.0.1', () => console.log('up'))`;
+    const leftover = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, [MARKER_ENV]: markerValue(marks.token, 7) } });
+    try {
+      const gone = new Promise((r) => leftover.once('exit', (_code, signal) => r(signal)));
+      await new Promise((r) => leftover.stdout!.once('data', r));
+      expect(await Promise.race([gone, sleep(5000).then(() => 'still running')])).toBe('SIGKILL');
+      const killed = h.entries.find((e) => e.msg === 'the Forward port is held by a process an earlier child left running; killing it');
+      expect(killed).toMatchObject({ holder_pid: leftover.pid, holder_comm: 'node' });
+      await waitFor('the child ready', () => h.child.status().state === 'ready', 20_000);
+    } finally {
+      leftover.kill('SIGKILL');
+    }
   }, 60_000);
 
   it('kills the old child\'s escaped, reparented grandchild before the next start', async () => {
