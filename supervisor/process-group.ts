@@ -68,19 +68,23 @@ export async function waitGroupGone(pgid: number, timeoutMs: number, opts: { int
 }
 
 /**
- * Stop politely, force after a delay: `signal` to the group (and to descendants that left it),
- * up to `graceMs` for the group to go, then SIGKILL and wait (bounded by `killWaitMs`; a process
- * stuck in uninterruptible sleep cannot be hurried); escaped descendants still there are
- * SIGKILLed at the end. Resolves true when the group is gone. Orphans that had already been
- * reparented away before the stop cannot be found and are PID 1's to reap.
+ * Stop politely, force after a delay: `signal` to the group and to the processes outside it that
+ * are the child's (`known`: descendants that left the group, marked processes; those a walk from
+ * the leader finds now), up to `graceMs` for all of them to go, then SIGKILL and wait (bounded by
+ * `killWaitMs`; a process stuck in uninterruptible sleep cannot be hurried). Resolves true when
+ * the group is gone. Orphans of the child neither known nor marked cannot be found and are PID
+ * 1's to reap.
  */
 export async function terminateGroup(
   pgid: number,
   opts: { signal: NodeJS.Signals; graceMs: number; killWaitMs?: number; procRoot?: string; known?: ProcPlace[] },
 ): Promise<boolean> {
-  const escaped = mergeProcs(opts.known ?? [], escapedDescendants(pgid, opts.procRoot));
-  for (const p of escaped) signalPid(p.pid, opts.signal);
+  const escaped = mergeProcs(opts.known ?? [], escapedDescendants(pgid, opts.procRoot)).filter((p) => p.pgrp !== pgid);
+  for (const p of escaped) signalProc(p, opts.signal, opts.procRoot);
+  const deadline = Date.now() + opts.graceMs;
   let gone = !signalGroup(pgid, opts.signal) || (await waitGroupGone(pgid, opts.graceMs, opts));
+  // The grace is theirs too: a worker that left the group may be flushing like the group is.
+  await waitProcsGone(escaped, deadline - Date.now(), opts.procRoot);
   if (!gone) {
     signalGroup(pgid, 'SIGKILL');
     gone = await waitGroupGone(pgid, opts.killWaitMs ?? 10_000, opts);
@@ -101,13 +105,30 @@ export function mergeProcs<P extends ProcPlace>(a: P[], b: P[]): P[] {
 /** SIGKILL `procs` (by identity) and wait, bounded, until none of them runs. */
 export async function killAndWait(procs: ProcPlace[], waitMs: number, procRoot = '/proc'): Promise<void> {
   killByIdentity(procs, procRoot);
-  const deadline = Date.now() + waitMs;
-  while (procs.some((p) => sameProcessRunning(p, procRoot)) && Date.now() < deadline) await sleep(10);
+  await waitProcsGone(procs, waitMs, procRoot);
 }
 
-function signalPid(pid: number, signal: NodeJS.Signals): void {
+/**
+ * Stop politely, force after a delay, for processes that are no group of ours: `signal` to each
+ * (by identity), up to `graceMs` for all to go, then SIGKILL and wait (bounded by `killWaitMs`).
+ */
+export async function stopProcs(procs: ProcPlace[], opts: { signal: NodeJS.Signals; graceMs: number; killWaitMs?: number; procRoot?: string }): Promise<void> {
+  for (const p of procs) signalProc(p, opts.signal, opts.procRoot);
+  await waitProcsGone(procs, opts.graceMs, opts.procRoot);
+  await killAndWait(procs, opts.killWaitMs ?? 10_000, opts.procRoot);
+}
+
+/** Resolves once none of `procs` runs (pid and start time), or after `waitMs`. */
+async function waitProcsGone(procs: ProcPlace[], waitMs: number, procRoot?: string): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (procs.some((p) => sameProcessRunning(p, procRoot)) && Date.now() < deadline) await sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+}
+
+/** `signal` to `p` if it is still the same process (pid and start time). */
+function signalProc(p: ProcPlace, signal: NodeJS.Signals, procRoot?: string): void {
+  if (!sameProcessRunning(p, procRoot)) return;
   try {
-    process.kill(pid, signal);
+    process.kill(p.pid, signal);
   } catch {
     // gone already
   }

@@ -33,6 +33,8 @@ import { childOptions, resolveSharedKey } from './child-config.js';
 import { liveVerdict, readyVerdict } from './health-rules.js';
 import { startHangWatch } from './hang-watch.js';
 import { statusSnapshot } from './status.js';
+import { takeMarks } from './child/marker-file.js';
+import type { Marks } from './child/leftovers.js';
 
 
 export interface RunOptions {
@@ -88,7 +90,8 @@ export async function runWarden(opts: RunOptions): Promise<number> {
 async function supervise(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger, container: OwnContainer | null): Promise<number> {
   const pid1 = announce(logger, loaded, container);
   prepareStateDir(current.config.state_dir, logger);
-  const parts = wire(configPath, loaded, current, logger, container);
+  const marks = await takeMarks(current.config.state_dir, logger);
+  const parts = wire(configPath, loaded, current, logger, container, marks);
   const health = await listenHealth(parts, current, loaded.source);
   if (!health) return 1;
   followChild(parts);
@@ -132,7 +135,7 @@ function prepareStateDir(stateDir: string, logger: Logger): void {
 }
 
 /** Builds every part and connects them; nothing is started yet. */
-function wire(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger, container: OwnContainer | null): Parts {
+function wire(configPath: string | null, loaded: ReadConfig, current: Current, logger: Logger, container: OwnContainer | null, marks: Marks): Parts {
   const config = current.config;
   const metrics = createMetrics({ inputs: config.inputs.map((i) => i.name) });
   onLogDropped(logger, () => metrics.logDropped.inc());
@@ -144,6 +147,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
   const child: ChildSupervisor = new ChildSupervisor({
     ...childOptions(config, sharedKey),
     walker,
+    marks,
     // Ready = warden's Forward client got through to the child, not merely "the port accepts".
     readyProbe: (p) => {
       client.expectReceiver(p.timeoutMs);

@@ -122,6 +122,17 @@ export class ForwardClient extends EventEmitter {
   private ackedOnThisConnection = false;
   /** Until then (monotonic ms) the receiver is starting: retries come every STARTING_RETRY_MS at most. */
   private startingUntil = 0;
+  /**
+   * What stalledMs() adds up since the last ack or the receiver's start: the stretches counted so
+   * far, the open one (connected with chunks pending) since `stalledSince`, and the wait since the
+   * receiver last held a connection or failed an attempt, `unreachableSince` (null before it ever
+   * held one), counted once the attempt after it fails too. `acceptedAt`: when the current
+   * connection was accepted.
+   */
+  private stalledBefore = 0;
+  private stalledSince: number | null = null;
+  private unreachableSince: number | null = null;
+  private acceptedAt = 0;
   private readonly frames: FramePool;
   /** Chunks allowed in flight: maxInflight, or fewer while the budget governor asks (setMaxInflight). */
   private window: number;
@@ -151,14 +162,21 @@ export class ForwardClient extends EventEmitter {
   }
 
   /**
-   * The receiver has just been started (a child spawned): for up to `withinMs`, or until a
-   * connection is ready, refused attempts are retried every STARTING_RETRY_MS at most instead of
-   * on the growing backoff, so shipping resumes within a fraction of a second of it listening.
-   * A wait already scheduled is cut short.
+   * A new receiver has just been started (a child spawned): the failures of the one before say
+   * nothing about it, so the backoff starts over, and so does `stalledMs`. For up to `withinMs`,
+   * or until it acks a chunk, attempts that fail — refused, or a connection it closes (a proxy
+   * whose upstream is not up yet) — are retried every STARTING_RETRY_MS at most instead of on the
+   * growing backoff, so shipping resumes within a fraction of a second of it taking chunks. A
+   * wait already scheduled is cut short.
    */
   expectReceiver(withinMs: number): void {
     if (this.state === 'closed') return;
-    this.startingUntil = monotonicMs() + withinMs;
+    const now = monotonicMs();
+    this.startingUntil = now + withinMs;
+    this.failures = 0;
+    this.stalledBefore = 0;
+    if (this.stalledSince !== null) this.stalledSince = now;
+    this.unreachableSince = null;
     if (this.state === 'backoff' && this.retryTimer) {
       clearTimeout(this.retryTimer);
       this.scheduleRetry(STARTING_RETRY_MS);
@@ -222,6 +240,7 @@ export class ForwardClient extends EventEmitter {
       if (this.pending.size >= this.window) this.full = true;
       this.opts.metrics?.forwardInflight.set(this.pending.size);
       if (this.state === 'ready' && this.socket) this.write(this.socket, chunk);
+      this.markStalled(chunk.queuedAt);
     });
   }
 
@@ -265,6 +284,45 @@ export class ForwardClient extends EventEmitter {
     return null;
   }
 
+  /**
+   * How long the receiver has let chunks wait without an ack, since the last ack or its start
+   * (expectReceiver), on the monotonic clock: the time it held a connection of warden's
+   * (accepted: in the handshake or ready) with chunks pending, plus each wait between attempts
+   * whose next attempt failed too — refused, or a connection closed without an ack: the receiver
+   * was of no use at both ends of it. A wait that ends in a connection that is still open, or
+   * that acks, is warden's backoff, not the receiver's doing, and is not counted: a child that
+   * closed its first connection and acks on the next is not hung for how long warden waited in
+   * between. Not counted either: time before the receiver first held a connection (the child's
+   * ready timeout judges that) and time with nothing pending.
+   */
+  stalledMs(): number {
+    return this.stalledBefore + (this.stalledSince === null ? 0 : monotonicMs() - this.stalledSince);
+  }
+
+  /** Opens the stretch counted by stalledMs when connected with chunks pending, closes it otherwise. */
+  private markStalled(now: number): void {
+    const stalled = (this.state === 'ready' || this.state === 'handshaking') && this.pending.size > 0;
+    if (stalled && this.stalledSince === null) this.stalledSince = now;
+    else if (!stalled && this.stalledSince !== null) {
+      this.stalledBefore += now - this.stalledSince;
+      this.stalledSince = null;
+    }
+  }
+
+  /**
+   * A connection ended (`held`: it had been accepted) or an attempt failed, at `now`: the wait
+   * before it is counted (an ack on the connection has cleared it already), and the next starts.
+   */
+  private markUnreachable(held: boolean, now: number): void {
+    if (this.unreachableSince === null) {
+      if (held) this.unreachableSince = now;
+      return;
+    }
+    const waitEnd = held ? this.acceptedAt : now;
+    if (this.pending.size > 0) this.stalledBefore += Math.max(0, waitEnd - this.unreachableSince);
+    this.unreachableSince = now;
+  }
+
   // ---- connection ---------------------------------------------------------------------------
 
   private connect(): void {
@@ -284,7 +342,11 @@ export class ForwardClient extends EventEmitter {
     }, this.opts.connectTimeoutMs);
     socket.once('connect', () => {
       if (this.opts.sharedKey === null) this.onReady(socket);
-      else this.state = 'handshaking';
+      else {
+        this.state = 'handshaking';
+        this.acceptedAt = monotonicMs();
+        this.markStalled(this.acceptedAt);
+      }
       this.readLoop(socket).catch((err: Error) => {
         // Leaving the for-await early has already destroyed the socket (without an error), so
         // the reason is kept here for the 'close' handler.
@@ -307,13 +369,15 @@ export class ForwardClient extends EventEmitter {
   private onReady(socket: Socket): void {
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;
+    const wasHandshaking = this.state === 'handshaking';
     this.state = 'ready';
     this.readyAt = monotonicMs();
-    this.startingUntil = 0;
+    if (!wasHandshaking) this.acceptedAt = this.readyAt;
     this.ackedOnThisConnection = false;
     this.writeSeq = 0;
     this.probes.clear();
     this.lowestAcked = Infinity;
+    this.markStalled(this.readyAt);
     this.opts.metrics?.forwardConnected.set(1);
     this.opts.logger.info({ to: this.opts.to, resend: this.pending.size }, 'Forward connection ready');
     let suspect: Chunk | undefined;
@@ -370,7 +434,13 @@ export class ForwardClient extends EventEmitter {
     const latencyMs = now - (c.sentAt ?? c.queuedAt);
     this.lastAck = now;
     this.failures = 0;
+    this.startingUntil = 0;
     this.ackedOnThisConnection = true;
+    // An ack ends the stretch without one; chunks still pending start the next.
+    this.stalledBefore = 0;
+    this.stalledSince = null;
+    this.unreachableSince = null;
+    this.markStalled(now);
     this.opts.metrics?.recordsAcked.inc(c.count);
     this.opts.metrics?.ackLatency.observe(latencyMs / 1000);
     this.opts.metrics?.forwardInflight.set(this.pending.size);
@@ -403,6 +473,11 @@ export class ForwardClient extends EventEmitter {
   private onClose(socket: Socket, err: Error | undefined): void {
     if (socket !== this.socket || this.state === 'closed') return;
     const wasReady = this.state === 'ready';
+    const held = wasReady || this.state === 'handshaking';
+    this.state = 'backoff';
+    const now = monotonicMs();
+    this.markStalled(now);
+    this.markUnreachable(held, now);
     this.socket = null;
     this.clearTimers();
     const verdict = wasReady ? this.judgeEnd(err) : null;
@@ -419,7 +494,6 @@ export class ForwardClient extends EventEmitter {
     const delay = starting ? Math.min(backoff, STARTING_RETRY_MS) : backoff;
     const reason = err?.message ?? 'connection closed by the receiver';
     logConnectionEnd(this.opts.logger, { wasReady, failures: this.failures, starting, fields: { to: this.opts.to, err: reason, retryInMs: delay, pending: this.pending.size } });
-    this.state = 'backoff';
     if (wasReady) this.emit('disconnected', err);
     this.scheduleRetry(delay);
   }

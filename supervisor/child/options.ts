@@ -3,6 +3,7 @@ import type { TreeWalker } from '../procfs/tree.js';
 import type { Metrics } from '../../agent/health/metrics.js';
 import type { Logger } from '../../core/log.js';
 import type { RestartPolicyConfig } from '../../core/restart-policy.js';
+import type { Marks } from './leftovers.js';
 
 export interface ChildOptions {
   command: string[];
@@ -49,6 +50,12 @@ export interface ChildOptions {
   random?: () => number;
   /** A monotonic clock in ms (default performance.now); never compared with wall-clock times. */
   now?: () => number;
+  /**
+   * The mark of this warden's children (marker.ts, leftovers.ts), and the warden before's, from
+   * state_dir, whose leftovers are stopped before the first start. Default: a fresh token, and no
+   * warden before.
+   */
+  marks?: Marks;
 }
 
 /** A command to run, and the form of it that is shown: as configured, `${VAR}` unexpanded. */

@@ -10,6 +10,8 @@ import type { RestartPolicyState } from '../../core/restart-policy.js';
 export type Intent = { kind: 'stop' } | { kind: 'restart'; reason: RestartReason | 'ready_timeout'; immediate: boolean };
 
 export interface Run {
+  /** WARDEN_CHILD in this run's environment (marker.ts): what its descendants carry. */
+  marker: string;
   sub: ResultPromise | null;
   /** The process we spawned: the leader of the child's process group, and that group's id. */
   pid: number | null;
@@ -37,6 +39,8 @@ export interface Run {
   portHeldBy: { pid: number; comm: string } | null;
   /** Re-checks the port holder while `portHeldBy` is set. */
   portTimer: NodeJS.Timeout | null;
+  /** Looks at who holds the Forward port while the child starts, before its readiness probe answers. */
+  holderTimer: NodeJS.Timeout | null;
   intent: Intent | null;
   exitSeen: boolean;
   terminating: Promise<boolean> | null;
@@ -54,7 +58,7 @@ export interface Run {
 }
 
 /** A run not spawned yet. */
-export function newRun(fields: { startedAt: number; policyAtStart: RestartPolicyState; oomBefore: number | null; output: ChildOutput }): Run {
+export function newRun(fields: { marker: string; startedAt: number; policyAtStart: RestartPolicyState; oomBefore: number | null; output: ChildOutput }): Run {
   let resolveDone!: () => void;
   return {
     ...fields,
@@ -68,6 +72,7 @@ export function newRun(fields: { startedAt: number; policyAtStart: RestartPolicy
     ready: false,
     portHeldBy: null,
     portTimer: null,
+    holderTimer: null,
     intent: null,
     exitSeen: false,
     terminating: null,

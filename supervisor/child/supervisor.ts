@@ -1,7 +1,9 @@
-// The child's lifetime, in order: spawn it as the leader of its own process group (spawn.ts),
-// wait until it is ready, reload it on request (reload.ts, handover.ts), stop it (stop.ts), and
-// when it ends, clear what is left of its group, classify the exit and take the next step
-// (exit.ts). This class only sequences those stages and holds the state between runs.
+// The child's lifetime, in order: clear what earlier children left running (leftovers.ts), spawn
+// it as the leader of its own process group with this warden's mark in its environment (spawn.ts,
+// marker.ts), wait until it is ready, reload it on request (reload.ts, handover.ts), stop it
+// (stop.ts), and when it ends, clear what is left of its group and every marked process, classify
+// the exit and take the next step (exit.ts). This class only sequences those stages and holds the
+// state between runs.
 // The state machine is documented on `ChildState` (core/contracts.ts).
 import { TreeWalker } from '../procfs/tree.js';
 import { EventEmitter } from 'node:events';
@@ -16,14 +18,18 @@ import { OneAtATime } from '../one-at-a-time.js';
 import { childEnv } from '../../core/child-env.js';
 import { exitInfo, logExit, nextStep } from './exit.js';
 import { findSuccessor, followSuccessor } from './handover.js';
+import { endLeftovers, isLeftoverMark, markedLeftovers, type Marks } from './leftovers.js';
+import { MARKER_ENV, markerValue, newToken } from './marker.js';
 import { OomCounter } from '../cgroup/oom.js';
 import { LAST_LINES, type ChildOptions, type ShownCommand } from './options.js';
-import { PortHolders, foreignPortHolder, type PortHolder } from './port-holders.js';
+import { PortHolders, findPortHolders, type MarkedHolder, type OwnChild, type PortHolder } from './port-holders.js';
 import { childOutputPairs, redactWith } from './redact.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
 import { isRunning, newRun, type Run } from './run-state.js';
 import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
-import { clearLeftovers, sampleEscaped, terminateRun } from './stop.js';
+import { clearLeftovers, KILL_WAIT_MS, sampleEscaped, terminateRun } from './stop.js';
+import { killByIdentity } from '../process-group.js';
+import { readStat } from '../procfs/stat.js';
 
 /**
  * How often the child's tree is walked for processes that left its group (setsid): they are
@@ -31,7 +37,10 @@ import { clearLeftovers, sampleEscaped, terminateRun } from './stop.js';
  * no walk from the child finds them.
  */
 const DESCENDANT_SAMPLE_MS = 1000;
-/** While another process holds the Forward port, whether it still does is checked this often. */
+/**
+ * While the child starts, and while another process holds the Forward port, who holds it is
+ * looked at this often.
+ */
 const PORT_RECHECK_MS = 500;
 const monotonicNow = (): number => performance.now();
 
@@ -48,6 +57,11 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   private readonly oom: OomCounter;
   private readonly walker: TreeWalker;
   private readonly holders = new PortHolders();
+  private readonly marks: Marks;
+  /** Runs started so far: the next one's mark is `<token>.<runs + 1>`. */
+  private runs = 0;
+  /** Set while a start waits for what earlier children left running to end. */
+  private preparing: Promise<void> | null = null;
   private readonly reloads = new OneAtATime<ShownCommand | undefined, ReloadResult>(
     (check) => this.doReload(check),
     (queued, check) => check ?? queued,
@@ -58,6 +72,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     this.opts = { ...opts };
     this.oom = new OomCounter({ cgroupRoot: opts.cgroupRoot });
     this.walker = opts.walker ?? new TreeWalker({ procRoot: opts.procRoot });
+    this.marks = opts.marks ?? { token: newToken(), since: readStat(process.pid, opts.procRoot)?.starttime ?? 0, previous: null };
   }
 
   /** Durations only (uptime, backoff, reload windows): monotonic, so a wall-clock step changes none. */
@@ -78,29 +93,46 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     return this.opts.shownCommand ?? this.opts.command;
   }
 
-  /** Everything the child (and its check command) sees, built afresh for each. */
+  /** Everything the check command sees, built afresh for each; the child gets its mark on top. */
   private get env(): Record<string, string> {
     return childEnv(this.opts.baseEnv ?? process.env, this.opts.env);
+  }
+
+  /**
+   * The child's environment: its mark first (early in /proc/PID/environ), over any WARDEN_CHILD
+   * inherited or configured. A check command is not marked: a sweep while it runs would kill it.
+   */
+  private childEnv(run: Run): Record<string, string> {
+    const env = this.env;
+    delete env[MARKER_ENV];
+    return { [MARKER_ENV]: run.marker, ...env };
   }
 
   /** Start supervising: spawn now, and again after every exit until stop(). */
   start(): void {
     this.wanted = true;
-    if (this.run || this.backoffTimer) return;
-    this.launch();
+    if (this.run || this.backoffTimer || this.preparing) return;
+    this.startRun();
   }
 
-  /** Stop restarting, stop signal to the group, SIGKILL after `stopGraceS`; resolves when the group is gone. */
+  /**
+   * Stop restarting, stop signal to the group and to every process carrying this warden's mark,
+   * SIGKILL after `stopGraceS`; resolves when they are gone.
+   */
   stop(): Promise<void> {
     this.wanted = false;
     this.clearBackoff();
     const run = this.run;
     if (!run) {
-      if (this.state !== 'stopped') {
+      // A start waiting for leftovers to end launches nothing once stop() was called.
+      if (this.preparing) return this.preparing.then(() => this.stop());
+      const left = markedLeftovers(this.marks, this.opts.procRoot);
+      const cleared = left.length > 0 ? endLeftovers(left, this.marks, this.clearOptions()) : Promise.resolve();
+      return cleared.then(() => {
+        if (this.state === 'stopped') return;
         this.setState('stopped');
         this.emit('stopped');
-      }
-      return Promise.resolve();
+      });
     }
     run.intent ??= { kind: 'stop' };
     void this.terminate(run);
@@ -116,9 +148,10 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     if (!this.wanted) return;
     const run = this.run;
     if (!run) {
+      if (this.preparing) return this.preparing;
       this.clearBackoff();
       this.countRestart(reason);
-      this.launch();
+      this.startRun();
       return;
     }
     // A hung run backs off; so does one over its memory budget before it was stable, like a crash
@@ -176,21 +209,46 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
    * earlier child, or a descendant that took the port, receives what warden ships.
    */
   forwardPortHolders(): PortHolder[] {
-    const run = this.run;
-    const own = run && !run.exitSeen ? { pid: run.pid, escaped: run.escaped } : { pid: null, escaped: [] };
-    return this.holders.get(this.opts.forwardTo, this.opts.procRoot, own);
+    return this.holders.get(this.opts.forwardTo, this.opts.procRoot, this.own(this.run));
+  }
+
+  /** What tells the child's processes from others: its pid, the escaped ones seen, its mark. */
+  private own(run: Run | null): OwnChild {
+    return run && !run.exitSeen ? { pid: run.pid, escaped: run.escaped, marker: run.marker } : { pid: null, escaped: [], marker: null };
   }
 
   // ---- one run, in the order it lives ------------------------------------------------------
 
+  /**
+   * Launches the next run once every process an earlier child left running (found by the mark:
+   * this warden's, or the warden before's) is gone: at once when there is none.
+   */
+  private startRun(): void {
+    const left = markedLeftovers(this.marks, this.opts.procRoot);
+    if (left.length === 0) return this.launch();
+    this.setState('starting');
+    this.preparing = endLeftovers(left, this.marks, this.clearOptions())
+      .catch((err: unknown) => this.opts.logger.error({ child: this.name, err: String(err) }, 'ending what earlier children left running failed; starting anyway'))
+      .then(() => {
+        this.preparing = null;
+        if (this.wanted && !this.run) this.launch();
+      });
+  }
+
+  private clearOptions() {
+    const o = this.opts;
+    return { stopSignal: o.stopSignal, stopGraceS: o.stopGraceS, killWaitMs: KILL_WAIT_MS, procRoot: o.procRoot, logger: o.logger, child: this.name };
+  }
+
   private launch(): void {
     this.clearBackoff();
     const o = this.opts;
-    const run = newRun({ startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES, this.redactOutput) });
+    const marker = markerValue(this.marks.token, ++this.runs);
+    const run = newRun({ marker, startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES, this.redactOutput) });
     this.run = run;
     this.setState('starting');
     try {
-      run.sub = spawnChild(o.command, this.env);
+      run.sub = spawnChild(o.command, this.childEnv(run));
     } catch (err) {
       queueMicrotask(() => void this.onExit(run, null, null, (err as NodeJS.ErrnoException).code ?? 'EINVAL'));
       return;
@@ -214,9 +272,14 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     this.watchRun(run);
   }
 
-  /** The timers of a started run: descendant sampling, the stable mark, and the readiness probe. */
+  /** The timers of a started run: descendant sampling, the stable mark, the port, and the readiness probe. */
   private watchRun(run: Run): void {
     const o = this.opts;
+    // Before the probe answers: a probe waits for the Forward client's next connection, and a
+    // client already connected to another process when the child started makes none, so
+    // /readyz would only ever say "starting" while that process takes what warden ships.
+    run.holderTimer = setInterval(() => this.watchPortWhileStarting(run), PORT_RECHECK_MS);
+    run.holderTimer.unref();
     // A walk up to a quarter older than the period is taken: the governor's own tick, a second
     // apart, runs a little past it, and a walk just too old would be made again.
     run.sampleTimer = setInterval(() => sampleEscaped(run, this.walker, DESCENDANT_SAMPLE_MS * 1.25), DESCENDANT_SAMPLE_MS);
@@ -241,10 +304,17 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     }
   }
 
+  private watchPortWhileStarting(run: Run): void {
+    if (run !== this.run || run.exitSeen || run.intent || run.ready || run.portTimer) return;
+    this.notePortHolder(run, this.foreignHolder(run, this.holders.marked(this.opts.forwardTo, this.opts.procRoot, this.own(run))));
+  }
+
   private onReadyResult(run: Run, ok: boolean): void {
     if (run !== this.run || run.exitSeen || run.intent) return;
     const o = this.opts;
     if (ok && this.heldByAnother(run)) return;
+    if (run.holderTimer) clearInterval(run.holderTimer);
+    run.holderTimer = null;
     if (ok) {
       run.ready = true;
       o.metrics.childReady.set(1);
@@ -266,25 +336,46 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
    */
   private heldByAnother(run: Run): boolean {
     const o = this.opts;
-    const holder = foreignPortHolder(o.forwardTo, o.procRoot ?? '/proc', { pid: run.pid, escaped: run.escaped });
-    const was = run.portHeldBy;
-    run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
+    const holder = this.notePortHolder(run, this.freshForeignHolder(run));
     if (!holder) return false;
-    if (was?.pid !== holder.pid) {
-      o.logger.warn({ child: this.name, pid: run.pid, forward_to: o.forwardTo, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by another process; the child is not ready while it is');
-      this.emit('state', this.status());
-    }
     const deadline = run.startedAt + o.readyTimeoutS * 1000;
     run.portTimer = setTimeout(() => void this.recheckPort(run, deadline), PORT_RECHECK_MS);
     return true;
+  }
+
+  /** The first of `holders` that is not the child's; one an earlier child left running (marked) is killed. */
+  private foreignHolder(run: Run, holders: MarkedHolder[]): MarkedHolder | null {
+    const holder = holders.find((h) => !h.descendant) ?? null;
+    if (holder && isLeftoverMark(holder.marker, this.marks, run.marker)) {
+      const st = readStat(holder.pid, this.opts.procRoot);
+      this.opts.logger.warn({ child: this.name, pid: run.pid, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by a process an earlier child left running; killing it');
+      if (st) killByIdentity([st], this.opts.procRoot);
+    }
+    return holder;
+  }
+
+  /** Read afresh: readiness must not go by a view seconds old. */
+  private freshForeignHolder(run: Run): MarkedHolder | null {
+    return this.foreignHolder(run, findPortHolders(this.opts.forwardTo, this.opts.procRoot ?? '/proc', this.own(run)));
+  }
+
+  /** Records who holds the port (shown as `child.port_held_by`, named by /readyz); logs a new holder once. */
+  private notePortHolder(run: Run, holder: MarkedHolder | null): MarkedHolder | null {
+    const o = this.opts;
+    const was = run.portHeldBy;
+    run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
+    if (holder && was?.pid !== holder.pid) {
+      o.logger.warn({ child: this.name, pid: run.pid, forward_to: o.forwardTo, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by another process; the child is not ready while it is');
+    }
+    if (was?.pid !== run.portHeldBy?.pid) this.emit('state', this.status());
+    return holder;
   }
 
   private async recheckPort(run: Run, deadline: number): Promise<void> {
     run.portTimer = null;
     if (run !== this.run || run.exitSeen || run.intent) return;
     const o = this.opts;
-    const holder = foreignPortHolder(o.forwardTo, o.procRoot ?? '/proc', { pid: run.pid, escaped: run.escaped });
-    run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
+    const holder = this.notePortHolder(run, this.freshForeignHolder(run));
     if (!holder && (await (o.readyNow ?? (() => probeConnect(o.forwardTo, 1000)))())) return this.onReadyResult(run, true);
     if (run !== this.run || run.exitSeen || run.intent) return;
     if (this.now() < deadline) {
@@ -313,7 +404,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   }
 
   private terminate(run: Run): Promise<boolean> {
-    return terminateRun(run, this.opts, () => {
+    return terminateRun(run, { ...this.opts, marks: this.marks, child: this.name }, () => {
       this.setState('stopping');
       this.opts.metrics.childReady.set(0);
     });
@@ -357,10 +448,11 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     if (run.stableTimer) clearTimeout(run.stableTimer);
     if (run.sampleTimer) clearInterval(run.sampleTimer);
     if (run.portTimer) clearTimeout(run.portTimer);
+    if (run.holderTimer) clearInterval(run.holderTimer);
     o.metrics.childUp.set(0);
     o.metrics.childReady.set(0);
     const endedAt = this.now();
-    if (run.pid !== null) await clearLeftovers(run as Run & { pid: number }, o.procRoot, o.logger, this.name);
+    if (run.pid !== null) await clearLeftovers(run as Run & { pid: number }, o.procRoot, o.logger, this.name, this.marks);
 
     const cls = classifyExit({ code, signal, spawnError, oomKillsBefore: run.oomBefore, oomKillsAfter: this.oom.read() });
     // `at` is shown to users: wall clock. The uptime is a duration: monotonic.
@@ -382,7 +474,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     }
     if (step.kind === 'start') {
       this.countRestart(info.kind);
-      this.launch();
+      this.startRun();
       return;
     }
     this.policy = step.policy;
@@ -399,7 +491,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       this.backoffTimer = null;
       if (!this.wanted) return;
       this.countRestart(info.kind);
-      this.launch();
+      this.startRun();
     }, step.delayMs);
     this.setState('backoff');
   }

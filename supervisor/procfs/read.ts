@@ -1,4 +1,4 @@
-// Text reads of kernel pseudo-files (/proc, /sys/fs/cgroup): synchronous, bounded, and null for
+// Reads of kernel pseudo-files (/proc, /sys/fs/cgroup): synchronous, bounded, and null for
 // a file that is gone or unreadable, never a throw (a process may exit between two reads).
 // Synchronous on purpose: a few small procfs reads cost less than a trip through the thread pool.
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
@@ -11,6 +11,11 @@ const LAST_CHUNK = 64 * 1024;
 
 /** The text of `path`, at most `maxBytes` of it; null when it cannot be opened or read. */
 export function readText(path: string, maxBytes = MAX_TEXT_BYTES): string | null {
+  return readBytes(path, maxBytes)?.toString('utf8') ?? null;
+}
+
+/** The bytes of `path`, at most `maxBytes` of them; null when it cannot be opened or read. */
+export function readBytes(path: string, maxBytes = MAX_TEXT_BYTES): Buffer | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -29,7 +34,7 @@ export function readText(path: string, maxBytes = MAX_TEXT_BYTES): string | null
       total += n;
       chunk = Math.min(LAST_CHUNK, chunk * 2);
     }
-    return Buffer.concat(parts, total).toString('utf8');
+    return Buffer.concat(parts, total);
   } catch {
     return null;
   } finally {

@@ -24,7 +24,11 @@ export function listeningInodes(port: number, procRoot = '/proc'): Set<string> {
  * of its inodes. Processes whose fds cannot be read (other users) are not seen.
  */
 export function listenerPids(port: number, procRoot = '/proc'): number[] {
-  const inodes = listeningInodes(port, procRoot);
+  return pidsHolding(listeningInodes(port, procRoot), procRoot);
+}
+
+/** Pids holding a socket of `inodes` (reads every process's descriptor links: not cheap). */
+export function pidsHolding(inodes: Set<string>, procRoot = '/proc'): number[] {
   if (inodes.size === 0) return [];
   return listPids(procRoot).filter((pid) => holdsSocket(`${procRoot}/${pid}/fd`, inodes));
 }

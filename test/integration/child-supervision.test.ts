@@ -6,11 +6,12 @@ import type { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, fixture, tempDir, waitFor, alive, freePort, logEntries, rssKb, sleep } from '../support/index.js';
+import { ROOT, WARDEN, fixture, tempDir, waitFor, alive, freePort, logEntries, rssKb, sinkLogs, sleep } from '../support/index.js';
 import { wardenScope, spawnWarden } from '../support/warden.js';
 import { childScope } from '../support/child.js';
 import { faultConfig, wardenConfig } from '../support/faults.js';
 import { TreeWalker } from '../../supervisor/procfs/tree.js';
+import { MARKER_ENV, markerValue, newToken } from '../../supervisor/child/marker.js';
 
 const scope = wardenScope();
 const children = childScope();
@@ -183,6 +184,89 @@ describe('a child that accepts connections and never acks', () => {
   }, 60_000);
 });
 
+describe('a child that closes its first connection (a proxy whose receiver is not up yet), restarted after crashes', () => {
+  it('each new child is connected to promptly, never on a backoff grown through the children before it, so none is killed as `hung`', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    const sinkPort = await freePort();
+    // No handshake: the connection is ready when accepted, so the one closed is a lost connection.
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = {
+      ...c.child,
+      command: [process.execPath, fixture('close-first.mjs')],
+      env: { PORT: String(c.fwdPort), SINK_PORT: String(sinkPort), OUT: c.out, WARDEN_BIN: WARDEN, LISTEN_DELAY_MS: '1000', FIRST_ACK_DELAY_MS: '1500', EXIT_AFTER_MS: '6000' },
+      hang_timeout_s: 3,
+      restart: { backoff_initial_ms: 300, backoff_max_ms: 1000, stable_after_s: 30, degraded_after: 10 },
+    };
+    const file = join(c.logs, 'app.log');
+    writeFileSync(file, '');
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    // Each child listens 1 s after its start and holds its first ack 1.5 s: within its 3 s when
+    // warden connects again at once, not when it waits out a backoff grown from the refusals
+    // while the child before was down. A line every 50 ms: always something pending.
+    let n = 0;
+    const writer = setInterval(() => writeFileSync(file, `line ${n++}\n`, { flag: 'a' }), 50);
+    scope.deferred.push(() => clearInterval(writer));
+    const entries = () => logEntries(w.stdout());
+    await waitFor('four child starts', () => entries().filter((l) => l.msg === 'child started').length >= 4, 60_000, 200);
+    clearInterval(writer);
+    const exits = entries().filter((l) => l.msg === 'child exited');
+    expect(exits.map((e) => e.reason)).not.toContain('hung');
+    // A connection a new child closed is tried again within the receiver-starting retry, never on
+    // a backoff grown through earlier children.
+    const lost = entries().filter((l) => l.msg === 'Forward connection lost');
+    expect(lost.length).toBeGreaterThanOrEqual(3);
+    for (const l of lost) expect(l.retryInMs, JSON.stringify(l)).toBeLessThanOrEqual(250);
+    // Every line reaches a sink at last.
+    await waitFor('every line delivered', () => new Set(sinkLogs(c.out)).size >= n, 30_000, 200);
+  }, 120_000);
+});
+
+describe('the hang timer counts the time a child held the connection with chunks unacked', () => {
+  /** warden with the close-first proxy as its child, `env` on top; a line appended every 50 ms. */
+  async function proxyChild(env: Record<string, string>, hangS: number) {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = {
+      ...c.child,
+      command: [process.execPath, fixture('close-first.mjs')],
+      env: { PORT: String(c.fwdPort), SINK_PORT: String(await freePort()), OUT: c.out, WARDEN_BIN: WARDEN, ...env },
+      hang_timeout_s: hangS,
+      restart: { backoff_initial_ms: 300, backoff_max_ms: 1000, stable_after_s: 30, degraded_after: 10 },
+    };
+    const file = join(c.logs, 'app.log');
+    writeFileSync(file, '');
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    let n = 0;
+    const writer = setInterval(() => writeFileSync(file, `line ${n++}\n`, { flag: 'a' }), 50);
+    scope.deferred.push(() => clearInterval(writer));
+    return { c, w: scope.running, written: () => n, stop: () => clearInterval(writer) };
+  }
+
+  it('a child restarted with chunks unacked, that listens 2 s after its start and holds its first ack 3 s, is not `hung` at hang_timeout_s 4', async () => {
+    // Each child passes no ack on for its last second, then crashes: the next one starts with
+    // chunks pending for seconds already, and is up 5 s before its first ack, but connected with
+    // chunks unacked for 3 s of them.
+    const env = { LISTEN_DELAY_MS: '2000', FIRST_ACK_DELAY_MS: '3000', EXIT_AFTER_MS: '7000', MUTE_BEFORE_EXIT_MS: '1000' };
+    const { c, w, written, stop } = await proxyChild(env, 4);
+    const entries = () => logEntries(w.stdout());
+    await waitFor('three child starts', () => entries().filter((l) => l.msg === 'child started').length >= 3, 60_000, 200);
+    stop();
+    expect(entries().filter((l) => l.msg === 'child exited').map((l) => l.reason)).toEqual(['exited(3)', 'exited(3)']);
+    await waitFor('every line delivered', () => new Set(sinkLogs(c.out)).size >= written(), 30_000, 200);
+  }, 90_000);
+
+  it('a ready child that stops listening and refuses every attempt is still restarted as `hung`', async () => {
+    const { w } = await proxyChild({ UNLISTEN_AFTER_MS: '3000' }, 2);
+    const exit = await waitFor('the child exited', () => logEntries(w.stdout()).find((l) => l.msg === 'child exited'), 30_000, 100);
+    expect(exit.reason).toBe('hung');
+  }, 60_000);
+});
+
 describe('descendants that leave the child process group', () => {
   it('/status names the setsid grandchild holding the Forward port; stop kills it although it was reparented away', async () => {
     const t = tempDir('warden-sup-');
@@ -211,6 +295,111 @@ describe('descendants that leave the child process group', () => {
     const exit = await w.stop();
     expect(exit.code).toBe(0);
     expect(alive(grandchild)).toBe(false);
+  }, 60_000);
+});
+
+describe('a grandchild that double-forks out of the child\'s tree (setsid, its parent gone at once)', () => {
+  it('is the child\'s in /status from the first look, and warden\'s SIGTERM ends it although no walk of the tree ever saw it', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = { ...c.child, command: [process.execPath, fixture('double-fork-listener.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    const line = await waitFor('the grandchild pid', () => logEntries(w.stdout()).find((l) => /^grandchild \d+$/.test(l.msg ?? '')), 20_000);
+    const grandchild = Number(line.msg.split(' ')[1]);
+    scope.deferred.push(() => {
+      try {
+        process.kill(grandchild, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+    });
+    const status = await waitFor('the port holder in /status', async () => {
+      const s = await w.json('/status');
+      return s.forward.port_holders?.length ? s : null;
+    }, 20_000, 50);
+    expect(readFileSync(`/proc/${grandchild}/stat`, 'utf8')).not.toContain(` ${status.child.pid} `); // not below the child
+    expect(status.forward.port_holders).toEqual([{ pid: grandchild, command: 'node', descendant: true }]);
+    const exit = await w.stop();
+    expect(exit.code).toBe(0);
+    expect(alive(grandchild)).toBe(false);
+    const stopped = logEntries(w.stdout()).find((l) => l.msg === 'stopping processes of the child outside its process group too');
+    expect(stopped?.processes).toEqual([{ pid: grandchild, comm: 'node' }]);
+  }, 60_000);
+
+  it('/status lists a port holder only while it runs: one just killed is not listed', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = { ...c.child, command: [process.execPath, fixture('double-fork-listener.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    await waitFor('the port holder in /status', async () => (await w.json('/status')).forward.port_holders?.length > 0, 20_000, 50);
+    const [holder] = (await w.json('/status')).forward.port_holders as { pid: number }[];
+    process.kill(holder!.pid, 'SIGKILL');
+    await waitFor('the holder gone', () => !alive(holder!.pid), 5000, 5);
+    expect((await w.json('/status')).forward.port_holders).toEqual([]);
+  }, 60_000);
+});
+
+describe('warden killed with its child running', () => {
+  it('the next warden on the same state_dir ends what that child left (a double-forked grandchild on the Forward port) before its first start; other wardens\' and unmarked processes stay', async () => {
+    const t = tempDir('warden-sup-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    c.forward = { ...c.forward, shared_key: 'none' };
+    c.child = { ...c.child, command: [process.execPath, fixture('double-fork-listener.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    const killLater = (pid: number) => scope.deferred.push(() => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    });
+    const grandchildOf = (w: { stdout: () => string }) => waitFor('the grandchild pid', () => {
+      const line = logEntries(w.stdout()).find((l) => /^grandchild \d+$/.test(l.msg ?? ''));
+      return line ? Number(line.msg.split(' ')[1]) : null;
+    }, 20_000);
+    // A process marked by another warden, and one not marked at all.
+    const idle = "setInterval(() => {}, 1000)";
+    const other = spawn(process.execPath, ['-e', idle], { stdio: 'ignore', env: { ...process.env, WARDEN_CHILD: `${'0'.repeat(32)}.1` } });
+    const plain = spawn(process.execPath, ['-e', idle], { stdio: 'ignore' });
+    for (const p of [other, plain]) killLater(p.pid!);
+
+    const before = spawnWarden(t.dir, wardenConfig(c));
+    scope.deferred.push(() => before.kill());
+    const grandchild = await grandchildOf(before);
+    killLater(grandchild);
+    const child = (await waitFor('the child running', async () => (await before.json('/status')).child.pid, 20_000)) as number;
+    killLater(child);
+    before.proc.kill('SIGKILL');
+    await before.exited;
+    expect(alive(child)).toBe(true);
+    expect(alive(grandchild)).toBe(true);
+
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    const next = await grandchildOf(w);
+    killLater(next);
+    // The next grandchild could bind the port: the old one was gone before the next child started.
+    const status = await waitFor('the new grandchild holding the port', async () => {
+      const s = await w.json('/status');
+      return s.forward.port_holders?.some((h: { pid: number }) => h.pid === next) ? s : null;
+    }, 20_000);
+    expect(status.forward.port_holders).toEqual([{ pid: next, command: 'node', descendant: true }]);
+    expect(alive(grandchild)).toBe(false);
+    expect(alive(child)).toBe(false);
+    const entries = logEntries(w.stdout());
+    const swept = entries.findIndex((l) => l.msg?.startsWith('stopping what the children of the warden before left running'));
+    expect(swept).toBeGreaterThanOrEqual(0);
+    expect(swept).toBeLessThan(entries.findIndex((l) => l.msg === 'child started'));
+    expect(entries[swept]!.processes).toEqual(expect.arrayContaining([{ pid: grandchild, comm: 'node' }, { pid: child, comm: 'node' }]));
+    expect(entries[swept]!.processes).toHaveLength(2);
+    expect(alive(other.pid!)).toBe(true);
+    expect(alive(plain.pid!)).toBe(true);
   }, 60_000);
 });
 
@@ -252,6 +441,42 @@ describe('a restart after a crash', () => {
       expect(await aliveAtNextStart(h.child, first, grandchild)).toBe(false);
     } finally {
       clearInterval(governor);
+    }
+  }, 60_000);
+
+  it('kills the old child\'s double-forked grandchild, which no walk of its tree ever saw, before the next start', async () => {
+    const port = await freePort();
+    const h = children.make({ command: [process.execPath, fixture('double-fork-listener.mjs')], port, env: { PORT: String(port) } });
+    h.child.start();
+    const line = await waitFor('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
+    const grandchild = Number(line.msg.split(' ')[1]);
+    const first = h.child.pid()!;
+    await reparented(grandchild, first);
+    expect(await aliveAtNextStart(h.child, first, grandchild)).toBe(false);
+    const killed = h.entries.find((e) => e.msg === 'killing processes that left the child process group');
+    expect(killed?.processes).toEqual([{ pid: grandchild, comm: 'node' }]);
+  }, 60_000);
+
+  it('a process marked by an earlier run that holds the Forward port while the child starts is killed; the child then gets the port', async () => {
+    const port = await freePort();
+    const marks = { token: newToken(), since: 0, previous: null };
+    // The child listens 1.5 s after its start, retrying while the port is taken.
+    const listen = `const l = () => require('node:net').createServer((s) => s.destroy()).once('error', () => setTimeout(l, 100)).listen(${port}, '127.0.0.1', () => console.log('listening')); setTimeout(l, 1500)`;
+    const h = children.make({ command: [process.execPath, '-e', listen], port, marks });
+    h.child.start();
+    await waitFor('the child started', () => h.child.pid(), 10_000);
+    // Something left by run 7 of this warden takes the port meanwhile.
+    const src = `require('node:net').createServer(() => {}).listen(${port}, '127.0.0.1', () => console.log('up'))`;
+    const leftover = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, [MARKER_ENV]: markerValue(marks.token, 7) } });
+    try {
+      const gone = new Promise((r) => leftover.once('exit', (_code, signal) => r(signal)));
+      await new Promise((r) => leftover.stdout!.once('data', r));
+      expect(await Promise.race([gone, sleep(5000).then(() => 'still running')])).toBe('SIGKILL');
+      const killed = h.entries.find((e) => e.msg === 'the Forward port is held by a process an earlier child left running; killing it');
+      expect(killed).toMatchObject({ holder_pid: leftover.pid, holder_comm: 'node' });
+      await waitFor('the child ready', () => h.child.status().state === 'ready', 20_000);
+    } finally {
+      leftover.kill('SIGKILL');
     }
   }, 60_000);
 

@@ -308,12 +308,95 @@ describe('ForwardClient failure handling', () => {
     expect(performance.now() - listening).toBeLessThan(STARTING_RETRY_MS + 2500);
     expect(lines(out).map((l) => l.record.seq)).toEqual([0, 1, 2]);
 
-    // Once connected the window is over: after the receiver goes away, refusals back off as configured again.
+    // Once it acked the window is over: after the receiver goes away, refusals back off as configured again.
     const before = logs.length;
     await cleanups.splice(-1)[0]!(); // the sink closes
     await waitFor('a refusal after the loss', () => logs.slice(before).some((l) => /Forward connect failed/.test(String(l.msg))), 5000, 5);
     const after = logs.slice(before).find((l) => /Forward connect failed/.test(String(l.msg)))!;
     expect(after.retryInMs).toBeGreaterThanOrEqual(4000);
+  });
+
+  it('a new receiver (expectReceiver) that closes its first connection is connected to again within STARTING_RETRY_MS, whatever the backoff grew to before it', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const { c, logs } = client(`tcp://127.0.0.1:${port}`, { reconnect: { initialMs: 100, maxMs: 8000 } });
+    c.start();
+    const sent = c.send('t', batch(0, 3), 3);
+    // The receiver before: down for 1.5 s, refusals back off (100, 200, 400, 800 ms …).
+    await sleep(1500);
+    // The new one: like a proxy whose upstream is not up yet, it closes the first connection, then acks.
+    const accepted: number[] = [];
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      sockets.add(s);
+      accepted.push(performance.now());
+      if (accepted.length === 1) return void s.destroy();
+      void (async () => {
+        for await (const m of newStreamDecoder().decodeStream(s)) {
+          const chunk = text((textify((m as unknown[])[2]) as { chunk: string }).chunk);
+          s.write(encodeMessage({ ack: chunk }));
+        }
+      })().catch(() => {});
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => {
+      server.close(r);
+      sockets.forEach((s) => s.destroy());
+    }));
+    c.expectReceiver(30_000);
+    await sent;
+    expect(accepted.length).toBe(2);
+    expect(accepted[1]! - accepted[0]!).toBeLessThan(STARTING_RETRY_MS + 500);
+    const lost = logs.find((l) => l.msg === 'Forward connection lost')!;
+    expect(lost.retryInMs).toBeLessThanOrEqual(STARTING_RETRY_MS);
+  });
+
+  it('stalledMs counts time connected with chunks unacked, and a wait between attempts only when the attempt after it fails too', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const { c, logs } = client(`tcp://127.0.0.1:${port}`, { reconnect: { initialMs: 1000, maxMs: 1000 } });
+    const refusals = () => logs.filter((l) => /ECONNREFUSED/.test(String(l.err))).length;
+    c.start();
+    void c.send('t', batch(0, 1), 1).catch(() => {});
+    c.expectReceiver(60_000);
+    await sleep(500);
+    expect(c.stalledMs()).toBe(0); // refused from the start: the child's ready timeout judges that
+    // A receiver that takes chunks and never acks; it closes its first connection after 600 ms.
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.resume();
+      if (sockets.size === 1) setTimeout(() => s.destroy(), 600);
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => {
+      server.close(r);
+      sockets.forEach((s) => s.destroy());
+    }));
+    await waitFor('the second connection', () => sockets.size === 2 && c.connected, 10_000, 5);
+    // 600 ms connected; the wait before the second connection (within the 250 ms starting
+    // retry) ended in a connection, so it is not counted.
+    const afterWait = c.stalledMs();
+    expect(afterWait).toBeGreaterThanOrEqual(550);
+    expect(afterWait).toBeLessThan(900);
+    await sleep(400);
+    expect(c.stalledMs() - afterWait).toBeGreaterThanOrEqual(350); // connected again: counted
+    // It goes away for good: the waits that end in refusals are counted.
+    server.close();
+    sockets.forEach((s) => s.destroy());
+    await waitFor('disconnected', () => !c.connected, 5000, 5);
+    const atLoss = c.stalledMs();
+    const before = refusals();
+    await waitFor('two refusals after the loss', () => refusals() >= before + 2, 10_000, 5);
+    expect(c.stalledMs() - atLoss).toBeGreaterThanOrEqual(500);
+    c.expectReceiver(60_000);
+    expect(c.stalledMs()).toBe(0);
   });
 
   it('refuses a receiver that asks for a shared key when none is configured', async () => {

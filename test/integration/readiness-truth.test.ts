@@ -100,6 +100,38 @@ describe('child readiness tells the truth', () => {
     expect(logEntries(w.output()).filter((l) => l.msg === 'child ready')).toHaveLength(1);
   });
 
+  it('a port holder the Forward client was already connected to when the child restarted is named in /readyz while the next child starts, and left alone', async () => {
+    const t = tempDir();
+    scope.cleanup = t.cleanup;
+    // The child lives but never listens; a process outside it listens, reads and never answers.
+    const { fwdPort, config: c } = await config(t.dir, [process.execPath, '-e', 'setInterval(() => {}, 1000)'], 5000);
+    c.forward = { ...c.forward, shared_key: 'none' } as typeof c.forward;
+    c.child.ready_timeout_s = 60;
+    const src = `require('node:net').createServer((s) => { s.on('error', () => {}); s.resume(); }).listen(${fwdPort}, '127.0.0.1', () => console.log('up'))`;
+    const squatter = spawn(process.execPath, ['-e', src], { stdio: ['ignore', 'pipe', 'ignore'] });
+    scope.deferred.push(() => squatter.kill('SIGKILL'));
+    await new Promise((r) => squatter.stdout!.once('data', r));
+    const w = (scope.running = spawnWarden(t.dir, c));
+    const named = (r: { status: number; body: string }) => r.status === 503 && r.body.includes(`held by pid ${squatter.pid} (node)`);
+    await waitFor('the holder named for the first child', async () => named(await w.get('/readyz')), 20_000);
+    const first = (await w.json('/status')).child.pid as number;
+    // The client stays connected to the holder: the next child's probe sees no new connection.
+    process.kill(first, 'SIGKILL');
+    await waitFor('the next child starting', async () => {
+      const s = await w.json('/status');
+      return s.child.pid !== null && s.child.pid !== first && s.child.state === 'starting';
+    }, 20_000);
+    const readyz = await waitFor('the holder named for the next child', async () => {
+      const r = await w.get('/readyz');
+      return named(r) ? r : null;
+    }, 5000, 100);
+    expect(JSON.parse(readyz.body).reasons.join('\n')).toContain(`Forward port tcp://127.0.0.1:${fwdPort} is held by pid ${squatter.pid} (node)`);
+    expect((await w.json('/status')).child.port_held_by).toEqual({ pid: squatter.pid, comm: 'node' });
+    // Not the child's (it carries no mark of this warden): named, never killed.
+    expect(squatter.exitCode).toBeNull();
+    expect(squatter.signalCode).toBeNull();
+  });
+
   it('a clean start warns about nothing: refused attempts before the child listens are debug', async () => {
     const t = tempDir();
     scope.cleanup = t.cleanup;
