@@ -97,6 +97,8 @@ describe('a child killed in the middle of chunks', () => {
     }
     const total = n;
     await waitFor(`all ${total} lines in the sink`, () => new Set(readNdjson(c.out).map((r) => r.record.log)).size === total, 30_000);
+    // The lines may all be in before the last kill's restart is counted (its child starts after a backoff).
+    await waitFor('the sixth restart counted', async () => metric((await w.get('/metrics')).body, 'warden_child_restarts_total{reason="signaled"}') === 6, 15_000);
     const body = (await w.get('/metrics')).body;
     expect(metric(body, 'warden_bytes_lost_total{reason="rejected"}')).toBe(0);
     expect(metric(body, 'warden_child_restarts_total{reason="signaled"}')).toBe(6);
