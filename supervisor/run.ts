@@ -154,6 +154,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
       return nextForwardConnection(client, p);
     },
     readyNow: () => client.connected,
+    notReadyReason: () => client.lastConnectionEnd(),
     logger,
     metrics,
   });

@@ -142,6 +142,10 @@ export class ForwardClient extends EventEmitter {
   private readonly probes = new Map<string, number>();
   /** The lowest seq acked on the current connection. */
   private lowestAcked = Infinity;
+  /** Why the last connection attempt or connection ended; null once one got ready. */
+  private lastEnd: string | null = null;
+  /** A receiver that accepts but runs no handshake was logged (once until a connection gets ready). */
+  private warnedNoHelo = false;
 
   constructor(opts: ForwardClientOptions) {
     super();
@@ -154,6 +158,11 @@ export class ForwardClient extends EventEmitter {
 
   get connected(): boolean {
     return this.state === 'ready';
+  }
+
+  /** Why the last connection attempt failed, or the last connection ended; null since one got ready. */
+  lastConnectionEnd(): string | null {
+    return this.lastEnd;
   }
 
   start(): void {
@@ -338,7 +347,7 @@ export class ForwardClient extends EventEmitter {
     });
     socket.once('close', () => this.onClose(socket, failure));
     this.connectTimer = setTimeout(() => {
-      socket.destroy(new Error(`Forward connect to ${this.opts.to}: no ready connection within ${this.opts.connectTimeoutMs} ms`));
+      socket.destroy(new Error(this.state === 'handshaking' ? this.noHelo() : `Forward connect to ${this.opts.to}: no ready connection within ${this.opts.connectTimeoutMs} ms`));
     }, this.opts.connectTimeoutMs);
     socket.once('connect', () => {
       if (this.opts.sharedKey === null) this.onReady(socket);
@@ -356,6 +365,20 @@ export class ForwardClient extends EventEmitter {
     });
   }
 
+  /**
+   * The receiver took the connection and sent no HELO: it runs no Forward handshake, while warden
+   * has a shared key. Logged once (a config error, not a slow start), and named as the reason the
+   * child is not ready.
+   */
+  private noHelo(): string {
+    const msg = `Forward receiver ${this.opts.to} accepted the connection but sent no HELO within ${this.opts.connectTimeoutMs} ms: warden authenticates with a shared key (forward.shared_key) and the receiver runs no handshake; give its in_forward a <security> section with shared_key "#{ENV['WARDEN_FORWARD_SHARED_KEY']}", or set forward.shared_key: none`;
+    if (!this.warnedNoHelo) {
+      this.warnedNoHelo = true;
+      this.opts.logger.warn({ to: this.opts.to, connect_timeout_ms: this.opts.connectTimeoutMs }, msg);
+    }
+    return msg;
+  }
+
   /** Reads HELO / PONG / acks until the socket ends or a reply is wrong. */
   private readLoop(socket: Socket): Promise<void> {
     const { to, sharedKey, selfHostname } = this.opts;
@@ -371,6 +394,8 @@ export class ForwardClient extends EventEmitter {
     this.connectTimer = null;
     const wasHandshaking = this.state === 'handshaking';
     this.state = 'ready';
+    this.lastEnd = null;
+    this.warnedNoHelo = false;
     this.readyAt = monotonicMs();
     if (!wasHandshaking) this.acceptedAt = this.readyAt;
     this.ackedOnThisConnection = false;
@@ -493,6 +518,7 @@ export class ForwardClient extends EventEmitter {
     const starting = monotonicMs() < this.startingUntil;
     const delay = starting ? Math.min(backoff, STARTING_RETRY_MS) : backoff;
     const reason = err?.message ?? 'connection closed by the receiver';
+    this.lastEnd = reason;
     logConnectionEnd(this.opts.logger, { wasReady, failures: this.failures, starting, fields: { to: this.opts.to, err: reason, retryInMs: delay, pending: this.pending.size } });
     if (wasReady) this.emit('disconnected', err);
     this.scheduleRetry(delay);

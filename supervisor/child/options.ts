@@ -36,6 +36,8 @@ export interface ChildOptions {
    * bare connect to `forwardTo`.
    */
   readyNow?: () => boolean | Promise<boolean>;
+  /** What kept the child from being ready, named in the ready-timeout warning: warden passes its Forward client's last connection end. */
+  notReadyReason?: () => string | null;
   logger: Logger;
   metrics: Metrics;
   /** Directory holding memory.events (v2) or memory.oom_control (v1); default: this process's memory cgroup. */

@@ -323,7 +323,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       this.emit('ready');
       return;
     }
-    o.logger.warn({ child: this.name, pid: run.pid, forward_to: o.forwardTo, ready_timeout_s: o.readyTimeoutS }, 'child did not accept a connection in time; restarting it');
+    o.logger.warn(this.notReadyFields(run), 'child did not accept a connection in time; restarting it');
     run.intent = { kind: 'restart', reason: 'ready_timeout', immediate: false };
     void this.terminate(run);
   }
@@ -354,6 +354,13 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     return holder;
   }
 
+  /** The ready-timeout warning's fields: with `forward_error`, why warden's Forward client last failed to get through. */
+  private notReadyFields(run: Run): Record<string, unknown> {
+    const o = this.opts;
+    const why = o.notReadyReason?.() ?? null;
+    return { child: this.name, pid: run.pid, forward_to: o.forwardTo, ready_timeout_s: o.readyTimeoutS, ...(why ? { forward_error: why } : {}) };
+  }
+
   /** Read afresh: readiness must not go by a view seconds old. */
   private freshForeignHolder(run: Run): MarkedHolder | null {
     return this.foreignHolder(run, findPortHolders(this.opts.forwardTo, this.opts.procRoot ?? '/proc', this.own(run)));
@@ -382,7 +389,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
       run.portTimer = setTimeout(() => void this.recheckPort(run, deadline), PORT_RECHECK_MS);
       return;
     }
-    const fields = { child: this.name, pid: run.pid, forward_to: o.forwardTo, ready_timeout_s: o.readyTimeoutS };
+    const fields = this.notReadyFields(run);
     if (holder) o.logger.warn({ ...fields, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is still held by another process after the ready timeout; restarting the child');
     else o.logger.warn(fields, 'child did not accept a connection in time; restarting it');
     run.intent = { kind: 'restart', reason: 'ready_timeout', immediate: false };

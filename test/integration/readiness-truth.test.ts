@@ -59,6 +59,27 @@ describe('child readiness tells the truth', () => {
     expect((await w.json('/status')).child.state).not.toBe('ready');
   });
 
+  it('a child that accepts connections but runs no handshake: the warning names the missing HELO and the shared-key fix', async () => {
+    const t = tempDir();
+    scope.cleanup = t.cleanup;
+    // A fluentd whose in_forward lacks the <security> section: it takes connections and never
+    // sends HELO, while warden (forward.shared_key: auto) waits for one.
+    const fwd = await freePort();
+    const silent = `require('net').createServer((s) => s.on('error', () => {})).listen(${fwd}, '127.0.0.1'); setInterval(() => {}, 1000)`;
+    const { config: c } = await config(t.dir, [process.execPath, '-e', silent]);
+    c.forward = { ...c.forward, to: `tcp://127.0.0.1:${fwd}` };
+    const w = (scope.running = spawnWarden(t.dir, c));
+    await waitFor('the ready timeout', () => logEntries(w.output()).some((l) => l.msg === 'child did not accept a connection in time; restarting it'), 20_000);
+    const entries = logEntries(w.output());
+    const timeout = entries.find((l) => l.msg === 'child did not accept a connection in time; restarting it')!;
+    expect(String(timeout.forward_error)).toContain('accepted the connection but sent no HELO');
+    expect(String(timeout.forward_error)).toContain("shared_key \"#{ENV['WARDEN_FORWARD_SHARED_KEY']}\"");
+    // Seen as soon as it happens, at warn, once — not only at the timeout.
+    const told = entries.filter((l) => l.level === 'warn' && String(l.msg).includes('sent no HELO'));
+    expect(told).toHaveLength(1);
+    expect(entries.filter((l) => l.msg === 'child ready')).toEqual([]);
+  });
+
   it('a port held by another process that answers Forward: not ready, /readyz and /status name it; ready once it is gone', async () => {
     const t = tempDir();
     scope.cleanup = t.cleanup;
