@@ -30,6 +30,7 @@ import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
 import { clearLeftovers, KILL_WAIT_MS, sampleEscaped, terminateRun } from './stop.js';
 import { killByIdentity } from '../process-group.js';
 import { readStat } from '../procfs/stat.js';
+import { EnvironMemo } from '../procfs/environ.js';
 
 /**
  * How often the child's tree is walked for processes that left its group (setsid): they are
@@ -72,7 +73,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     this.opts = { ...opts };
     this.oom = new OomCounter({ cgroupRoot: opts.cgroupRoot });
     this.walker = opts.walker ?? new TreeWalker({ procRoot: opts.procRoot });
-    this.marks = opts.marks ?? { token: newToken(), since: readStat(process.pid, opts.procRoot)?.starttime ?? 0, previous: null };
+    const marks = opts.marks ?? { token: newToken(), since: readStat(process.pid, opts.procRoot)?.starttime ?? 0, previous: null };
+    this.marks = { ...marks, environs: marks.environs ?? new EnvironMemo() };
   }
 
   /** Durations only (uptime, backoff, reload windows): monotonic, so a wall-clock step changes none. */
