@@ -87,10 +87,6 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   }
 
   /** Never the expanded command: a secret may have been passed into it through the environment. */
-  /** Secrets the child was handed, kept out of what it prints into warden's log (child-output.ts). */
-  private readonly redactOutput = (line: string): string => redactWith(line, (this.outputPairs ??= childOutputPairs({ run: this.opts.command, shown: this.shownCommand }, this.opts.env)));
-  private outputPairs: Array<[string, string]> | undefined;
-
   private get shownCommand(): string[] {
     return this.opts.shownCommand ?? this.opts.command;
   }
@@ -203,7 +199,6 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   /** New options (after a config reload); command and env apply from the next start. */
   updateOptions(partial: Partial<ChildOptions>): void {
     this.opts = { ...this.opts, ...partial };
-    this.outputPairs = undefined;
   }
 
   /**
@@ -246,7 +241,11 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     this.clearBackoff();
     const o = this.opts;
     const marker = markerValue(this.marks.token, ++this.runs);
-    const run = newRun({ marker, startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES, this.redactOutput) });
+    // The secrets this start hands the child (its command's expansions, the shared key), kept out
+    // of what it prints into warden's log: found once here, applied to every line.
+    const pairs = childOutputPairs({ run: o.command, shown: this.shownCommand }, o.env);
+    const redact = (line: string) => redactWith(line, pairs);
+    const run = newRun({ marker, startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES, redact) });
     this.run = run;
     this.setState('starting');
     try {
