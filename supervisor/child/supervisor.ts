@@ -23,7 +23,7 @@ import { MARKER_ENV, markerValue, newToken } from './marker.js';
 import { OomCounter } from '../cgroup/oom.js';
 import { LAST_LINES, type ChildOptions, type ShownCommand } from './options.js';
 import { PortHolders, findPortHolders, type MarkedHolder, type OwnChild, type PortHolder } from './port-holders.js';
-import { childOutputPairs, redactWith } from './redact.js';
+import { childOutputPairs, compileRedaction } from './redact.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
 import { isRunning, newRun, type Run } from './run-state.js';
 import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
@@ -242,9 +242,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     const o = this.opts;
     const marker = markerValue(this.marks.token, ++this.runs);
     // The secrets this start hands the child (its command's expansions, the shared key), kept out
-    // of what it prints into warden's log: found once here, applied to every line.
-    const pairs = childOutputPairs({ run: o.command, shown: this.shownCommand }, o.env);
-    const redact = (line: string) => redactWith(line, pairs);
+    // of what it prints into warden's log: compiled once here, applied to every line.
+    const redact = compileRedaction(childOutputPairs({ run: o.command, shown: this.shownCommand }, o.env));
     const run = newRun({ marker, startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES, redact) });
     this.run = run;
     this.setState('starting');
