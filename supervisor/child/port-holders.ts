@@ -92,15 +92,10 @@ export class PortHolders {
 }
 
 /**
- * A process outside the child's tree listening on the Forward port, read afresh (readiness must
- * not go by a view seconds old); null when there is none that warden can see. A listener whose
- * process is not visible (another PID namespace, descriptors warden may not read) is not named:
- * it may be the child's own under another user.
+ * The holders read afresh (readiness must not go by a view a second old). A listener whose process
+ * is not visible (another PID namespace, descriptors warden may not read) is not named: it may be
+ * the child's own under another user.
  */
-export function foreignPortHolder(forwardTo: string, procRoot: string, own: OwnChild): MarkedHolder | null {
-  return findPortHolders(forwardTo, procRoot, own).find((h) => !h.descendant) ?? null;
-}
-
 export function findPortHolders(forwardTo: string, procRoot: string, own: OwnChild): MarkedHolder[] {
   const port = tcpPort(forwardTo);
   if (port === null) return [];
