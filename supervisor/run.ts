@@ -3,7 +3,7 @@
 // the health server — through the small interfaces of contracts.ts. The rules it applies live in
 // their own modules: health-rules.ts, hang-watch.ts, reload.ts, status.ts, child-config.ts.
 //
-// Order of life: load config → state dir → health server → child → Forward client → tail
+// Order of life: load config → state dir → health server → child marker file → child → Forward client → tail
 // pipeline (paused until the child is ready) → budgets. Stop runs it backwards: stop reading,
 // let in-flight chunks be acked (bounded), final checkpoint, stop the child, close the server,
 // and give the log's last entries FINAL_LOG_FLUSH_MS to be written.
@@ -33,7 +33,7 @@ import { childOptions, resolveSharedKey } from './child-config.js';
 import { liveVerdict, readyVerdict } from './health-rules.js';
 import { startHangWatch } from './hang-watch.js';
 import { statusSnapshot } from './status.js';
-import { takeMarks } from './child/marker-file.js';
+import { recordMarks, takeMarks } from './child/marker-file.js';
 import type { Marks } from './child/leftovers.js';
 
 
@@ -94,6 +94,8 @@ async function supervise(configPath: string | null, loaded: ReadConfig, current:
   const parts = wire(configPath, loaded, current, logger, container, marks);
   const health = await listenHealth(parts, current, loaded.source);
   if (!health) return 1;
+  // After the health port, and not waited for: a slow state_dir delays neither probes nor the child.
+  void recordMarks(current.config.state_dir, marks, logger);
   followChild(parts);
   return runUntilStopped(parts, current, health, pid1);
 }

@@ -202,9 +202,11 @@ export class CheckpointStore {
  * content, never a mix: `<file>.tmp` written and fsynced, renamed over `file`, the directory fsynced
  * (the rename is durable only once the directory entry is). A stale temp file, or a symlink planted
  * as one, is removed (unlink does not follow), and the new one is created with O_EXCL|O_NOFOLLOW,
- * so nothing outside `dir` is ever written through it. Throws on any failure.
+ * so nothing outside `dir` is ever written through it. Throws on any failure. `durable: false`
+ * leaves out both fsyncs, for a file that must outlive warden but not the machine (a crash of the
+ * kernel may then leave the old content, or an empty file).
  */
-export async function writeFileAtomic(dir: string, file: string, text: string): Promise<void> {
+export async function writeFileAtomic(dir: string, file: string, text: string, { durable = true }: { durable?: boolean } = {}): Promise<void> {
   const tmp = file + '.tmp';
   await fsp.unlink(tmp).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
@@ -218,11 +220,12 @@ export async function writeFileAtomic(dir: string, file: string, text: string): 
   });
   try {
     await fh.writeFile(text);
-    await fh.sync();
+    if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
   await fsp.rename(tmp, file);
+  if (!durable) return;
   const d = await fsp.open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
   try {
     await d.sync();

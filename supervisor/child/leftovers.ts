@@ -2,7 +2,7 @@
 // warden's children of any run, and those of the warden that ran before on the same state_dir
 // (marker-file.ts), when it was killed with its child still up. None of them is this run's.
 import type { Logger } from '../../core/log.js';
-import type { Carrier } from '../procfs/environ.js';
+import type { Carrier, EnvironMemo } from '../procfs/environ.js';
 import { stopProcs } from '../process-group.js';
 import { markedWith, parseMarker } from './marker.js';
 
@@ -13,6 +13,8 @@ export interface Marks {
   since: number;
   /** Processes carrying `token` that started at or after `since` (clock ticks after boot) are its. */
   previous: { token: string; since: number } | null;
+  /** What the scans for marked processes read of each process, so each environment is read once. */
+  environs?: EnvironMemo;
 }
 
 /** Running processes (warden aside) marked by this warden or by the one before, any run of either. */
@@ -20,7 +22,7 @@ export function markedLeftovers(marks: Marks, procRoot?: string): Carrier[] {
   const prev = marks.previous;
   const tokens = prev ? [marks.token, prev.token] : [marks.token];
   const since = Math.min(marks.since, prev?.since ?? Infinity);
-  return markedWith(tokens, procRoot, since).filter((p) => p.starttime >= (isOurs(p.value, marks) ? marks.since : prev!.since));
+  return markedWith(tokens, procRoot, since, marks.environs).filter((p) => p.starttime >= (isOurs(p.value, marks) ? marks.since : prev!.since));
 }
 
 /** A WARDEN_CHILD value of this warden's, but not `current` (the running child's), or of the warden before. */

@@ -3,7 +3,10 @@
 // on the same state_dir stops what that child and its descendants left running before it starts a
 // child of its own. The file names the warden it belongs to (pid and start time) and the boot:
 // a mark from another boot, or of a warden that still runs (two of them on one state_dir), is
-// left alone. Written and read like the checkpoints: O_NOFOLLOW, the temp file O_EXCL, bounded.
+// left alone. Written and read like the checkpoints: O_NOFOLLOW, the temp file O_EXCL, bounded;
+// but not fsynced, and only once the health server listens (run.ts): the file must outlive a
+// killed warden, not the machine (a mark of another boot is ignored anyway), and a slow disk must
+// not hold the health port.
 import { join } from 'node:path';
 import { parseStateJson, readBounded, writeFileAtomic } from '../../agent/tail/checkpoint.js';
 import { readText } from '../procfs/read.js';
@@ -57,28 +60,38 @@ export async function readPreviousMarker(stateDir: string, procRoot = '/proc'): 
   return { kind: 'gone', token: doc.token, pid: w!.pid, since: w!.starttime };
 }
 
-/** Records `token` as the mark of this warden's children; throws when it cannot be written. */
+/** Records `token` as the mark of this warden's children (not fsynced); throws when it cannot be written. */
 export async function writeMarker(stateDir: string, token: string, procRoot = '/proc'): Promise<void> {
   const self = readStat(process.pid, procRoot);
   const doc: MarkerFile = { version: MARKER_FILE_VERSION, token, boot_id: bootId(procRoot), warden: { pid: process.pid, starttime: self?.starttime ?? 0 } };
-  await writeFileAtomic(stateDir, join(stateDir, MARKER_FILE), JSON.stringify(doc) + '\n');
+  await writeFileAtomic(stateDir, join(stateDir, MARKER_FILE), JSON.stringify(doc) + '\n', { durable: false });
 }
 
 /**
- * This start's marks: a fresh token, recorded in state_dir for the next start, and the token of
- * the warden before when it is gone (its children's leftovers are then ended before the first
- * start). Nothing here stops warden: without the file, only crash recovery is lost, and said so.
+ * This start's marks: a fresh token (recordMarks keeps it in state_dir for the next start), and
+ * the token of the warden before when it is gone (its children's leftovers are then ended before
+ * the first start). Reads only: the file of the warden before is still there.
  */
 export async function takeMarks(stateDir: string, logger: Logger, procRoot = '/proc'): Promise<Marks> {
   const token = newToken();
   const prev = await readPreviousMarker(stateDir, procRoot);
   if (prev.kind === 'unusable') logger.warn({ state_dir: stateDir, error: prev.error }, 'the child marker file cannot be used; what the children of the warden before left running is not looked for');
   if (prev.kind === 'running') logger.warn({ state_dir: stateDir, pid: prev.pid }, 'another warden runs on this state_dir; its children are left alone');
-  try {
-    await writeMarker(stateDir, token, procRoot);
-  } catch (err) {
-    logger.warn({ state_dir: stateDir, err: (err as Error).message }, 'cannot write the child marker file; should warden be killed, what its child leaves running is not found by the next start');
-  }
   const since = readStat(process.pid, procRoot)?.starttime ?? 0;
   return { token, since, previous: prev.kind === 'gone' ? { token: prev.token, since: prev.since } : null };
+}
+
+/**
+ * Writes this start's token for the next start; resolves false, after logging an error naming the
+ * file, when it cannot. Nothing here stops warden: without the file, only crash recovery is lost.
+ */
+export async function recordMarks(stateDir: string, marks: Marks, logger: Logger, procRoot = '/proc'): Promise<boolean> {
+  try {
+    await writeMarker(stateDir, marks.token, procRoot);
+    return true;
+  } catch (err) {
+    const file = join(stateDir, MARKER_FILE);
+    logger.error({ file, err: (err as Error).message }, `cannot write the child marker file ${file}; should warden be killed, what its child leaves running is not found by the next start`);
+    return false;
+  }
 }

@@ -6,7 +6,7 @@
 // that clears its environment (env -i, sudo's env_reset) loses the mark; the tree walk and the
 // process group still find those that stay in the child's tree.
 import { randomBytes } from 'node:crypto';
-import { findCarriers, type Carrier } from '../procfs/environ.js';
+import { findCarriers, type Carrier, type EnvironMemo } from '../procfs/environ.js';
 
 export const MARKER_ENV = 'WARDEN_CHILD';
 const TOKEN = /^[0-9a-f]{32}$/;
@@ -36,8 +36,8 @@ export function parseMarker(value: string): { token: string; run: number } | nul
  * Running processes (warden aside) marked with one of `tokens`, of any run, among those started
  * at or after `since` (clock ticks after boot: a warden's children all start after it did).
  */
-export function markedWith(tokens: readonly string[], procRoot?: string, since = 0): Carrier[] {
+export function markedWith(tokens: readonly string[], procRoot?: string, since = 0, memo?: EnvironMemo): Carrier[] {
   const wanted = new Set(tokens.filter(isToken));
   if (wanted.size === 0) return [];
-  return findCarriers(MARKER_ENV, (v) => wanted.has(parseMarker(v)?.token ?? ''), procRoot, since);
+  return findCarriers(MARKER_ENV, (v) => wanted.has(parseMarker(v)?.token ?? ''), procRoot, since, memo);
 }

@@ -19,12 +19,15 @@ export interface MarkedHolder extends PortHolder {
   marker: string | null;
 }
 
-/** Who listens is read afresh whenever the listening sockets change, and at least this often. */
-const PORT_HOLDERS_TTL_MS = 5000;
-/** Whether the listening sockets changed is looked at no more often than this. */
-const SOCKETS_RECHECK_MS = 1000;
+/**
+ * The answer is at most this old: who holds the port, their names, groups and marks are read again
+ * once it is older (the socket tables with them), however often /status is asked.
+ */
+export const PORT_HOLDERS_MAX_AGE_MS = 1000;
+/** The descriptors of every process are read again when the port's sockets changed, and at least this often. */
+const PIDS_TTL_MS = 5000;
 
-/** What the finder needs to know of the child now. */
+/** What tells the child's processes from others. */
 export interface OwnChild {
   /** Its pid, the id of its process group; null when not running. */
   pid: number | null;
@@ -34,17 +37,29 @@ export interface OwnChild {
   marker: string | null;
 }
 
+/** One holder as last read: what is shown, and what decides anew on each call whether it is the child's. */
+interface HolderFacts {
+  proc: ProcPlace;
+  command: string;
+  marker: string | null;
+}
+
 /**
- * For /status, asked as often as probes and dashboards poll it. Finding a socket's owner reads
- * every process's descriptors: done when the port's listening sockets are not those of the last
- * look (one opened or closed; the socket tables, which hold every connection of the network
- * namespace, are read at most once a second) and every few seconds otherwise. The rest is read on
- * every call, a few small reads per holder, so the answer is never stale about what matters: a
- * holder that is gone is not listed, and whether one is the child's is decided anew (a
- * descendant is one from the first look).
+ * For /status and the watch of the port while the child starts, asked as often as probes and
+ * dashboards poll. Finding a socket's owner reads every process's descriptors: done when the
+ * port's listening sockets are not those of the last look (one opened or closed) and every few
+ * seconds otherwise. The rest (the socket tables, which hold every connection of the network
+ * namespace, and each holder's name, group and mark) is read when the last answer is older than
+ * PORT_HOLDERS_MAX_AGE_MS: a new holder shows within that. Each call still drops a holder that
+ * no longer runs (one stat read per holder) and decides anew whether one is the child's, by
+ * what is read: a holder just killed is not listed, and the child's of a new run are its own.
+ * Reads are synchronous, so calls never overlap: those that queue behind one share its answer.
  */
 export class PortHolders {
-  private cached: { at: number; checkedAt: number; inodes: string; procs: ProcPlace[] } | null = null;
+  private pids: { at: number; inodes: string; procs: ProcPlace[] } | null = null;
+  private answer: { at: number; where: string; facts: HolderFacts[] } | null = null;
+  /** How often the holders were read (socket tables, names, marks): what the age bound saves. */
+  reads = 0;
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
@@ -57,34 +72,37 @@ export class PortHolders {
     const root = procRoot ?? '/proc';
     const port = tcpPort(forwardTo);
     if (port === null) return [];
+    const where = `${port} ${root}`;
     const now = this.now();
-    if (!this.cached || now - this.cached.checkedAt >= SOCKETS_RECHECK_MS) {
-      const inodes = listeningInodes(port, root);
-      const key = [...inodes].sort().join(' ');
-      if (!this.cached || this.cached.inodes !== key || now - this.cached.at >= PORT_HOLDERS_TTL_MS) {
-        const procs = pidsHolding(inodes, root).map((pid) => readStat(pid, root)).filter((p) => p !== null);
-        this.cached = { at: now, checkedAt: now, inodes: key, procs };
-      } else this.cached.checkedAt = now;
+    if (!this.answer || this.answer.where !== where || now - this.answer.at >= PORT_HOLDERS_MAX_AGE_MS) {
+      this.answer = { at: now, where, facts: this.read(port, root, now) };
     }
-    const running = this.cached.procs.filter((p) => sameProcessRunning(p, root));
-    return describe(running.map((p) => p.pid), root, own);
+    return this.answer.facts.filter((f) => f.proc.pid !== own.pid && sameProcessRunning(f.proc, root)).map((f) => judge(f, own));
+  }
+
+  private read(port: number, root: string, now: number): HolderFacts[] {
+    this.reads += 1;
+    const inodes = listeningInodes(port, root);
+    const key = `${root} ${[...inodes].sort().join(' ')}`;
+    if (!this.pids || this.pids.inodes !== key || now - this.pids.at >= PIDS_TTL_MS) {
+      this.pids = { at: now, inodes: key, procs: pidsHolding(inodes, root).map((pid) => readStat(pid, root)).filter((p) => p !== null) };
+    }
+    return facts(this.pids.procs, root);
   }
 }
 
 /**
- * A process outside the child's tree listening on the Forward port, read afresh (readiness must
- * not go by a view seconds old); null when there is none that warden can see. A listener whose
- * process is not visible (another PID namespace, descriptors warden may not read) is not named:
- * it may be the child's own under another user.
+ * The holders read afresh (readiness must not go by a view a second old). A listener whose process
+ * is not visible (another PID namespace, descriptors warden may not read) is not named: it may be
+ * the child's own under another user.
  */
-export function foreignPortHolder(forwardTo: string, procRoot: string, own: OwnChild): MarkedHolder | null {
-  return findPortHolders(forwardTo, procRoot, own).find((h) => !h.descendant) ?? null;
-}
-
 export function findPortHolders(forwardTo: string, procRoot: string, own: OwnChild): MarkedHolder[] {
   const port = tcpPort(forwardTo);
   if (port === null) return [];
-  return describe(pidsHolding(listeningInodes(port, procRoot), procRoot), procRoot, own);
+  const procs = pidsHolding(listeningInodes(port, procRoot), procRoot).map((pid) => readStat(pid, procRoot)).filter((p) => p !== null);
+  return facts(procs, procRoot)
+    .filter((f) => f.proc.pid !== own.pid)
+    .map((f) => judge(f, own));
 }
 
 function tcpPort(forwardTo: string): number | null {
@@ -96,15 +114,23 @@ function tcpPort(forwardTo: string): number | null {
   }
 }
 
-function describe(pids: number[], procRoot: string, own: OwnChild): MarkedHolder[] {
-  return pids
-    .filter((pid) => pid !== own.pid && pid !== process.pid)
-    .map((pid) => {
-      // The name only (comm), not the arguments: those may hold expanded secrets.
-      const command = readText(`${procRoot}/${pid}/comm`, 256)?.trim() ?? '';
-      const pgrp = readStat(pid, procRoot)?.pgrp ?? -1;
-      const marker = environValue(pid, MARKER_ENV, procRoot);
-      const inTree = own.pid !== null && (pgrp === own.pid || own.escaped.some((p) => p.pid === pid));
-      return { pid, command, descendant: (own.marker !== null && marker === own.marker) || inTree, marker };
-    });
+/** Name (comm), place and mark of each of `procs` still running as itself; warden is never one. */
+function facts(procs: ProcPlace[], procRoot: string): HolderFacts[] {
+  const out: HolderFacts[] = [];
+  for (const { pid, starttime } of procs) {
+    if (pid === process.pid) continue;
+    const proc = readStat(pid, procRoot);
+    if (!proc || proc.starttime !== starttime || proc.state === 'Z') continue;
+    // The name only (comm), not the arguments: those may hold expanded secrets.
+    const command = readText(`${procRoot}/${pid}/comm`, 256)?.trim() ?? '';
+    out.push({ proc, command, marker: environValue(pid, MARKER_ENV, procRoot) });
+  }
+  return out;
+}
+
+/** A holder as the child is now: not the child itself, and its descendant by its mark, its group or the tree walk. */
+function judge(f: HolderFacts, own: OwnChild): MarkedHolder {
+  const { pid, pgrp } = f.proc;
+  const inTree = own.pid !== null && (pgrp === own.pid || own.escaped.some((p) => p.pid === pid));
+  return { pid, command: f.command, descendant: (own.marker !== null && f.marker === own.marker) || inTree, marker: f.marker };
 }

@@ -23,13 +23,14 @@ import { MARKER_ENV, markerValue, newToken } from './marker.js';
 import { OomCounter } from '../cgroup/oom.js';
 import { LAST_LINES, type ChildOptions, type ShownCommand } from './options.js';
 import { PortHolders, findPortHolders, type MarkedHolder, type OwnChild, type PortHolder } from './port-holders.js';
-import { childOutputPairs, redactWith } from './redact.js';
+import { childOutputPairs, compileRedaction } from './redact.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
 import { isRunning, newRun, type Run } from './run-state.js';
 import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
 import { clearLeftovers, KILL_WAIT_MS, sampleEscaped, terminateRun } from './stop.js';
 import { killByIdentity } from '../process-group.js';
 import { readStat } from '../procfs/stat.js';
+import { EnvironMemo } from '../procfs/environ.js';
 
 /**
  * How often the child's tree is walked for processes that left its group (setsid): they are
@@ -72,7 +73,8 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     this.opts = { ...opts };
     this.oom = new OomCounter({ cgroupRoot: opts.cgroupRoot });
     this.walker = opts.walker ?? new TreeWalker({ procRoot: opts.procRoot });
-    this.marks = opts.marks ?? { token: newToken(), since: readStat(process.pid, opts.procRoot)?.starttime ?? 0, previous: null };
+    const marks = opts.marks ?? { token: newToken(), since: readStat(process.pid, opts.procRoot)?.starttime ?? 0, previous: null };
+    this.marks = { ...marks, environs: marks.environs ?? new EnvironMemo() };
   }
 
   /** Durations only (uptime, backoff, reload windows): monotonic, so a wall-clock step changes none. */
@@ -85,10 +87,6 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   }
 
   /** Never the expanded command: a secret may have been passed into it through the environment. */
-  /** Secrets the child was handed, kept out of what it prints into warden's log (child-output.ts). */
-  private readonly redactOutput = (line: string): string => redactWith(line, (this.outputPairs ??= childOutputPairs({ run: this.opts.command, shown: this.shownCommand }, this.opts.env)));
-  private outputPairs: Array<[string, string]> | undefined;
-
   private get shownCommand(): string[] {
     return this.opts.shownCommand ?? this.opts.command;
   }
@@ -201,7 +199,6 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   /** New options (after a config reload); command and env apply from the next start. */
   updateOptions(partial: Partial<ChildOptions>): void {
     this.opts = { ...this.opts, ...partial };
-    this.outputPairs = undefined;
   }
 
   /**
@@ -244,7 +241,10 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     this.clearBackoff();
     const o = this.opts;
     const marker = markerValue(this.marks.token, ++this.runs);
-    const run = newRun({ marker, startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES, this.redactOutput) });
+    // The secrets this start hands the child (its command's expansions, the shared key), kept out
+    // of what it prints into warden's log: compiled once here, applied to every line.
+    const redact = compileRedaction(childOutputPairs({ run: o.command, shown: this.shownCommand }, o.env));
+    const run = newRun({ marker, startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES, redact) });
     this.run = run;
     this.setState('starting');
     try {

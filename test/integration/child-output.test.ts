@@ -52,6 +52,22 @@ describe('ChildSupervisor output', () => {
   });
 });
 
+describe('the secrets a child was handed stay out of warden\'s log', () => {
+  it('the running child\'s expanded command is redacted with its own start\'s values, not those of options updated for the next start', async () => {
+    const port = await freePort();
+    const token = 'tok-' + 'f00dfeed'.repeat(3);
+    // Prints its argument once it got SIGUSR2: after the options were updated.
+    const script = "process.on('SIGUSR2', () => console.log('started with ' + process.argv[1])); require('node:net').createServer().listen(Number(process.env.PORT), '127.0.0.1')";
+    const h = scope.make({ command: [node, '-e', script, '--', `--token=${token}`], shownCommand: [node, '-e', script, '--', '--token=${TOKEN}'], port, env: { PORT: String(port) } });
+    h.child.start();
+    await waitFor('ready', () => h.child.status().state === 'ready');
+    h.child.updateOptions({ command: [node, '-e', script, '--', '--token=another-value-1234'], shownCommand: [node, '-e', script, '--', '--token=${TOKEN}'] });
+    process.kill(h.child.pid()!, 'SIGUSR2');
+    await waitForLog(() => h.entries, { msg: 'started with --token=${TOKEN}' });
+    expect(h.lines.join('\n')).not.toContain(token);
+  });
+});
+
 describe('ChildSupervisor output as entries (issue 13 item 5)', () => {
   it('a JSON line becomes fields at the child\'s level; a stack trace is one entry; plain lines stay text', async () => {
     const port = await freePort();

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, sinkLogs } from '../support/index.js';
+import { logEntries, tempDir, waitFor, sinkLogs } from '../support/index.js';
 import { type RunningWarden, wardenScope, spawnWarden } from '../support/warden.js';
 import { canMountTmpfs, faultConfig, wardenConfig } from '../support/faults.js';
 import { skipNote } from '../support/skip.js';
@@ -135,4 +135,49 @@ describe('corrupt checkpoint file', () => {
       expect(existsSync(join(c.state_dir, 'checkpoints.json'))).toBe(true);
     }, 30000);
   }
+});
+
+describe('the child marker file (state_dir/child-marker.json)', () => {
+  it('written after the health server listens: one that cannot be written is an error naming the file, and warden answers /healthz and ships', async () => {
+    const t = tempDir('warden-marker-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    const marker = join(c.state_dir, 'child-marker.json');
+    // A directory where the temp file goes: every write of the marker file fails, nothing else does.
+    mkdirSync(`${marker}.tmp`, { recursive: true });
+    const file = join(c.logs, 'app.log');
+    writeFileSync(file, '');
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    const failed = await waitFor('the marker error', () => logEntries(w.output()).find((l) => l.msg?.startsWith('cannot write the child marker file')), 15000);
+    expect(failed.level).toBe('error');
+    expect(failed.file).toBe(marker);
+    expect(failed.msg).toContain(marker);
+    expect((await w.get('/healthz')).status).toBe(200);
+    const entries = logEntries(w.output());
+    expect(entries.findIndex((l) => l.msg === 'health server listening')).toBeLessThan(entries.findIndex((l) => l.msg === failed.msg));
+    appendFileSync(file, 'm1\n');
+    await waitFor('lines delivered', () => sinkLogs(c.out).includes('m1'), 15000);
+    expect(existsSync(marker)).toBe(false);
+  }, 30000);
+
+  it('written once the health server listens, naming this warden, so the next start finds it', async () => {
+    const t = tempDir('warden-marker-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir);
+    const marker = join(c.state_dir, 'child-marker.json');
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    await waitFor('healthz', async () => (await w.get('/healthz').catch(() => ({ status: 0 }))).status === 200, 15000);
+    const doc = await waitFor('the marker file', () => (existsSync(marker) ? JSON.parse(readFileSync(marker, 'utf8')) : null), 5000);
+    expect(doc).toMatchObject({ version: 1, warden: { pid: w.proc.pid } });
+    expect(existsSync(`${marker}.tmp`)).toBe(false);
+    await w.kill();
+    // The next start on this state_dir takes it as the warden before's: no warning that it cannot be used.
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const next = scope.running;
+    await waitFor('the next marker file', () => existsSync(marker) && JSON.parse(readFileSync(marker, 'utf8')).warden.pid === next.proc.pid, 15000);
+    expect(next.output()).not.toContain('the child marker file cannot be used');
+    expect(next.output()).not.toContain('another warden runs on this state_dir');
+  }, 30000);
 });

@@ -1,10 +1,10 @@
 // The mark of a warden's children kept in state_dir: what the next start makes of the file left
 // by the warden before.
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MARKER_FILE, readPreviousMarker, takeMarks, writeMarker } from '../../../supervisor/child/marker-file.js';
+import { MARKER_FILE, readPreviousMarker, recordMarks, takeMarks, writeMarker } from '../../../supervisor/child/marker-file.js';
 import { newToken } from '../../../supervisor/child/marker.js';
 import { readStat } from '../../../supervisor/procfs/stat.js';
 import { captureLogger, tempDirEach } from '../../support/index.js';
@@ -17,11 +17,14 @@ function fileFor(token: string, warden: { pid: number; starttime: number }, boot
 }
 
 describe('the child marker file', () => {
-  it('none before the first start; after takeMarks, the token of this start, which the next one takes as the warden before\'s', async () => {
+  it('none before the first start; after takeMarks and recordMarks, the token of this start, which the next one takes as the warden before\'s', async () => {
     expect(await readPreviousMarker(tmp.dir)).toEqual({ kind: 'none' });
     const { logger } = captureLogger();
     const marks = await takeMarks(tmp.dir, logger);
     expect(marks.previous).toBeNull();
+    // takeMarks only reads: the file is the one of the warden before until recordMarks.
+    expect(await readPreviousMarker(tmp.dir)).toEqual({ kind: 'none' });
+    expect(await recordMarks(tmp.dir, marks, logger)).toBe(true);
     // This process wrote it: as a next start sees it (by pid and start time, this is no other warden running).
     const prev = await readPreviousMarker(tmp.dir);
     expect(prev).toEqual({ kind: 'gone', token: marks.token, pid: process.pid, since: readStat(process.pid)!.starttime });
@@ -66,5 +69,13 @@ describe('the child marker file', () => {
     await writeMarker(tmp.dir, newToken());
     expect(readFileSync(join(tmp.dir, 'victim'), 'utf8')).toBe('keep\n');
     expect(JSON.parse(readFileSync(join(tmp.dir, MARKER_FILE), 'utf8')).version).toBe(1);
+  });
+
+  it('recordMarks that cannot write logs an error naming the file, and throws nothing', async () => {
+    mkdirSync(join(tmp.dir, `${MARKER_FILE}.tmp`));
+    const { logger, entries } = captureLogger();
+    expect(await recordMarks(tmp.dir, await takeMarks(tmp.dir, logger), logger)).toBe(false);
+    const file = join(tmp.dir, MARKER_FILE);
+    expect(entries).toContainEqual(expect.objectContaining({ level: 'error', file, msg: expect.stringContaining(file) }));
   });
 });

@@ -1,10 +1,13 @@
 // The mark on the child's processes (WARDEN_CHILD=<token>.<run>), and how marked processes are
 // found in /proc: real processes, each with an environment of its own.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MARKER_ENV, markedWith, markerValue, newToken, parseMarker } from '../../../supervisor/child/marker.js';
 import { isLeftoverMark, markedLeftovers } from '../../../supervisor/child/leftovers.js';
-import { environValue } from '../../../supervisor/procfs/environ.js';
+import { EnvironMemo, environValue } from '../../../supervisor/procfs/environ.js';
 
 const started: ChildProcess[] = [];
 afterEach(() => {
@@ -77,5 +80,40 @@ describe('marked processes in /proc', () => {
     // This warden's own are its whatever their start time.
     const ours = await idle({ [MARKER_ENV]: markerValue(marks.token, 1) });
     expect(markedLeftovers({ ...marks, previous: null }).map((p) => p.pid)).toEqual([ours]);
+  });
+
+  it('with an EnvironMemo, each process\'s environment is read once across scans; a new process, or a pid reused, is read; one gone is forgotten', () => {
+    // A proc tree of files: the counts must not depend on what else runs on the machine.
+    const root = mkdtempSync(join(tmpdir(), 'warden-proc-'));
+    try {
+      const token = newToken();
+      const proc = (pid: number, starttime: number, env: Record<string, string>) => {
+        mkdirSync(join(root, String(pid)), { recursive: true });
+        writeFileSync(join(root, String(pid), 'stat'), `${pid} (node) S 1 ${pid} ${pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 ${starttime} 0 0\n`);
+        writeFileSync(join(root, String(pid), 'comm'), 'node\n');
+        writeFileSync(join(root, String(pid), 'environ'), Object.entries(env).map(([k, v]) => `${k}=${v}\0`).join(''));
+      };
+      for (const pid of [101, 102, 103]) proc(pid, pid, { PATH: '/bin', [MARKER_ENV]: markerValue(token, pid - 100) });
+      for (const pid of [104, 105, 106]) proc(pid, pid, { PATH: '/bin' });
+      const memo = new EnvironMemo();
+      const first = markedWith([token], root, 0, memo);
+      expect(first.map((p) => p.pid)).toEqual([101, 102, 103]);
+      expect(memo.reads).toBe(6);
+      // The same processes: the same answer as a scan without memo, no environment read again.
+      expect(markedWith([token], root, 0, memo)).toEqual(first);
+      expect(markedWith([token], root)).toEqual(first);
+      expect(memo.reads).toBe(6);
+      proc(107, 107, { [MARKER_ENV]: markerValue(token, 4) });
+      // 104's pid reused by a marked process: another start time, read anew.
+      proc(104, 1104, { [MARKER_ENV]: markerValue(token, 5) });
+      expect(markedWith([token], root, 0, memo).map((p) => p.pid)).toEqual([101, 102, 103, 104, 107]);
+      expect(memo.reads).toBe(8);
+      rmSync(join(root, '101'), { recursive: true });
+      expect(markedWith([token], root, 0, memo).map((p) => p.pid)).toEqual([102, 103, 104, 107]);
+      expect(memo.size).toBe(6);
+      expect(memo.reads).toBe(8);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
