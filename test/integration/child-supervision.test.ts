@@ -6,11 +6,12 @@ import type { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, WARDEN, fixture, tempDir, waitFor, alive, freePort, logEntries, rssKb, sinkLogs, sleep } from '../support/index.js';
-import { wardenScope, spawnWarden } from '../support/warden.js';
+import { ROOT, WARDEN, fixture, tempDir, waitFor, alive, freePort, killQuietly, logEntries, rssKb, sinkLogs, sleep, type LogEntry } from '../support/index.js';
+import { exitWithin, wardenScope, spawnWarden } from '../support/warden.js';
 import { childScope } from '../support/child.js';
 import { faultConfig, wardenConfig } from '../support/faults.js';
 import { TreeWalker } from '../../supervisor/procfs/tree.js';
+import { STARTING_RETRY_MS } from '../../agent/forward/reconnect.js';
 import { MARKER_ENV, markerValue, newToken } from '../../supervisor/child/marker.js';
 
 const scope = wardenScope();
@@ -32,12 +33,75 @@ async function aliveAtNextStart(child: EventEmitter, first: number, grandchild: 
   });
   process.kill(first, 'SIGKILL');
   await waitFor('the next start', () => aliveThen !== null, 20_000);
-  try {
-    process.kill(grandchild, 'SIGKILL');
-  } catch {
-    // gone
-  }
+  killQuietly(grandchild);
   return aliveThen;
+}
+
+/** SIGKILL of `pid` after the test, for what a test expects to be gone by then and must not outlive it. */
+const killAfterTest = (pid: number) => scope.deferred.push(() => killQuietly(pid));
+
+/** The pid in the `grandchild PID` line the fixture's child prints (setsid-grandchild.mjs, double-fork-listener.mjs). */
+async function grandchildPid(entries: () => readonly LogEntry[]): Promise<number> {
+  const line = await waitFor('the grandchild pid', () => entries().find((e) => /^grandchild \d+$/.test(e.msg ?? '')), 20_000);
+  return Number(line.msg.split(' ')[1]);
+}
+
+/**
+ * A fault config whose child is the fixture `name` listening on the Forward port itself ($PORT,
+ * `env` on top): no Forward receiver, so no handshake (shared_key none), readiness is the connection.
+ */
+async function listenerConfig(name: string, env: Record<string, string> = {}, stopGraceS = 1) {
+  const t = tempDir('warden-sup-');
+  scope.cleanup = t.cleanup;
+  const c = await faultConfig(t.dir);
+  c.forward = { ...c.forward, shared_key: 'none' };
+  c.child = { ...c.child, command: [process.execPath, fixture(name)], env: { PORT: String(c.fwdPort), ...env }, stop_grace_s: stopGraceS };
+  return { t, c };
+}
+
+/** /status once it lists a holder of the Forward port (the holder `pid` when given). */
+function statusWithPortHolder(w: { json: (path: string) => Promise<any> }, pid?: number): Promise<any> {
+  return waitFor('the port holder in /status', async () => {
+    const s = await w.json('/status');
+    const holders: Array<{ pid: number }> = s.forward.port_holders ?? [];
+    return (pid === undefined ? holders.length > 0 : holders.some((h) => h.pid === pid)) ? s : null;
+  }, 20_000, 50);
+}
+
+/** Max RSS (MiB) of `pid` sampled every 100 ms for `ms`. */
+async function maxRssMib(pid: number, ms: number): Promise<number> {
+  let maxKb = 0;
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    maxKb = Math.max(maxKb, rssKb(pid) ?? 0);
+    await sleep(100);
+  }
+  return maxKb / 1024;
+}
+
+/**
+ * warden with the close-first proxy (test/fixtures/children/close-first.mjs) as its child, `env`
+ * on top, and a line appended every 50 ms (always something pending). No handshake: the
+ * connection is ready when accepted, so the one the proxy closes is a lost connection.
+ */
+async function proxyChild(env: Record<string, string>, hangS: number) {
+  const t = tempDir('warden-sup-');
+  scope.cleanup = t.cleanup;
+  const c = await faultConfig(t.dir);
+  c.forward = { ...c.forward, shared_key: 'none' };
+  c.child = {
+    ...c.child,
+    command: [process.execPath, fixture('close-first.mjs')],
+    env: { PORT: String(c.fwdPort), SINK_PORT: String(await freePort()), OUT: c.out, WARDEN_BIN: WARDEN, ...env },
+    hang_timeout_s: hangS,
+    restart: { backoff_initial_ms: 300, backoff_max_ms: 1000, stable_after_s: 30, degraded_after: 10 },
+  };
+  const file = join(c.logs, 'app.log');
+  writeFileSync(file, '');
+  scope.running = spawnWarden(t.dir, wardenConfig(c));
+  let n = 0;
+  const writer = setInterval(() => writeFileSync(file, `line ${n++}\n`, { flag: 'a' }), 50);
+  scope.deferred.push(() => clearInterval(writer));
+  return { c, w: scope.running, written: () => n, stop: () => clearInterval(writer) };
 }
 
 describe('the command as configured', () => {
@@ -64,12 +128,7 @@ describe('the command as configured', () => {
 
 describe('a child flooding its stdout', () => {
   it('warden stays under 150 MiB RSS behind a slow reader, counts what it dropped, and SIGTERM ends it within the grace', async () => {
-    const t = tempDir('warden-sup-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
-    c.child = { ...c.child, command: [process.execPath, fixture('flood.mjs')], env: { PORT: String(c.fwdPort), FLOOD_S: '40' }, stop_grace_s: 3 };
-    // The flood child is no Forward receiver: no handshake, so readiness is the connection alone.
-    c.forward = { ...c.forward, shared_key: 'none' };
+    const { t, c } = await listenerConfig('flood.mjs', { FLOOD_S: '40' }, 3);
     scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     // warden's stdout read like a slow log collector would: 64 KiB at most every 20 ms; only the
@@ -83,34 +142,19 @@ describe('a child flooding its stdout', () => {
       setTimeout(() => stdout.resume(), 20).unref();
     });
     await waitFor('the child ready', async () => (await w.json('/status')).child.state === 'ready', 20_000);
-    let maxKb = 0;
-    for (const end = Date.now() + 10_000; Date.now() < end; ) {
-      maxKb = Math.max(maxKb, rssKb(w.proc.pid!) ?? 0);
-      await sleep(100);
-    }
-    expect(maxKb / 1024).toBeLessThan(150);
+    expect(await maxRssMib(w.proc.pid!, 10_000)).toBeLessThan(150);
     const metrics = (await w.get('/metrics')).body;
     const dropped = Number(/^warden_child_log_dropped_total (\d+)/m.exec(metrics)?.[1] ?? 0);
     expect(dropped).toBeGreaterThan(0);
     const t0 = Date.now();
     w.proc.kill('SIGTERM');
-    const exit = await Promise.race([w.exited, sleep(3000 + 12_000).then(() => null)]);
+    const exit = await exitWithin(w, 3000 + 12_000);
     expect(exit, `warden still running ${Date.now() - t0} ms after SIGTERM`).not.toBeNull();
     expect(exit!.code).toBe(0);
   }, 90_000);
 });
 
 describe('a child flooding its stdout, warden\'s own stdout read fast or not at all', () => {
-  /** Max RSS (MiB) of `pid` sampled every 100 ms for `ms`. */
-  async function maxRssMib(pid: number, ms: number): Promise<number> {
-    let maxKb = 0;
-    for (const end = Date.now() + ms; Date.now() < end; ) {
-      maxKb = Math.max(maxKb, rssKb(pid) ?? 0);
-      await sleep(100);
-    }
-    return maxKb / 1024;
-  }
-
   it('`yes` of 200-byte lines for 20 s, warden\'s stdout read as fast as it comes: under 150 MiB RSS (with the shipped V8 flags)', async () => {
     const t = tempDir('warden-sup-');
     scope.cleanup = t.cleanup;
@@ -127,17 +171,13 @@ describe('a child flooding its stdout, warden\'s own stdout read fast or not at 
     await waitFor('child lines in warden\'s log', () => tail.includes('x'.repeat(200)), 20_000);
     expect(await maxRssMib(w.proc.pid!, 20_000)).toBeLessThan(150);
     w.proc.kill('SIGTERM');
-    const exit = await Promise.race([w.exited, sleep(15_000).then(() => null)]);
+    const exit = await exitWithin(w, 15_000);
     expect(exit).not.toBeNull();
     expect(exit!.code).toBe(0);
   }, 60_000);
 
   it('warden\'s stdout a pipe nobody reads: RSS stays bounded, and SIGTERM ends warden within 10 s with exit code 0', async () => {
-    const t = tempDir('warden-sup-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
-    c.child = { ...c.child, command: [process.execPath, fixture('flood.mjs')], env: { PORT: String(c.fwdPort), FLOOD_S: '60' }, stop_grace_s: 3 };
-    c.forward = { ...c.forward, shared_key: 'none' };
+    const { t, c } = await listenerConfig('flood.mjs', { FLOOD_S: '60' }, 3);
     // `warden run … | sleep 1000`: the pipe fills once and stays full.
     const reader = spawn('sleep', ['1000'], { stdio: ['pipe', 'ignore', 'ignore'] });
     scope.deferred.push(() => reader.kill('SIGKILL'));
@@ -149,7 +189,7 @@ describe('a child flooding its stdout, warden\'s own stdout read fast or not at 
     expect(Number(/^warden_child_log_dropped_total (\d+)/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
     const t0 = Date.now();
     w.proc.kill('SIGTERM');
-    const exit = await Promise.race([w.exited, sleep(10_000).then(() => null)]);
+    const exit = await exitWithin(w, 10_000);
     expect(exit, `warden still running ${Date.now() - t0} ms after SIGTERM`).not.toBeNull();
     expect(exit!.code).toBe(0);
   }, 60_000);
@@ -186,67 +226,26 @@ describe('a child that accepts connections and never acks', () => {
 
 describe('a child that closes its first connection (a proxy whose receiver is not up yet), restarted after crashes', () => {
   it('each new child is connected to promptly, never on a backoff grown through the children before it, so none is killed as `hung`', async () => {
-    const t = tempDir('warden-sup-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
-    const sinkPort = await freePort();
-    // No handshake: the connection is ready when accepted, so the one closed is a lost connection.
-    c.forward = { ...c.forward, shared_key: 'none' };
-    c.child = {
-      ...c.child,
-      command: [process.execPath, fixture('close-first.mjs')],
-      env: { PORT: String(c.fwdPort), SINK_PORT: String(sinkPort), OUT: c.out, WARDEN_BIN: WARDEN, LISTEN_DELAY_MS: '1000', FIRST_ACK_DELAY_MS: '1500', EXIT_AFTER_MS: '6000' },
-      hang_timeout_s: 3,
-      restart: { backoff_initial_ms: 300, backoff_max_ms: 1000, stable_after_s: 30, degraded_after: 10 },
-    };
-    const file = join(c.logs, 'app.log');
-    writeFileSync(file, '');
-    scope.running = spawnWarden(t.dir, wardenConfig(c));
-    const w = scope.running;
     // Each child listens 1 s after its start and holds its first ack 1.5 s: within its 3 s when
     // warden connects again at once, not when it waits out a backoff grown from the refusals
-    // while the child before was down. A line every 50 ms: always something pending.
-    let n = 0;
-    const writer = setInterval(() => writeFileSync(file, `line ${n++}\n`, { flag: 'a' }), 50);
-    scope.deferred.push(() => clearInterval(writer));
+    // while the child before was down.
+    const { c, w, written, stop } = await proxyChild({ LISTEN_DELAY_MS: '1000', FIRST_ACK_DELAY_MS: '1500', EXIT_AFTER_MS: '6000' }, 3);
     const entries = () => logEntries(w.stdout());
     await waitFor('four child starts', () => entries().filter((l) => l.msg === 'child started').length >= 4, 60_000, 200);
-    clearInterval(writer);
+    stop();
     const exits = entries().filter((l) => l.msg === 'child exited');
     expect(exits.map((e) => e.reason)).not.toContain('hung');
     // A connection a new child closed is tried again within the receiver-starting retry, never on
     // a backoff grown through earlier children.
     const lost = entries().filter((l) => l.msg === 'Forward connection lost');
     expect(lost.length).toBeGreaterThanOrEqual(3);
-    for (const l of lost) expect(l.retryInMs, JSON.stringify(l)).toBeLessThanOrEqual(250);
+    for (const l of lost) expect(l.retryInMs, JSON.stringify(l)).toBeLessThanOrEqual(STARTING_RETRY_MS);
     // Every line reaches a sink at last.
-    await waitFor('every line delivered', () => new Set(sinkLogs(c.out)).size >= n, 30_000, 200);
+    await waitFor('every line delivered', () => new Set(sinkLogs(c.out)).size >= written(), 30_000, 200);
   }, 120_000);
 });
 
 describe('the hang timer counts the time a child held the connection with chunks unacked', () => {
-  /** warden with the close-first proxy as its child, `env` on top; a line appended every 50 ms. */
-  async function proxyChild(env: Record<string, string>, hangS: number) {
-    const t = tempDir('warden-sup-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
-    c.forward = { ...c.forward, shared_key: 'none' };
-    c.child = {
-      ...c.child,
-      command: [process.execPath, fixture('close-first.mjs')],
-      env: { PORT: String(c.fwdPort), SINK_PORT: String(await freePort()), OUT: c.out, WARDEN_BIN: WARDEN, ...env },
-      hang_timeout_s: hangS,
-      restart: { backoff_initial_ms: 300, backoff_max_ms: 1000, stable_after_s: 30, degraded_after: 10 },
-    };
-    const file = join(c.logs, 'app.log');
-    writeFileSync(file, '');
-    scope.running = spawnWarden(t.dir, wardenConfig(c));
-    let n = 0;
-    const writer = setInterval(() => writeFileSync(file, `line ${n++}\n`, { flag: 'a' }), 50);
-    scope.deferred.push(() => clearInterval(writer));
-    return { c, w: scope.running, written: () => n, stop: () => clearInterval(writer) };
-  }
-
   it('a child restarted with chunks unacked, that listens 2 s after its start and holds its first ack 3 s, is not `hung` at hang_timeout_s 4', async () => {
     // Each child passes no ack on for its last second, then crashes: the next one starts with
     // chunks pending for seconds already, and is up 5 s before its first ack, but connected with
@@ -269,26 +268,12 @@ describe('the hang timer counts the time a child held the connection with chunks
 
 describe('descendants that leave the child process group', () => {
   it('/status names the setsid grandchild holding the Forward port; stop kills it although it was reparented away', async () => {
-    const t = tempDir('warden-sup-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
-    c.forward = { ...c.forward, shared_key: 'none' };
-    c.child = { ...c.child, command: [process.execPath, fixture('setsid-grandchild.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    const { t, c } = await listenerConfig('setsid-grandchild.mjs');
     scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    const line = await waitFor('the grandchild pid', () => logEntries(w.stdout()).find((l) => /^grandchild \d+$/.test(l.msg ?? '')), 20_000);
-    const grandchild = Number(line.msg.split(' ')[1]);
-    scope.deferred.push(() => {
-      try {
-        process.kill(grandchild, 'SIGKILL');
-      } catch {
-        // gone, as it should be
-      }
-    });
-    const status = await waitFor('the port holder in /status', async () => {
-      const s = await w.json('/status');
-      return s.forward.port_holders?.length ? s : null;
-    }, 20_000);
+    const grandchild = await grandchildPid(() => logEntries(w.stdout()));
+    killAfterTest(grandchild);
+    const status = await statusWithPortHolder(w);
     expect(status.forward.port_holders).toEqual([{ pid: grandchild, command: 'node', descendant: true }]);
     // Wait until the intermediate has exited: the grandchild is no longer below the child.
     await reparented(grandchild, status.child.pid);
@@ -300,26 +285,12 @@ describe('descendants that leave the child process group', () => {
 
 describe('a grandchild that double-forks out of the child\'s tree (setsid, its parent gone at once)', () => {
   it('is the child\'s in /status from the first look, and warden\'s SIGTERM ends it although no walk of the tree ever saw it', async () => {
-    const t = tempDir('warden-sup-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
-    c.forward = { ...c.forward, shared_key: 'none' };
-    c.child = { ...c.child, command: [process.execPath, fixture('double-fork-listener.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    const { t, c } = await listenerConfig('double-fork-listener.mjs');
     scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    const line = await waitFor('the grandchild pid', () => logEntries(w.stdout()).find((l) => /^grandchild \d+$/.test(l.msg ?? '')), 20_000);
-    const grandchild = Number(line.msg.split(' ')[1]);
-    scope.deferred.push(() => {
-      try {
-        process.kill(grandchild, 'SIGKILL');
-      } catch {
-        // gone, as it should be
-      }
-    });
-    const status = await waitFor('the port holder in /status', async () => {
-      const s = await w.json('/status');
-      return s.forward.port_holders?.length ? s : null;
-    }, 20_000, 50);
+    const grandchild = await grandchildPid(() => logEntries(w.stdout()));
+    killAfterTest(grandchild);
+    const status = await statusWithPortHolder(w);
     expect(readFileSync(`/proc/${grandchild}/stat`, 'utf8')).not.toContain(` ${status.child.pid} `); // not below the child
     expect(status.forward.port_holders).toEqual([{ pid: grandchild, command: 'node', descendant: true }]);
     const exit = await w.stop();
@@ -330,15 +301,11 @@ describe('a grandchild that double-forks out of the child\'s tree (setsid, its p
   }, 60_000);
 
   it('/status lists a port holder only while it runs: one just killed is not listed', async () => {
-    const t = tempDir('warden-sup-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
-    c.forward = { ...c.forward, shared_key: 'none' };
-    c.child = { ...c.child, command: [process.execPath, fixture('double-fork-listener.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
+    const { t, c } = await listenerConfig('double-fork-listener.mjs');
     scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    await waitFor('the port holder in /status', async () => (await w.json('/status')).forward.port_holders?.length > 0, 20_000, 50);
-    const [holder] = (await w.json('/status')).forward.port_holders as { pid: number }[];
+    const [holder] = (await statusWithPortHolder(w)).forward.port_holders as { pid: number }[];
+    killAfterTest(holder!.pid);
     process.kill(holder!.pid, 'SIGKILL');
     await waitFor('the holder gone', () => !alive(holder!.pid), 5000, 5);
     expect((await w.json('/status')).forward.port_holders).toEqual([]);
@@ -347,34 +314,20 @@ describe('a grandchild that double-forks out of the child\'s tree (setsid, its p
 
 describe('warden killed with its child running', () => {
   it('the next warden on the same state_dir ends what that child left (a double-forked grandchild on the Forward port) before its first start; other wardens\' and unmarked processes stay', async () => {
-    const t = tempDir('warden-sup-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
-    c.forward = { ...c.forward, shared_key: 'none' };
-    c.child = { ...c.child, command: [process.execPath, fixture('double-fork-listener.mjs')], env: { PORT: String(c.fwdPort) }, stop_grace_s: 1 };
-    const killLater = (pid: number) => scope.deferred.push(() => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    });
-    const grandchildOf = (w: { stdout: () => string }) => waitFor('the grandchild pid', () => {
-      const line = logEntries(w.stdout()).find((l) => /^grandchild \d+$/.test(l.msg ?? ''));
-      return line ? Number(line.msg.split(' ')[1]) : null;
-    }, 20_000);
+    const { t, c } = await listenerConfig('double-fork-listener.mjs');
+    const grandchildOf = (w: { stdout: () => string }) => grandchildPid(() => logEntries(w.stdout()));
     // A process marked by another warden, and one not marked at all.
     const idle = "setInterval(() => {}, 1000)";
     const other = spawn(process.execPath, ['-e', idle], { stdio: 'ignore', env: { ...process.env, WARDEN_CHILD: `${'0'.repeat(32)}.1` } });
     const plain = spawn(process.execPath, ['-e', idle], { stdio: 'ignore' });
-    for (const p of [other, plain]) killLater(p.pid!);
+    for (const p of [other, plain]) killAfterTest(p.pid!);
 
     const before = spawnWarden(t.dir, wardenConfig(c));
     scope.deferred.push(() => before.kill());
     const grandchild = await grandchildOf(before);
-    killLater(grandchild);
+    killAfterTest(grandchild);
     const child = (await waitFor('the child running', async () => (await before.json('/status')).child.pid, 20_000)) as number;
-    killLater(child);
+    killAfterTest(child);
     before.proc.kill('SIGKILL');
     await before.exited;
     expect(alive(child)).toBe(true);
@@ -383,12 +336,9 @@ describe('warden killed with its child running', () => {
     scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     const next = await grandchildOf(w);
-    killLater(next);
+    killAfterTest(next);
     // The next grandchild could bind the port: the old one was gone before the next child started.
-    const status = await waitFor('the new grandchild holding the port', async () => {
-      const s = await w.json('/status');
-      return s.forward.port_holders?.some((h: { pid: number }) => h.pid === next) ? s : null;
-    }, 20_000);
+    const status = await statusWithPortHolder(w, next);
     expect(status.forward.port_holders).toEqual([{ pid: next, command: 'node', descendant: true }]);
     expect(alive(grandchild)).toBe(false);
     expect(alive(child)).toBe(false);
@@ -430,8 +380,7 @@ describe('a restart after a crash', () => {
     }, 250);
     try {
       h.child.start();
-      const line = await waitFor('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
-      const grandchild = Number(line.msg.split(' ')[1]);
+      const grandchild = await grandchildPid(() => h.entries);
       const first = h.child.pid()!;
       await reparented(grandchild, first);
       await waitFor('a few seconds of sampling', () => governorWalks >= 8 && asked >= 2, 20_000);
@@ -448,8 +397,7 @@ describe('a restart after a crash', () => {
     const port = await freePort();
     const h = children.make({ command: [process.execPath, fixture('double-fork-listener.mjs')], port, env: { PORT: String(port) } });
     h.child.start();
-    const line = await waitFor('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
-    const grandchild = Number(line.msg.split(' ')[1]);
+    const grandchild = await grandchildPid(() => h.entries);
     const first = h.child.pid()!;
     await reparented(grandchild, first);
     expect(await aliveAtNextStart(h.child, first, grandchild)).toBe(false);
@@ -484,8 +432,7 @@ describe('a restart after a crash', () => {
     const port = await freePort();
     const h = children.make({ command: [process.execPath, fixture('setsid-grandchild.mjs')], port, env: { PORT: String(port), INTERMEDIATE_MS: '1500' } });
     h.child.start();
-    const line = await waitFor('the grandchild pid', () => h.entries.find((e) => /^grandchild \d+$/.test(e.msg)), 20_000);
-    const grandchild = Number(line.msg.split(' ')[1]);
+    const grandchild = await grandchildPid(() => h.entries);
     const first = h.child.pid()!;
     await reparented(grandchild, first);
     expect(await aliveAtNextStart(h.child, first, grandchild)).toBe(false);

@@ -8,9 +8,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { logEntries, tempDir, waitFor, WARDEN } from '../support/index.js';
+import { logEntries, waitFor, WARDEN } from '../support/index.js';
 import { spawnWarden, wardenScope } from '../support/warden.js';
-import { faultConfig, wardenConfig } from '../support/faults.js';
+import { scopedFaultConfig, wardenConfig } from '../support/faults.js';
 
 const scope = wardenScope();
 
@@ -19,9 +19,7 @@ const POD_ENV = { SECRET, POD_NAME: 'warden-abcde', POD_NAMESPACE: 'logging' };
 
 describe('a secret passed into the commands as ${SECRET}', () => {
   it('shows as ${SECRET} in /status, the log and check-config, through a failing check, a program not found and a refused config', async () => {
-    const t = tempDir('warden-secret-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    const { t, c } = await scopedFaultConfig(scope, 'warden-secret-');
     const saw = join(t.dir, 'child-saw');
     // `sh -c SCRIPT $0 $1 …`: the secret is the shell's $0, written where the test can check that
     // the child got it, then the sink replaces the shell.

@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { logEntries, tempDir, waitFor } from '../support/index.js';
+import { logEntries, waitFor } from '../support/index.js';
 import { spawnWarden, wardenScope } from '../support/warden.js';
-import { faultConfig, wardenConfig } from '../support/faults.js';
+import { scopedFaultConfig, wardenConfig } from '../support/faults.js';
 
 const scope = wardenScope();
 
@@ -19,9 +19,7 @@ function swapForFifo(path: string): void {
 
 describe('a config file swapped for a FIFO under a running warden', () => {
   it('warden.yaml and a watch_also file: /healthz answers within 1 s, the running config stays, the reason is logged', async () => {
-    const t = tempDir('warden-swapped-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    const { t, c } = await scopedFaultConfig(scope, 'warden-swapped-');
     const fluentConf = join(t.dir, 'fluent.conf');
     writeFileSync(fluentConf, '<source>\n</source>\n');
     const cfg = join(t.dir, 'warden.yaml');

@@ -10,7 +10,7 @@ import { CONNECT_WARN_AFTER, STARTING_RETRY_MS } from '../../agent/forward/recon
 import { concatEntries, decodeEntries, encodeEntry, encodeMessage, newStreamDecoder, text, textify } from '../../agent/forward/protocol.js';
 import { startSink, type Sink } from '../../agent/forward/sink.js';
 import { createMetrics, type Metrics } from '../../agent/health/metrics.js';
-import { captureLogger, counter, readNdjson, skipNote, sleep, tempDirEach, waitFor } from '../support/index.js';
+import { captureLogger, counter, freePort, readNdjson, skipNote, sleep, tempDirEach, waitFor } from '../support/index.js';
 
 const tmp = tempDirEach('warden-fwd-');
 const cleanups: Array<() => unknown> = [];
@@ -55,37 +55,58 @@ function batch(from: number, n: number, sec = 1_795_802_400): Uint8Array {
 
 
 /**
+ * A TCP server on 127.0.0.1:`port` (0: any free one) handing each connection to `onConnection`;
+ * `close()`, and the clean-up after the test, close it and destroy the connections it still holds.
+ */
+async function listenTcp(onConnection: (s: Socket) => void, port = 0): Promise<{ server: Server; port: number; close: () => Promise<unknown> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    onConnection(s);
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  const close = () => new Promise((r) => {
+    server.close(r);
+    sockets.forEach((s) => s.destroy());
+  });
+  cleanups.push(close);
+  return { server, port: (server.address() as { port: number }).port, close };
+}
+
+/** Each Forward message that arrives on `s`, decoded, to `onMessage`, until the connection ends. */
+function eachMessage(s: Socket, onMessage: (msg: unknown[]) => void): void {
+  void (async () => {
+    for await (const m of newStreamDecoder().decodeStream(s)) onMessage(m as unknown[]);
+  })().catch(() => {
+    // hung up
+  });
+}
+
+/** The chunk id of a PackedForward message (its option `chunk`). */
+const chunkOf = (msg: unknown[]) => text((textify(msg[2]) as { chunk: string }).chunk) as string;
+/** The `log` of each entry of a PackedForward message. */
+const logsOf = (msg: unknown[]) => decodeEntries(msg[1] as Uint8Array).map((e) => String(e[1].log));
+/** Acks `msg` on `s`, as a receiver that stored it. */
+const ackOn = (s: Socket, msg: unknown[]) => s.write(encodeMessage({ ack: chunkOf(msg) }));
+
+/**
  * A scripted receiver: `onChunk(socket, chunkId, connectionIndex, entries)` decides what to do
  * with each PackedForward chunk (ack, ignore, hang up). Records every chunk id per connection.
  */
 async function rawReceiver(onChunk: (s: Socket, chunk: string, conn: number, entries: Uint8Array) => void): Promise<{ server: Server; port: number; seen: string[][] }> {
   const seen: string[][] = [];
-  const server = createServer((s) => {
+  const { server, port } = await listenTcp((s) => {
     const conn = seen.length;
     seen.push([]);
-    s.on('error', () => {});
-    void (async () => {
-      try {
-        for await (const m of newStreamDecoder().decodeStream(s)) {
-          const msg = m as unknown[];
-          const chunk = text((textify(msg[2]) as { chunk: string }).chunk) as string;
-          seen[conn]!.push(chunk);
-          onChunk(s, chunk, conn, msg[1] as Uint8Array);
-        }
-      } catch {
-        // hung up
-      }
-    })();
+    eachMessage(s, (msg) => {
+      const chunk = chunkOf(msg);
+      seen[conn]!.push(chunk);
+      onChunk(s, chunk, conn, msg[1] as Uint8Array);
+    });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(() => new Promise((r) => server.close(r)));
-  const sockets = new Set<Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  cleanups.push(() => sockets.forEach((s) => s.destroy()));
-  return { server, port: (server.address() as { port: number }).port, seen };
+  return { server, port, seen };
 }
 
 describe('ForwardClient with the sink', () => {
@@ -233,8 +254,7 @@ describe('ForwardClient failure handling', () => {
 
   it('resends when the receiver hangs up in the middle of a chunk', async () => {
     let cut = false;
-    const server = createServer((s) => {
-      s.on('error', () => {});
+    const rx = await listenTcp((s) => {
       if (!cut) {
         // read part of the first chunk, then drop the connection
         s.once('data', () => {
@@ -243,16 +263,9 @@ describe('ForwardClient failure handling', () => {
         });
         return;
       }
-      void (async () => {
-        for await (const m of newStreamDecoder().decodeStream(s)) {
-          const chunk = (textify((m as unknown[])[2]) as { chunk: string }).chunk;
-          s.write(encodeMessage({ ack: chunk }));
-        }
-      })().catch(() => {});
+      eachMessage(s, (msg) => ackOn(s, msg));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    cleanups.push(() => new Promise((r) => server.close(r)));
-    const { c } = client(`tcp://127.0.0.1:${(server.address() as { port: number }).port}`);
+    const { c } = client(`tcp://127.0.0.1:${rx.port}`);
     const disconnects: unknown[] = [];
     c.on('disconnected', (e: unknown) => disconnects.push(e));
     c.start();
@@ -262,10 +275,7 @@ describe('ForwardClient failure handling', () => {
   });
 
   it('retries a refused address with backoff (no tight loop, no unhandled error) and delivers once it listens', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
 
     const { c, logs } = client(`tcp://127.0.0.1:${port}`, { reconnect: { initialMs: 20, maxMs: 100 } });
     c.start();
@@ -285,10 +295,7 @@ describe('ForwardClient failure handling', () => {
   });
 
   it('while the receiver is starting (expectReceiver) retries every STARTING_RETRY_MS, not on the long backoff, and delivers soon after it listens', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const refused = (logs: Array<Record<string, unknown>>) => logs.filter((l) => /Forward connect failed/.test(String(l.msg))).length;
 
     // A backoff of 4–8 s after the first refusal: without expectReceiver the second attempt
@@ -317,35 +324,21 @@ describe('ForwardClient failure handling', () => {
   });
 
   it('a new receiver (expectReceiver) that closes its first connection is connected to again within STARTING_RETRY_MS, whatever the backoff grew to before it', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
-    const { c, logs } = client(`tcp://127.0.0.1:${port}`, { reconnect: { initialMs: 100, maxMs: 8000 } });
+    const port = await freePort();
+    // A backoff whose every wait, even the first (1–2 s with its jitter), is far longer than
+    // STARTING_RETRY_MS + 500: only the starting window can bring the next attempt that soon.
+    const { c, logs } = client(`tcp://127.0.0.1:${port}`, { reconnect: { initialMs: 2000, maxMs: 8000 } });
     c.start();
     const sent = c.send('t', batch(0, 3), 3);
-    // The receiver before: down for 1.5 s, refusals back off (100, 200, 400, 800 ms …).
-    await sleep(1500);
+    // The receiver before is down: refused, the client waits out its backoff.
+    await waitFor('the first refusal', () => logs.some((l) => /Forward connect failed/.test(String(l.msg))), 5000, 5);
     // The new one: like a proxy whose upstream is not up yet, it closes the first connection, then acks.
     const accepted: number[] = [];
-    const sockets = new Set<Socket>();
-    const server = createServer((s) => {
-      s.on('error', () => {});
-      sockets.add(s);
+    await listenTcp((s) => {
       accepted.push(performance.now());
       if (accepted.length === 1) return void s.destroy();
-      void (async () => {
-        for await (const m of newStreamDecoder().decodeStream(s)) {
-          const chunk = text((textify((m as unknown[])[2]) as { chunk: string }).chunk);
-          s.write(encodeMessage({ ack: chunk }));
-        }
-      })().catch(() => {});
-    });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-    cleanups.push(() => new Promise((r) => {
-      server.close(r);
-      sockets.forEach((s) => s.destroy());
-    }));
+      eachMessage(s, (msg) => ackOn(s, msg));
+    }, port);
     c.expectReceiver(30_000);
     await sent;
     expect(accepted.length).toBe(2);
@@ -355,46 +348,51 @@ describe('ForwardClient failure handling', () => {
   });
 
   it('stalledMs counts time connected with chunks unacked, and a wait between attempts only when the attempt after it fails too', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const { c, logs } = client(`tcp://127.0.0.1:${port}`, { reconnect: { initialMs: 1000, maxMs: 1000 } });
-    const refusals = () => logs.filter((l) => /ECONNREFUSED/.test(String(l.err))).length;
+    const refused = () => logs.filter((l) => /ECONNREFUSED/.test(String(l.err)));
     c.start();
     void c.send('t', batch(0, 1), 1).catch(() => {});
     c.expectReceiver(60_000);
-    await sleep(500);
+    await waitFor('two refusals', () => refused().length >= 2, 5000, 5);
     expect(c.stalledMs()).toBe(0); // refused from the start: the child's ready timeout judges that
     // A receiver that takes chunks and never acks; it closes its first connection after 600 ms.
-    const sockets = new Set<Socket>();
-    const server = createServer((s) => {
-      sockets.add(s);
-      s.on('error', () => {});
+    // When each connection was accepted and the first closed, on this process's clock (the client's too).
+    const accepted: number[] = [];
+    let firstClosedAt = 0;
+    const rx = await listenTcp((s) => {
+      accepted.push(performance.now());
       s.resume();
-      if (sockets.size === 1) setTimeout(() => s.destroy(), 600);
-    });
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-    cleanups.push(() => new Promise((r) => {
-      server.close(r);
-      sockets.forEach((s) => s.destroy());
-    }));
-    await waitFor('the second connection', () => sockets.size === 2 && c.connected, 10_000, 5);
-    // 600 ms connected; the wait before the second connection (within the 250 ms starting
-    // retry) ended in a connection, so it is not counted.
+      if (accepted.length === 1) {
+        setTimeout(() => {
+          firstClosedAt = performance.now();
+          s.destroy();
+        }, 600);
+      }
+    }, port);
+    await waitFor('the second connection', () => accepted.length === 2 && c.connected, 10_000, 5);
     const afterWait = c.stalledMs();
-    expect(afterWait).toBeGreaterThanOrEqual(550);
-    expect(afterWait).toBeLessThan(900);
+    const measuredAt = performance.now();
+    // Counted: the time the first connection was held and the time since the second was
+    // accepted. The wait between them (STARTING_RETRY_MS) ended in a connection: not counted.
+    const held = firstClosedAt - accepted[0]! + (measuredAt - accepted[1]!);
+    expect(accepted[1]! - firstClosedAt).toBeGreaterThanOrEqual(STARTING_RETRY_MS - 50);
+    expect(afterWait).toBeGreaterThanOrEqual(held - 50);
+    expect(afterWait).toBeLessThan(held + 100);
     await sleep(400);
-    expect(c.stalledMs() - afterWait).toBeGreaterThanOrEqual(350); // connected again: counted
+    // Connected again: all of the time since is counted.
+    expect(c.stalledMs() - afterWait).toBeGreaterThanOrEqual(performance.now() - measuredAt - 50);
     // It goes away for good: the waits that end in refusals are counted.
-    server.close();
-    sockets.forEach((s) => s.destroy());
+    await rx.close();
     await waitFor('disconnected', () => !c.connected, 5000, 5);
     const atLoss = c.stalledMs();
-    const before = refusals();
-    await waitFor('two refusals after the loss', () => refusals() >= before + 2, 10_000, 5);
-    expect(c.stalledMs() - atLoss).toBeGreaterThanOrEqual(500);
+    const before = refused().length;
+    await waitFor('two refusals after the loss', () => refused().length >= before + 2, 10_000, 5);
+    // From the loss to the second refusal, by the times logged with each.
+    const lostAt = Date.parse(String(logs.filter((l) => l.msg === 'Forward connection lost').at(-1)!.time));
+    const secondRefusalAt = Date.parse(String(refused()[before + 1]!.time));
+    expect(secondRefusalAt - lostAt).toBeGreaterThanOrEqual(2 * STARTING_RETRY_MS - 50);
+    expect(c.stalledMs() - atLoss).toBeGreaterThanOrEqual(secondRefusalAt - lostAt - 2);
     c.expectReceiver(60_000);
     expect(c.stalledMs()).toBe(0);
   });
@@ -429,10 +427,7 @@ describe('ForwardClient with a `warden sink` process killed and restarted', () =
 
   it('loses nothing: unacked chunks are sent again to the restarted receiver', async () => {
     expect(existsSync(bin), 'dist/warden.mjs missing: run `npm run build`').toBe(true);
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
+    const port = await freePort();
     const out = join(tmp.dir, 'out.ndjson');
 
     let sinkProc = await startProcess(port, out);
@@ -508,28 +503,17 @@ describe('ForwardClient with a receiver that refuses a chunk', () => {
   async function refusing(refuse: (log: string) => boolean): Promise<{ port: number; taken: string[]; connections: () => number }> {
     const taken: string[] = [];
     let connections = 0;
-    const server = createServer((s) => {
+    const { port } = await listenTcp((s) => {
       connections++;
-      s.on('error', () => {});
-      void (async () => {
-        for await (const m of newStreamDecoder().decodeStream(s)) {
-          const msg = m as unknown[];
-          const logs = decodeEntries(msg[1] as Uint8Array).map((e) => String(e[1].log));
-          if (logs.some(refuse)) return s.destroy();
-          taken.push(...logs);
-          s.write(encodeMessage({ ack: text((textify(msg[2]) as { chunk: string }).chunk) }));
-        }
-      })().catch(() => {});
+      eachMessage(s, (msg) => {
+        if (s.destroyed) return;
+        const logs = logsOf(msg);
+        if (logs.some(refuse)) return void s.destroy();
+        taken.push(...logs);
+        ackOn(s, msg);
+      });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    cleanups.push(() => new Promise((r) => server.close(r)));
-    const sockets = new Set<Socket>();
-    server.on('connection', (s) => {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    });
-    cleanups.push(() => sockets.forEach((s) => s.destroy()));
-    return { port: (server.address() as { port: number }).port, taken, connections: () => connections };
+    return { port, taken, connections: () => connections };
   }
 
   const records = (from: number, logs: string[]) => concatEntries(logs.map((log, i) => encodeEntry(1_795_802_400, from + i, { log })));
@@ -590,8 +574,7 @@ describe('ForwardClient with a receiver that refuses a chunk', () => {
     // Hangs up on every connection as soon as bytes arrive, 8 times, then takes everything.
     let cuts = 0;
     const taken: string[] = [];
-    const server = createServer((s) => {
-      s.on('error', () => {});
+    const rx = await listenTcp((s) => {
       if (cuts < 8) {
         s.once('data', () => {
           cuts++;
@@ -599,17 +582,12 @@ describe('ForwardClient with a receiver that refuses a chunk', () => {
         });
         return;
       }
-      void (async () => {
-        for await (const m of newStreamDecoder().decodeStream(s)) {
-          const msg = m as unknown[];
-          taken.push(...decodeEntries(msg[1] as Uint8Array).map((e) => String(e[1].log)));
-          s.write(encodeMessage({ ack: text((textify(msg[2]) as { chunk: string }).chunk) }));
-        }
-      })().catch(() => {});
+      eachMessage(s, (msg) => {
+        taken.push(...logsOf(msg));
+        ackOn(s, msg);
+      });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    cleanups.push(() => new Promise((r) => server.close(r)));
-    const { c, metrics } = client(`tcp://127.0.0.1:${(server.address() as { port: number }).port}`, { rejectLimit: 1 });
+    const { c, metrics } = client(`tcp://127.0.0.1:${rx.port}`, { rejectLimit: 1 });
     c.start();
     await c.send('t', records(0, ['only']), 1);
     expect(cuts).toBe(8);

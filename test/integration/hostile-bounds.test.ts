@@ -97,32 +97,50 @@ async function idle(port: number, n: number, localAddress: string): Promise<{ cl
   return { closed: () => closed, destroy };
 }
 
-function healthz(port: number, localAddress: string): Promise<{ status: number; ms: number }> {
+/**
+ * `/healthz` on a new connection, as the kubelet asks it (from `localAddress` when given); status
+ * -1 when no answer came within `timeoutMs`, -2 when the connection failed.
+ */
+function healthz(port: number, timeoutMs: number, localAddress?: string): Promise<{ status: number; ms: number }> {
   const t0 = Date.now();
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
+    const done = (status: number) => {
+      clearTimeout(timer);
+      resolve({ status, ms: Date.now() - t0 });
+    };
     const req = request({ host: '127.0.0.1', port, path: '/healthz', localAddress, agent: false }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - t0 }));
+      res.on('end', () => done(res.statusCode ?? 0));
     });
-    req.on('error', reject);
+    const timer = setTimeout(() => {
+      req.destroy();
+      done(-1);
+    }, timeoutMs);
+    req.on('error', () => done(-2));
     req.end();
   });
 }
 
+/** A health server on a free port that is always live and ready, closed after the test. */
+async function healthServer() {
+  const { logger } = captureLogger('debug');
+  const ok = { ok: true, reasons: [] };
+  const server = await startHealthServer('127.0.0.1:0', { live: () => ok, ready: () => ok, status: () => ({}), registry: createMetrics({ defaults: false }).registry }, logger);
+  cleanups.push(() => server.close());
+  return server;
+}
+
 describe('health server connection bounds', () => {
   it('in total and in time: the oldest idle connections make room, the rest go after the head deadline, /healthz answers at once', async () => {
-    const { logger } = captureLogger('debug');
-    const ok = { ok: true, reasons: [] };
-    const server = await startHealthServer('127.0.0.1:0', { live: () => ok, ready: () => ok, status: () => ({}), registry: createMetrics({ defaults: false }).registry }, logger);
-    cleanups.push(() => server.close());
+    const server = await healthServer();
 
     // 100 idle connections from one address: the oldest 36 are closed at once, 64 are held.
     const one = await idle(server.port, 100, '127.0.0.1');
     await waitFor('the total bound', () => one.closed() >= 100 - MAX_CONNECTIONS, 3000);
     // A probe gets in from another address and from the flood's own.
     for (const from of ['127.0.0.2', '127.0.0.1']) {
-      const probe = await healthz(server.port, from);
-      expect(probe.status).toBe(200);
+      const probe = await healthz(server.port, 5000, from);
+      expect(probe.status, `from ${from}: -1 no answer in 5 s, -2 refused`).toBe(200);
       expect(probe.ms).toBeLessThan(1000);
     }
     // The 64 that stayed never send a request: gone after the 1 s head deadline.
@@ -154,33 +172,9 @@ function socketFds(): number {
   return n;
 }
 
-/** `/healthz` on a new connection, as the kubelet asks it; status -1 when no answer came within `timeoutMs`. */
-function healthzWithin(port: number, timeoutMs: number): Promise<{ status: number; ms: number }> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    const done = (status: number) => {
-      clearTimeout(timer);
-      resolve({ status, ms: Date.now() - t0 });
-    };
-    const req = request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode ?? 0));
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      done(-1);
-    }, timeoutMs);
-    req.on('error', () => done(-2));
-    req.end();
-  });
-}
-
 describe('health server under a flood from the probe\'s own address', () => {
   it('300 idle and 100 slowloris clients reconnecting when dropped: 18 of 20 /healthz get 200 within 1 s, 64 connections at most', async () => {
-    const { logger } = captureLogger('debug');
-    const ok = { ok: true, reasons: [] };
-    const server = await startHealthServer('127.0.0.1:0', { live: () => ok, ready: () => ok, status: () => ({}), registry: createMetrics({ defaults: false }).registry }, logger);
-    cleanups.push(() => server.close());
+    const server = await healthServer();
     const before = socketFds();
     // The flood runs in its own process: this one's event loop is the server's.
     const flood = spawn(process.execPath, [FLOOD], { env: { ...process.env, PORT: String(server.port), IDLE: '300', SLOW: '100' }, stdio: ['pipe', 'pipe', 'inherit'] });
@@ -193,7 +187,7 @@ describe('health server under a flood from the probe\'s own address', () => {
     const probes: Array<{ status: number; ms: number }> = [];
     let maxSockets = 0;
     for (let i = 0; i < 20; i++) {
-      probes.push(await healthzWithin(server.port, 1000));
+      probes.push(await healthz(server.port, 1000));
       maxSockets = Math.max(maxSockets, socketFds() - before);
       await sleep(150);
     }

@@ -45,19 +45,31 @@ async function controlShippedOutsideRefused(out: string, w: { get: (p: string) =
 const warnings = (stdout: string, reason: string) =>
   logEntries(stdout).filter((l) => l.reason === reason && l.level === 'warn');
 
+/**
+ * warden over a pod directory `logs/pods/ns_pod_uid` (the input is its three levels of `*.log`) whose line
+ * `inside-1` it has shipped; then the directory is moved to `<pod>.old` and a symlink to `target`
+ * put in its place.
+ */
+async function podSwappedFor(t: { dir: string }, c: Awaited<ReturnType<typeof faultConfig>>, target: string) {
+  const pods = join(c.logs, 'pods');
+  const pod = join(pods, 'ns_pod_uid');
+  mkdirSync(join(pod, 'app'), { recursive: true });
+  writeFileSync(join(pod, 'app', '0.log'), 'inside-1\n');
+  c.inputs = [{ name: 'pods', paths: [join(pods, '*/*/*.log')], format: 'plain' }];
+  scope.running = spawnWarden(t.dir, wardenConfig(c));
+  await waitFor('the pod line', () => shipped(c.out).includes('inside-1'), 15000);
+  renameSync(pod, `${pod}.old`);
+  symlinkSync(target, pod);
+  return { w: scope.running, pod };
+}
+
+/** `n` rescan intervals of `c`: a window for what must not happen however often the tree is walked. */
+const rescans = (c: Awaited<ReturnType<typeof faultConfig>>, n: number) => sleep(n * Number(c.tail.rescan_interval_ms));
+
 describe('no escape out of tail.roots (issue 15 item 1)', () => {
   it('a shipped pod directory swapped for a symlink to outside: nothing from outside arrives, the refusal is counted and logged', async () => {
     const { t, c, outside } = await setup();
-    const pods = join(c.logs, 'pods');
-    const pod = join(pods, 'ns_pod_uid');
-    mkdirSync(join(pod, 'app'), { recursive: true });
-    writeFileSync(join(pod, 'app', '0.log'), 'inside-1\n');
-    c.inputs = [{ name: 'pods', paths: [join(pods, '*/*/*.log')], format: 'plain' }];
-    scope.running = spawnWarden(t.dir, wardenConfig(c));
-    const w = scope.running;
-    await waitFor('the pod line', () => shipped(c.out).includes('inside-1'), 15000);
-    renameSync(pod, `${pod}.old`);
-    symlinkSync(outside, pod);
+    const { w, pod } = await podSwappedFor(t, c, outside);
     // Activity on both sides: the moved file grows, and so does outside, where a new file appears.
     // Events name paths by the watched directory's old path, and a rescan walks it again through
     // the symlink: `pods/ns_pod_uid/app/<new>.log` is a path inside the roots by its string only.
@@ -68,7 +80,7 @@ describe('no escape out of tail.roots (issue 15 item 1)', () => {
       await sleep(150);
     }
     await waitFor('the moved file keeps shipping', () => shipped(c.out).includes('inside-6'), 15000);
-    await sleep(1000); // five more rescans
+    await rescans(c, 5);
     expect(leaked(c.out)).toEqual([]);
     await waitFor('the refusal counted', async () => (await refusedCount(w)) >= 1, 10000);
     const said = warnings(w.stdout(), 'outside_roots');
@@ -97,20 +109,11 @@ describe('no escape out of tail.roots (issue 15 item 1)', () => {
     mkdirSync(join(etc, 'ssl'), { recursive: true });
     writeFileSync(join(etc, 'passwd'), `${SECRET}-passwd\n`);
     writeFileSync(join(etc, 'ssl', 'openssl.cnf'), `${SECRET}-cnf\n`);
-    const pods = join(c.logs, 'pods');
-    const pod = join(pods, 'ns_pod_uid');
-    mkdirSync(join(pod, 'app'), { recursive: true });
-    writeFileSync(join(pod, 'app', '0.log'), 'inside-1\n');
-    c.inputs = [{ name: 'pods', paths: [join(pods, '*/*/*.log')], format: 'plain' }];
-    scope.running = spawnWarden(t.dir, wardenConfig(c));
-    const w = scope.running;
-    await waitFor('the pod line', () => shipped(c.out).includes('inside-1'), 15000);
-    renameSync(pod, `${pod}.old`);
-    symlinkSync(etc, pod);
+    const { w, pod } = await podSwappedFor(t, c, etc);
     await waitFor('the refusal counted', async () => (await refusedCount(w)) >= 1, 10000);
     const said = warnings(w.stdout(), 'outside_roots');
     expect(said.some((l) => l.path === pod && l.target === etc)).toBe(true);
-    await sleep(600); // three more rescans: said once, counted once
+    await rescans(c, 3); // said once, counted once
     expect(said.length).toBe(warnings(w.stdout(), 'outside_roots').length);
     expect(await refusedCount(w)).toBe(1);
     expect(leaked(c.out)).toEqual([]);

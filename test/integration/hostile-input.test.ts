@@ -5,9 +5,9 @@ import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, waitFor, logEntries, rssKb, readNdjson, sleep } from '../support/index.js';
+import { waitFor, logEntries, rssKb, readNdjson, sleep } from '../support/index.js';
 import { wardenScope, spawnWarden } from '../support/warden.js';
-import { faultConfig, wardenConfig } from '../support/faults.js';
+import { controlLog, scopedFaultConfig, wardenConfig } from '../support/faults.js';
 
 /** The last 4 KiB of a file, without reading 100 MiB each poll. */
 function tailOf(path: string): string {
@@ -40,9 +40,7 @@ const byTag = (recs: Rec[], tag: string) => recs.filter((r) => r.tag === tag);
 
 describe('hostile input into warden run', () => {
   it('garbage, NUL, invalid UTF-8, CRLF, bad docker/CRI lines, odd names, a FIFO and a symlink loop: flagged or logged, no block, control keeps flowing', async () => {
-    const t = tempDir('warden-hostile-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    const { t, c } = await scopedFaultConfig(scope, 'warden-hostile-');
     const L = c.logs;
     mkdirSync(join(L, 'docker'));
     mkdirSync(join(L, 'cri'));
@@ -82,15 +80,11 @@ describe('hostile input into warden run', () => {
     expect(spawnSync('mkfifo', [join(L, 'x.log')]).status).toBe(0);
     symlinkSync(join(L, 'b.log'), join(L, 'a.log'));
     symlinkSync(join(L, 'a.log'), join(L, 'b.log'));
-    const control = join(L, 'control.log');
-    writeFileSync(control, 'control-0\n');
+    const control = controlLog(L);
 
     scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    for (let i = 1; i <= 10; i++) {
-      await sleep(100);
-      appendFileSync(control, `control-${i}\n`);
-    }
+    await control.append(10, 100);
     const recs = await waitFor('every file shipped', () => {
       const r = readNdjson(c.out) as Rec[];
       const logs = new Set(r.map((x) => x.record.log));
@@ -135,15 +129,13 @@ describe('hostile input into warden run', () => {
     expect(metrics).toMatch(/warden_parse_errors_total\{input="docker"\} 4\b/);
     expect(metrics).toMatch(/warden_parse_errors_total\{input="cri"\} 4\b/);
     // Control: every line, in order, and warden is still up and ready.
-    expect(logs('host.control')).toEqual(Array.from({ length: 11 }, (_, i) => `control-${i}`));
+    expect(logs('host.control')).toEqual(control.lines(10));
     expect(w.proc.exitCode).toBeNull();
     expect((await w.get('/readyz')).status).toBe(200);
   }, 30000);
 
   it('a symlink loop a.log → b.log → a.log is logged once per link and counted as symlink_loop', async () => {
-    const t = tempDir('warden-hostile-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    const { t, c } = await scopedFaultConfig(scope, 'warden-hostile-');
     symlinkSync(join(c.logs, 'b.log'), join(c.logs, 'a.log'));
     symlinkSync(join(c.logs, 'a.log'), join(c.logs, 'b.log'));
     writeFileSync(join(c.logs, 'control.log'), 'control-0\n');
@@ -160,27 +152,21 @@ describe('hostile input into warden run', () => {
   }, 30000);
 
   it('a 100 MiB line without newline: shipped in max_line_bytes pieces flagged truncated, warden RSS stays under 200 MiB, other files flow', async () => {
-    const t = tempDir('warden-hostile-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    const { t, c } = await scopedFaultConfig(scope, 'warden-hostile-');
     // Throughput is not the point here: the CPU budget must not throttle reading on a busy CI box.
     (c as unknown as Record<string, unknown>).budgets = { cpu_action: 'none' };
     const HUGE = 100 * 1024 * 1024;
     const huge = join(c.logs, 'huge.log');
     const chunk = Buffer.alloc(1024 * 1024, 0x78);
     for (let i = 0; i < HUGE / chunk.length; i++) appendFileSync(huge, chunk);
-    const control = join(c.logs, 'control.log');
-    writeFileSync(control, 'control-0\n');
+    const control = controlLog(c.logs);
     scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
     const pid = w.proc.pid!;
     let peakKb = 0;
     const sample = setInterval(() => (peakKb = Math.max(peakKb, rssKb(pid) ?? 0)), 50);
     try {
-      for (let i = 1; i <= 5; i++) {
-        await sleep(100);
-        appendFileSync(control, `control-${i}\n`);
-      }
+      await control.append(5, 100);
       // The line's end arrives late; until then the last piece waits (it may yet be continued).
       await waitFor('most of the huge line in the sink', () => existsSync(c.out) && statSync(c.out).size > HUGE - 2 * 262144, 40000);
       appendFileSync(huge, '\nafter-huge\n');
@@ -197,7 +183,7 @@ describe('hostile input into warden run', () => {
     expect(pieces.every((r) => (r.record.log as string).length <= 262144)).toBe(true);
     expect(pieces.length).toBe(HUGE / 262144);
     expect(pieces.every((r) => r.record.truncated === true)).toBe(true);
-    expect(recs.filter((r) => r.tag === 'host.control').map((r) => r.record.log)).toEqual(Array.from({ length: 6 }, (_, i) => `control-${i}`));
+    expect(recs.filter((r) => r.tag === 'host.control').map((r) => r.record.log)).toEqual(control.lines(5));
     expect(peakKb).toBeGreaterThan(0);
     expect(peakKb).toBeLessThan(200 * 1024);
     console.log(`100 MiB line: warden peak RSS ${Math.round(peakKb / 1024)} MiB, ${pieces.length} pieces`);

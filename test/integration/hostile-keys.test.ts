@@ -1,20 +1,18 @@
 // Issue 15 item 5, keys: a Docker line whose attrs hold `__proto__` (or `constructor`,
 // `prototype`) through the real `warden run` → `warden sink`. fluentd takes such a record; so
 // must the sink, and it must not stop the files around it.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { logEntries, readNdjson, sleep, tempDir, waitFor } from '../support/index.js';
-import { faultConfig, wardenConfig } from '../support/faults.js';
+import { logEntries, readNdjson, waitFor } from '../support/index.js';
+import { controlLog, scopedFaultConfig, wardenConfig } from '../support/faults.js';
 import { spawnWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 
 describe('map keys that are JavaScript prototype names', () => {
   it('a Docker attrs key __proto__, constructor or prototype ships as an attribute, and every file keeps flowing', async () => {
-    const t = tempDir('warden-keys-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    const { t, c } = await scopedFaultConfig(scope, 'warden-keys-');
     mkdirSync(join(c.logs, 'docker'));
     c.inputs = [
       { name: 'host', paths: [join(c.logs, '*.log')], format: 'plain' },
@@ -31,15 +29,11 @@ describe('map keys that are JavaScript prototype names', () => {
         line('after'),
       ].join('\n') + '\n',
     );
-    const control = join(c.logs, 'control.log');
-    writeFileSync(control, 'control-0\n');
+    const control = controlLog(c.logs);
 
     scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    for (let i = 1; i <= 5; i++) {
-      await sleep(100);
-      appendFileSync(control, `control-${i}\n`);
-    }
+    await control.append(5, 100);
     const recs = await waitFor('the docker file and the control file shipped', () => {
       const r = readNdjson(c.out);
       const logs = new Set(r.map((x) => x.record.log));
@@ -52,7 +46,7 @@ describe('map keys that are JavaScript prototype names', () => {
     expect(Object.getOwnPropertyDescriptor(proto, '__proto__')?.value).toBe('p');
     expect(docker[2]!.record.attrs).toEqual({ constructor: 'c', prototype: 't' });
     expect(docker.every((r) => r.record.parse_error === undefined)).toBe(true);
-    expect(recs.filter((r) => r.tag === 'host.control').map((r) => r.record.log)).toEqual(Array.from({ length: 6 }, (_, i) => `control-${i}`));
+    expect(recs.filter((r) => r.tag === 'host.control').map((r) => r.record.log)).toEqual(control.lines(5));
     // One connection all along: the sink never refused a chunk.
     expect(logEntries(w.stdout()).filter((l) => /malformed input|Forward connection lost/.test(String(l.msg)))).toEqual([]);
     expect((await w.get('/readyz')).status).toBe(200);

@@ -98,7 +98,7 @@ describe('loss: many files deleted and re-created (in-memory acking sender)', ()
     expect(lines.filter((l) => l.includes('gave up')).length).toBeLessThan(10);
   }, 120_000);
 
-  it('files found, then deleted and re-created before they were opened (inode reused): the first generation counted as lost, the second read whole', async () => {
+  it('files found, then deleted and re-created before they were opened (inode reused): the first generation counted as lost, the second read whole', async (ctx) => {
     const { p, sender, metrics } = await startPipeline({
       inputs: [{ name: 'host', paths: [join(tree.logDir, '*.log')], format: 'plain' }],
       tail: { rescan_interval_ms: 100 },
@@ -120,6 +120,9 @@ describe('loss: many files deleted and re-created (in-memory acking sender)', ()
       writeFileSync(names[i]!, `gen2-${i}\n`);
     }
     const reused = names.filter((n, i) => statSync(n).ino === inodes[i]).length;
+    // What the test is about: a re-created file at the inode of the one found. A file system that
+    // never hands a freed inode out again (tmpfs) does not make that case.
+    if (reused === 0) ctx.skip(`no re-created file got its predecessor's inode on this file system (${tree.logDir})`);
     p.resume();
     const want = new Set(Array.from({ length: N }, (_, i) => `gen2-${i}`));
     await waitFor('every line of the second generation', () => sender.logs().filter((l) => want.has(l)).length === N, 30_000);

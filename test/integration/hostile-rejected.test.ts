@@ -7,8 +7,8 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeEntry } from '../../agent/forward/protocol.js';
-import { fixture, logEntries, readNdjson, sleep, tempDir, waitFor } from '../support/index.js';
-import { faultConfig, wardenConfig } from '../support/faults.js';
+import { fixture, logEntries, readNdjson, sleep, waitFor } from '../support/index.js';
+import { controlLog, scopedFaultConfig, wardenConfig } from '../support/faults.js';
 import { spawnWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
@@ -17,9 +17,7 @@ const metric = (body: string, name: string) => Number(new RegExp(`^${name.replac
 
 describe('a record the receiver keeps refusing', () => {
   it('is given up after forward.reject_limit refusals, counted and logged with its file and offsets; the rest of its chunk and every other file go on', async () => {
-    const t = tempDir('warden-rejected-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    const { t, c } = await scopedFaultConfig(scope, 'warden-rejected-');
     const out = join(t.dir, 'taken.ndjson');
     c.child = {
       ...c.child,
@@ -30,19 +28,15 @@ describe('a record the receiver keeps refusing', () => {
     const lines = ['before-1', 'before-2', 'before-3', 'REFUSE-ME: fluentd cannot read this one', 'after-1', 'after-2', 'after-3'];
     writeFileSync(poisoned, lines.map((l) => `${l}\n`).join(''));
     const size = Buffer.byteLength(readFileSync(poisoned));
-    const control = join(c.logs, 'control.log');
-    writeFileSync(control, 'control-0\n');
+    const control = controlLog(c.logs);
 
     scope.running = spawnWarden(t.dir, wardenConfig(c));
     const w = scope.running;
-    for (let i = 1; i <= 10; i++) {
-      await sleep(200);
-      appendFileSync(control, `control-${i}\n`);
-    }
+    await control.append(10, 200);
     const logsOf = (tag: string) => readNdjson(out).filter((r) => r.tag === tag).map((r) => r.record.log as string);
     await waitFor('every line but the refused one', () => logsOf('host.d').length === 6 && logsOf('host.control').includes('control-10'), 20_000);
     expect(logsOf('host.d').sort()).toEqual(lines.filter((l) => !l.startsWith('REFUSE-ME')).sort());
-    expect(logsOf('host.control').sort()).toEqual(Array.from({ length: 11 }, (_, i) => `control-${i}`).sort());
+    expect(logsOf('host.control').sort()).toEqual(control.lines(10).sort());
 
     const body = (await w.get('/metrics')).body;
     // Counted as the refused entry's encoded bytes: [EventTime, {log, host}].
@@ -64,9 +58,7 @@ describe('a record the receiver keeps refusing', () => {
 
 describe('a child killed in the middle of chunks', () => {
   it('is not refusing them: warden sink killed -9 six times while lines are written loses none, gives up none', async () => {
-    const t = tempDir('warden-rejected-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    const { t, c } = await scopedFaultConfig(scope, 'warden-rejected-');
     c.forward = { ...c.forward, reject_limit: 1, batch_max_records: 50 };
     c.child = { ...c.child, restart: { backoff_initial_ms: 50, backoff_max_ms: 200, stable_after_s: 1 } };
     const file = join(c.logs, 'busy.log');

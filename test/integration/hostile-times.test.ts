@@ -4,17 +4,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readNdjson, tempDir, waitFor } from '../support/index.js';
-import { faultConfig, wardenConfig } from '../support/faults.js';
+import { readNdjson, waitFor } from '../support/index.js';
+import { scopedFaultConfig, wardenConfig } from '../support/faults.js';
 import { spawnWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
 
 describe('record times outside the EventTime range', () => {
   it('docker, CRI and host lines dated before 1970 or after 2106 arrive with the read time and time_out_of_range; the edges and ordinary times are kept', async () => {
-    const t = tempDir('warden-times-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    const { t, c } = await scopedFaultConfig(scope, 'warden-times-');
     for (const d of ['docker', 'cri']) mkdirSync(join(c.logs, d));
     c.inputs = [
       { name: 'host', paths: [join(c.logs, '*.log')], format: 'plain' },

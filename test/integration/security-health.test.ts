@@ -7,9 +7,9 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WARDEN, tempDir, waitFor, readNdjson } from '../support/index.js';
+import { WARDEN, waitFor, readNdjson } from '../support/index.js';
 import { wardenScope, spawnWarden } from '../support/warden.js';
-import { faultConfig, wardenConfig } from '../support/faults.js';
+import { scopedFaultConfig, wardenConfig } from '../support/faults.js';
 
 const scope = wardenScope();
 
@@ -40,9 +40,7 @@ const CANARY = 'canary-env-9f1c2e7d55';
 const TOKEN = 'ECHO-TOKEN-71b3';
 
 async function startPlain(sharedKey = SHARED_KEY) {
-  const t = tempDir('warden-sec-');
-  scope.cleanup = t.cleanup;
-  const c = await faultConfig(t.dir, { sharedKey });
+  const { t, c } = await scopedFaultConfig(scope, 'warden-sec-', { sharedKey });
   writeFileSync(join(c.logs, 'app.log'), 'hello\n');
   scope.running = spawnWarden(t.dir, wardenConfig(c), { env: { WARDEN_TEST_CANARY: CANARY } });
   const w = scope.running;
@@ -131,9 +129,7 @@ describe('secrets', () => {
 
 describe('warden\'s log escapes control characters', () => {
   it('a file name with ESC[31m and a newline, and child output with ESC, CR and NUL: every stdout line is one JSON object, no raw ESC or CR', async () => {
-    const t = tempDir('warden-sec-');
-    scope.cleanup = t.cleanup;
-    const c = await faultConfig(t.dir);
+    const { t, c } = await scopedFaultConfig(scope, 'warden-sec-');
     const evil = join(c.logs, 'evil\x1b[31m\nname\r.log');
     // A FIFO: warden logs its path in a warning (it is never opened).
     expect(spawnSync('mkfifo', [evil]).status).toBe(0);

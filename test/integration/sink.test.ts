@@ -21,7 +21,7 @@ import {
   textify,
 } from '../../agent/forward/protocol.js';
 import { formatTime, startSink, type Sink } from '../../agent/forward/sink.js';
-import { skipNote } from '../support/index.js';
+import { skipNote, waitFor } from '../support/index.js';
 
 let dir: string;
 let sink: Sink | null = null;
@@ -222,10 +222,13 @@ describe('sink with an output that fails', () => {
     const logger = (await import('pino')).default({ level: 'info' }, { write: (s: string) => logs.push(s) });
     // Every write to /dev/full fails with ENOSPC.
     sink = await startSink({ listen: 'tcp://127.0.0.1:0', out: '/dev/full', sharedKey: null, logger });
+    const errorsLogged = () => logs.filter((l) => JSON.parse(l).level === 50).length;
     for (let conn = 0; conn < 2; conn++) {
       const peer = await Peer.open(sink.address);
       peer.send(encodeMessage(['t', 1, { n: 1 }, { chunk: 'a' }]));
       peer.send(encodePackedForward('t', encodeEntry(1, 0, { n: 2 }), 1, 'b'));
+      // The write failed (logged); then a while for a close or an ack that must not follow it.
+      await waitFor(`the write of connection ${conn} failed`, () => errorsLogged() === conn + 1, 10_000);
       await new Promise((r) => setTimeout(r, 500));
       expect(peer.replies).toEqual([]);
       expect(peer.closed, `connection ${conn}`).toBe(false);

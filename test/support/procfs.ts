@@ -44,6 +44,15 @@ export function alive(pid: number): boolean {
   return st !== null && st.state !== 'Z';
 }
 
+/** SIGKILL of `pid` when it still exists; nothing when it is gone already (the usual clean-up of a test). */
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
 /** True while any process of the group `pgid` exists, zombies included. */
 export function groupAlive(pgid: number): boolean {
   try {

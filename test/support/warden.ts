@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { afterEach } from 'vitest';
 import { WARDEN } from './fixtures.js';
 import { childrenOf } from './procfs.js';
+import { sleep } from './wait.js';
 
 
 export interface RunningWarden {
@@ -116,4 +117,9 @@ export function spawnWarden(
 /** `spawnWarden` with extra environment, for tests that await their start. */
 export async function startWarden(dir: string, config: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<RunningWarden & { stdout: () => string }> {
   return spawnWarden(dir, config, { env: extraEnv });
+}
+
+/** How `w` exited, or null when it still runs `ms` after the call: the wait for an exit the test caused (SIGTERM, a fatal error), bounded. */
+export function exitWithin(w: Pick<RunningWarden, 'exited'>, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | null> {
+  return Promise.race([w.exited, sleep(ms).then(() => null)]);
 }

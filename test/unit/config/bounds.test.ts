@@ -10,16 +10,7 @@ import { CONFIG_MAX_BYTES, ConfigError, loadConfig, parseConfigText } from '../.
 import { splitListen } from '../../../agent/health/server.js';
 import { parseForwardTo } from '../../../agent/forward/protocol.js';
 
-function errorsOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.errors;
-    throw err;
-  }
-  throw new Error('expected the config to be refused');
-}
-const errorsOfText = (text: string) => errorsOf(() => parseConfigText(text, 'test.yaml', {}));
+import { configErrors as errorsOf, configTextErrors as errorsOfText } from '../../support/config.js';
 
 let dir = '';
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'warden-cfg-'))));

@@ -4,16 +4,8 @@ import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, expandEnv, loadConfig, parseConfigText, suggest } from '../../../config/load.js';
 import { describeKeys } from '../../../config/schema.js';
+import { configTextErrors as errorsOf } from '../../support/config.js';
 
-function errorsOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    parseConfigText(text, 'test.yaml', env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.errors;
-    throw err;
-  }
-  throw new Error('expected the config to be refused');
-}
 
 describe('config loading', () => {
   it('applies every default to an empty file', () => {

@@ -3,19 +3,13 @@
 // errors, the log or /status: YAML errors name the file, the line and column and the kind of
 // problem; an unknown key's value is shown by its kind, and a key that is no key name not at all.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../../../config/load.js';
+import { parseConfigText } from '../../../config/load.js';
+import { configTextErrors } from '../../support/config.js';
 
 const MARK = 'hunter2';
 
-function errorsOf(text: string): string[] {
-  try {
-    parseConfigText(text, 'mistake.yaml', {});
-  } catch (err) {
-    if (err instanceof ConfigError) return err.errors;
-    throw err;
-  }
-  throw new Error('expected the config to be refused');
-}
+/** The errors of `text` read as `mistake.yaml`, the name each message must give the file by. */
+const errorsOf = (text: string) => configTextErrors(text, {}, 'mistake.yaml');
 
 let warnings: string[] = [];
 const onWarning = (w: Error) => warnings.push(w.message);

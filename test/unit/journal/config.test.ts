@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText } from '../../../config/load.js';
-
-function errorsOf(text: string): string[] {
-  try {
-    parseConfigText(text, 'test.yaml', {});
-  } catch (err) {
-    if (err instanceof ConfigError) return err.errors;
-    throw err;
-  }
-  throw new Error('expected the config to be refused');
-}
+import { parseConfigText } from '../../../config/load.js';
+import { configTextErrors as errorsOf } from '../../support/config.js';
 
 describe('journald inputs in the config', () => {
   it('are split from the file inputs', () => {
