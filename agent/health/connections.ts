@@ -45,8 +45,11 @@ export function boundConnections(server: Server, now: () => number = Date.now): 
     c.state = state;
     c.since = now();
     if (c.timer) clearTimeout(c.timer);
-    c.timer = setTimeout(() => c.socket.destroy(), state === 'head' ? HEAD_DEADLINE_MS : RESPONSE_DEADLINE_MS);
-    c.timer.unref();
+    // Judged after the loop's poll phase (setImmediate), not in the timers phase: after a stall of
+    // the event loop past the deadline (a GC pause, a CPU-throttled pod), the timer runs before the
+    // bytes that arrived meanwhile are read, and would end a probe that sent its head in time.
+    const timer = setTimeout(() => setImmediate(() => c.timer === timer && c.socket.destroy()), state === 'head' ? HEAD_DEADLINE_MS : RESPONSE_DEADLINE_MS);
+    c.timer = timer.unref();
   };
 
   server.on('connection', (socket: Socket) => {
