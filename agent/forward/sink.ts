@@ -59,7 +59,9 @@ export async function startSink(opts: SinkOptions): Promise<Sink> {
   const logger = opts.logger ?? pino({ enabled: false });
   const addr = parseForwardTo(opts.listen);
   const hostname = opts.hostname ?? `sink@${osHostname()}`;
-  const out = opts.countOnly ? null : openOutput(opts.out);
+  const out = opts.countOnly
+    ? null
+    : openOutput(opts.out, (bytes) => logger.warn({ out: opts.out, bytes }, 'the output ended in an unfinished line (a sink stopped in the middle of a write); cut, its records were not acked and come again'));
   const stats: SinkStats = { records: 0, chunks: 0, connections: 0, authFailures: 0 };
   const sockets = new Set<Socket>();
   const busy = new Set<Promise<void>>();
