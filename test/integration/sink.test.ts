@@ -171,6 +171,21 @@ describe('sink modes', () => {
     expect(readFileSync(whole, 'utf8')).toBe('{"old":1}\n');
   });
 
+  it('closes the connection on CompressedPackedForward entries that gunzip past the message bound, writing and acking none', async () => {
+    const out = join(dir, 'out.ndjson');
+    sink = await startSink({ listen: 'tcp://127.0.0.1:0', out, sharedKey: null, maxMessageBytes: 1024 * 1024 });
+    const peer = await Peer.open(sink.address);
+    // 2,000 records of 1 KiB each: 2 MiB of entries, a few KiB as gzip.
+    const entries = concatEntries(Array.from({ length: 2000 }, (_, i) => encodeEntry(1_800_000_000 + i, 0, { log: 'x'.repeat(1024) })));
+    const gz = gzipSync(entries);
+    expect(gz.byteLength).toBeLessThan(64 * 1024);
+    peer.send(encodeMessage(['big', gz, { chunk: 'z1', compressed: 'gzip', size: 2000 }]));
+    await peer.until(() => peer.closed);
+    expect(peer.replies).toEqual([]);
+    expect(sink.stats().records).toBe(0);
+    expect(existsSync(out) ? readFileSync(out, 'utf8') : '').toBe('');
+  });
+
   it('refuses to start when the output cannot be created, naming it', async () => {
     const blocker = join(dir, 'a-file');
     execFileSync('touch', [blocker]);
