@@ -1,6 +1,7 @@
 // msgpack as Forward uses it: the EventTime extension (type 0) and the encoders and decoders that
 // know it. Encoders and decoders keep buffers and state between calls: each user makes its own.
 import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
+import { EVENT_TIME_MAX_SEC, fitsEventTime } from '../parse/time.js';
 import { ForwardProtocolError } from './errors.js';
 
 /** Forward's EventTime: msgpack ext type 0, 8 bytes — uint32 BE seconds, uint32 BE nanoseconds. */
@@ -21,11 +22,11 @@ export const EVENT_TIME_EXT = 0;
 /**
  * Throws a RangeError for a time an EventTime cannot hold: seconds are uint32 (1970 to
  * 2106-02-07T06:28:15Z), and `>>> 0` would silently send year 2200 as 2063. The parsers keep
- * record times in range (agent/parse/time.ts fitsEventTime); this is the last line.
+ * record times in range by the same rule (agent/parse/time.ts fitsEventTime); this is the last line.
  */
 export function checkEventTime(sec: number, nsec: number): void {
-  if (!(sec >= 0 && sec <= 0xffff_ffff && nsec >= 0 && nsec < 1e9)) {
-    throw new RangeError(`an EventTime holds seconds 0..4294967295 and nanoseconds 0..999999999 (got ${sec}, ${nsec})`);
+  if (!(fitsEventTime(sec) && nsec >= 0 && nsec < 1e9)) {
+    throw new RangeError(`an EventTime holds seconds 0..${EVENT_TIME_MAX_SEC} and nanoseconds 0..999999999 (got ${sec}, ${nsec})`);
   }
 }
 

@@ -45,7 +45,7 @@ export function encodePackedForward(
   const tagLen = Buffer.byteLength(tag);
   const idLen = Buffer.byteLength(chunkId);
   const n = entries.byteLength;
-  const size = 1 + headSize(STR, tagLen) + tagLen + headSize(BIN, n) + n + 1 + 5 + headSize(UINT, count) + 6 + headSize(STR, idLen) + idLen;
+  const size = entriesAt(tagLen, n) + n + 1 + 5 + headSize(UINT, count) + 6 + headSize(STR, idLen) + idLen;
   const out = alloc(size);
   let p = 0;
   out[p++] = 0x93; // fixarray of 3
@@ -63,7 +63,11 @@ export function encodePackedForward(
 
 /** Where encodePackedForward puts the entries of `tag`: the offset of their first byte in the frame. */
 export function packedEntriesOffset(tag: string, entriesLength: number): number {
-  const tagLen = Buffer.byteLength(tag);
+  return entriesAt(Buffer.byteLength(tag), entriesLength);
+}
+
+/** The size of `[tag, bin(entries)` before the entries: fixarray 3, the tag as str, the bin header. */
+function entriesAt(tagLen: number, entriesLength: number): number {
   return 1 + headSize(STR, tagLen) + tagLen + headSize(BIN, entriesLength);
 }
 

@@ -16,6 +16,8 @@ export interface MessageContext {
   out: Output | null;
   lines: NdjsonLines;
   stats: { records: number; chunks: number };
+  /** The largest message taken, and the largest its entries may grow to once gunzipped. */
+  maxMessageBytes: number;
 }
 
 /** A mode's records read: the message's option (unchecked) and how many records it held. */
@@ -35,7 +37,7 @@ export async function handleMessage(msg: unknown, ctx: MessageContext): Promise<
   let read: Read;
   if (second instanceof EventTime || typeof second === 'number') read = messageMode(msg, tag, second, lines, ctx.lines);
   else if (Array.isArray(second)) read = forwardMode(msg, tag, second, lines, ctx.lines);
-  else if (second instanceof Uint8Array) read = await packedForward(msg, tag, second, lines, ctx.lines);
+  else if (second instanceof Uint8Array) read = await packedForward(msg, tag, second, lines, ctx);
   else throw new ForwardProtocolError(`tag ${JSON.stringify(tag)}: second element must be time, entries array or bin (got ${describe(second)})`);
   checkOption(read.option);
 
@@ -68,18 +70,18 @@ function forwardMode(msg: unknown[], tag: string, entries: unknown[], lines: str
 }
 
 /** (Compressed)PackedForward: `[tag, bin|str(entries), option?]` (str arrives as bytes too). */
-async function packedForward(msg: unknown[], tag: string, packed: Uint8Array, lines: string[] | null, ndjson: NdjsonLines): Promise<Read> {
+async function packedForward(msg: unknown[], tag: string, packed: Uint8Array, lines: string[] | null, ctx: MessageContext): Promise<Read> {
   if (msg.length > 3) throw new ForwardProtocolError(`PackedForward: expected [tag, entries, option?] (got array(${msg.length}))`);
   const option = textify(msg[2]);
   checkOption(option);
-  const bin = await uncompressed(packed, (option as { compressed?: unknown } | undefined)?.compressed);
+  const bin = await uncompressed(packed, (option as { compressed?: unknown } | undefined)?.compressed, ctx.maxMessageBytes);
   // Count-only: walk the entries without building them.
   if (lines === null) return { option, count: countPackedEntries(bin) };
   let count = 0;
   try {
     for (const e of unpackMulti(bin)) {
       const [t, r] = checkEntry(e, count);
-      lines.push(ndjson.line(tag, t, r));
+      lines.push(ctx.lines.line(tag, t, r));
       count++;
     }
   } catch (err) {
@@ -89,13 +91,20 @@ async function packedForward(msg: unknown[], tag: string, packed: Uint8Array, li
   return { option, count };
 }
 
-/** The entries stream as sent (`compressed` absent or "text") or gunzipped ("gzip"). */
-async function uncompressed(bin: Uint8Array, compressed: unknown): Promise<Uint8Array> {
+/**
+ * The entries stream as sent (`compressed` absent or "text") or gunzipped ("gzip"), at most
+ * `maxBytes` once gunzipped: a few KiB of gzip can stand for gigabytes, and the framer's bound
+ * holds only for the bytes as sent.
+ */
+async function uncompressed(bin: Uint8Array, compressed: unknown, maxBytes: number): Promise<Uint8Array> {
   if (compressed === undefined || compressed === 'text') return bin;
   if (compressed !== 'gzip') throw new ForwardProtocolError(`option compressed: expected "gzip" or "text" (got ${describe(compressed)})`);
   try {
-    return await gunzip(bin); // several concatenated gzip members are read as one stream
+    return await gunzip(bin, { maxOutputLength: maxBytes }); // several concatenated gzip members are read as one stream
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ForwardProtocolError(`CompressedPackedForward: entries larger than ${maxBytes} bytes once gunzipped`);
+    }
     throw new ForwardProtocolError(`CompressedPackedForward: bad gzip data (${(err as Error).message})`);
   }
 }

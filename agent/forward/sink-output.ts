@@ -1,5 +1,5 @@
 // Where the sink's NDJSON goes (a file opened for append, stdout) and how a record becomes a line.
-import { accessSync, constants as fsConstants, createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, createWriteStream, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { timeParts } from './decode.js';
 import { SinkOutputError } from './errors.js';
@@ -48,7 +48,13 @@ export class NdjsonLines {
   }
 }
 
-export function openOutput(path: string): Output {
+/**
+ * `path` is `-` (stdout) or a file to append to. A regular file that ends in an unfinished line
+ * (a sink killed in the middle of a write) has that line cut first, `onCut` told its bytes: it was
+ * never acked, so the sender sends its records again, and the first line appended here would
+ * otherwise be glued to it, an acked record no NDJSON reader could parse.
+ */
+export function openOutput(path: string, onCut?: (bytes: number) => void): Output {
   if (path === '-') {
     return {
       write: (text) => new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(new SinkOutputError(`sink output stdout: ${err.message}`)) : resolve()))),
@@ -63,6 +69,8 @@ export function openOutput(path: string): Output {
   } catch (err) {
     throw new Error(`sink output ${path}: not writable (${(err as Error).message})`);
   }
+  const cut = cutUnfinishedLine(path);
+  if (cut > 0) onCut?.(cut);
   const stream: WriteStream = createWriteStream(path, { flags: 'a' });
   let failed: Error | null = null;
   stream.on('error', (err) => {
@@ -76,4 +84,41 @@ export function openOutput(path: string): Output {
       }),
     close: () => new Promise((resolve) => (failed ? resolve() : stream.end(() => resolve()))),
   };
+}
+
+/** Cuts what follows the last newline of a regular file; returns the bytes cut (0 for anything else). */
+function cutUnfinishedLine(path: string): number {
+  let fd: number;
+  try {
+    // O_NONBLOCK: opening a FIFO or a device must not wait; only a regular file is read and cut.
+    fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
+  } catch {
+    return 0; // missing (the stream creates it) or not openable read-write: the stream reports what matters
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size === 0) return 0;
+    const block = Buffer.allocUnsafe(Math.min(64 * 1024, st.size));
+    let end = st.size;
+    while (end > 0) {
+      const from = Math.max(0, end - block.length);
+      const want = end - from;
+      for (let n = 0; n < want; ) {
+        const got = readSync(fd, block, n, want - n, from + n);
+        if (got === 0) return 0; // shrunk meanwhile: not the sink's own file, left alone
+        n += got;
+      }
+      const nl = block.lastIndexOf(0x0a, want - 1);
+      if (nl >= 0) {
+        end = from + nl + 1;
+        break;
+      }
+      end = from;
+    }
+    if (end === st.size) return 0;
+    ftruncateSync(fd, end);
+    return st.size - end;
+  } finally {
+    closeSync(fd);
+  }
 }

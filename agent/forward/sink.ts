@@ -17,7 +17,7 @@ import { heloMessage, newNonce, parsePing, pongMessage, sharedKeyDigest } from '
 import { handleMessage, type MessageContext } from './sink-message.js';
 import { NdjsonLines, openOutput } from './sink-output.js';
 import { unpack } from './unpack.js';
-import { readMessages } from './walk.js';
+import { MAX_MESSAGE_BYTES, readMessages } from './walk.js';
 
 export { formatTime } from './sink-output.js';
 
@@ -33,6 +33,8 @@ export interface SinkOptions {
   /** The hostname sent in PONG. */
   hostname?: string;
   logger?: Logger;
+  /** The largest message taken, as sent and, for CompressedPackedForward, once gunzipped (default MAX_MESSAGE_BYTES). */
+  maxMessageBytes?: number;
 }
 
 export interface SinkStats {
@@ -59,7 +61,10 @@ export async function startSink(opts: SinkOptions): Promise<Sink> {
   const logger = opts.logger ?? pino({ enabled: false });
   const addr = parseForwardTo(opts.listen);
   const hostname = opts.hostname ?? `sink@${osHostname()}`;
-  const out = opts.countOnly ? null : openOutput(opts.out);
+  const maxMessageBytes = opts.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+  const out = opts.countOnly
+    ? null
+    : openOutput(opts.out, (bytes) => logger.warn({ out: opts.out, bytes }, 'the output ended in an unfinished line (a sink stopped in the middle of a write); cut, its records were not acked and come again'));
   const stats: SinkStats = { records: 0, chunks: 0, connections: 0, authFailures: 0 };
   const sockets = new Set<Socket>();
   const busy = new Set<Promise<void>>();
@@ -67,7 +72,7 @@ export async function startSink(opts: SinkOptions): Promise<Sink> {
   const server = createServer((socket) => {
     stats.connections++;
     sockets.add(socket);
-    const done = serveConnection(socket, { out, stats, sharedKey: opts.sharedKey, hostname, logger, lines: new NdjsonLines(), encoder: newEncoder() })
+    const done = serveConnection(socket, { out, stats, sharedKey: opts.sharedKey, hostname, logger, lines: new NdjsonLines(), encoder: newEncoder(), maxMessageBytes })
       .catch((err) => logger.error({ err: String(err) }, 'sink connection failed'))
       .finally(() => {
         sockets.delete(socket);
@@ -128,7 +133,7 @@ async function serveConnection(socket: Socket, ctx: ConnectionContext): Promise<
   let outputFailed = false;
   if (nonce) socket.write(encodeMessage(heloMessage(nonce)));
   try {
-    for await (const msg of readMessages(socket, (m) => unpack(m, { rawStrings: true }))) {
+    for await (const msg of readMessages(socket, (m) => unpack(m, { rawStrings: true }), ctx.maxMessageBytes)) {
       if (!authenticated) {
         const ping = parsePing(msg);
         const expected = sharedKeyDigest(ping.salt, ping.hostname, nonce!, ctx.sharedKey!);

@@ -84,7 +84,6 @@ class Reader {
     this.buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   }
 
-  // Long by design: one case per msgpack type byte, as the format's table lists them.
   value(depth: number, key = false): unknown {
     if (depth > MAX_DEPTH) throw new ForwardProtocolError(`msgpack nested deeper than ${MAX_DEPTH} levels at offset ${this.pos}`);
     const at = this.pos;
@@ -94,6 +93,16 @@ class Reader {
     if (t <= 0x8f) return this.map(t & 0x0f, depth);
     if (t <= 0x9f) return this.array(t & 0x0f, depth);
     if (t <= 0xbf) return this.str(t & 0x1f, key);
+    // Each family's type bytes run in the order of the width of its value or length field: 1, 2,
+    // then 4 bytes (array and map: 2, then 4); fixext's payload is 1, 2, 4, 8 or 16 bytes.
+    if (t >= 0xcc && t <= 0xce) return this.uint(t - 0xcc);
+    if (t >= 0xd0 && t <= 0xd2) return this.int(t - 0xd0);
+    if (t >= 0xc4 && t <= 0xc6) return this.bytes(this.uint(t - 0xc4));
+    if (t >= 0xc7 && t <= 0xc9) return this.ext(this.uint(t - 0xc7));
+    if (t >= 0xd4 && t <= 0xd8) return this.ext(1 << (t - 0xd4));
+    if (t >= 0xd9 && t <= 0xdb) return this.str(this.uint(t - 0xd9), key);
+    if (t === 0xdc || t === 0xdd) return this.array(this.uint(t - 0xdb), depth);
+    if (t === 0xde || t === 0xdf) return this.map(this.uint(t - 0xdd), depth);
     switch (t) {
       case 0xc0:
         return null;
@@ -101,66 +110,14 @@ class Reader {
         return false;
       case 0xc3:
         return true;
-      case 0xc4:
-        return this.bytes(this.u8());
-      case 0xc5:
-        return this.bytes(this.u16());
-      case 0xc6:
-        return this.bytes(this.u32());
-      case 0xc7:
-        return this.ext(this.u8());
-      case 0xc8:
-        return this.ext(this.u16());
-      case 0xc9:
-        return this.ext(this.u32());
       case 0xca:
         return this.view.getFloat32(this.take(4));
       case 0xcb:
         return this.view.getFloat64(this.take(8));
-      case 0xcc:
-        return this.u8();
-      case 0xcd:
-        return this.u16();
-      case 0xce:
-        return this.u32();
-      case 0xcf: {
-        const p = this.take(8);
-        return this.view.getUint32(p) * 0x1_0000_0000 + this.view.getUint32(p + 4);
-      }
-      case 0xd0:
-        return this.view.getInt8(this.take(1));
-      case 0xd1:
-        return this.view.getInt16(this.take(2));
-      case 0xd2:
-        return this.view.getInt32(this.take(4));
-      case 0xd3: {
-        const p = this.take(8);
-        return this.view.getInt32(p) * 0x1_0000_0000 + this.view.getUint32(p + 4);
-      }
-      case 0xd4:
-        return this.ext(1);
-      case 0xd5:
-        return this.ext(2);
-      case 0xd6:
-        return this.ext(4);
-      case 0xd7:
-        return this.ext(8);
-      case 0xd8:
-        return this.ext(16);
-      case 0xd9:
-        return this.str(this.u8(), key);
-      case 0xda:
-        return this.str(this.u16(), key);
-      case 0xdb:
-        return this.str(this.u32(), key);
-      case 0xdc:
-        return this.array(this.u16(), depth);
-      case 0xdd:
-        return this.array(this.u32(), depth);
-      case 0xde:
-        return this.map(this.u16(), depth);
-      case 0xdf:
-        return this.map(this.u32(), depth);
+      case 0xcf:
+        return this.int64(false);
+      case 0xd3:
+        return this.int64(true);
       default: // 0xc1: never used
         throw new ForwardProtocolError(`msgpack type byte 0x${t.toString(16)} at offset ${at} is never used`);
     }
@@ -203,6 +160,22 @@ class Reader {
     if (type !== EVENT_TIME_EXT) return new ExtData(type, data);
     if (n !== 8) throw new ForwardProtocolError(`EventTime ext must be 8 bytes (got ${n})`);
     return new EventTime(this.view.getUint32(p), this.view.getUint32(p + 4));
+  }
+
+  /** A big-endian unsigned int of 1, 2 or 4 bytes (`width` 0, 1 or 2): a uint value or a length field. */
+  private uint(width: number): number {
+    return width === 0 ? this.u8() : width === 1 ? this.u16() : this.u32();
+  }
+
+  /** A big-endian signed int of 1, 2 or 4 bytes (`width` 0, 1 or 2). */
+  private int(width: number): number {
+    return width === 0 ? this.view.getInt8(this.take(1)) : width === 1 ? this.view.getInt16(this.take(2)) : this.view.getInt32(this.take(4));
+  }
+
+  /** A 64-bit int as the nearest number (exact up to 2^53, as @msgpack/msgpack reads it). */
+  private int64(signed: boolean): number {
+    const p = this.take(8);
+    return (signed ? this.view.getInt32(p) : this.view.getUint32(p)) * 0x1_0000_0000 + this.view.getUint32(p + 4);
   }
 
   private u8(): number {

@@ -1,7 +1,7 @@
 // The built-in Forward receiver, driven with raw bytes from real sockets on loopback, and the
 // `warden sink` command as a real process (dist/warden.mjs: run `npm run build` first).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +145,45 @@ describe('sink modes', () => {
     peer.send(encodeMessage(['t', 1, { n: 1 }, { chunk: 'a' }]));
     await peer.until(() => peer.replies.length === 1);
     expect(lines(out)).toEqual([{ old: 1 }, { tag: 't', time: '1970-01-01T00:00:01.000000000Z', record: { n: 1 } }]);
+  });
+
+  it('cuts an unfinished last line (a sink killed in the middle of a write) before appending, so the next record is a line of its own', async () => {
+    const out = join(dir, 'out.ndjson');
+    // A whole line, then the first bytes of one whose write was cut short, longer than one read block.
+    writeFileSync(out, `{"old":1}\n{"tag":"t","time":"1970-01-01T00:00:01.000000000Z","record":{"log":"${'x'.repeat(100_000)}`);
+    sink = await startSink({ listen: 'tcp://127.0.0.1:0', out, sharedKey: null });
+    const peer = await Peer.open(sink.address);
+    peer.send(encodeMessage(['t', 2, { n: 2 }, { chunk: 'a' }]));
+    await peer.until(() => peer.replies.length === 1);
+    expect(lines(out)).toEqual([{ old: 1 }, { tag: 't', time: '1970-01-01T00:00:02.000000000Z', record: { n: 2 } }]);
+  });
+
+  it('cuts an output without any newline whole, and leaves one that ends in a newline as it is', async () => {
+    const partial = join(dir, 'partial.ndjson');
+    writeFileSync(partial, '{"tag":"t","ti');
+    sink = await startSink({ listen: 'tcp://127.0.0.1:0', out: partial, sharedKey: null });
+    await sink.close();
+    expect(readFileSync(partial, 'utf8')).toBe('');
+    const whole = join(dir, 'whole.ndjson');
+    writeFileSync(whole, '{"old":1}\n');
+    sink = await startSink({ listen: 'tcp://127.0.0.1:0', out: whole, sharedKey: null });
+    await sink.close();
+    expect(readFileSync(whole, 'utf8')).toBe('{"old":1}\n');
+  });
+
+  it('closes the connection on CompressedPackedForward entries that gunzip past the message bound, writing and acking none', async () => {
+    const out = join(dir, 'out.ndjson');
+    sink = await startSink({ listen: 'tcp://127.0.0.1:0', out, sharedKey: null, maxMessageBytes: 1024 * 1024 });
+    const peer = await Peer.open(sink.address);
+    // 2,000 records of 1 KiB each: 2 MiB of entries, a few KiB as gzip.
+    const entries = concatEntries(Array.from({ length: 2000 }, (_, i) => encodeEntry(1_800_000_000 + i, 0, { log: 'x'.repeat(1024) })));
+    const gz = gzipSync(entries);
+    expect(gz.byteLength).toBeLessThan(64 * 1024);
+    peer.send(encodeMessage(['big', gz, { chunk: 'z1', compressed: 'gzip', size: 2000 }]));
+    await peer.until(() => peer.closed);
+    expect(peer.replies).toEqual([]);
+    expect(sink.stats().records).toBe(0);
+    expect(existsSync(out) ? readFileSync(out, 'utf8') : '').toBe('');
   });
 
   it('refuses to start when the output cannot be created, naming it', async () => {
