@@ -3,7 +3,10 @@
 // not its bytes in place, changes, and inotify on the file itself sees nothing. So the files are
 // polled and compared by a hash of their bytes (read like every config: bounded, regular files
 // only, never waited on), which sees a symlink swap, an in-place edit and a rename over the file alike.
+// A poll first stats the path (through its symlinks): while device, inode, size, mtime and ctime
+// (nanoseconds) are what they were at the last read, the bytes are too, and they are not read again.
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { ConfigError, readConfigBytes } from '../config/load.js';
 import type { Logger } from '../core/log.js';
 
@@ -30,6 +33,8 @@ export class ConfigWatcher {
   private readonly seen = new Map<string, string | null>();
   private readonly candidate = new Map<string, string>();
   private readonly unreadable = new Set<string>();
+  /** Per path: the stat seen before its last read, and the hash of what that read gave. */
+  private readonly lastRead = new Map<string, { stat: string; hash: string }>();
   private timer: NodeJS.Timeout | null = null;
   private readonly read: (path: string) => Buffer;
 
@@ -73,8 +78,13 @@ export class ConfigWatcher {
   }
 
   private hashOf(path: string): string | null {
+    const stat = statKey(path);
+    const last = this.lastRead.get(path);
+    if (stat !== null && last?.stat === stat) return last.hash;
+    this.lastRead.delete(path);
     try {
       const hash = configHash(this.read(path));
+      if (stat !== null) this.lastRead.set(path, { stat, hash });
       if (this.unreadable.delete(path)) this.opts.logger.info({ path }, 'watched configuration file can be read again');
       return hash;
     } catch (err) {
@@ -86,4 +96,16 @@ export class ConfigWatcher {
       return null;
     }
   }
+}
+
+/** What changes whenever a file's bytes or the file behind a path do; null when it cannot be stat'ed. */
+function statKey(path: string): string | null {
+  let st;
+  try {
+    st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return null;
+  }
+  if (!st || !st.isFile()) return null;
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }

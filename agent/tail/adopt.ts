@@ -10,20 +10,16 @@ import type { ResumePlan, TailedFile } from './file.js';
 import { inodeKey } from './identity.js';
 import { DirInodes } from './rotations.js';
 
-/**
- * Writes to a file within this long of its first change event are read together: one read per
- * active file per window, not one per write (a writer flushing every few ms sends an event each
- * time). It bounds the delay a change event adds before the read while no batch is open. While
- * one is, the window is the batch's flush tick instead: lines read before it leave no sooner
- * than it, so reading at the tick costs no delay and saves the wake-ups in between.
- */
-export const CHANGE_COALESCE_MS = 25;
-
 export class Adopter {
   private scanning: Promise<void> | null = null;
-  /** Files with a change event since the last window ended, and the window's timer. */
+  /**
+   * Files with a change event since the last flush tick. They are read at the tick, not at the
+   * event: lines read before it would leave no sooner than it, so one read per changed file per
+   * tick costs no delay, where a read at the event (and another at the tick, of what came since)
+   * cost two. A change arms the tick when none is armed: a line waits at most
+   * `forward.flush_interval_ms` from its write to its send.
+   */
   private readonly changed = new Set<TailedFile>();
-  private changeTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly t: Tail) {}
 
@@ -63,7 +59,7 @@ export class Adopter {
     const f = this.t.table.at(path);
     if (ev === 'change' && f && f.state !== 'rotated') {
       this.changed.add(f);
-      if (!this.t.ledger.ticking()) this.changeTimer ??= setTimeout(() => this.readChanged(), CHANGE_COALESCE_MS);
+      this.t.ledger.armTick();
       return;
     }
     void this.t.discovery.check(path).then((c) => {
@@ -160,24 +156,15 @@ export class Adopter {
     if (st && st.ino === f.ino && st.dev === f.dev && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth) this.t.scheduler.want(f);
   }
 
-  /** The change window ended: every file changed in it is read once. */
   /** The flush tick: the files changed since their last read are read now; resolves once they were. */
   readChangedNow(): Promise<void> {
-    if (this.changeTimer) clearTimeout(this.changeTimer);
-    this.readChanged();
+    if (!this.t.env.stopping) for (const f of this.changed) this.t.scheduler.want(f);
+    this.changed.clear();
     return this.t.scheduler.idle();
   }
 
-  private readChanged(): void {
-    this.changeTimer = null;
-    if (!this.t.env.stopping) for (const f of this.changed) this.t.scheduler.want(f);
-    this.changed.clear();
-  }
-
-  /** At stop: no window is left pending. */
+  /** At stop: nothing is left to read at a tick. */
   close(): void {
-    if (this.changeTimer) clearTimeout(this.changeTimer);
-    this.changeTimer = null;
     this.changed.clear();
   }
 }

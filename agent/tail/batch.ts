@@ -44,12 +44,17 @@ export class Batcher {
     if (!b) {
       b = { tag, buf: this.pool.pop() ?? new EntryBuffer(16 * 1024, this.maxBytes + 64 * 1024), count: 0, segments: [] };
       this.open.set(tag, b);
-      this.tick ??= setTimeout(() => {
-        this.tick = null;
-        this.onTick();
-      }, this.flushMs).unref();
+      this.arm();
     }
     return b;
+  }
+
+  /** Arms the flush tick when none is armed (a batch opening, or a file that changed). */
+  arm(): void {
+    this.tick ??= setTimeout(() => {
+      this.tick = null;
+      this.onTick();
+    }, this.flushMs).unref();
   }
 
   /**

@@ -1,7 +1,7 @@
 // What was sent and what was acked. Lines go into per-tag batches (Batcher) that carry the file
 // segments they end; a batch leaves when full, over the open-bytes budget, at the flush tick, or
-// at flush() (stop). At the tick, the files changed since their last read are read first (their
-// lines would wait for the next tick otherwise), then every open batch leaves at once. An ack settles its segments, and a file's checkpoint offset moves only over
+// at flush() (stop). At the tick, the files changed since the last one are read first (a change
+// event arms the tick and reads nothing itself), then every open batch leaves at once. An ack settles its segments, and a file's checkpoint offset moves only over
 // its acked head, in file order. The checkpoint entries are built here and written when dirty, at
 // most every `tail.checkpoint_interval_ms` (monotonic), and once more at stop.
 import type { EntryBuffer } from '../forward/protocol.js';
@@ -34,9 +34,9 @@ export class AckLedger {
     return this.batcher.batchFor(f.meta.tag);
   }
 
-  /** Whether a flush tick is due within `forward.flush_interval_ms`; it reads changed files first. */
-  ticking(): boolean {
-    return this.batcher.ticking();
+  /** A file changed: the flush tick (armed now when none is) reads it. */
+  armTick(): void {
+    this.batcher.arm();
   }
 
   /** Encode one entry into the file's batch; an encoder that throws leaves the batch as it was. */
