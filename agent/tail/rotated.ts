@@ -55,9 +55,17 @@ export class Rotations {
     // Oldest first: the set keeps the order files were marked in.
     this.rotatedFiles.delete(f);
     this.rotatedFiles.add(f);
-    for (const g of this.rotatedFiles) {
-      if (this.rotatedFiles.size <= this.t.env.config.tail.rotated_max_files) break;
-      this.giveUp(g, 'rotated_max_files');
+    // The bound is on rotated files waiting for a descriptor: one held open is drained (those are
+    // bounded by tail.max_open_files), so a file deleted while open is read whole, however many
+    // were deleted with it.
+    let over = this.rotatedFiles.size - this.t.env.config.tail.rotated_max_files;
+    if (over > 0) {
+      for (const g of [...this.rotatedFiles]) {
+        if (over <= 0) break;
+        if (g.fd !== null || g.busy || g === f) continue;
+        this.giveUp(g, 'rotated_max_files');
+        over--;
+      }
     }
     this.t.scheduler.want(f);
   }
