@@ -1,5 +1,5 @@
 // Where the sink's NDJSON goes (a file opened for append, stdout) and how a record becomes a line.
-import { accessSync, closeSync, constants as fsConstants, createWriteStream, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, type WriteStream } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, createWriteStream, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { timeParts } from './decode.js';
 import { SinkOutputError } from './errors.js';
@@ -90,7 +90,10 @@ export function openOutput(path: string, onCut?: (bytes: number) => void): Outpu
 function cutUnfinishedLine(path: string): number {
   let fd: number;
   try {
-    // O_NONBLOCK: opening a FIFO or a device must not wait; only a regular file is read and cut.
+    // Only a regular file is opened here: opening a FIFO read-write and closing it would end the
+    // reader on its other side (no writer left) before the stream below opens it. O_NONBLOCK
+    // still, should the path be swapped for one between the stat and the open.
+    if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return 0;
     fd = openSync(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
   } catch {
     return 0; // missing (the stream creates it) or not openable read-write: the stream reports what matters

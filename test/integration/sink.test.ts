@@ -158,6 +158,28 @@ describe('sink modes', () => {
     expect(lines(out)).toEqual([{ old: 1 }, { tag: 't', time: '1970-01-01T00:00:02.000000000Z', record: { n: 2 } }]);
   });
 
+  it('writes into a FIFO whose reader is already waiting, and leaves that reader open (nothing to cut in a FIFO)', async () => {
+    const fifo = join(dir, 'out.fifo');
+    const copy = join(dir, 'copy.ndjson');
+    execFileSync('mkfifo', [fifo]);
+    // A reader in another process, blocked in its open until a writer comes (as the bench's is).
+    const reader = spawn('sh', ['-c', `exec cat ${JSON.stringify(fifo)} > ${JSON.stringify(copy)}`], { stdio: 'ignore' });
+    let ended = false;
+    reader.once('exit', () => (ended = true));
+    try {
+      await waitFor('the reader waiting on the FIFO', () => existsSync(copy), 5000);
+      sink = await startSink({ listen: 'tcp://127.0.0.1:0', out: fifo, sharedKey: null });
+      const peer = await Peer.open(sink.address);
+      peer.send(encodeMessage(['t', 3, { n: 3 }, { chunk: 'a' }]));
+      await peer.until(() => peer.replies.length === 1);
+      await waitFor('the record through the FIFO', () => readFileSync(copy, 'utf8').includes('"n":3'), 5000);
+      expect(ended).toBe(false);
+      expect(JSON.parse(readFileSync(copy, 'utf8').trim())).toEqual({ tag: 't', time: '1970-01-01T00:00:03.000000000Z', record: { n: 3 } });
+    } finally {
+      reader.kill('SIGKILL');
+    }
+  });
+
   it('cuts an output without any newline whole, and leaves one that ends in a newline as it is', async () => {
     const partial = join(dir, 'partial.ndjson');
     writeFileSync(partial, '{"tag":"t","ti');
