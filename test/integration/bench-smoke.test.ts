@@ -84,9 +84,10 @@ describe('npm run bench -- --quick', () => {
       } else {
         expect(row.value, `${row.section} / ${row.metric}`).toEqual(expect.any(Number));
         expect(Number.isFinite(row.value), `${row.section} / ${row.metric}`).toBe(true);
-        // An idle warden over a short quick run may take no measurable CPU tick at all, and a
+        // An idle warden over a short quick run may take no measurable CPU tick at all, nor may
+        // warden draining the quick pod's few hundred lines (CPU is read in 10 ms ticks), and a
         // small quick backlog may never move the governor's machines.
-        if ((row.section === 'idle' && /CPU/.test(row.metric)) || /transitions/.test(row.metric)) expect(row.value!, `${row.section} / ${row.metric}`).toBeGreaterThanOrEqual(0);
+        if (((row.section === 'idle' || row.section === 'pod') && /CPU/.test(row.metric)) || /transitions/.test(row.metric)) expect(row.value!, `${row.section} / ${row.metric}`).toBeGreaterThanOrEqual(0);
         else expect(row.value!, `${row.section} / ${row.metric}`).toBeGreaterThan(0);
       }
       // Quick sizes are not the issue's sizes: no verdicts.
