@@ -1,8 +1,11 @@
 // Soak and chaos run (issue 15 item 6's scenario): ~3,000 lines/s into one CRI file behind its
-// /var/log/containers symlink (kubelet rotation, 0.log → 0.log.<ts>), one Docker file (-json.log →
-// .1, older ones shifted) and one host file, each rotated every 512 KiB and rotated files never
+// /var/log/containers symlink (kubelet rotation, 0.log → 0.log.<ts>) and one Docker file
+// (-json.log → .1, older ones shifted), each rotated every 512 KiB and rotated files never
 // deleted, while the child is kill -9'd every ~4 s and warden itself is kill -9'd once (at 12 s)
-// and restarted. At the end the sink's output is checked against a
+// and restarted 5 s later, while the files rotate unseen. warden runs with the shipped defaults
+// (chaosConfig): writing begins once its first scan found the live files, since lines written
+// before that are history to a first start with `tail.read_from: end`, as on a real node. At the
+// end the sink's output is checked against a
 // ledger of every line written: lost must be 0; duplicates are reported. warden's RSS and open
 // descriptors are sampled over time and must not grow once steady. Descriptors on the log files
 // are counted apart: a rotated file is held open until it is drained, so they rise with the
@@ -57,8 +60,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`chaos: ${s}\n`));
   const r = rng(opts.seed);
   const run = await setUp(opts, r);
-  const { dir, node, sources, warden, writer, samples, t0 } = run;
+  const { dir, node, sources, warden, writer, samples } = run;
   warden.start();
+  await warden.tailing(sources.length, 60_000);
+  const t0 = (run.t0 = Date.now());
   log(`dir ${dir}; ${opts.minutes} min at ~${opts.rate} lines/s`);
   writer.start();
   const sampler = setInterval(() => {
@@ -107,7 +112,7 @@ async function setUp(opts: ChaosOptions, r: () => number): Promise<Run> {
   const cfgPath = join(dir, 'warden.yaml');
   writeFileSync(cfgPath, stringify(chaosConfig(dir, node, ports, out)));
   const warden = new ChaosWarden(WARDEN, dir, cfgPath, ports.health);
-  return { dir, node, out, sources, warden, writer: new Writer(sources, opts.rate, r), samples: [], forwardPort: ports.forward, t0: Date.now() };
+  return { dir, node, out, sources, warden, writer: new Writer(sources, opts.rate, r), samples: [], forwardPort: ports.forward, t0: 0 };
 }
 
 if (process.argv[1] && /chaos\.(ts|js|mjs)$/.test(process.argv[1])) {

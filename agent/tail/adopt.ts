@@ -2,12 +2,13 @@
 // events) is adopted: a new file is tracked from its start plan, a known one is read when it grew,
 // and a path that names another file now rotates the one it named. A rescan is the source of
 // truth: a tracked file it no longer finds was rotated (found by its inode) or is gone.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Tail } from './context.js';
 import type { Candidate } from './discovery.js';
 import type { ResumePlan, TailedFile } from './file.js';
 import { inodeKey } from './identity.js';
+import { reborn } from './open.js';
 import { DirInodes } from './rotations.js';
 
 export class Adopter {
@@ -34,6 +35,10 @@ export class Adopter {
       return;
     }
     if (known.state === 'done') return;
+    if (known.fd === null && !known.busy && reborn(known, { birthtimeMs: c.birth ?? 0 })) {
+      this.replaced(known, c);
+      return;
+    }
     if (known.state === 'rotated') {
       if (known.openError !== null) scheduler.want(known);
       return;
@@ -113,7 +118,8 @@ export class Adopter {
     // child was down): find where it went, or forget it. A file never opened still carries
     // its start plan (f.resume), which is verified against its fingerprint when it is opened.
     const found = await discovery.findByInode(dirname(f.realPath), f.dev, f.ino, where);
-    if (!found) {
+    // Not there, or its inode freed and taken by a file born since: it is gone.
+    if (!found || reborn(f, statSync(found, { throwIfNoEntry: false }) ?? { birthtimeMs: 0 })) {
       this.t.rotations.gone(f);
       return;
     }
@@ -129,7 +135,19 @@ export class Adopter {
       this.t.table.name(c.realPath, f);
       this.t.discovery.watchTargetDir(c.realPath);
     }
+    this.t.opener.openFound(f);
     this.t.scheduler.want(f);
+  }
+
+  /**
+   * A closed file's inode holds a file born since (deleted while closed or before it was opened,
+   * and its inode reused at once, as ext4 and tmpfs do): what the old one held past what was read
+   * is lost, counted and logged with its path, and the new one is read from 0.
+   */
+  private replaced(known: TailedFile, c: Candidate): void {
+    if (known.state === 'rotated') this.t.rotations.giveUp(known, 'replaced');
+    else this.t.rotations.gone(known);
+    this.track(c, { offset: 0 });
   }
 
   /**

@@ -69,6 +69,8 @@ export class TailedFile {
   lastActivity: number;
   /** Monotonic ms since which reads found nothing more; null while data comes. */
   eofSince: number | null = null;
+  /** Monotonic ms of the latest read that found nothing more (meaningful while `eofSince` is set). */
+  eofLast = 0;
   /** Monotonic ms when it was marked rotated. */
   rotatedAt: number | null = null;
   /** The `.updated` field of its checkpoint entry: when `committed` last moved. */

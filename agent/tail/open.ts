@@ -2,7 +2,7 @@
 // through discovery), and the check that what opened is the generation to read: a start plan's
 // fingerprint and tail mark, or after an idle close the fingerprint, tail mark and birth time seen
 // before. A file that cannot be opened is given up, forgotten, or kept `unreadable` and retried.
-import type { Stats } from 'node:fs';
+import { closeSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Opened } from './confine.js';
 import type { Tail } from './context.js';
@@ -15,18 +15,51 @@ export class Opener {
 
   constructor(private readonly t: Tail) {}
 
+  /** Opens under way, by file: a file opened as it is found and read by the pump shares one open. */
+  private readonly opening = new Map<TailedFile, Promise<boolean>>();
+
   /** True when `f` holds a descriptor on the generation to read from `f.readPos`. */
-  async ensureOpen(f: TailedFile): Promise<boolean> {
-    if (f.fd !== null) return true;
+  ensureOpen(f: TailedFile): Promise<boolean> {
+    if (f.fd !== null) return Promise.resolve(true);
+    const under = this.opening.get(f);
+    if (under) return under;
+    const p = this.openNew(f).finally(() => this.opening.delete(f));
+    this.opening.set(f, p);
+    return p;
+  }
+
+  /**
+   * A file just found is opened at once, whether or not it can be read now (the child may be
+   * down): from then on its descriptor keeps it readable, deleted or not. Only when
+   * `tail.max_open_files` are held does it wait in line.
+   */
+  openFound(f: TailedFile): void {
+    void this.ensureOpen(f).catch((err) => this.t.env.logger.warn({ path: f.path, err: String(err) }, 'open failed; will retry on the next event or rescan'));
+  }
+
+  private async openNew(f: TailedFile): Promise<boolean> {
     if (!this.t.table.reserve(f)) return false;
-    const opened = await this.open(f);
+    let opened: Opened;
+    try {
+      opened = await this.open(f);
+    } catch (err) {
+      this.t.table.unreserve();
+      throw err;
+    }
+    if (!('fd' in opened)) this.t.table.unreserve();
+    else if (f.state === 'done' || !this.t.table.holds(f)) {
+      // Given up or forgotten while the open was under way.
+      this.t.table.unreserve();
+      closeSync(opened.fd);
+      return false;
+    }
     if ('refused' in opened) {
       // Resolves outside the roots now (a directory on its path was swapped): closed unread, counted.
       this.t.rotations.forget(f);
       return false;
     }
     if ('gone' in opened) {
-      if (f.state === 'rotated') this.t.rotations.giveUp(f, opened.gone === 'replaced' ? 'replaced' : 'open_failed');
+      if (f.state === 'rotated') this.t.rotations.giveUp(f, opened.gone === 'replaced' || opened.gone === 'reborn' ? 'replaced' : 'open_failed');
       else this.t.rotations.gone(f);
       return false;
     }
@@ -58,11 +91,17 @@ export class Opener {
     const opened = await discovery.open(f.realPath, f.dev, f.ino);
     if (!('gone' in opened)) return opened;
     // Renamed again before it was (re)opened: a docker shift moves `.1` to `.2` under a file
-    // recovered at start; a file closed while idle was rotated. Its inode says where it went.
+    // recovered at start; a file closed while idle was rotated. Its inode says where it went,
+    // unless the inode was freed and reused by a new file, born since.
     const found = await discovery.findByInode(dirname(f.realPath), f.dev, f.ino);
     if (!found || found === f.realPath) return opened;
+    const there = await discovery.open(found, f.dev, f.ino);
+    if ('fd' in there && reborn(f, there.st)) {
+      closeSync(there.fd);
+      return { gone: 'reborn' };
+    }
     this.t.rotations.moved(f, found);
-    return discovery.open(found, f.dev, f.ino);
+    return there;
   }
 
   /** A start plan (checkpoint, read_from, or where a regenerated file stood): start there if it still matches. */
@@ -125,4 +164,9 @@ export class Opener {
       'cannot open a tailed file; keeping its offset and retrying on every rescan',
     );
   }
+}
+
+/** Whether `st`, at `f`'s inode, is another file born since `f` was found (where birth times are kept). */
+export function reborn(f: TailedFile, st: { birthtimeMs: number }): boolean {
+  return f.birth !== null && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth;
 }

@@ -102,6 +102,7 @@ export class FileReader {
       return;
     }
     if (f.eofSince === null) f.eofSince = now;
+    f.eofLast = now;
     f.checkFp = true;
     if (st.nlink === 0 && f.state === 'active') this.t.rotations.rotated(f);
   }

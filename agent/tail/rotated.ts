@@ -15,7 +15,7 @@ import { LossReporter } from './lost.js';
 
 const fstatAsync = promisify(fstat);
 
-/** How long a rotated file must sit at EOF before it counts as finished (late writes by the runtime land in it). */
+/** How long reads must find a rotated file at EOF before it counts as finished (late writes by the runtime land in it). */
 const ROTATED_SETTLE_MS = 1000;
 
 export class Rotations {
@@ -55,9 +55,17 @@ export class Rotations {
     // Oldest first: the set keeps the order files were marked in.
     this.rotatedFiles.delete(f);
     this.rotatedFiles.add(f);
-    for (const g of this.rotatedFiles) {
-      if (this.rotatedFiles.size <= this.t.env.config.tail.rotated_max_files) break;
-      this.giveUp(g, 'rotated_max_files');
+    // The bound is on rotated files waiting for a descriptor: one held open is drained (those are
+    // bounded by tail.max_open_files), so a file deleted while open is read whole, however many
+    // were deleted with it.
+    let over = this.rotatedFiles.size - this.t.env.config.tail.rotated_max_files;
+    if (over > 0) {
+      for (const g of [...this.rotatedFiles]) {
+        if (over <= 0) break;
+        if (g.fd !== null || g.busy || g === f) continue;
+        this.giveUp(g, 'rotated_max_files');
+        over--;
+      }
     }
     this.t.scheduler.want(f);
   }
@@ -71,7 +79,10 @@ export class Rotations {
   expire(f: TailedFile, now: number): void {
     const keepMs = this.t.env.config.tail.rotated_keep_s * 1000;
     if (now - f.rotatedAt! > keepMs) this.giveUp(f, 'rotated_keep_s');
-    else if (f.eofSince !== null && f.readPos >= f.size && now - f.eofSince >= Math.min(ROTATED_SETTLE_MS, keepMs)) this.finish(f);
+    // Finished by what reads saw: at EOF at the start and at the end of the settle time, nothing
+    // between. A file seen at EOF before reading was paused may have grown since, unread (a torn
+    // last line completed, then rotated): time alone would ship its piece and cut the line in two.
+    else if (f.eofSince !== null && f.readPos >= f.size && f.eofLast - f.eofSince >= Math.min(ROTATED_SETTLE_MS, keepMs)) this.finish(f);
     else if (f.openError === null) this.t.scheduler.again(f);
   }
 

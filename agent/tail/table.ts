@@ -15,6 +15,8 @@ export class FileTable {
   private readonly byPath = new Map<string, TailedFile>();
   private readonly waiting = new Set<TailedFile>();
   private openCount = 0;
+  /** Descriptors reserved for opens under way (reserve() → hold() or unreserve()). */
+  private reserved = 0;
   private loggedWaiting = false;
 
   constructor(private readonly t: Tail) {}
@@ -88,10 +90,14 @@ export class FileTable {
 
   // ---- descriptors ----------------------------------------------------------------------------
 
-  /** Room for one more descriptor for `f` (closing an idle one if need be); else `f` waits in line. */
+  /**
+   * Room for one more descriptor for `f` (closing an idle one if need be), held for it until
+   * hold() or unreserve(); else `f` waits in line. Opens under way count: files opened as they are
+   * found open concurrently, and must not pass max_open_files together.
+   */
   reserve(f: TailedFile): boolean {
     const { config, logger } = this.t.env;
-    if (this.openCount >= config.tail.max_open_files && !this.freeSlot(f)) {
+    if (this.openCount + this.reserved >= config.tail.max_open_files && !this.freeSlot(f)) {
       f.markWaiting();
       this.setWaiting(f, true);
       if (!this.loggedWaiting) {
@@ -101,12 +107,19 @@ export class FileTable {
       return false;
     }
     this.setWaiting(f, false);
+    this.reserved++;
     return true;
+  }
+
+  /** The open reserve() made room for came to nothing. */
+  unreserve(): void {
+    this.reserved--;
   }
 
   /** `f` was opened on `fd` (after reserve()). */
   hold(f: TailedFile, fd: number): void {
     f.fd = fd;
+    this.reserved--;
     this.openCount++;
     this.t.env.metrics.openFiles.set(this.openCount);
   }
@@ -123,7 +136,7 @@ export class FileTable {
 
   /** Descriptors are free again (housekeeping): every waiting file gets a turn. */
   wakeWaiting(): void {
-    if (this.waiting.size === 0 || this.openCount >= this.t.env.config.tail.max_open_files) return;
+    if (this.waiting.size === 0 || this.openCount + this.reserved >= this.t.env.config.tail.max_open_files) return;
     for (const f of this.waiting) this.t.scheduler.want(f);
   }
 

@@ -51,6 +51,20 @@ export class ChaosWarden {
     return path === '/metrics' ? res.text() : res.json();
   }
 
+  /** Resolves once /status lists `n` files (the first scan is done), or after `timeoutMs` (an error). */
+  async tailing(n: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        if ((await this.get('/status')).files.length >= n) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`warden did not list ${n} files within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   async childPid(): Promise<number | null> {
     try {
       return (await this.get('/status')).child.pid ?? null;
