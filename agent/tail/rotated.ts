@@ -137,6 +137,8 @@ export class Rotations {
    * the offset read is lost (a file found and deleted before it was opened: all of it).
    */
   gone(f: TailedFile): void {
+    // Once: a rescan and an open under way may both find it gone.
+    if (f.state === 'done') return;
     const from = f.resume ? f.resume.offset : f.readPos;
     this.forget(f);
     this.losses.lost('deleted_unread', f.size - from, f.path, 'file deleted before it was read to its end', { real_path: f.realPath });

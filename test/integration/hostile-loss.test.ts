@@ -151,7 +151,12 @@ describe('loss: many files deleted and re-created (in-memory acking sender)', ()
     p.resume();
     // Those opened as they were found are read whole from their descriptors; the rest are counted.
     const shipped = () => sender.logs().reduce((a, l) => a + l.length + 1, 0);
-    await waitFor('every byte shipped or counted', async () => shipped() + (await counter(metrics.bytesLost, { reason: 'deleted_unread' })) === bytes, 20_000);
+    await waitFor('every byte shipped or counted', async () => shipped() + (await counter(metrics.bytesLost, { reason: 'deleted_unread' })) === bytes, 20_000).catch(async (err) => {
+      const st: Record<string, number> = {};
+      for (const f of p.files()) st[f.state] = (st[f.state] ?? 0) + 1;
+      const counted = await counter(metrics.bytesLost, { reason: 'deleted_unread' });
+      throw new Error(`${String(err)}: ${shipped()} bytes shipped + ${counted} counted of ${bytes}; files left by state ${JSON.stringify(st)}`);
+    });
     expect(sender.logs().length).toBeGreaterThan(0);
     expect(sender.logs().length).toBeLessThan(N);
     await stopPipeline(p);
