@@ -69,8 +69,10 @@ export function budgetRows(w: PodResult | undefined, judge: (ok: boolean) => boo
   const backlogShare = b?.podCpuSeconds == null || b.seconds <= 0 ? null : (b.podCpuSeconds / b.seconds / (quota / 1000)) * 100;
   const backlogNote = !w
     ? 'the warden pod did not run'
-    : backlogShare === null
-      ? 'warden\'s checkpoint never covered the whole tree, or the pod\'s CPU usage was unreadable'
+    : b !== null && b.seconds <= 0
+      ? 'warden\'s checkpoint covered the whole tree before the pod was seen ready (polled every 150 ms): a tree too small to measure this'
+      : backlogShare === null
+        ? 'warden\'s checkpoint never covered the whole tree, or the pod\'s CPU usage was unreadable'
       : `${b!.podCpuSeconds!.toFixed(2)} CPU-s over the ${b!.seconds.toFixed(1)} s from ready to the ack after which warden's checkpoint covered every byte of the tree; after it the backlog is in fluentd's buffer, bound by its output`;
   return [
     { section: 'pod', metric: `warden pod CPU while a backlog waits in the files, share of its ${quota}m quota`, value: backlogShare, unit: '%', target: '≥ 90', met: backlogShare === null ? null : judge(backlogShare >= 90), note: backlogNote },
