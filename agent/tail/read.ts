@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { LostReason } from '../health/labels.js';
 import type { Tail } from './context.js';
 import type { TailedFile } from './file.js';
-import { FP_BYTES, fingerprintFd, fingerprintMatches, tailMatches, tailOf } from './identity.js';
+import { FP_BYTES, fingerprintFd, fingerprintMatches, fingerprintOf, tailMatches, tailOf, type TailMark } from './identity.js';
 import { nulRun, zeroPrefix } from './reader.js';
 
 const readAsync = promisify(read);
@@ -35,23 +35,39 @@ export class FileReader {
   async step(f: TailedFile): Promise<void> {
     if (f.state === 'done' || !(await this.t.opener.ensureOpen(f))) return;
     const fd = f.fd!;
-    // A file truncated and written past its old size again looks like growth; its first bytes tell,
-    // or, when the new generation starts with the same banner, the bytes before the read offset.
-    if (f.checkFp && f.fpLen > 0) {
-      f.checkFp = false;
-      const same = (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen })) && (!f.tail || (await tailMatches(fd, f.tail)));
-      if (!same) this.t.rotations.truncated(f, fstatSync(fd).size);
-    }
     const pos = f.readPos;
+    // A file truncated and written past its old size again looks like growth; the bytes before the
+    // read offset tell (or its first bytes, where no tail mark is kept). The tail mark is checked
+    // inside the data read: one pread from just before the offset, the usual step at a steady rate.
+    let mark: TailMark | null = null;
+    if (f.checkFp) {
+      f.checkFp = false;
+      if (f.tail && f.tail.at === pos && f.tail.len <= pos) mark = f.tail;
+      else if (f.fpLen > 0) {
+        const same = (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen })) && (!f.tail || (await tailMatches(fd, f.tail)));
+        if (!same) this.t.rotations.truncated(f, fstatSync(fd).size);
+      }
+    }
+    const from = f.readPos;
     const chunk = this.t.env.config.tail.read_chunk_bytes;
     const want = this.shedding ? Math.min(chunk, SHED_READ_BYTES) : chunk;
-    // The carry goes in front of the block in one reused buffer: no per-read concatenation.
+    // The carry goes in front of the block in one reused buffer: no per-read concatenation. The
+    // checked bytes sit just before the block, where the carry's end is copied once they matched.
     const carryLen = f.carry ? f.carry.length : 0;
-    const buf = this.readBuffer(carryLen + want);
-    const bytesRead = readSync(fd, buf, carryLen, want, pos);
+    const lead = mark ? Math.max(carryLen, mark.len) : carryLen;
+    const markLen = mark ? mark.len : 0;
+    const buf = this.readBuffer(lead + want);
+    const got = readSync(fd, buf, lead - markLen, markLen + want, from - markLen);
+    if (mark && !markAt(buf, lead, got, mark)) {
+      this.t.rotations.truncated(f, fstatSync(fd).size);
+      this.t.scheduler.again(f);
+      return;
+    }
+    const bytesRead = got - markLen;
     const now = this.t.env.mono();
-    if (bytesRead > 0) await this.took(f, fd, buf, carryLen, bytesRead, bytesRead === want, now);
-    else await this.atEnd(f, fd, pos, now);
+    const block = lead === carryLen ? buf : buf.subarray(lead - carryLen);
+    if (bytesRead > 0) await this.took(f, fd, block, carryLen, bytesRead, bytesRead === want, now);
+    else await this.atEnd(f, fd, from, now);
   }
 
   /** `bytesRead` bytes landed in `buf` after the carry; `full`: the block was filled (more may follow). */
@@ -151,4 +167,9 @@ export class FileReader {
     if (this.buf.length < size) this.buf = Buffer.allocUnsafe(size);
     return this.buf;
   }
+}
+
+/** Whether the `mark.len` bytes read before `buf[lead]` (of `got` read in all) are what the mark was taken of. */
+function markAt(buf: Buffer, lead: number, got: number, mark: TailMark): boolean {
+  return got >= mark.len && fingerprintOf(buf.subarray(lead - mark.len, lead)).fp === mark.hash;
 }
