@@ -1,6 +1,8 @@
 // The stop/continue duty cycle: in every period the child's process group is stopped for
 // `stopFraction` of it and then continued. A stop never lasts longer than one period (100 ms), so
-// the child keeps answering sockets and signals, only slower. Whatever happens — a new fraction,
+// the child keeps answering sockets and signals, only slower. A period that begins late (a busy
+// event loop) let the child run longer than planned: its stop is longer by the lateness, up to the
+// cap, so the share held over time stays the one asked for. Whatever happens — a new fraction,
 // the child changing, warden stopping — the last word is always SIGCONT.
 export interface DutySignaller {
   signalGroup(signal: NodeJS.Signals): boolean;
@@ -20,10 +22,13 @@ export class DutyCycler {
   private periodTimer: NodeJS.Timeout | null = null;
   private contTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** When the current period was due to begin (monotonic ms). */
+  private due = 0;
 
   constructor(
     private readonly target: DutySignaller,
     private readonly periodMs = DUTY_PERIOD_MS,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   get stopFraction(): number {
@@ -39,6 +44,7 @@ export class DutyCycler {
     }
     if (!this.periodTimer) {
       this.periodTimer = setInterval(() => this.slice(), this.periodMs);
+      this.due = this.now();
       this.slice();
     }
   }
@@ -55,8 +61,13 @@ export class DutyCycler {
   }
 
   private slice(): void {
-    const stopMs = Math.min(this.periodMs, Math.round(this.fraction * this.periodMs));
-    if (stopMs <= 0 || this.stopped) return;
+    const now = this.now();
+    // An interval timer runs again one period after it last ran: lateness does not carry over.
+    const late = Math.max(0, now - this.due);
+    this.due = now + this.periodMs;
+    const cap = Math.round(MAX_STOP_FRACTION * this.periodMs);
+    const stopMs = Math.min(cap, Math.round(this.fraction * this.periodMs + late));
+    if (this.fraction <= 0 || stopMs <= 0 || this.stopped) return;
     if (!this.target.signalGroup('SIGSTOP')) return;
     this.stopped = true;
     this.contTimer = setTimeout(() => {

@@ -30,6 +30,38 @@ describe('DutyCycler (fake timers, recording signaller)', () => {
     expect(stoppedMs).toBeLessThanOrEqual(820);
   });
 
+  it('a period that begins late stops the child longer by the lateness', () => {
+    const r = recorder();
+    const d = new DutyCycler(r, 100, () => Date.now());
+    d.set(0.5);
+    vi.advanceTimersByTime(60); // stopped 0..50, running since
+    // The event loop stalls 30 ms: the next period's timer fires at 130 by the clock.
+    vi.setSystemTime(Date.now() + 30);
+    vi.advanceTimersByTime(40);
+    expect(r.log.at(-1)!.sig).toBe('SIGSTOP');
+    const stoppedAt = r.log.at(-1)!.at;
+    vi.advanceTimersByTime(100);
+    const cont = r.log.find((e, i) => e.sig === 'SIGCONT' && r.log[i - 1] && r.log[i - 1]!.at === stoppedAt)!;
+    // 50 asked, 30 late: 80, so over the two periods the child ran 100 of 200 ms.
+    expect(cont.at - stoppedAt).toBe(80);
+    d.stop();
+  });
+
+  it('a period later than the cap allows for: stopped 95 ms of it, not more', () => {
+    const r = recorder();
+    const d = new DutyCycler(r, 100, () => Date.now());
+    d.set(0.5);
+    vi.advanceTimersByTime(60);
+    vi.setSystemTime(Date.now() + 70);
+    vi.advanceTimersByTime(40);
+    const stoppedAt = r.log.at(-1)!.at;
+    expect(r.log.at(-1)!.sig).toBe('SIGSTOP');
+    vi.advanceTimersByTime(100);
+    const cont = r.log.find((e) => e.sig === 'SIGCONT' && e.at > stoppedAt)!;
+    expect(cont.at - stoppedAt).toBe(95);
+    d.stop();
+  });
+
   it('caps the stopped share so no stop lasts the whole period', () => {
     const r = recorder();
     const d = new DutyCycler(r);
