@@ -3,7 +3,7 @@
 import { parseForwardTo } from '../../agent/forward/protocol.js';
 import { environValue } from '../procfs/environ.js';
 import { listeningInodes, pidsHolding } from '../procfs/sockets.js';
-import { readText } from '../procfs/read.js';
+import { readComm } from '../procfs/read.js';
 import { readStat, sameProcessRunning, type ProcPlace } from '../procfs/stat.js';
 import { MARKER_ENV } from './marker.js';
 
@@ -122,7 +122,7 @@ function facts(procs: ProcPlace[], procRoot: string): HolderFacts[] {
     const proc = readStat(pid, procRoot);
     if (!proc || proc.starttime !== starttime || proc.state === 'Z') continue;
     // The name only (comm), not the arguments: those may hold expanded secrets.
-    const command = readText(`${procRoot}/${pid}/comm`, 256)?.trim() ?? '';
+    const command = readComm(procRoot, pid);
     out.push({ proc, command, marker: environValue(pid, MARKER_ENV, procRoot) });
   }
   return out;

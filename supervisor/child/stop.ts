@@ -4,7 +4,7 @@
 import { escapedFrom, type TreeWalker } from '../procfs/tree.js';
 import type { Logger } from '../../core/log.js';
 import { escapedDescendants, killAndWait, mergeProcs, signalGroup, terminateGroup, waitGroupGone } from '../process-group.js';
-import { readText } from '../procfs/read.js';
+import { readComm } from '../procfs/read.js';
 import { sameProcessRunning, type ProcPlace } from '../procfs/stat.js';
 import { markedLeftovers, type Marks } from './leftovers.js';
 import type { Run } from './run-state.js';
@@ -48,7 +48,7 @@ export function terminateRun(run: Run, o: StopOptions & { marks: Marks; logger: 
 
 /** pid and command name (comm, never the arguments) of each, for the log. */
 function described(procs: ProcPlace[], procRoot: string | undefined): { pid: number; comm: string }[] {
-  return procs.map((p) => ({ pid: p.pid, comm: readText(`${procRoot ?? '/proc'}/${p.pid}/comm`, 256)?.trim() ?? '' }));
+  return procs.map((p) => ({ pid: p.pid, comm: readComm(procRoot ?? '/proc', p.pid) }));
 }
 
 /**

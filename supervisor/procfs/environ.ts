@@ -3,7 +3,7 @@
 // a process's own user and root read it; warden reads no process of another user unless it runs
 // as root.
 import { statSync } from 'node:fs';
-import { listPids, readBytes, readText } from './read.js';
+import { listPids, readBytes, readComm } from './read.js';
 import { readStat, type ProcPlace } from './stat.js';
 
 /** An environment is cut at this size when read; a variable past it is not seen. */
@@ -91,7 +91,7 @@ export function findCarriers(name: string, accept: (value: string) => boolean, p
     if (value === null || !accept(value)) continue;
     const after = readStat(pid, procRoot);
     if (!after || after.starttime !== before.starttime) continue;
-    const comm = readText(`${procRoot}/${pid}/comm`, 256)?.trim() ?? '';
+    const comm = readComm(procRoot, pid);
     out.push({ pid, state: after.state, ppid: after.ppid, pgrp: after.pgrp, starttime: after.starttime, value, comm });
   }
   memo.scanned();

@@ -14,6 +14,11 @@ export function readText(path: string, maxBytes = MAX_TEXT_BYTES): string | null
   return readBytes(path, maxBytes)?.toString('utf8') ?? null;
 }
 
+/** A process's command name (`/proc/<pid>/comm`, at most 256 bytes); '' when it is gone or unreadable. */
+export function readComm(procRoot: string, pid: number): string {
+  return readText(`${procRoot}/${pid}/comm`, 256)?.trim() ?? '';
+}
+
 /** The bytes of `path`, at most `maxBytes` of them; null when it cannot be opened or read. */
 export function readBytes(path: string, maxBytes = MAX_TEXT_BYTES): Buffer | null {
   let fd: number;
