@@ -35,7 +35,7 @@ export class Adopter {
       return;
     }
     if (known.state === 'done') return;
-    if (known.fd === null && !known.busy && reborn(known, { birthtimeMs: c.birth ?? 0 })) {
+    if (known.fd === null && !known.busy && reborn(known, c.birth ?? 0)) {
       this.replaced(known, c);
       return;
     }
@@ -119,7 +119,7 @@ export class Adopter {
     // its start plan (f.resume), which is verified against its fingerprint when it is opened.
     const found = await discovery.findByInode(dirname(f.realPath), f.dev, f.ino, where);
     // Not there, or its inode freed and taken by a file born since: it is gone.
-    if (!found || reborn(f, statSync(found, { throwIfNoEntry: false }) ?? { birthtimeMs: 0 })) {
+    if (!found || reborn(f, statSync(found, { throwIfNoEntry: false })?.birthtimeMs ?? 0)) {
       this.t.rotations.gone(f);
       return;
     }
@@ -171,7 +171,7 @@ export class Adopter {
    */
   private async checkBirth(f: TailedFile, path: string): Promise<void> {
     const st = await fsp.stat(path).catch(() => null);
-    if (st && st.ino === f.ino && st.dev === f.dev && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth) this.t.scheduler.want(f);
+    if (st && st.ino === f.ino && st.dev === f.dev && reborn(f, st.birthtimeMs)) this.t.scheduler.want(f);
   }
 
   /** The flush tick: the files changed since their last read are read now; resolves once they were. */

@@ -75,7 +75,7 @@ export class Opener {
     }
     this.t.table.hold(f, fd);
     f.markActive();
-    if (f.fpLen < 0 && f.birth !== null && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth) this.rebornUnread(f, st);
+    if (f.fpLen < 0 && reborn(f, st.birthtimeMs)) this.rebornUnread(f, st);
     if (f.resume) await this.resume(f, fd, st);
     else if (f.fpLen >= 0) await this.reopened(f, fd, st);
     f.size = st.size;
@@ -96,7 +96,7 @@ export class Opener {
     const found = await discovery.findByInode(dirname(f.realPath), f.dev, f.ino);
     if (!found || found === f.realPath) return opened;
     const there = await discovery.open(found, f.dev, f.ino);
-    if ('fd' in there && reborn(f, there.st)) {
+    if ('fd' in there && reborn(f, there.st.birthtimeMs)) {
       closeSync(there.fd);
       return { gone: 'reborn' };
     }
@@ -136,11 +136,11 @@ export class Opener {
   /** Reopened after an idle close: the inode may have been freed and reused meanwhile. */
   private async reopened(f: TailedFile, fd: number, st: Stats): Promise<void> {
     // A birth time other than the one seen at the last open says so even with the same first bytes.
-    const reborn = f.birth !== null && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth;
+    const born = reborn(f, st.birthtimeMs);
     // The bytes before the read offset tell a new generation that starts with the same banner; a
     // file now shorter than them is a truncation (below).
     const same =
-      !reborn && (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen })) && (!f.tail || st.size < f.tail.at || (await tailMatches(fd, f.tail)));
+      !born && (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen })) && (!f.tail || st.size < f.tail.at || (await tailMatches(fd, f.tail)));
     if (!same) {
       this.t.env.logger.info({ path: f.path }, 'file changed identity while closed (inode reused); reading it from the start');
       this.t.lines.flushPartials(f);
@@ -166,7 +166,7 @@ export class Opener {
   }
 }
 
-/** Whether `st`, at `f`'s inode, is another file born since `f` was found (where birth times are kept). */
-export function reborn(f: TailedFile, st: { birthtimeMs: number }): boolean {
-  return f.birth !== null && st.birthtimeMs > 0 && st.birthtimeMs !== f.birth;
+/** Whether a file born at `birthtimeMs`, at `f`'s inode, is another one born since `f` was found (where birth times are kept). */
+export function reborn(f: TailedFile, birthtimeMs: number): boolean {
+  return f.birth !== null && birthtimeMs > 0 && birthtimeMs !== f.birth;
 }
