@@ -80,7 +80,12 @@ export async function tailMatches(fd: number, mark: TailMark): Promise<boolean> 
     if (bytesRead === 0) return false;
     got += bytesRead;
   }
-  return fingerprintOf(buf.subarray(0, mark.len)).fp === mark.hash;
+  return markedBytes(buf.subarray(0, mark.len), mark);
+}
+
+/** Whether `bytes` (read from just before `mark.at`, at least `mark.len` of them) are what the mark was taken of. */
+export function markedBytes(bytes: Uint8Array, mark: TailMark): boolean {
+  return bytes.byteLength >= mark.len && fingerprintOf(bytes.subarray(bytes.byteLength - mark.len)).fp === mark.hash;
 }
 
 /** The map key of a file: `dev:ino`. The fingerprint is checked beside it, not part of it. */

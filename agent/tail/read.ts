@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { LostReason } from '../health/labels.js';
 import type { Tail } from './context.js';
 import type { TailedFile } from './file.js';
-import { FP_BYTES, fingerprintFd, fingerprintMatches, fingerprintOf, tailMatches, tailOf, type TailMark } from './identity.js';
+import { FP_BYTES, fingerprintFd, fingerprintMatches, markedBytes, tailMatches, tailOf, type TailMark } from './identity.js';
 import { nulRun, zeroPrefix } from './reader.js';
 
 const readAsync = promisify(read);
@@ -35,14 +35,13 @@ export class FileReader {
   async step(f: TailedFile): Promise<void> {
     if (f.state === 'done' || !(await this.t.opener.ensureOpen(f))) return;
     const fd = f.fd!;
-    const pos = f.readPos;
     // A file truncated and written past its old size again looks like growth; the bytes before the
     // read offset tell (or its first bytes, where no tail mark is kept). The tail mark is checked
     // inside the data read: one pread from just before the offset, the usual step at a steady rate.
     let mark: TailMark | null = null;
     if (f.checkFp) {
       f.checkFp = false;
-      if (f.tail && f.tail.at === pos && f.tail.len <= pos) mark = f.tail;
+      if (f.tail && f.tail.at === f.readPos && f.tail.len <= f.readPos) mark = f.tail;
       else if (f.fpLen > 0) {
         const same = (await fingerprintMatches(fd, { fp: f.fp, fpLen: f.fpLen })) && (!f.tail || (await tailMatches(fd, f.tail)));
         if (!same) this.t.rotations.truncated(f, fstatSync(fd).size);
@@ -58,7 +57,7 @@ export class FileReader {
     const markLen = mark ? mark.len : 0;
     const buf = this.readBuffer(lead + want);
     const got = readSync(fd, buf, lead - markLen, markLen + want, from - markLen);
-    if (mark && !markAt(buf, lead, got, mark)) {
+    if (mark && (got < markLen || !markedBytes(buf.subarray(lead - markLen, lead), mark))) {
       this.t.rotations.truncated(f, fstatSync(fd).size);
       this.t.scheduler.again(f);
       return;
@@ -167,9 +166,4 @@ export class FileReader {
     if (this.buf.length < size) this.buf = Buffer.allocUnsafe(size);
     return this.buf;
   }
-}
-
-/** Whether the `mark.len` bytes read before `buf[lead]` (of `got` read in all) are what the mark was taken of. */
-function markAt(buf: Buffer, lead: number, got: number, mark: TailMark): boolean {
-  return got >= mark.len && fingerprintOf(buf.subarray(lead - mark.len, lead)).fp === mark.hash;
 }
