@@ -60,7 +60,8 @@ export class Rotations {
     // were deleted with it.
     let over = this.rotatedFiles.size - this.t.env.config.tail.rotated_max_files;
     if (over > 0) {
-      for (const g of [...this.rotatedFiles]) {
+      // giveUp() deletes from the set as it goes: a Set's iteration allows that.
+      for (const g of this.rotatedFiles) {
         if (over <= 0) break;
         if (g.fd !== null || g.busy || g === f) continue;
         this.giveUp(g, 'rotated_max_files');
