@@ -1,6 +1,6 @@
 // `warden run` over a generated node tree (Docker json-file, CRI behind /var/log/containers
 // symlinks, host logs) into `warden sink`: every logical line arrives; a kill -9 of warden
-// mid-stream re-sends at most the in-flight window; a further restart re-sends nothing.
+// mid-stream re-sends only what was delivered and not yet committed; a further restart re-sends nothing.
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +40,7 @@ function expected(tree: GeneratedTree): string[] {
 }
 
 describe('warden run over a generated node tree', () => {
-  it('delivers every line with its tag; kill -9 and restart re-send at most one window; a clean restart re-sends nothing', async () => {
+  it('delivers every line with its tag; kill -9 and restart re-send only what was not committed; a clean restart re-sends nothing', async () => {
     const t = tempDir();
     scope.cleanup = t.cleanup;
     const tree = generateTree({ root: join(t.dir, 'node'), seed: 7, pods: 6, dockerContainers: 4, hostFiles: 2, totalBytes: 6 * 1024 * 1024, longLineShare: 0.01 });
@@ -72,10 +72,11 @@ describe('warden run over a generated node tree', () => {
     // As when a pod's container dies: the runtime kills what is left of it, the child included.
     process.kill(-orphan, 'SIGKILL');
     await waitFor('the orphaned child to be gone', () => !groupAlive(orphan), 5000);
-    const afterKill = readNdjson(out).length;
+    const atKill = markers(readNdjson(out));
+    const afterKill = atKill.size;
     const committed = committedMarkers(checkpoint);
 
-    // Second run: everything arrives; duplicates only from the in-flight window.
+    // Second run: everything arrives; duplicates only from what the checkpoint had not covered.
     scope.running = await startWarden(t.dir, config);
     await waitFor('every line', () => markers(readNdjson(out)).size >= want.length, 60000, 200);
     const seen = markers(readNdjson(out));
@@ -87,7 +88,10 @@ describe('warden run over a generated node tree', () => {
     const dupes = [...seen].filter(([, n]) => n > 1).map(([m]) => m);
     expect(committed.size).toBeGreaterThan(0);
     expect(dupes.filter((m) => committed.has(m))).toEqual([]);
-    expect(dupes.length).toBeLessThanOrEqual(3 * window.batch_max_records * window.max_inflight_batches);
+    // Re-sent is only what had been delivered and was not yet committed at the kill (in flight,
+    // or acked after the last checkpoint write): how much that is depends on the rate.
+    expect(dupes.filter((m) => !atKill.has(m))).toEqual([]);
+    expect(dupes.length).toBeLessThanOrEqual(atKill.size - committed.size);
     expect(afterKill).toBeGreaterThan(0);
 
     // Tags and metadata.
