@@ -108,6 +108,11 @@ describe('warden run over a generated node tree', () => {
     // send and is only starting here.
     const r2 = scope.running!;
     await waitFor('the second run ready', async () => (await r2.get('/readyz')).status === 200, 20000);
+    // Every line seen can come before the second run has read its files to the end: when the first
+    // run shipped nearly all of them, what the second re-sends is already there. Stopped then, it
+    // commits only what was acked, and the third run rightly reads the rest again. So it is
+    // stopped once its checkpoint covers every line.
+    await waitFor('a checkpoint covering every line', () => committedMarkers(checkpoint).size >= want.length, 30000, 200);
     const { code } = await r2.stop();
     expect(code).toBe(0);
 
