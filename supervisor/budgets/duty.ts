@@ -1,8 +1,9 @@
 // The stop/continue duty cycle: in every period the child's process group is stopped for
 // `stopFraction` of it and then continued. A stop never lasts longer than one period (100 ms), so
-// the child keeps answering sockets and signals, only slower. A period that begins late (a busy
-// event loop) let the child run longer than planned: its stop is longer by the lateness, up to the
-// cap, so the share held over time stays the one asked for. Whatever happens — a new fraction,
+// the child keeps answering sockets and signals, only slower. A busy event loop can let the child
+// run longer than planned since its last SIGCONT (a period that begins late): the next stop is longer
+// by that much, up to the cap, so the share held over time stays the one asked for. A SIGCONT that
+// came late already stopped it longer, and is not made up for again. Whatever happens — a new fraction,
 // the child changing, warden stopping — the last word is always SIGCONT.
 export interface DutySignaller {
   signalGroup(signal: NodeJS.Signals): boolean;
@@ -22,8 +23,9 @@ export class DutyCycler {
   private periodTimer: NodeJS.Timeout | null = null;
   private contTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** When the current period was due to begin (monotonic ms). */
-  private due = 0;
+  /** Since when the child runs (its last SIGCONT, or a period without a stop; monotonic ms), and for how long it was meant to. */
+  private runningSince = 0;
+  private runPlannedMs = 0;
 
   constructor(
     private readonly target: DutySignaller,
@@ -44,7 +46,7 @@ export class DutyCycler {
     }
     if (!this.periodTimer) {
       this.periodTimer = setInterval(() => this.slice(), this.periodMs);
-      this.due = this.now();
+      this.running(this.periodMs);
       this.slice();
     }
   }
@@ -61,19 +63,25 @@ export class DutyCycler {
   }
 
   private slice(): void {
-    const now = this.now();
-    // An interval timer runs again one period after it last ran: lateness does not carry over.
-    const late = Math.max(0, now - this.due);
-    this.due = now + this.periodMs;
+    if (this.fraction <= 0 || this.stopped) return;
+    const overran = Math.max(0, this.now() - this.runningSince - this.runPlannedMs);
     const cap = Math.round(MAX_STOP_FRACTION * this.periodMs);
-    const stopMs = Math.min(cap, Math.round(this.fraction * this.periodMs + late));
-    if (this.fraction <= 0 || stopMs <= 0 || this.stopped) return;
-    if (!this.target.signalGroup('SIGSTOP')) return;
+    const stopMs = Math.min(cap, Math.round(this.fraction * this.periodMs + overran));
+    if (stopMs <= 0 || !this.target.signalGroup('SIGSTOP')) {
+      this.running(this.periodMs);
+      return;
+    }
     this.stopped = true;
     this.contTimer = setTimeout(() => {
       this.contTimer = null;
       this.stopped = false;
       this.target.signalGroup('SIGCONT');
+      this.running(this.periodMs - stopMs);
     }, stopMs);
+  }
+
+  private running(plannedMs: number): void {
+    this.runningSince = this.now();
+    this.runPlannedMs = plannedMs;
   }
 }

@@ -47,6 +47,27 @@ describe('DutyCycler (fake timers, recording signaller)', () => {
     d.stop();
   });
 
+  it('a SIGCONT that came late already stopped the child longer: the next stop is not lengthened again', () => {
+    const r = recorder();
+    const d = new DutyCycler(r, 100, () => Date.now());
+    const t0 = Date.now();
+    d.set(0.5);
+    vi.advanceTimersByTime(40); // stopped since 0, its SIGCONT due at 50
+    // The event loop stalls 90 ms inside the stop: the SIGCONT goes out at 140, not 50.
+    vi.setSystemTime(Date.now() + 90);
+    vi.advanceTimersByTime(60);
+    const late = r.log.filter((e) => e.sig === 'SIGCONT');
+    expect(late.at(-1)!.at - t0).toBe(140);
+    // The next period begins 50 ms after it (the child ran as planned since): a plain 50 ms stop.
+    expect(r.log.at(-1)!.sig).toBe('SIGSTOP');
+    const stoppedAt = r.log.at(-1)!.at;
+    expect(stoppedAt - t0).toBe(190);
+    vi.advanceTimersByTime(100);
+    const cont = r.log.find((e) => e.sig === 'SIGCONT' && e.at > stoppedAt)!;
+    expect(cont.at - stoppedAt).toBe(50);
+    d.stop();
+  });
+
   it('a period later than the cap allows for: stopped 95 ms of it, not more', () => {
     const r = recorder();
     const d = new DutyCycler(r, 100, () => Date.now());
