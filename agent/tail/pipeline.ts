@@ -109,8 +109,9 @@ export class TailPipeline implements TailControl {
     const t = this.env.config.tail;
     this.rescanTimer = setInterval(() => void adopter.rescan(), t.rescan_interval_ms);
     // Batches flush on their own tick (Batcher); this one serves partials, rotated and idle
-    // files and the checkpoint, and walks every file, so it runs no more often than those need.
-    const houseMs = Math.max(10, Math.min(250, t.partial_flush_ms, t.checkpoint_interval_ms));
+    // files and the checkpoint, and walks every file, so it runs no more often than those need:
+    // at most once a second (each wake-up of an idle process costs more than its walk).
+    const houseMs = Math.max(10, Math.min(1000, t.partial_flush_ms, t.checkpoint_interval_ms));
     this.houseTimer = setInterval(() => this.housekeeping(), houseMs);
     scheduler.kick();
   }

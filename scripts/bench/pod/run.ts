@@ -28,6 +28,8 @@ export interface PodResult {
    * warden in the pod or when the checkpoint never covered it all.
    */
   backlog: { seconds: number; podCpuSeconds: number | null } | null;
+  /** From the pod ready to the poll that saw half the lines delivered; null when it never did. */
+  halfSeconds: number | null;
   /** From the first spawn of the row to the last line delivered. */
   wallSeconds: number;
   delivered: number;
@@ -218,6 +220,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
   let drainedAt: number | null = null;
   const polls: Array<{ wall: number; pod: number | null }> = [];
   let delivered = 0;
+  let halfAt: number | null = null;
   let peakWorkingSet: number | null = null;
   const deadline = spawnedAt + env.timeoutMs;
   for (;;) {
@@ -233,6 +236,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
     const acked: { bytes: number; lastMovedMs: number } | null = start !== null && drainedAt === null ? row.committed() : null;
     if (acked && acked.bytes >= env.tree.bytes) drainedAt = acked.lastMovedMs;
     delivered = await row.delivered();
+    if (start !== null && halfAt === null && delivered * 2 >= expected) halfAt = performance.now();
     if (delivered >= expected || performance.now() > deadline) break;
     await sleep(150);
   }
@@ -251,6 +255,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
     kind,
     seconds: (end.at - start.at) / 1000,
     bootSeconds: (start.at - spawnedAt) / 1000,
+    halfSeconds: halfAt === null ? null : (halfAt - start.at) / 1000,
     backlog: drainedAt === null ? null : { seconds: (drainedAt - startWall) / 1000, podCpuSeconds: diff(podCpuAt(polls, drainedAt), start.pod) },
     wallSeconds: (end.at - spawnedAt) / 1000,
     delivered,
