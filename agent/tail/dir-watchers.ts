@@ -5,7 +5,7 @@
 // cannot be made because the kernel's limits are reached (ENOSPC, EMFILE) end watching as a whole:
 // `onUnavailable` is told once and the periodic rescan carries on alone.
 import { watch, lstatSync, type FSWatcher } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 
 export type WatchEvent = 'change' | 'entry';
 
@@ -76,7 +76,8 @@ export class DirWatchers {
       this.opts.onEvent('entry', dir);
       return;
     }
-    this.opts.onEvent(event === 'change' ? 'change' : 'entry', join(dir, n));
+    // A name from inotify has no slash, and watched directories are normalized: a plain join.
+    this.opts.onEvent(event === 'change' ? 'change' : 'entry', dir.endsWith('/') ? dir + n : `${dir}/${n}`);
   }
 
   private sameDir(dir: string): boolean {

@@ -11,7 +11,8 @@ const LAST_CHUNK = 64 * 1024;
 
 /** The text of `path`, at most `maxBytes` of it; null when it cannot be opened or read. */
 export function readText(path: string, maxBytes = MAX_TEXT_BYTES): string | null {
-  return readBytes(path, maxBytes)?.toString('utf8') ?? null;
+  const n = readScratch(path, maxBytes);
+  return n === null ? null : scratch.toString('utf8', 0, n);
 }
 
 /** A process's command name (`/proc/<pid>/comm`, at most 256 bytes); '' when it is gone or unreadable. */
@@ -21,6 +22,20 @@ export function readComm(procRoot: string, pid: number): string {
 
 /** The bytes of `path`, at most `maxBytes` of them; null when it cannot be opened or read. */
 export function readBytes(path: string, maxBytes = MAX_TEXT_BYTES): Buffer | null {
+  const n = readScratch(path, maxBytes);
+  return n === null ? null : Buffer.from(scratch.subarray(0, n));
+}
+
+/**
+ * One buffer for every read here: reads are synchronous and each is copied out (a string, a
+ * Buffer) before the next, so the governor's dozen reads a second allocate nothing else. It grows
+ * for a big file, and a grown one is dropped after the read.
+ */
+let scratch = Buffer.allocUnsafe(FIRST_CHUNK * 4);
+const KEPT_SCRATCH = scratch.length;
+
+/** Reads `path` into `scratch` (at most `maxBytes`); the byte count, or null. */
+function readScratch(path: string, maxBytes: number): number | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -28,18 +43,19 @@ export function readBytes(path: string, maxBytes = MAX_TEXT_BYTES): Buffer | nul
     return null;
   }
   try {
-    const parts: Buffer[] = [];
+    if (scratch.length > KEPT_SCRATCH) scratch = Buffer.allocUnsafe(KEPT_SCRATCH);
     let total = 0;
-    let chunk = FIRST_CHUNK;
     while (total < maxBytes) {
-      const buf = Buffer.allocUnsafe(Math.min(chunk, maxBytes - total));
-      const n = readSync(fd, buf, 0, buf.length, null);
+      if (total === scratch.length) {
+        const bigger = Buffer.allocUnsafe(Math.min(maxBytes, scratch.length + Math.min(scratch.length, LAST_CHUNK)));
+        scratch.copy(bigger, 0, 0, total);
+        scratch = bigger;
+      }
+      const n = readSync(fd, scratch, total, Math.min(scratch.length, maxBytes) - total, null);
       if (n === 0) break;
-      parts.push(buf.subarray(0, n));
       total += n;
-      chunk = Math.min(LAST_CHUNK, chunk * 2);
     }
-    return Buffer.concat(parts, total);
+    return total;
   } catch {
     return null;
   } finally {

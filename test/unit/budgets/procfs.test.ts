@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TreeSampler } from '../../../supervisor/budgets/proc.js';
-import { readText } from '../../../supervisor/procfs/read.js';
+import { readBytes, readText } from '../../../supervisor/procfs/read.js';
 import { parseStat } from '../../../supervisor/procfs/stat.js';
 import { escapedFrom, TreeWalker } from '../../../supervisor/procfs/tree.js';
 
@@ -35,6 +35,21 @@ describe('procfs', () => {
     expect(readText(join(dir, 'big'), 10)).toBe('x'.repeat(10));
     expect(readText(join(dir, 'big'))!.length).toBe(100_000);
     expect(readText(join(dir, 'gone'))).toBeNull();
+  });
+
+  it('reads share one buffer: a big file whole, then a small one exact, and what was handed out keeps its bytes', () => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-procfs-'));
+    const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
+    writeFileSync(join(dir, 'big'), big);
+    writeFileSync(join(dir, 'small'), 'small\n');
+    const a = readBytes(join(dir, 'big'))!;
+    expect(a.equals(big)).toBe(true);
+    expect(readBytes(join(dir, 'big'), 200_000)!.equals(big.subarray(0, 200_000))).toBe(true);
+    expect(readText(join(dir, 'small'))).toBe('small\n');
+    const b = readBytes(join(dir, 'small'))!;
+    expect(readText(join(dir, 'big'), 5)).toBe(big.subarray(0, 5).toString('utf8'));
+    expect(b.toString()).toBe('small\n');
+    expect(a.equals(big)).toBe(true);
   });
 
   it('the child tracking reuses the sampler\'s walk while it is fresh, and walks again when it is not', () => {
