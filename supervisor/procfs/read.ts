@@ -29,7 +29,7 @@ export function readBytes(path: string, maxBytes = MAX_TEXT_BYTES): Buffer | nul
 /**
  * One buffer for every read here: reads are synchronous and each is copied out (a string, a
  * Buffer) before the next, so the governor's dozen reads a second allocate nothing else. It grows
- * for a big file, and a grown one is dropped after the read.
+ * for a big file; a grown one is replaced by a small one at the next read.
  */
 let scratch = Buffer.allocUnsafe(FIRST_CHUNK * 4);
 const KEPT_SCRATCH = scratch.length;
