@@ -5,9 +5,10 @@ import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
 /** What a read keeps at most unless told otherwise: far above any such file warden reads. */
 export const MAX_TEXT_BYTES = 1024 * 1024;
-/** procfs reports a size of 0, so reads go in chunks, growing from the first to the last. */
-const FIRST_CHUNK = 4096;
-const LAST_CHUNK = 64 * 1024;
+/** procfs reports a size of 0, so a file is read until a read returns nothing, into a buffer of
+ * SCRATCH_BYTES that grows, by at most GROW_MAX_BYTES at a time, for a bigger one. */
+const SCRATCH_BYTES = 16 * 1024;
+const GROW_MAX_BYTES = 64 * 1024;
 
 /** The text of `path`, at most `maxBytes` of it; null when it cannot be opened or read. */
 export function readText(path: string, maxBytes = MAX_TEXT_BYTES): string | null {
@@ -31,8 +32,7 @@ export function readBytes(path: string, maxBytes = MAX_TEXT_BYTES): Buffer | nul
  * Buffer) before the next, so the governor's dozen reads a second allocate nothing else. It grows
  * for a big file; a grown one is replaced by a small one at the next read.
  */
-let scratch = Buffer.allocUnsafe(FIRST_CHUNK * 4);
-const KEPT_SCRATCH = scratch.length;
+let scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
 /** Reads `path` into `scratch` (at most `maxBytes`); the byte count, or null. */
 function readScratch(path: string, maxBytes: number): number | null {
@@ -43,11 +43,11 @@ function readScratch(path: string, maxBytes: number): number | null {
     return null;
   }
   try {
-    if (scratch.length > KEPT_SCRATCH) scratch = Buffer.allocUnsafe(KEPT_SCRATCH);
+    if (scratch.length > SCRATCH_BYTES) scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
     let total = 0;
     while (total < maxBytes) {
       if (total === scratch.length) {
-        const bigger = Buffer.allocUnsafe(Math.min(maxBytes, scratch.length + Math.min(scratch.length, LAST_CHUNK)));
+        const bigger = Buffer.allocUnsafe(Math.min(maxBytes, scratch.length + Math.min(scratch.length, GROW_MAX_BYTES)));
         scratch.copy(bigger, 0, 0, total);
         scratch = bigger;
       }
