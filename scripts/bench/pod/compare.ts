@@ -37,7 +37,8 @@ function sideRow(side: Side, label: string): Row {
   const each = side.results.map((r) => {
     const m = podMillicores(r);
     const transitions = r.transitions.reduce((a, t) => a + t.count, 0);
-    return `${Math.round(podRate(r)).toLocaleString('en-US')}/s, warden ${r.wardenCpuPerM?.toFixed(2) ?? '—'} CPU-s/M, pod ${m === null ? '—' : m.toFixed(0)}m, peak ${((r.stats.peakBytes ?? 0) / 1048576).toFixed(0)} MiB, ${transitions} transitions`;
+    const delivered = `delivered ${r.delivered.toLocaleString('en-US')}/${r.expected.toLocaleString('en-US')}`;
+    return `${Math.round(podRate(r)).toLocaleString('en-US')}/s, warden ${r.wardenCpuPerM?.toFixed(2) ?? '—'} CPU-s/M, pod ${m === null ? '—' : m.toFixed(0)}m, peak ${((r.stats.peakBytes ?? 0) / 1048576).toFixed(0)} MiB, OOM kills ${r.stats.oomKills ?? '—'}, ${delivered}, ${transitions} transitions`;
   });
   const errors = side.errors.map((e) => `failed: ${e}`);
   return { section: 'pod', metric: label, value: median(rates), unit: 'lines/s', note: [`median of ${rates.length}`, ...each, ...errors].join(' · ') };

@@ -25,7 +25,7 @@ export function podNote(r: PodResult): string {
   const parts = [
     `wall ${r.wallSeconds.toFixed(1)} s (boot ${r.bootSeconds.toFixed(1)} s, then ${r.seconds.toFixed(1)} s from ready to the last line delivered)`,
     r.halfSeconds === null ? null : `half delivered after ${r.halfSeconds.toFixed(1)} s`,
-    r.backlog === null ? null : `every line in fluentd's buffer (acked) after ${r.backlog.seconds.toFixed(1)} s`,
+    r.backlog === null ? null : r.backlog.seconds <= 0 ? 'every line acked before the pod was seen ready' : `every line acked (warden's checkpoint covered the tree) after ${r.backlog.seconds.toFixed(1)} s`,
     m === null ? null : `pod CPU ${m.toFixed(0)}m of ${r.quotaMillicores}m`,
     `peak ${mib(s.peakBytes)} MiB (working set ${mib(r.peakWorkingSet)})`,
     `OOM kills ${s.oomKills ?? '—'}`,

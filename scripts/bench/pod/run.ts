@@ -242,6 +242,8 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
   }
   const end = mark();
   start ??= end;
+  // Drained within the poll that first saw the pod ready: half was delivered by then.
+  if (halfAt === null && delivered * 2 >= expected) halfAt = end.at;
   // The last lines can be delivered before the next checkpoint write (each second) records them.
   for (let waited = 0; drainedAt === null && row.committed() !== null && delivered >= expected && waited < 3000; waited += 100) {
     await sleep(100);
