@@ -170,8 +170,10 @@ describe.skipIf(skipReason !== null)(`budgets in a real cgroup v1 pod (root)${sk
       const st = await w.json('/status').catch(() => null);
       return st?.budgets?.states?.['child.cpu']?.state === 'pressure' && st.budgets.pod.cpu_millicores !== null ? st : null;
       // The spinner reaches its budget only while the machine has a core's fifth to give it: under
-      // a loaded run (other test files on both cores) that can take a while.
-    }, 45_000);
+      // a loaded run (other test files on both cores) that can take a while. Polled twice a second:
+      // warden answers /status from inside the same 200m, and at 20 polls a second on a slow
+      // machine it took 78m of it, leaving the spinner under its 150m.
+    }, 45_000, 500);
     expect(s.budgets.states['child.cpu'].reason).toMatch(/no action: the pod is held by its cpu quota/);
     // Held by the kernel: the pod's cgroup uses about its quota, not a full core.
     await waitFor('pod cpu at its quota', async () => (await w.json('/status')).budgets.pod.cpu_millicores <= 260, 10_000);
