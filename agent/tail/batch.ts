@@ -17,6 +17,12 @@ export interface Batch {
 
 /** Buffers kept for reuse after a batch is sent: enough for the usual few busy tags. */
 const POOL_MAX = 4;
+/**
+ * A new batch buffer's size: it doubles as entries come. A first scan opens a batch for every
+ * file's tag at once, mostly a few lines each; at 16 KiB each, 1,000 quiet files left ~16 MiB of
+ * mostly unused buffers behind.
+ */
+const BATCH_START_BYTES = 1024;
 
 export class Batcher {
   private readonly open = new Map<string, Batch>();
@@ -42,7 +48,7 @@ export class Batcher {
   batchFor(tag: string): Batch {
     let b = this.open.get(tag);
     if (!b) {
-      b = { tag, buf: this.pool.pop() ?? new EntryBuffer(16 * 1024, this.maxBytes + 64 * 1024), count: 0, segments: [] };
+      b = { tag, buf: this.pool.pop() ?? new EntryBuffer(BATCH_START_BYTES, this.maxBytes + 64 * 1024), count: 0, segments: [] };
       this.open.set(tag, b);
       this.arm();
     }
