@@ -47,6 +47,21 @@ export type ReloadResult = (typeof RELOAD_RESULTS)[number];
 export const RELOAD_TRIGGERS = ['signal', 'watch'] as const;
 export type ReloadTrigger = (typeof RELOAD_TRIGGERS)[number];
 
+/**
+ * `warden_budget_violations_total{who,resource,action}`: the actions each budget machine takes
+ * (`who.resource`), the only combinations the counter can have. The CPU machines' read-rate
+ * throttle is one action for both (applyRate), the child's duty cycle the child's alone.
+ */
+export const BUDGET_ACTIONS = {
+  'pod.memory': ['window', 'flush', 'restart'],
+  'child.memory': ['flush', 'restart'],
+  'child.cpu': ['throttle', 'unthrottle', 'duty_cycle'],
+  'agent.memory': ['shed', 'unshed'],
+  'agent.cpu': ['throttle', 'unthrottle'],
+} as const;
+export type BudgetMachine = keyof typeof BUDGET_ACTIONS;
+export type BudgetAction = (typeof BUDGET_ACTIONS)[BudgetMachine][number];
+
 /** Every labelled counter of the registry (by its key in createMetrics) with each label's values. */
 export const KNOWN_LABELS = {
   bytesLost: { reason: LOST_REASONS },

@@ -2,7 +2,7 @@
 // that update it (no module-level registry). Names carry the `warden_` prefix.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { KNOWN_LABELS } from './labels.js';
+import { BUDGET_ACTIONS, KNOWN_LABELS } from './labels.js';
 
 /** Every combination of the label values in `known`, e.g. {result: [a, b], trigger: [x]} → [{a,x}, {b,x}]. */
 function combinations(known: Record<string, readonly string[]>): Record<string, string>[] {
@@ -128,6 +128,10 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
   for (const [name, known] of Object.entries(KNOWN_LABELS)) {
     const c = metrics[name as keyof typeof KNOWN_LABELS] as Counter<string>;
     for (const labels of combinations(known)) c.inc(labels, 0);
+  }
+  for (const [machine, actions] of Object.entries(BUDGET_ACTIONS)) {
+    const [who, resource] = machine.split('.') as [string, string];
+    for (const action of actions) metrics.budgetViolations.inc({ who, resource, action }, 0);
   }
   for (const input of opts.inputs ?? []) {
     for (const c of [metrics.linesRead, metrics.bytesRead, metrics.parseErrors, metrics.timeOutOfRange]) c.inc({ input }, 0);

@@ -1,8 +1,11 @@
 // The budget policy's vocabulary: the actions it emits, the phases of a machine, its state, and
 // the thresholds every machine reads. Types and constants only, besides the two timings.
+import type { BudgetAction } from '../../../agent/health/labels.js';
+
 export type Who = 'pod' | 'child' | 'agent';
 export type Resource = 'cpu' | 'memory';
-export type ActionKind = 'window' | 'flush' | 'restart' | 'throttle' | 'unthrottle' | 'duty_cycle' | 'shed' | 'unshed';
+/** Which machine takes which: BUDGET_ACTIONS (the label values of warden_budget_violations_total). */
+export type ActionKind = BudgetAction;
 
 export interface Action {
   who: Who;

@@ -1,6 +1,7 @@
 // One decision's scratch: the new state under construction, and the actions and transitions it
 // emits. Every machine changes the state only through it, so each transition is reported once.
 import type { Action, Machine, MachineKey, Phase, PolicyState, Resource, Transition, Who } from './model.js';
+import type { BUDGET_ACTIONS } from '../../../agent/health/labels.js';
 
 /** One decision's scratch: the new state and what it emits. */
 export class Step {
@@ -24,7 +25,8 @@ export class Step {
     this.state.machines[key] = { phase: to, since: this.at, reason, step: to === 'acting' ? m.step : 0, changedAt: m.changedAt };
   }
 
-  act(key: MachineKey, a: Omit<Action, 'who' | 'resource'>, step?: number): void {
+  /** An action of `key`'s machine; only the actions BUDGET_ACTIONS lists for it type-check. */
+  act<K extends MachineKey>(key: K, a: Omit<Action, 'who' | 'resource' | 'action'> & { action: (typeof BUDGET_ACTIONS)[K][number] }, step?: number): void {
     const [who, resource] = key.split('.') as [Who, Resource];
     this.actions.push({ who, resource, ...a });
     const m = this.m(key);

@@ -19,6 +19,10 @@ describe('metrics', () => {
     expect(text).toContain('warden_config_reloads_total{result="refused",trigger="watch"} 0');
     expect(text).toContain('warden_child_restarts_total{reason="oom_killed"} 0');
     expect(text).toContain('warden_tail_lines_read_total{input="host"} 0');
+    expect(text).toContain('warden_budget_violations_total{who="child",resource="cpu",action="duty_cycle"} 0');
+    expect(text).toContain('warden_budget_violations_total{who="pod",resource="memory",action="restart"} 0');
+    // Each machine's own actions only: the agent is never duty-cycled.
+    expect(text).not.toMatch(/warden_budget_violations_total\{who="agent",resource="cpu",action="duty_cycle"\}/);
   });
 
   it('event loop lag reads near 0 on an idle loop (not the sampling resolution), and sees a real stall', async () => {
