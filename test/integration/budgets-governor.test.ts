@@ -97,7 +97,7 @@ describe('BudgetGovernor with a real ChildSupervisor', () => {
     expect(snap.actions.findIndex((a) => a.action === 'flush')).toBeLessThan(snap.actions.findIndex((a) => a.action === 'restart'));
     expect(snap.violations['child.memory.flush']).toBe(1);
     expect(snap.violations['child.memory.restart']).toBe(1);
-    const counted = (await metrics.budgetViolations.get()).values.find((v) => v.labels.action === 'restart');
+    const counted = (await metrics.budgetViolations.get()).values.find((v) => v.labels.who === 'child' && v.labels.resource === 'memory' && v.labels.action === 'restart');
     expect(counted?.value).toBe(1);
     // One line per transition, naming the action that came with it.
     const toActing = entries.filter((e) => e.msg === 'budget state' && e.resource === 'child.memory' && e.to === 'acting');
