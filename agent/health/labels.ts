@@ -62,7 +62,15 @@ export const BUDGET_ACTIONS = {
 export type BudgetMachine = keyof typeof BUDGET_ACTIONS;
 export type BudgetAction = (typeof BUDGET_ACTIONS)[BudgetMachine][number];
 
-/** Every labelled counter of the registry (by its key in createMetrics) with each label's values. */
+/** A counter's label values: each label's values (every combination is a series), or the series themselves. */
+export type KnownLabels = Readonly<Record<string, readonly string[]>> | ReadonlyArray<Readonly<Record<string, string>>>;
+
+const BUDGET_SERIES = Object.entries(BUDGET_ACTIONS).flatMap(([machine, actions]) => {
+  const [who, resource] = machine.split('.') as [string, string];
+  return actions.map((action) => ({ who, resource, action }));
+});
+
+/** Every labelled counter of the registry (by its key in createMetrics) with its label values (KnownLabels). */
 export const KNOWN_LABELS = {
   bytesLost: { reason: LOST_REASONS },
   refused: { reason: REFUSE_REASONS },
@@ -70,4 +78,14 @@ export const KNOWN_LABELS = {
   checkpointWrites: { result: CHECKPOINT_RESULTS },
   childRestarts: { reason: RESTART_REASONS },
   configReloads: { result: RELOAD_RESULTS, trigger: RELOAD_TRIGGERS },
-} as const;
+  budgetViolations: BUDGET_SERIES,
+} as const satisfies Record<string, KnownLabels>;
+
+/** Every series of `known`: e.g. {result: [a, b], trigger: [x]} → [{a,x}, {b,x}]; a list of series as it is. */
+export function knownSeries(known: KnownLabels): ReadonlyArray<Readonly<Record<string, string>>> {
+  if (Array.isArray(known)) return known;
+  return Object.entries(known as Readonly<Record<string, readonly string[]>>).reduce<Record<string, string>[]>(
+    (acc, [k, vs]) => acc.flatMap((l) => vs.map((v) => ({ ...l, [k]: v }))),
+    [{}],
+  );
+}

@@ -2,12 +2,7 @@
 // that update it (no module-level registry). Names carry the `warden_` prefix.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { BUDGET_ACTIONS, KNOWN_LABELS } from './labels.js';
-
-/** Every combination of the label values in `known`, e.g. {result: [a, b], trigger: [x]} → [{a,x}, {b,x}]. */
-function combinations(known: Record<string, readonly string[]>): Record<string, string>[] {
-  return Object.entries(known).reduce<Record<string, string>[]>((acc, [k, vs]) => acc.flatMap((l) => vs.map((v) => ({ ...l, [k]: v }))), [{}]);
-}
+import { KNOWN_LABELS, knownSeries } from './labels.js';
 
 /** The event-loop delay histogram's sampling interval. */
 export const EVENT_LOOP_RESOLUTION_MS = 100;
@@ -127,11 +122,7 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
   // Every listed label value at 0 from the first scrape, so alerts on them can be written before the first event.
   for (const [name, known] of Object.entries(KNOWN_LABELS)) {
     const c = metrics[name as keyof typeof KNOWN_LABELS] as Counter<string>;
-    for (const labels of combinations(known)) c.inc(labels, 0);
-  }
-  for (const [machine, actions] of Object.entries(BUDGET_ACTIONS)) {
-    const [who, resource] = machine.split('.') as [string, string];
-    for (const action of actions) metrics.budgetViolations.inc({ who, resource, action }, 0);
+    for (const labels of knownSeries(known)) c.inc(labels, 0);
   }
   for (const input of opts.inputs ?? []) {
     for (const c of [metrics.linesRead, metrics.bytesRead, metrics.parseErrors, metrics.timeOutOfRange]) c.inc({ input }, 0);
