@@ -15,6 +15,7 @@
 // Node 24 instead of the Node the user installed. It is installed on demand, at a pinned
 // version, into node_modules/.cache (from the npm registry, like everything else).
 import { build } from 'esbuild';
+import { assertLatin1, sharedBundleOptions } from './bundle-options.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -70,17 +71,16 @@ await step('bundle (esbuild, cjs)', () =>
     absWorkingDir: root,
     entryPoints: ['supervisor/main.ts'],
     outfile: join(work, 'warden.cjs'),
-    bundle: true,
-    platform: 'node',
+    ...sharedBundleOptions,
     target: `node${runtimeMajor}`,
     format: 'cjs',
-    minify: false,
     legalComments: 'none',
-    logLevel: 'warning',
     define: { WARDEN_VERSION: JSON.stringify(pkg.version), 'import.meta.url': 'importMetaUrl' },
     inject: [importMetaShim],
   }),
 );
+
+assertLatin1(readFileSync(join(work, 'warden.cjs'), 'utf8'), 'the single executable\'s bundle');
 
 const seaConfig = join(work, 'sea-config.json');
 writeFileSync(
