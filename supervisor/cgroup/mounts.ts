@@ -2,7 +2,7 @@
 // where each hierarchy is mounted; never guessed mount points. v2, v1 and hybrids of both.
 import { statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { readText } from '../procfs/read.js';
+import { forEachLine, readText } from '../procfs/read.js';
 
 export type CgroupVersion = 'v1' | 'v2' | 'hybrid' | 'none';
 
@@ -46,23 +46,30 @@ export function parseProcCgroup(text: string): CgroupMembership[] {
 export function parseMountinfo(text: string): CgroupMount[] {
   const out: CgroupMount[] = [];
   for (const line of text.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(' ');
-    const right = line.slice(sep + 3).split(' ');
-    const fsType = right[0];
-    if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
-    if (left.length < 5) continue;
-    const superOpts = (right[2] ?? '').split(',');
-    const known = new Set(['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec', 'nsdelegate', 'memory_recursiveprot', 'clone_children', 'xattr', 'favordynmods']);
-    out.push({
-      root: unescapeMount(left[3]),
-      mountPoint: unescapeMount(left[4]),
-      fsType,
-      controllers: fsType === 'cgroup' ? superOpts.filter((o) => !known.has(o) && !o.startsWith('release_agent=')) : [],
-    });
+    const m = parseCgroupMount(line);
+    if (m) out.push(m);
   }
   return out;
+}
+
+const KNOWN_MOUNT_OPTIONS = new Set(['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec', 'nsdelegate', 'memory_recursiveprot', 'clone_children', 'xattr', 'favordynmods']);
+
+/** One mountinfo line: the mount if it is a cgroup (v1) or cgroup2 one, else null. */
+function parseCgroupMount(line: string): CgroupMount | null {
+  const sep = line.indexOf(' - ');
+  if (sep < 0) return null;
+  const left = line.slice(0, sep).split(' ');
+  const right = line.slice(sep + 3).split(' ');
+  const fsType = right[0];
+  if (fsType !== 'cgroup' && fsType !== 'cgroup2') return null;
+  if (left.length < 5) return null;
+  const superOpts = (right[2] ?? '').split(',');
+  return {
+    root: unescapeMount(left[3]),
+    mountPoint: unescapeMount(left[4]),
+    fsType,
+    controllers: fsType === 'cgroup' ? superOpts.filter((o) => !KNOWN_MOUNT_OPTIONS.has(o) && !o.startsWith('release_agent=')) : [],
+  };
 }
 
 /** mountinfo escapes space, tab, newline and backslash as octal (`\040`). */
@@ -120,10 +127,14 @@ export interface Located {
 export function locate(opts: CgroupSources): Located {
   const root = opts.root ?? '';
   const cgText = readText(join(root, opts.procSelfCgroup ?? '/proc/self/cgroup'));
-  // A line per mount of the namespace, and a host's can be long: read whole.
-  const miText = readText(join(root, opts.mountinfo ?? '/proc/self/mountinfo'), Infinity);
+  // A line per mount of the namespace, and a node's can be long: read a line at a time, keeping
+  // the cgroup mounts only.
+  const mounts: CgroupMount[] = [];
+  forEachLine(join(root, opts.mountinfo ?? '/proc/self/mountinfo'), (line) => {
+    const m = parseCgroupMount(line);
+    if (m) mounts.push(m);
+  });
   const memberships = cgText ? parseProcCgroup(cgText) : [];
-  const mounts = miText ? parseMountinfo(miText) : [];
   const v1 = new Map<string, { dir: string; mountDir: string }>();
   for (const controller of ['cpu', 'cpuacct', 'memory']) {
     const member = memberships.find((m) => m.id !== 0 && m.controllers.includes(controller));

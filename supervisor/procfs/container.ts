@@ -5,7 +5,7 @@
 // containerd's mounts name the pod sandbox, not the container): then only the pod's own names
 // (POD_NAME, POD_NAMESPACE) exclude its logs.
 import { join } from 'node:path';
-import { readText } from './read.js';
+import { forEachLine, readText } from './read.js';
 
 export interface OwnContainer {
   id: string;
@@ -44,13 +44,18 @@ export function containerIdFromCgroup(text: string): string | null {
 /** The container id in the source of the /etc/hostname, /etc/hosts or /etc/resolv.conf bind mount. */
 export function containerIdFromMountinfo(text: string): string | null {
   for (const line of text.split('\n')) {
-    // id parent major:minor root mount-point …: the root is the mounted path inside its filesystem.
-    const f = line.split(' ');
-    if (f.length < 5 || !OWN_MOUNT_POINTS.has(f[4]!)) continue;
-    const m = MOUNT_SOURCE.exec(f[3]!);
-    if (m) return m[1]!;
+    const id = containerIdFromMount(line);
+    if (id) return id;
   }
   return null;
+}
+
+/** One mountinfo line: the container id if it is one of those bind mounts, else null. */
+function containerIdFromMount(line: string): string | null {
+  // id parent major:minor root mount-point …: the root is the mounted path inside its filesystem.
+  const f = line.split(' ');
+  if (f.length < 5 || !OWN_MOUNT_POINTS.has(f[4]!)) return null;
+  return MOUNT_SOURCE.exec(f[3]!)?.[1] ?? null;
 }
 
 /** warden's own container, read under `procRoot` (a fixture tree in tests); null outside a container or when unnamed. */
@@ -58,8 +63,8 @@ export function ownContainer(procRoot = '/proc'): OwnContainer | null {
   const cgroup = readText(join(procRoot, 'self/cgroup'));
   const fromCgroup = cgroup ? containerIdFromCgroup(cgroup) : null;
   if (fromCgroup) return { id: fromCgroup, source: 'cgroup' };
-  // A line per mount of the namespace, and a host's can be long: read whole.
-  const mountinfo = readText(join(procRoot, 'self/mountinfo'), Infinity);
-  const fromMounts = mountinfo ? containerIdFromMountinfo(mountinfo) : null;
+  // A line per mount of the namespace, and a node's can be long: read a line at a time.
+  let fromMounts: string | null = null;
+  forEachLine(join(procRoot, 'self/mountinfo'), (line) => (fromMounts = containerIdFromMount(line)) !== null);
   return fromMounts ? { id: fromMounts, source: 'mountinfo' } : null;
 }

@@ -63,6 +63,61 @@ function readScratch(path: string, maxBytes: number): number | null {
   }
 }
 
+/** What a line passed by forEachLine holds at most; a longer one is passed cut to this. */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/**
+ * Calls `onLine` with each line of `path` (without its newline), reading SCRATCH_BYTES at a time:
+ * memory stays bounded however long the file is (a node's mountinfo, /proc/net/tcp of a busy
+ * network namespace), where a whole read would not be and a cut one could hide the line sought. A
+ * line longer than `maxLineBytes` is passed cut to that many bytes. `onLine` returns true to stop
+ * early. False when the file cannot be opened or read.
+ */
+export function forEachLine(path: string, onLine: (line: string) => boolean | void, maxLineBytes = MAX_LINE_BYTES): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  const chunk = Buffer.allocUnsafe(SCRATCH_BYTES);
+  const line = Buffer.allocUnsafe(Math.min(maxLineBytes, SCRATCH_BYTES));
+  let kept = line;
+  let len = 0;
+  const append = (from: number, to: number) => {
+    const n = Math.min(to - from, maxLineBytes - len);
+    if (n <= 0) return;
+    if (len + n > kept.length) {
+      const bigger = Buffer.allocUnsafe(Math.min(maxLineBytes, Math.max(len + n, kept.length * 2)));
+      kept.copy(bigger, 0, 0, len);
+      kept = bigger;
+    }
+    chunk.copy(kept, len, from, from + n);
+    len += n;
+  };
+  try {
+    for (;;) {
+      const got = readSync(fd, chunk, 0, chunk.length, null);
+      if (got === 0) break;
+      let from = 0;
+      for (let nl = chunk.indexOf(10, from); nl !== -1 && nl < got; nl = chunk.indexOf(10, from)) {
+        append(from, nl);
+        from = nl + 1;
+        const text = kept.toString('utf8', 0, len);
+        len = 0;
+        if (onLine(text) === true) return true;
+      }
+      append(from, got);
+    }
+    if (len > 0) onLine(kept.toString('utf8', 0, len));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The entries of `dir`; none when it cannot be read. */
 export function listDir(dir: string): string[] {
   try {

@@ -1,20 +1,20 @@
 // Who listens on a TCP port, from /proc/net/tcp{,6} and the processes' descriptor links.
 import { readlinkSync } from 'node:fs';
-import { listDir, listPids, readText } from './read.js';
+import { forEachLine, listDir, listPids } from './read.js';
 
 /** The inodes of sockets listening on `port` (any address, IPv4 or IPv6). */
 export function listeningInodes(port: number, procRoot = '/proc'): Set<string> {
   const inodes = new Set<string>();
   for (const table of ['tcp', 'tcp6']) {
-    // A table has a line per socket of the namespace: read whole, a cut one could hide the listener.
-    const text = readText(`${procRoot}/net/${table}`, Infinity);
-    if (text === null) continue;
-    for (const line of text.split('\n').slice(1)) {
+    // A line per socket of the namespace (a host's with hostNetwork): read a line at a time.
+    let header = true;
+    forEachLine(`${procRoot}/net/${table}`, (line) => {
+      if (header) return void (header = false);
       const f = line.trim().split(/\s+/);
       // local_address is HEX_IP:HEX_PORT, st 0A is LISTEN, inode is field 10
-      if (f.length < 10 || f[3] !== '0A') continue;
+      if (f.length < 10 || f[3] !== '0A') return;
       if (parseInt(f[1]!.split(':')[1] ?? '', 16) === port && f[9] !== '0') inodes.add(f[9]!);
-    }
+    });
   }
   return inodes;
 }

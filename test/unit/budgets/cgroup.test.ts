@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { parseCfsQuota, parseCpuMax, parseMemoryValue, readContainerLimits } fro
 import { parseMountinfo, parseProcCgroup } from '../../../supervisor/cgroup/mounts.js';
 import { parseOomKills } from '../../../supervisor/cgroup/oom.js';
 import { readPodUsage, workingSet } from '../../../supervisor/cgroup/usage.js';
+import { MAX_TEXT_BYTES } from '../../../supervisor/procfs/read.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/cgroup/', import.meta.url));
 const MIB = 1024 * 1024;
@@ -38,6 +39,24 @@ describe('readContainerLimits on fixture trees', () => {
     const limits = readContainerLimits({ root });
     expect(limits.paths.unified).toBe(join(root, 'sys/fs/cgroup/unified'));
     expect(limits.paths.cpu).toBe(join(root, 'sys/fs/cgroup/cpu/warden'));
+  });
+
+  it('finds the cgroup mounts after thousands of others, in a mountinfo longer than a whole read keeps', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-cgroup-'));
+    try {
+      cpSync(join(fixtures, 'hybrid'), dir, { recursive: true });
+      const mountinfo = join(dir, 'proc/self/mountinfo');
+      const overlay = (i: number) => `${100 + i} 22 0:${100 + i} / /var/lib/kubelet/pods/${String(i).padStart(8, '0')}/volumes/kubernetes.io~projected/kube-api-access rw,relatime - tmpfs tmpfs rw,size=204800k`;
+      const own = readFileSync(mountinfo, 'utf8');
+      writeFileSync(mountinfo, `${Array.from({ length: 30_000 }, (_, i) => overlay(i)).join('\n')}\n${own}`);
+      expect(statSync(mountinfo).size).toBeGreaterThan(MAX_TEXT_BYTES);
+      const limits = readContainerLimits({ root: dir });
+      expect(limits.paths.unified).toBe(join(dir, 'sys/fs/cgroup/unified'));
+      expect(limits.paths.cpu).toBe(join(dir, 'sys/fs/cgroup/cpu/warden'));
+      expect(limits.paths.memory).toBe(join(dir, 'sys/fs/cgroup/memory/process_api/45f8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

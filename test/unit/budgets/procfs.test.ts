@@ -1,11 +1,12 @@
 // supervisor/procfs over a /proc tree written to a temp dir: the one stat parser, the bounded
-// read, and one walk shared by the budget sampler and the child's escaped-descendant tracking.
+// read, the line-at-a-time read, and one walk shared by the budget sampler and the child's escaped-descendant tracking.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TreeSampler } from '../../../supervisor/budgets/proc.js';
-import { readBytes, readText } from '../../../supervisor/procfs/read.js';
+import { forEachLine, MAX_LINE_BYTES, readBytes, readText } from '../../../supervisor/procfs/read.js';
+import { listeningInodes } from '../../../supervisor/procfs/sockets.js';
 import { parseStat } from '../../../supervisor/procfs/stat.js';
 import { escapedFrom, TreeWalker } from '../../../supervisor/procfs/tree.js';
 
@@ -50,6 +51,47 @@ describe('procfs', () => {
     expect(readText(join(dir, 'big'), 5)).toBe(big.subarray(0, 5).toString('utf8'));
     expect(b.toString()).toBe('small\n');
     expect(a.equals(big)).toBe(true);
+  });
+
+  it('passes every line of a file far bigger than its buffers, lines split across reads and multi-byte characters whole', () => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-procfs-'));
+    // Lengths 0 to 40,000 bytes: some lines cross one 16 KiB read, some several; é is 2 bytes.
+    const lines = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? '' : `${i} ${'é'.repeat((i * 7919) % (i % 100 === 1 ? 20_000 : 300))}`));
+    const text = lines.join('\n');
+    writeFileSync(join(dir, 'with-newline'), `${text}\n`);
+    writeFileSync(join(dir, 'without'), text);
+    for (const name of ['with-newline', 'without']) {
+      const got: string[] = [];
+      expect(forEachLine(join(dir, name), (l) => void got.push(l))).toBe(true);
+      expect(got.length).toBe(lines.length);
+      expect(got).toEqual(lines);
+    }
+  });
+
+  it('cuts a line longer than its bound, stops when told, and is false for a file that is not there', () => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-procfs-'));
+    writeFileSync(join(dir, 'long'), `${'a'.repeat(100_000)}\nnext\nlast\n`);
+    const got: string[] = [];
+    forEachLine(join(dir, 'long'), (l) => void got.push(l), 1000);
+    expect(got).toEqual(['a'.repeat(1000), 'next', 'last']);
+    const seen: string[] = [];
+    expect(forEachLine(join(dir, 'long'), (l) => (seen.push(l), l === 'next'))).toBe(true);
+    expect(seen.map((l) => l.length)).toEqual([MAX_LINE_BYTES, 4]);
+    expect(forEachLine(join(dir, 'gone'), () => undefined)).toBe(false);
+  });
+
+  it('finds a listener on the last line of a socket table bigger than a whole read keeps', () => {
+    dir = mkdtempSync(join(tmpdir(), 'warden-procfs-'));
+    mkdirSync(join(dir, 'net'));
+    const row = (sl: number, port: number, st: string, inode: number) =>
+      `${String(sl).padStart(4)}: 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 ${st} 00000000:00000000 00:00000000 00000000     0        0 ${inode} 1 0000000000000000 100 0 0 10 0`;
+    const head = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+    const rows = Array.from({ length: 20_000 }, (_, i) => row(i, 40_000 + (i % 1000), '01', 100_000 + i));
+    writeFileSync(join(dir, 'net/tcp'), [head, ...rows, row(20_000, 24224, '0A', 777)].join('\n') + '\n');
+    writeFileSync(join(dir, 'net/tcp6'), `${head}\n`);
+    expect(readText(join(dir, 'net/tcp'))!.length).toBeLessThan(rows.join('\n').length);
+    expect([...listeningInodes(24224, dir)]).toEqual(['777']);
+    expect([...listeningInodes(40_001, dir)]).toEqual([]);
   });
 
   it('the child tracking reuses the sampler\'s walk while it is fresh, and walks again when it is not', () => {
