@@ -3,7 +3,7 @@
 // installed. Prints a table and writes bench/results.md (machine, versions, date).
 //
 //   npm run bench -- [--mib 256] [--tree DIR] [--quick] [--only baseline,drain,latency,idle,pickup,others,pod]
-//                    [--cpu-prof DIR] [--results FILE] [--keep] [--pod-mib N]
+//                    [--cpu-prof DIR] [--results FILE] [--keep] [--pod-mib N] [--runtime binary|node]
 //   npm run bench -- --only pod --baseline DIR [--rounds 2]   (before/after: DIR's warden against this one's)
 //
 // Sections: baseline (Node ceiling), drain (backlog → every line acked: lines/s, MiB/s,
@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describeMachine, type Machine } from './bench/machine.js';
-import { baselineCheckout, parseBenchArgs, SECTIONS, type BenchOptions, type Section } from './bench/options.js';
+import { baselineCheckout, benchRuntime, parseBenchArgs, SECTIONS, type BenchOptions, type Section } from './bench/options.js';
 import type { HotFunction } from './bench/profile.js';
 import { consoleTable, markdown } from './bench/report.js';
 import type { Row } from './bench/row.js';
@@ -33,7 +33,7 @@ import {
   type BenchContext,
 } from './bench/sections.js';
 import { findDockerFiles, generateDockerTree, warmAndCount, type DockerTree } from './bench/tree.js';
-import { ROOT, WARDEN } from './bench/warden.js';
+import { prepareCheckout, ROOT, selectRuntime, THIS_CHECKOUT, WARDEN } from './bench/warden.js';
 
 export { SECTIONS, type BenchOptions, type Section } from './bench/options.js';
 
@@ -81,8 +81,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const only = new Set<Section>(opts.only ?? SECTIONS);
   const mib = opts.mib ?? (quick ? 4 : 256);
   if (!existsSync(WARDEN)) throw new Error(`${WARDEN} not found: run \`npm run build\` first`);
-  const beforeAfter = opts.baseline ? { checkout: baselineCheckout(opts.baseline.dir), rounds: opts.baseline.rounds } : undefined;
-  const machine = describeMachine(WARDEN);
+  const runtime = benchRuntime(opts);
+  selectRuntime(runtime);
+  const beforeAfter = opts.baseline ? { checkout: baselineCheckout(opts.baseline.dir, runtime), rounds: opts.baseline.rounds } : undefined;
+  prepareCheckout(THIS_CHECKOUT, log);
+  if (beforeAfter) prepareCheckout(beforeAfter.checkout, log);
+  const machine = describeMachine(THIS_CHECKOUT);
   const work = mkdtempSync(join(tmpdir(), 'warden-bench-'));
   const c: BenchContext = {
     opts,
@@ -113,6 +117,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     opts.only ? `--only ${[...only].join(',')}` : '',
     opts.podMib ? `--pod-mib ${opts.podMib}` : '',
     opts.baseline ? `--baseline ${opts.baseline.dir} --rounds ${opts.baseline.rounds}` : '',
+    `--runtime ${runtime}`,
   ]
     .filter(Boolean)
     .join(' ');

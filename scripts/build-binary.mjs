@@ -17,7 +17,7 @@
 import { build } from 'esbuild';
 import { assertLatin1, sharedBundleOptions } from './bundle-options.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,14 +104,16 @@ step(`blob (${runtimeVersion} --experimental-sea-config)`, () =>
   execFileSync(runtime, ['--experimental-sea-config', seaConfig], { stdio: 'inherit', cwd: work }),
 );
 
-rmSync(out, { force: true });
-step('copy runtime', () => copyFileSync(runtime, out));
-chmodSync(out, 0o755);
+// Built beside the blob and renamed into place once it runs: a failed build leaves the previous
+// dist/warden, and a process starting dist/warden meanwhile gets the old binary or the new one.
+const built = join(work, 'warden');
+step('copy runtime', () => copyFileSync(runtime, built));
+chmodSync(built, 0o755);
 step('strip', () => {
   // Symbols are ~20% of the runtime and unused at run time. postject needs the ELF intact, and
   // strip keeps the sections it relies on; a host without binutils gets an unstripped binary.
   try {
-    execFileSync('strip', ['--strip-all', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('strip', ['--strip-all', built], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     console.warn(`build-binary: strip unavailable or failed (${err.code ?? err.status ?? err.message}); keeping symbols`);
   }
@@ -119,7 +121,7 @@ step('strip', () => {
 
 step('inject (postject)', () => {
   const postject = join(dirname(require.resolve('postject/package.json')), 'dist/cli.js');
-  const result = spawnSync(process.execPath, [postject, out, 'NODE_SEA_BLOB', join(work, 'sea-prep.blob'), '--sentinel-fuse', FUSE], {
+  const result = spawnSync(process.execPath, [postject, built, 'NODE_SEA_BLOB', join(work, 'sea-prep.blob'), '--sentinel-fuse', FUSE], {
     encoding: 'utf8',
   });
   // LIEF warns about every note section of a stripped binary ("Can't find string offset for
@@ -133,9 +135,10 @@ step('inject (postject)', () => {
   }
 });
 
-const version = execFileSync(out, ['--version'], { encoding: 'utf8', env: {}, cwd: work }).trim();
+const version = execFileSync(built, ['--version'], { encoding: 'utf8', env: {}, cwd: work }).trim();
 if (version !== `warden ${pkg.version}`) {
-  console.error(`build-binary: ${out} --version printed ${JSON.stringify(version)}, expected "warden ${pkg.version}"`);
+  console.error(`build-binary: ${built} --version printed ${JSON.stringify(version)}, expected "warden ${pkg.version}"`);
   process.exit(1);
 }
+renameSync(built, out);
 console.log(`build-binary: ${out} (${(statSync(out).size / 1024 / 1024).toFixed(1)} MiB, ${runtimeVersion}) → ${version}`);

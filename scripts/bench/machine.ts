@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
-import { SHIPPED_NODE_FLAGS } from './warden.js';
+import { describeRuntime, SHIPPED_NODE_FLAGS, wardenCommand, type Checkout } from './warden.js';
 
 export interface Machine {
   nproc: number;
@@ -11,11 +11,13 @@ export interface Machine {
   node: string;
   /** The V8 flags warden ran with (package.json config.nodeFlags). */
   nodeFlags: string;
+  /** What warden ran as (describeRuntime). */
+  runtime: string;
   warden: string;
   date: string;
 }
 
-export function describeMachine(wardenScript: string): Machine {
+export function describeMachine(checkout: Checkout): Machine {
   let cpuModel = 'unknown';
   try {
     const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -25,7 +27,8 @@ export function describeMachine(wardenScript: string): Machine {
   }
   let warden = 'unknown';
   try {
-    warden = execFileSync(process.execPath, [wardenScript, '--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
+    const { argv, env } = wardenCommand(checkout, ['--version']);
+    warden = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 10_000, env }).trim();
   } catch (err) {
     warden = `unknown (${(err as Error).message.split('\n')[0]})`;
   }
@@ -35,6 +38,7 @@ export function describeMachine(wardenScript: string): Machine {
     memoryMiB: Math.round(totalmem() / 1048576),
     node: process.version,
     nodeFlags: SHIPPED_NODE_FLAGS.join(' '),
+    runtime: describeRuntime(checkout),
     warden,
     date: new Date().toISOString(),
   };

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkoutAt, type Checkout } from './warden.js';
+import { checkoutAt, RUNTIMES, type Checkout, type Runtime } from './warden.js';
 
 export const SECTIONS = ['baseline', 'drain', 'latency', 'idle', 'pickup', 'others', 'pod'] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -24,17 +24,31 @@ export interface BenchOptions {
   keep?: boolean;
   /** Size of the pod section's tree; default 41.5 (0.25 with quick). */
   podMib?: number;
-  /** Before/after in the pod section: the warden of the checkout at `dir` (its dist/warden.mjs built) against this one's, `rounds` each. */
+  /** Before/after in the pod section: the warden of the checkout at `dir` against this one's, `rounds` each. */
   baseline?: { dir: string; rounds: number };
+  /** What warden runs as: the single executable (default; built from each checkout's sources first) or node on dist/warden.mjs (default with cpuProfDir). */
+  runtime?: Runtime;
   log?: (line: string) => void;
 }
 
-/** The checkout at `dir` as a baseline; throws naming what is missing. */
-export function baselineCheckout(dir: string): Checkout {
+/** The checkout at `dir` as a baseline, run as `runtime`; throws naming what is missing. */
+export function baselineCheckout(dir: string, runtime: Runtime): Checkout {
   if (!existsSync(join(resolve(dir), 'package.json'))) throw new Error(`--baseline: ${resolve(dir)} is not a checkout of warden (no package.json)`);
-  const c = checkoutAt(resolve(dir));
+  const c = checkoutAt(resolve(dir), runtime);
   if (!existsSync(c.program)) throw new Error(`--baseline: ${c.program} not found: run \`npm run build\` in ${c.root} first`);
   return c;
+}
+
+/** The runtime a bench with `opts` runs warden as; throws when it cannot serve them. */
+export function benchRuntime(opts: Pick<BenchOptions, 'runtime' | 'cpuProfDir'>): Runtime {
+  if (opts.runtime === 'binary' && opts.cpuProfDir) throw new Error('--cpu-prof: needs --runtime node (the profile is mapped back to the sources through dist/warden.mjs.map)');
+  return opts.runtime ?? (opts.cpuProfDir ? 'node' : 'binary');
+}
+
+function parseRuntime(v: string | undefined): Runtime | undefined {
+  if (v === undefined) return undefined;
+  if (!(RUNTIMES as readonly string[]).includes(v)) throw new Error(`--runtime: must be one of ${RUNTIMES.join(', ')} (got ${JSON.stringify(v)})`);
+  return v as Runtime;
 }
 
 /** A positive number from option `name`, or undefined when absent. */
@@ -67,6 +81,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       'pod-mib': { type: 'string' },
       baseline: { type: 'string' },
       rounds: { type: 'string' },
+      runtime: { type: 'string' },
     },
   });
   const rounds = positive('rounds', values.rounds) ?? 2;
@@ -82,5 +97,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     results: values.results,
     cpuProfDir: values['cpu-prof'],
     keep: values.keep,
+    runtime: parseRuntime(values.runtime),
   };
 }

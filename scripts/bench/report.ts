@@ -51,6 +51,7 @@ export function markdown(machine: Machine, rows: Row[], settings: string, profil
     `| CPU | ${md(machine.cpuModel)} |`,
     `| memory | ${machine.memoryMiB} MiB |`,
     `| Node | ${machine.node} |`,
+    `| warden runs as | ${machine.runtime} |`,
     `| warden's node flags | \`${machine.nodeFlags}\` |`,
     `| warden | ${md(machine.warden)} |`,
     `| run | ${md(settings)} |`,

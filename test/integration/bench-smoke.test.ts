@@ -65,7 +65,10 @@ describe('npm run bench -- --quick', () => {
     const t = tempDir('warden-bench-smoke-');
     cleanup = t.cleanup;
     const results = join(t.dir, 'results.md');
-    const report = await runBench({ quick: true, mib: 2, results, log: () => {} });
+    // The single executable where it has been built (CI builds it first; the bench then rebuilds
+    // it from these sources), else node on dist/warden.mjs.
+    const runtime = existsSync(join(import.meta.dirname, '../../dist/warden')) ? 'binary' : 'node';
+    const report = await runBench({ quick: true, mib: 2, results, runtime, log: () => {} });
 
     const failed = report.rows.filter((r) => r.metric === 'failed');
     expect(failed).toEqual([]);
@@ -104,6 +107,8 @@ describe('npm run bench -- --quick', () => {
     expect(md).toContain(`| cores (nproc) | ${report.machine.nproc} |`);
     expect(md).toContain(`| Node | ${process.version} |`);
     expect(md).toMatch(/\| warden \| warden \d+\.\d+\.\d+/);
+    expect(md).toMatch(runtime === 'binary' ? /\| warden runs as \| \/\S+\/dist\/warden \(single executable\) \|/ : /\| warden runs as \| node v[\d.]+ \/\S+\/dist\/warden\.mjs \|/);
+    expect(md).toContain(`--runtime ${runtime}`);
     for (const [section] of EXPECTED) expect(md).toContain(`| ${section} |`);
     if (podUnavailable() === null) {
       const pod = report.rows.find((r) => r.section === 'pod' && /`warden sink` child/.test(r.metric))!;
