@@ -10,13 +10,13 @@
 //   governor off (ceiling)  the warden pod with large explicit budgets and cpu_action none
 // then the warden pod's targets and what it did with its budget (from its own log, kept as
 // <dir>/warden/warden.log), and a steady live writer (1,000 lines/s) into the warden pod: warden's
-// average CPU. With a baseline checkout the section is instead the before/after comparison.
+// average CPU after a warm-up at the same rate. With a baseline checkout the section is instead the before/after comparison.
 import { startCountingSink } from './others.js';
 import { compareRows } from './pod/compare.js';
 import { budgetRows, podNote, podRate, targetRows } from './pod/rows.js';
 import { runPod, type PodResult } from './pod/run.js';
 import { podPrograms, podSkip, POD_KINDS, POD_LABELS, type PodEnv, type PodKind } from './pod/setup.js';
-import { steadyPod } from './pod/steady.js';
+import { steadyPod, type SteadyOptions } from './pod/steady.js';
 import type { Row, Scope } from './row.js';
 import { linkContainers, type DockerTree } from './tree.js';
 import type { Checkout } from './warden.js';
@@ -24,7 +24,7 @@ import type { Checkout } from './warden.js';
 export { POD_KINDS, POD_LABELS, podPrograms, podSkip, type PodEnv, type PodKind } from './pod/setup.js';
 export { runPod, type PodResult } from './pod/run.js';
 export { shippedFluentConf, shippedWardenConfig } from './pod/config.js';
-export { steadyPod, type SteadyResult } from './pod/steady.js';
+export { steadyPod, type SteadyOptions, type SteadyResult } from './pod/steady.js';
 
 export interface PodSectionOptions {
   scope: Scope;
@@ -32,7 +32,7 @@ export interface PodSectionOptions {
   tree: DockerTree;
   quick: boolean;
   judge: (ok: boolean) => boolean | null;
-  steady: { rate: number; seconds: number; files: number };
+  steady: SteadyOptions;
   timeoutMs: number;
   nodeFlags?: string[];
   log: (line: string) => void;
@@ -90,11 +90,14 @@ async function steadyRow(env: PodEnv, o: PodSectionOptions): Promise<Row> {
   const metric = `warden CPU, steady ${o.steady.rate.toLocaleString('en-US')} lines/s for ${o.steady.seconds} s`;
   const skip = podSkip('warden', env);
   if (skip) return { section: 'pod', metric, value: null, unit: 'millicores', target: '≤ 15', note: `skipped: ${skip}` };
-  o.log(`pod steady: ${o.steady.rate} lines/s for ${o.steady.seconds} s into the warden pod`);
+  o.log(`pod steady: ${o.steady.rate} lines/s for ${o.steady.warmupS} s of warm-up and ${o.steady.seconds} s measured into the warden pod`);
   try {
     const s = await steadyPod(env, o.steady);
     const fluentd = s.fluentdMillicores === null ? '' : `; fluentd ${s.fluentdMillicores.toFixed(0)}m`;
-    return { section: 'pod', metric, value: s.wardenMillicores, unit: 'millicores', target: '≤ 15', met: o.judge(s.wardenMillicores <= 15), note: `average over ${s.seconds.toFixed(0)} s${fluentd}; delivered ${s.delivered}/${s.written}` };
+    const m = (v: number | null) => (v === null ? '?' : `${v.toFixed(1)}m`);
+    const warmup = s.warmupMillicores === null ? '' : ` after ${o.steady.warmupS} s at the same rate (warm-up: ${m(s.warmupMillicores)})`;
+    const note = `average over ${s.seconds.toFixed(0)} s${warmup}; by quarter ${s.quarters.map(m).join(', ')}${fluentd}; delivered ${s.delivered}/${s.written}`;
+    return { section: 'pod', metric, value: s.wardenMillicores, unit: 'millicores', target: '≤ 15', met: o.judge(s.wardenMillicores <= 15), note };
   } catch (err) {
     return { section: 'pod', metric, value: null, unit: 'millicores', target: '≤ 15', note: failedNote(err) };
   }

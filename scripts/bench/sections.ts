@@ -25,8 +25,8 @@ const POD_TREE = { mib: 41.5, containers: 20 };
 /** Sizes of the live sections (quick: the smoke test's). */
 export function sectionSizes(quick: boolean) {
   return quick
-    ? { latency: { rate: 2000, seconds: 3, files: 2, warmupS: 0.5 }, idleFiles: 100, idleS: 2, idleSettleS: 0.5, pickupFiles: 300, pod: { mib: 0.25, containers: 4 }, steady: { rate: 200, seconds: 2, files: 2 } }
-    : { latency: { rate: 10_000, seconds: 15, files: 4, warmupS: 1 }, idleFiles: 1000, idleS: 30, idleSettleS: 20, pickupFiles: 10_000, pod: POD_TREE, steady: { rate: 1000, seconds: 60, files: 4 } };
+    ? { latency: { rate: 2000, seconds: 3, files: 2, warmupS: 0.5 }, idleFiles: 100, idleS: 2, idleSettleS: 0.5, pickupFiles: 300, pod: { mib: 0.25, containers: 4 }, steady: { rate: 200, seconds: 2, files: 2, warmupS: 0.5 } }
+    : { latency: { rate: 10_000, seconds: 15, files: 4, warmupS: 1 }, idleFiles: 1000, idleS: 30, idleSettleS: 20, pickupFiles: 10_000, pod: POD_TREE, steady: { rate: 1000, seconds: 60, files: 4, warmupS: 15 } };
 }
 
 export interface BenchContext {
@@ -221,7 +221,7 @@ export async function podBenchSection(c: BenchContext): Promise<void> {
   if (profDir) mkdirSync(profDir, { recursive: true });
   let podWarden = 0;
   const rowBound = quick ? 60_000 : 300_000;
-  const podBound = c.beforeAfter ? rowBound * 2 * c.beforeAfter.rounds + 60_000 : rowBound * 6 + (sizes.steady.seconds + 180) * 1000;
+  const podBound = c.beforeAfter ? rowBound * 2 * c.beforeAfter.rounds + 60_000 : rowBound * 6 + (sizes.steady.warmupS + sizes.steady.seconds + 180) * 1000;
   rows.push(
     ...(await runSection('pod', podBound, (scope) =>
       podSection({
