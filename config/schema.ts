@@ -155,7 +155,7 @@ export const configSchema = z
         shared_key: z.string().min(1).default('auto'),
         batch_max_records: z.number().int().min(1).default(4096),
         batch_max_bytes: z.number().int().min(1024).default(512 * 1024),
-        flush_interval_ms: z.number().int().min(1).default(100),
+        flush_interval_ms: z.number().int().min(1).default(500),
         max_inflight_batches: z.number().int().min(1).default(8),
         ack_timeout_s: z.number().positive().default(30),
         connect_timeout_ms: z.number().int().min(10).default(5000),

@@ -176,7 +176,11 @@ export class Adopter {
 
   /** The flush tick: the files changed since their last read are read now; resolves once they were. */
   readChangedNow(): Promise<void> {
-    if (!this.t.env.stopping) for (const f of this.changed) this.t.scheduler.want(f);
+    if (!this.t.env.stopping) {
+      // Directories whose watch rested report their files as changed first, to be read now too.
+      this.t.discovery.wakeWatches();
+      for (const f of this.changed) this.t.scheduler.want(f);
+    }
     this.changed.clear();
     return this.t.scheduler.idle();
   }

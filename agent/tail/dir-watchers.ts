@@ -1,11 +1,19 @@
 // One inotify watch per directory (node:fs watch, not recursive), reporting names only. A write to
 // a file in a watched directory is a `change` of that path; a name that appears, vanishes or is
-// renamed is an `entry`. Nothing is stat'ed or listed here: events are hints, the caller decides
-// (the pipeline reads the file it already holds open; discovery checks an entry). Watches that
-// cannot be made because the kernel's limits are reached (ENOSPC, EMFILE) end watching as a whole:
-// `onUnavailable` is told once and the periodic rescan carries on alone.
-import { watch, lstatSync, type FSWatcher } from 'node:fs';
-import { basename } from 'node:path';
+// renamed is an `entry`. Nothing is stat'ed or listed per event: events are hints, the caller
+// decides (the pipeline reads the file it already holds open; discovery checks an entry). Watches
+// that cannot be made because the kernel's limits are reached (ENOSPC, EMFILE) end watching as a
+// whole: `onUnavailable` is told once and the periodic rescan carries on alone.
+//
+// Every event wakes the process, and a container's runtime writes each line on its own: 1,000
+// lines/s into one file were ~900 wake-ups a second, ~17m of CPU with nothing done per event. With
+// `restMs` set, a directory that sees REST_AFTER writes between two wake() calls (the flush tick
+// calls it) rests: its watch is closed until the next wake(), at most `restMs`, since its files are
+// read at that tick anyway. At wake() the watch is made again first, then the directory is listed:
+// each file in it is reported as a `change` (read if tailed), or, when the directory's mtime moved
+// (names created, renamed or removed while it rested), each name as an `entry`.
+import { watch, lstatSync, readdirSync, type FSWatcher } from 'node:fs';
+import { basename, join } from 'node:path';
 
 export type WatchEvent = 'change' | 'entry';
 
@@ -15,12 +23,31 @@ export interface DirWatchersOptions {
   onUnavailable: (err: NodeJS.ErrnoException) => void;
   /** Makes the watcher; a parameter for tests. */
   watchFn?: typeof watch;
+  /** Longest rest of a busy directory's watch (see above); no resting when unset. */
+  restMs?: number;
+}
+
+/** Writes seen in one directory between two wake() calls after which its watch rests. */
+export const REST_AFTER = 8;
+
+interface Watched {
+  /** null while the directory rests. */
+  w: FSWatcher | null;
+  ino: number;
+  /** The wake period `changes` were counted in. */
+  period: number;
+  changes: number;
+  /** The directory's mtime when it began to rest. */
+  mtime: bigint;
 }
 
 const LIMIT_CODES = new Set(['ENOSPC', 'EMFILE', 'ENFILE']);
 
 export class DirWatchers {
-  private readonly dirs = new Map<string, { w: FSWatcher; ino: number }>();
+  private readonly dirs = new Map<string, Watched>();
+  private readonly resting = new Set<string>();
+  private period = 0;
+  private wakeTimer: NodeJS.Timeout | null = null;
   private failed = false;
 
   constructor(private readonly opts: DirWatchersOptions) {}
@@ -33,14 +60,85 @@ export class DirWatchers {
     let w: FSWatcher;
     try {
       ino = lstatSync(dir).ino;
-      w = (this.opts.watchFn ?? watch)(dir, { persistent: false }, (event, name) => this.onRaw(dir, event, name));
+      w = this.make(dir);
     } catch (err) {
       this.onError(dir, err as NodeJS.ErrnoException);
       return false;
     }
-    w.on('error', (err) => this.onError(dir, err as NodeJS.ErrnoException));
-    this.dirs.set(dir, { w, ino });
+    this.dirs.set(dir, { w, ino, period: this.period, changes: 0, mtime: 0n });
     return true;
+  }
+
+  /** Directories whose watch rests now. */
+  get restingCount(): number {
+    return this.resting.size;
+  }
+
+  /**
+   * The resting directories are watched again and listed (see above); a new period of counting
+   * writes begins for all.
+   */
+  wake(): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    this.period++;
+    if (this.resting.size === 0) return;
+    const dirs = [...this.resting];
+    this.resting.clear();
+    for (const dir of dirs) this.resume(dir);
+  }
+
+  private make(dir: string): FSWatcher {
+    const w = (this.opts.watchFn ?? watch)(dir, { persistent: false }, (event, name) => this.onRaw(dir, event, name));
+    w.on('error', (err) => this.onError(dir, err as NodeJS.ErrnoException));
+    return w;
+  }
+
+  /** One more write in `dir`; past REST_AFTER in this period its watch rests. */
+  private counted(dir: string): void {
+    const d = this.dirs.get(dir);
+    if (this.opts.restMs === undefined || !d?.w) return;
+    if (d.period !== this.period) {
+      d.period = this.period;
+      d.changes = 0;
+    }
+    if (++d.changes < REST_AFTER) return;
+    // The mtime before the watch closes: a name made in between moves it, and is listed at wake.
+    const st = lstatSync(dir, { bigint: true, throwIfNoEntry: false });
+    if (!st) return;
+    d.mtime = st.mtimeNs;
+    d.w.close();
+    d.w = null;
+    this.resting.add(dir);
+    this.wakeTimer ??= setTimeout(() => this.wake(), this.opts.restMs).unref();
+  }
+
+  private resume(dir: string): void {
+    const d = this.dirs.get(dir);
+    if (!d || d.w || this.failed) return;
+    const st = lstatSync(dir, { bigint: true, throwIfNoEntry: false });
+    if (!st || Number(st.ino) !== d.ino) {
+      this.unwatch(dir);
+      this.opts.onEvent('entry', dir);
+      return;
+    }
+    try {
+      d.w = this.make(dir);
+    } catch (err) {
+      this.onError(dir, err as NodeJS.ErrnoException);
+      return;
+    }
+    const moved = st.mtimeNs !== d.mtime;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (moved) this.opts.onEvent('entry', join(dir, e.name));
+      else if (!e.isDirectory()) this.opts.onEvent('change', join(dir, e.name));
+    }
   }
 
   has(dir: string): boolean {
@@ -60,11 +158,14 @@ export class DirWatchers {
     const d = this.dirs.get(dir);
     if (!d) return;
     this.dirs.delete(dir);
-    d.w.close();
+    this.resting.delete(dir);
+    d.w?.close();
   }
 
   close(): void {
     for (const dir of [...this.dirs.keys()]) this.unwatch(dir);
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
   }
 
   private onRaw(dir: string, event: string, name: string | Buffer | null): void {
@@ -77,7 +178,13 @@ export class DirWatchers {
       return;
     }
     // A name from inotify has no slash, and watched directories are normalized: a plain join.
-    this.opts.onEvent(event === 'change' ? 'change' : 'entry', dir.endsWith('/') ? dir + n : `${dir}/${n}`);
+    const path = dir.endsWith('/') ? dir + n : `${dir}/${n}`;
+    if (event !== 'change') {
+      this.opts.onEvent('entry', path);
+      return;
+    }
+    this.opts.onEvent('change', path);
+    this.counted(dir);
   }
 
   private sameDir(dir: string): boolean {

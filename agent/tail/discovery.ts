@@ -263,9 +263,17 @@ export class Discovery {
     return opened;
   }
 
-  /** Watch every prefix down to its depth; `onPath` gets paths that may have changed. */
-  startWatching(onPath: (event: string, path: string) => void): void {
-    this.watcher.start(this.prefixes(), onPath);
+  /**
+   * Watch every prefix down to its depth; `onPath` gets paths that may have changed. A busy
+   * directory's watch rests between flush ticks (wakeWatches), at most `restMs`.
+   */
+  startWatching(onPath: (event: string, path: string) => void, restMs?: number): void {
+    this.watcher.start(this.prefixes(), onPath, restMs);
+  }
+
+  /** The flush tick: resting watches are made again, and what they missed is reported. */
+  wakeWatches(): void {
+    this.watcher.wake();
   }
 
   /** Also watch the directory of a symlink's target, so growth behind /var/log/containers links is seen. */

@@ -55,6 +55,8 @@ export interface FileStatus {
   size: number;
   lag: number;
   state: string;
+  /** Whether warden holds a descriptor on it: from then on, deleting it loses nothing. */
+  open: boolean;
 }
 
 const STOP_WAIT_MS = 5000;
@@ -105,7 +107,7 @@ export class TailPipeline implements TailControl {
     plans.clear();
     ledger.markDirty();
     this.env.sender.on('drain', this.onDrain);
-    discovery.startWatching((ev, p) => adopter.onPathEvent(ev, p));
+    discovery.startWatching((ev, p) => adopter.onPathEvent(ev, p), this.env.config.forward.flush_interval_ms);
     const t = this.env.config.tail;
     this.rescanTimer = setInterval(() => void adopter.rescan(), t.rescan_interval_ms);
     // Batches flush on their own tick (Batcher); this one serves partials, rotated and idle
@@ -177,6 +179,7 @@ export class TailPipeline implements TailControl {
       size: f.size,
       lag: f.lag(),
       state: f.state,
+      open: f.fd !== null,
     }));
   }
 

@@ -30,12 +30,16 @@ export class PathWatcher {
     private readonly inside: (dir: string) => boolean,
   ) {}
 
-  /** Watch every prefix down to its depth; `onPath` gets paths that may have changed. */
-  start(prefixes: Array<{ dir: string; depth: number }>, onPath: (event: string, path: string) => void): void {
+  /**
+   * Watch every prefix down to its depth; `onPath` gets paths that may have changed. A busy
+   * directory's watch rests until wake(), at most `restMs` (see DirWatchers).
+   */
+  start(prefixes: Array<{ dir: string; depth: number }>, onPath: (event: string, path: string) => void, restMs?: number): void {
     if (this.dirs || this.failed) return;
     this.onPath = onPath;
     this.prefixes = prefixes;
     this.dirs = new DirWatchers({
+      restMs,
       onEvent: (ev, path) => this.onEvent(ev, path),
       onUnavailable: (err) => {
         this.logger.warn({ err: String(err), code: err.code }, 'file watching failed (inotify watches or descriptors exhausted?); falling back to the periodic rescan alone');
@@ -59,6 +63,11 @@ export class PathWatcher {
 
   watching(): boolean {
     return this.dirs !== null;
+  }
+
+  /** The flush tick: resting directories are watched again, what they missed reported. */
+  wake(): void {
+    this.dirs?.wake();
   }
 
   async close(): Promise<void> {

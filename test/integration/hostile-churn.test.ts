@@ -68,9 +68,10 @@ describe('files deleted and re-created (issue 15 item 7)', () => {
         }
         for (let i = 0; i < N; i++) writeFileSync(names[i]!, line(r, i) + '\n');
         const inodes = new Map(names.map((n) => [n, statSync(n).ino]));
-        await waitFor(`round ${r}: every file found`, async () => {
-          const files: Array<{ path: string; identity: string }> = (await status())?.files ?? [];
-          const found = files.filter((f) => inodes.get(f.path) === Number(f.identity.split(':')[1])).length;
+        // Found and opened: a file is opened as it is found, and only its descriptor keeps it.
+        await waitFor(`round ${r}: every file found and opened`, async () => {
+          const files: Array<{ path: string; identity: string; open: boolean }> = (await status())?.files ?? [];
+          const found = files.filter((f) => f.open && inodes.get(f.path) === Number(f.identity.split(':')[1])).length;
           return found === N;
         }, 20_000);
         // Deleted before a line could be read: only a descriptor taken when it was found keeps it.

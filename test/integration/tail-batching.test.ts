@@ -1,6 +1,7 @@
 // Batching and wake-ups of the tail pipeline over real temp files with an in-memory acking sender
 // (a fake for the Forward client): writes inside one flush interval, changed files read once per
-// flush tick, and the bound on bytes held in open batches across many tags.
+// flush tick, a chatty writer's directory resting between ticks, and the bound on bytes held in
+// open batches across many tags.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -75,6 +76,32 @@ describe('tail pipeline batching (in-memory acking sender)', () => {
     // changed and another at the tick would be about 2 per tick; one per write, 100).
     const bound = Math.ceil(elapsed / flushMs) + 1;
     for (const [tag, set] of reads) expect(set.size, tag).toBeLessThanOrEqual(bound);
+  });
+
+  it('a chatty writer (one write per line) rests its directory\'s watch, and nothing in that directory waits for a rescan', async () => {
+    const busy = join(tree.logDir, 'busy.log');
+    const quiet = join(tree.logDir, 'quiet.log');
+    appendFileSync(busy, '');
+    appendFileSync(quiet, '');
+    const sender = await start({ rescan_interval_ms: 60_000 }, { flush_interval_ms: 200 });
+    appendFileSync(busy, 'probe\n');
+    await waitFor('the probe line', () => sender.got.length >= 1);
+    // The scenario: 2,000 lines, each its own write, as a container runtime writes them; a quiet
+    // file in the same directory gets one line and a new file appears while the writer runs.
+    for (let i = 0; i < 2000; i++) {
+      appendFileSync(busy, `b${i}\n`);
+      if (i === 700) appendFileSync(quiet, 'q0\n');
+      if (i === 1200) appendFileSync(join(tree.logDir, 'born.log'), 'n0\n');
+      if (i % 50 === 49) await sleep(5);
+    }
+    const last = performance.now();
+    await waitFor('every line', () => sender.got.length >= 2003, 5000);
+    // Each was read at a flush tick (or the rest's end) after it was written: a rescan is a minute away.
+    expect(performance.now() - last).toBeLessThan(3000);
+    const logs = sender.logs();
+    expect(logs.filter((l) => l.startsWith('b'))).toEqual(Array.from({ length: 2000 }, (_, i) => `b${i}`));
+    expect(logs).toContain('q0');
+    expect(logs).toContain('n0');
   });
 
   it('open batches of many tags together hold at most forward.batch_max_bytes: the biggest are sent', async () => {

@@ -3,21 +3,33 @@ import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSy
 import { watch as fsWatch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirWatchers, type WatchEvent } from '../../../agent/tail/dir-watchers.js';
+import { DirWatchers, REST_AFTER, type WatchEvent } from '../../../agent/tail/dir-watchers.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function setup() {
+function setup(restMs?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'warden-watch-'));
   dirs.push(dir);
   const events: Array<[WatchEvent, string]> = [];
   const unavailable: NodeJS.ErrnoException[] = [];
-  const w = new DirWatchers({ onEvent: (e, p) => events.push([e, p]), onUnavailable: (err) => unavailable.push(err) });
+  const w = new DirWatchers({ onEvent: (e, p) => events.push([e, p]), onUnavailable: (err) => unavailable.push(err), restMs });
   return { dir, events, unavailable, w };
 }
+
+/** Writes `f` one line at a time until `dir` rests (each write waits for its event: no coalescing). */
+async function writeUntilResting(w: DirWatchers, events: Array<[WatchEvent, string]>, f: string): Promise<void> {
+  for (let i = 0; i < REST_AFTER * 4 && w.restingCount === 0; i++) {
+    const seen = events.length;
+    appendFileSync(f, `w${i}\n`);
+    await until(`the change of write ${i}`, () => events.length > seen || w.restingCount > 0);
+  }
+  expect(w.restingCount).toBe(1);
+}
+
+const changesOf = (events: Array<[WatchEvent, string]>, p: string) => events.filter(([e, q]) => e === 'change' && q === p).length;
 
 async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
   const end = performance.now() + ms;
@@ -80,5 +92,96 @@ describe('DirWatchers', () => {
     expect(w.size).toBe(0);
     expect(w.available()).toBe(false);
     expect(unavailable.map((e) => e.code)).toEqual(['ENOSPC']);
+  });
+
+  describe('resting busy directories (restMs)', () => {
+    it(`after ${REST_AFTER} writes in one period the watch rests; wake() watches again and reports each file as changed`, async () => {
+      const { dir, events, w } = setup(60_000);
+      const f = join(dir, 'busy.log');
+      const quiet = join(dir, 'quiet.log');
+      writeFileSync(f, '');
+      writeFileSync(quiet, '');
+      mkdirSync(join(dir, 'sub'));
+      w.watch(dir);
+      await writeUntilResting(w, events, f);
+      expect(changesOf(events, f)).toBe(REST_AFTER);
+      // Written while resting: no event, no wake-up.
+      appendFileSync(f, 'unseen\n');
+      appendFileSync(quiet, 'unseen too\n');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(changesOf(events, f)).toBe(REST_AFTER);
+      expect(changesOf(events, quiet)).toBe(0);
+      w.wake();
+      expect(w.restingCount).toBe(0);
+      // Both files may have been written unseen: both are reported; the subdirectory is not.
+      expect(changesOf(events, f)).toBe(REST_AFTER + 1);
+      expect(changesOf(events, quiet)).toBe(1);
+      expect(events.some(([, p]) => p === join(dir, 'sub'))).toBe(false);
+      // Watched again, and a new period: a write is an event again.
+      appendFileSync(f, 'seen\n');
+      await until('a change after wake', () => changesOf(events, f) === REST_AFTER + 2);
+      w.close();
+    });
+
+    it('a name created while resting is reported as an entry at wake (the directory mtime moved)', async () => {
+      const { dir, events, w } = setup(60_000);
+      const f = join(dir, 'busy.log');
+      writeFileSync(f, '');
+      w.watch(dir);
+      await writeUntilResting(w, events, f);
+      const born = join(dir, 'born.log');
+      writeFileSync(born, 'new\n');
+      renameSync(f, `${f}.1`);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(events.some(([, p]) => p === born)).toBe(false);
+      w.wake();
+      expect(events).toContainEqual(['entry', born]);
+      expect(events).toContainEqual(['entry', `${f}.1`]);
+      w.close();
+    });
+
+    it('without a wake() the rest ends after restMs, reporting what may have been missed', async () => {
+      const { dir, events, w } = setup(150);
+      const f = join(dir, 'busy.log');
+      writeFileSync(f, '');
+      w.watch(dir);
+      await writeUntilResting(w, events, f);
+      const before = changesOf(events, f);
+      await until('the rest over', () => w.restingCount === 0, 2000);
+      expect(changesOf(events, f)).toBe(before + 1);
+      w.close();
+    });
+
+    it('a directory replaced while resting is reported as an entry and no longer watched', async () => {
+      const { dir, events, w } = setup(60_000);
+      const sub = join(dir, 'sub');
+      mkdirSync(sub);
+      const f = join(sub, 'busy.log');
+      writeFileSync(f, '');
+      w.watch(sub);
+      await writeUntilResting(w, events, f);
+      // Made while the old one exists, so its inode differs.
+      mkdirSync(`${sub}.new`);
+      rmSync(sub, { recursive: true });
+      renameSync(`${sub}.new`, sub);
+      w.wake();
+      expect(events).toContainEqual(['entry', sub]);
+      expect(w.has(sub)).toBe(false);
+      w.close();
+    });
+
+    it('without restMs a directory never rests', async () => {
+      const { dir, events, w } = setup();
+      const f = join(dir, 'busy.log');
+      writeFileSync(f, '');
+      w.watch(dir);
+      for (let i = 0; i < REST_AFTER * 2; i++) {
+        const seen = events.length;
+        appendFileSync(f, `w${i}\n`);
+        await until(`the change of write ${i}`, () => events.length > seen);
+      }
+      expect(w.restingCount).toBe(0);
+      w.close();
+    });
   });
 });
