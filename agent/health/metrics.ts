@@ -87,6 +87,7 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
     refused: counter('warden_tail_refused_total', 'Paths never opened, by reason', ['reason']),
     rotations: counter('warden_tail_rotations_total', 'Rotations seen, by kind', ['kind']),
     truncations: counter('warden_tail_truncations_total', 'Files found shorter than their offset (copytruncate), reread from 0'),
+    watchRests: counter('warden_tail_watch_rests_total', "Times a busy directory's inotify watch rested until the flush tick (its writes no longer woke warden one by one)"),
     bytesLost: counter('warden_bytes_lost_total', 'Bytes given up, by reason (never silent)', ['reason']),
     parseErrors: counter('warden_parse_errors_total', 'Lines that did not parse as their format and were shipped as plain, by input', ['input']),
     truncatedLines: counter('warden_lines_truncated_total', 'Logical lines split at tail.max_line_bytes'),

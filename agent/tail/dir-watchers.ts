@@ -12,7 +12,7 @@
 // read at that tick anyway. At wake() the watch is made again first, then the directory is listed:
 // each file in it is reported as a `change` (read if tailed), or, when the directory's mtime moved
 // (names created, renamed or removed while it rested), each name as an `entry`.
-import { watch, lstatSync, readdirSync, type FSWatcher } from 'node:fs';
+import { watch, lstatSync, readdirSync, type Dirent, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
 
 export type WatchEvent = 'change' | 'entry';
@@ -25,6 +25,17 @@ export interface DirWatchersOptions {
   watchFn?: typeof watch;
   /** Longest rest of a busy directory's watch (see above); no resting when unset. */
   restMs?: number;
+  /** A directory's watch began to rest. */
+  onRest?: (dir: string) => void;
+}
+
+/** The entries of `dir`, none when it cannot be listed (gone, unreadable): a watch only hints. */
+export function entriesOf(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
 }
 
 /** Writes seen in one directory between two wake() calls after which its watch rests. */
@@ -111,6 +122,7 @@ export class DirWatchers {
     d.w = null;
     this.resting.add(dir);
     this.wakeTimer ??= setTimeout(() => this.wake(), this.opts.restMs).unref();
+    this.opts.onRest?.(dir);
   }
 
   private resume(dir: string): void {
@@ -129,13 +141,7 @@ export class DirWatchers {
       return;
     }
     const moved = st.mtimeNs !== d.mtime;
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
+    for (const e of entriesOf(dir)) {
       if (moved) this.opts.onEvent('entry', join(dir, e.name));
       else if (!e.isDirectory()) this.opts.onEvent('change', join(dir, e.name));
     }

@@ -78,7 +78,7 @@ export class Discovery {
   constructor(
     config: Config,
     private readonly logger: Logger,
-    metrics: Metrics,
+    private readonly metrics: Metrics,
   ) {
     this.classifier = new Classifier(logger, metrics, () => this.roots);
     this.watcher = new PathWatcher(logger, (p) => this.excluded(p), (dir) => this.roots.resolveDir(dir)?.inside === true);
@@ -268,7 +268,7 @@ export class Discovery {
    * directory's watch rests between flush ticks (wakeWatches), at most `restMs`.
    */
   startWatching(onPath: (event: string, path: string) => void, restMs?: number): void {
-    this.watcher.start(this.prefixes(), onPath, restMs);
+    this.watcher.start(this.prefixes(), onPath, { restMs, onRest: () => this.metrics.watchRests.inc() });
   }
 
   /** The flush tick: resting watches are made again, and what they missed is reported. */

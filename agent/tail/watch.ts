@@ -6,10 +6,10 @@
 // 1,000 lines/s.) inotify events get lost under load and watches run out (ENOSPC/EMFILE), so the
 // rescan stays the source of truth; when watching fails, it stops for good and the rescan carries
 // on alone.
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../core/log.js';
-import { DirWatchers, type WatchEvent } from './dir-watchers.js';
+import { DirWatchers, entriesOf, type DirWatchersOptions, type WatchEvent } from './dir-watchers.js';
 
 /** Deepest level below a prefix that is watched when its glob has `**` (depth Infinity). */
 const MAX_WATCH_DEPTH = 16;
@@ -32,14 +32,14 @@ export class PathWatcher {
 
   /**
    * Watch every prefix down to its depth; `onPath` gets paths that may have changed. A busy
-   * directory's watch rests until wake(), at most `restMs` (see DirWatchers).
+   * directory's watch rests until wake(), at most `rest.restMs` (see DirWatchers).
    */
-  start(prefixes: Array<{ dir: string; depth: number }>, onPath: (event: string, path: string) => void, restMs?: number): void {
+  start(prefixes: Array<{ dir: string; depth: number }>, onPath: (event: string, path: string) => void, rest: Pick<DirWatchersOptions, 'restMs' | 'onRest'> = {}): void {
     if (this.dirs || this.failed) return;
     this.onPath = onPath;
     this.prefixes = prefixes;
     this.dirs = new DirWatchers({
-      restMs,
+      ...rest,
       onEvent: (ev, path) => this.onEvent(ev, path),
       onUnavailable: (err) => {
         this.logger.warn({ err: String(err), code: err.code }, 'file watching failed (inotify watches or descriptors exhausted?); falling back to the periodic rescan alone');
@@ -87,13 +87,7 @@ export class PathWatcher {
     if ((this.below.get(dir) ?? -1) >= levels) return;
     if (!dirs.watch(dir)) return;
     this.below.set(dir, levels);
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
+    for (const e of entriesOf(dir)) {
       const path = join(dir, e.name);
       if (announce) this.onPath('add', path);
       if (levels > 0 && e.isDirectory()) this.watchTree(path, levels - 1, announce);

@@ -16,10 +16,13 @@ afterEach(async () => {
   for (const p of running.splice(0)) await p.stop();
 });
 
+let metrics = createMetrics({ defaults: false });
+
 async function start(tail: Record<string, unknown>, forward: Record<string, unknown>) {
   const sender = new MemorySender();
   const config = tailConfig(join(tree.root, 'state'), [tree.logDir], [{ name: 'host', paths: [join(tree.logDir, '*.log')], format: 'plain' }], tail, forward);
-  const p = new TailPipeline({ config, sender, logger: captureLogger().logger, metrics: createMetrics({ defaults: false }), host: 'h' });
+  metrics = createMetrics({ defaults: false });
+  const p = new TailPipeline({ config, sender, logger: captureLogger().logger, metrics, host: 'h' });
   running.push(p);
   await p.start();
   return sender;
@@ -98,6 +101,8 @@ describe('tail pipeline batching (in-memory acking sender)', () => {
     await waitFor('every line', () => sender.got.length >= 2003, 5000);
     // Each was read at a flush tick (or the rest's end) after it was written: a rescan is a minute away.
     expect(performance.now() - last).toBeLessThan(3000);
+    // The directory did rest: its writes stopped waking the pipeline one by one.
+    expect((await metrics.watchRests.get()).values[0]?.value ?? 0).toBeGreaterThan(0);
     const logs = sender.logs();
     expect(logs.filter((l) => l.startsWith('b'))).toEqual(Array.from({ length: 2000 }, (_, i) => `b${i}`));
     expect(logs).toContain('q0');

@@ -19,14 +19,31 @@ function setup(restMs?: number) {
   return { dir, events, unavailable, w };
 }
 
-/** Writes `f` one line at a time until `dir` rests (each write waits for its event: no coalescing). */
-async function writeUntilResting(w: DirWatchers, events: Array<[WatchEvent, string]>, f: string): Promise<void> {
-  for (let i = 0; i < REST_AFTER * 4 && w.restingCount === 0; i++) {
+/**
+ * Writes `f` a line at a time, up to `n` lines or until a directory rests; each write waits for its
+ * event (or the rest), so the kernel coalesces none.
+ */
+async function writeEach(w: DirWatchers, events: Array<[WatchEvent, string]>, f: string, n: number): Promise<void> {
+  for (let i = 0; i < n && w.restingCount === 0; i++) {
     const seen = events.length;
     appendFileSync(f, `w${i}\n`);
     await until(`the change of write ${i}`, () => events.length > seen || w.restingCount > 0);
   }
+}
+
+async function writeUntilResting(w: DirWatchers, events: Array<[WatchEvent, string]>, f: string): Promise<void> {
+  await writeEach(w, events, f, REST_AFTER * 4);
   expect(w.restingCount).toBe(1);
+}
+
+/** A watched directory whose busy.log was written until the directory rests. */
+async function resting(restMs: number) {
+  const { dir, events, w } = setup(restMs);
+  const f = join(dir, 'busy.log');
+  writeFileSync(f, '');
+  w.watch(dir);
+  await writeUntilResting(w, events, f);
+  return { dir, events, w, f };
 }
 
 const changesOf = (events: Array<[WatchEvent, string]>, p: string) => events.filter(([e, q]) => e === 'change' && q === p).length;
@@ -124,11 +141,7 @@ describe('DirWatchers', () => {
     });
 
     it('a name created while resting is reported as an entry at wake (the directory mtime moved)', async () => {
-      const { dir, events, w } = setup(60_000);
-      const f = join(dir, 'busy.log');
-      writeFileSync(f, '');
-      w.watch(dir);
-      await writeUntilResting(w, events, f);
+      const { dir, events, w, f } = await resting(60_000);
       const born = join(dir, 'born.log');
       writeFileSync(born, 'new\n');
       renameSync(f, `${f}.1`);
@@ -141,11 +154,7 @@ describe('DirWatchers', () => {
     });
 
     it('without a wake() the rest ends after restMs, reporting what may have been missed', async () => {
-      const { dir, events, w } = setup(150);
-      const f = join(dir, 'busy.log');
-      writeFileSync(f, '');
-      w.watch(dir);
-      await writeUntilResting(w, events, f);
+      const { dir, events, w, f } = await resting(150);
       const before = changesOf(events, f);
       await until('the rest over', () => w.restingCount === 0, 2000);
       expect(changesOf(events, f)).toBe(before + 1);
@@ -175,11 +184,8 @@ describe('DirWatchers', () => {
       const f = join(dir, 'busy.log');
       writeFileSync(f, '');
       w.watch(dir);
-      for (let i = 0; i < REST_AFTER * 2; i++) {
-        const seen = events.length;
-        appendFileSync(f, `w${i}\n`);
-        await until(`the change of write ${i}`, () => events.length > seen);
-      }
+      await writeEach(w, events, f, REST_AFTER * 2);
+      expect(changesOf(events, f)).toBe(REST_AFTER * 2);
       expect(w.restingCount).toBe(0);
       w.close();
     });
