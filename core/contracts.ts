@@ -15,10 +15,10 @@ export type ChildState = 'starting' | 'ready' | 'backoff' | 'stopping' | 'stoppe
 
 /**
  * The kinds of a child exit: how it ended (`exited`, `signaled`, `oom_killed`, `config_error`,
- * `start_failed`) or, for a restart warden asked for, why (`budget_memory`, `hung`,
- * `ready_timeout`, `reload`). Also the `reason` label of `warden_child_restarts_total`.
+ * `start_failed`, `vanished`: a followed successor found gone, with no exit status to read) or,
+ * for a restart warden asked for, why (`budget_memory`, `hung`, `ready_timeout`, `reload`). Also the `reason` label of `warden_child_restarts_total`.
  */
-export const EXIT_KINDS = ['exited', 'signaled', 'oom_killed', 'config_error', 'start_failed', 'budget_memory', 'hung', 'ready_timeout', 'reload'] as const;
+export const EXIT_KINDS = ['exited', 'signaled', 'oom_killed', 'config_error', 'start_failed', 'vanished', 'budget_memory', 'hung', 'ready_timeout', 'reload'] as const;
 export type ExitKind = (typeof EXIT_KINDS)[number];
 
 /** Why the child's previous run ended. */

@@ -24,16 +24,19 @@ export type ExitClass = Pick<ExitInfo, 'kind' | 'reason' | 'code' | 'signal'>;
  *   (a SIGKILL from someone else with no OOM in between stays `signaled(SIGKILL)`)
  * - any other signal → `signaled(SIGNAME)`
  * - exit 2 → `config_error`, else `exited(N)`
+ * - neither a code nor a signal → `vanished`: a followed successor (not warden's child, so no
+ *   exit status to be had) found gone; `oom_killed` if the cgroup's count rose meanwhile
  */
 export function classifyExit(f: ExitFacts): ExitClass {
   const code = f.code ?? null;
   const signal = f.signal ?? null;
   if (f.spawnError) return { kind: 'start_failed', reason: `start_failed(${f.spawnError})`, code, signal };
+  const rose = f.oomKillsBefore != null && f.oomKillsAfter != null && f.oomKillsAfter > f.oomKillsBefore;
   if (signal) {
-    const rose = f.oomKillsBefore != null && f.oomKillsAfter != null && f.oomKillsAfter > f.oomKillsBefore;
     if (signal === 'SIGKILL' && rose) return { kind: 'oom_killed', reason: 'oom_killed', code, signal };
     return { kind: 'signaled', reason: `signaled(${signal})`, code, signal };
   }
+  if (code === null) return rose ? { kind: 'oom_killed', reason: 'oom_killed', code, signal } : { kind: 'vanished', reason: 'vanished', code, signal };
   if (code === CONFIG_ERROR_EXIT_CODE) return { kind: 'config_error', reason: 'config_error', code, signal };
-  return { kind: 'exited', reason: `exited(${code ?? 'unknown'})`, code, signal };
+  return { kind: 'exited', reason: `exited(${code})`, code, signal };
 }

@@ -226,7 +226,7 @@ export class JournalSource {
     proc.stderr!.on('data', (chunk: Buffer) => err.write(chunk));
     proc.stderr!.on('error', () => {});
     proc.stderr!.once('end', () => err.end());
-    if (proc.pid !== undefined) this.o.logger.info({ input: this.name, pid: proc.pid, args }, 'journalctl started');
+    if (proc.pid !== undefined) this.o.logger.info({ input: this.name, journalctl_pid: proc.pid, args }, 'journalctl started');
     this.flow();
   }
 

@@ -27,7 +27,9 @@ export function logExit(logger: Logger, child: string, run: Run, info: ExitInfo,
   const ours = run.intent?.kind === 'restart';
   const fields = {
     child,
-    pid: run.pid,
+    // After a handover the process that ended is the followed successor; its group keeps the first pid.
+    child_pid: run.leader?.pid ?? run.pid,
+    ...(run.leader && run.leader.pid !== run.pid ? { pgid: run.pid } : {}),
     reason: info.reason,
     ...(ours ? { exit: cls.reason } : {}),
     code: info.code,

@@ -76,7 +76,7 @@ export async function takeMarks(stateDir: string, logger: Logger, procRoot = '/p
   const token = newToken();
   const prev = await readPreviousMarker(stateDir, procRoot);
   if (prev.kind === 'unusable') logger.warn({ state_dir: stateDir, error: prev.error }, 'the child marker file cannot be used; what the children of the warden before left running is not looked for');
-  if (prev.kind === 'running') logger.warn({ state_dir: stateDir, pid: prev.pid }, 'another warden runs on this state_dir; its children are left alone');
+  if (prev.kind === 'running') logger.warn({ state_dir: stateDir, other_warden_pid: prev.pid }, 'another warden runs on this state_dir; its children are left alone');
   const since = readStat(process.pid, procRoot)?.starttime ?? 0;
   return { token, since, previous: prev.kind === 'gone' ? { token: prev.token, since: prev.since } : null };
 }

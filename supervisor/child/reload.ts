@@ -41,7 +41,9 @@ export async function runCheck(check: ShownCommand, env: Record<string, string>,
       ? `timed out after ${timeoutS}s`
       : r.code
         ? `could not start (${r.code})`
-        : classifyExit({ code: r.exitCode ?? null, signal: r.signal ?? null }).reason;
+        : r.exitCode === undefined && !r.signal
+          ? `failed (${r.shortMessage})`
+          : classifyExit({ code: r.exitCode ?? null, signal: r.signal ?? null }).reason;
     const out = typeof r.all === 'string' ? redact(r.all, check).slice(-CHECK_OUTPUT_TAIL).trim() : '';
     return `check command ${shown} ${what}${out ? `: ${out}` : ''}`;
   } catch (err) {
@@ -89,6 +91,6 @@ export function signalReload(run: Run | null, o: SignalOptions, state: string): 
     run.groupAtReload = before;
     run.reloadedAt = o.now();
   } else run.reloadAgain = true;
-  o.logger.info({ child: o.child, pid: leader.pid, signal: o.reloadSignal }, 'reload signal sent to the child');
+  o.logger.info({ child: o.child, child_pid: leader.pid, signal: o.reloadSignal }, 'reload signal sent to the child');
   return { ok: true };
 }

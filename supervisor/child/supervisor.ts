@@ -267,7 +267,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     run.streamsClosed = pipeOutput(sub, run.output);
     o.metrics.childStarts.inc();
     o.metrics.childUp.set(1);
-    o.logger.info({ child: this.name, pid: run.pid, command: this.shownCommand, env_keys: Object.keys(o.env) }, 'child started');
+    o.logger.info({ child: this.name, child_pid: run.pid, command: this.shownCommand, env_keys: Object.keys(o.env) }, 'child started');
     this.emit('state', this.status());
     this.watchRun(run);
   }
@@ -318,7 +318,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     if (ok) {
       run.ready = true;
       o.metrics.childReady.set(1);
-      o.logger.info({ child: this.name, pid: run.pid, forward_to: o.forwardTo }, 'child ready');
+      o.logger.info({ child: this.name, child_pid: run.pid, forward_to: o.forwardTo }, 'child ready');
       this.setState('ready');
       this.emit('ready');
       return;
@@ -348,7 +348,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     const holder = holders.find((h) => !h.descendant) ?? null;
     if (holder && isLeftoverMark(holder.marker, this.marks, run.marker)) {
       const st = readStat(holder.pid, this.opts.procRoot);
-      this.opts.logger.warn({ child: this.name, pid: run.pid, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by a process an earlier child left running; killing it');
+      this.opts.logger.warn({ child: this.name, child_pid: run.pid, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by a process an earlier child left running; killing it');
       if (st) killByIdentity([st], this.opts.procRoot);
     }
     return holder;
@@ -358,7 +358,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   private notReadyFields(run: Run): Record<string, unknown> {
     const o = this.opts;
     const why = o.notReadyReason?.() ?? null;
-    return { child: this.name, pid: run.pid, forward_to: o.forwardTo, ready_timeout_s: o.readyTimeoutS, ...(why ? { forward_error: why } : {}) };
+    return { child: this.name, child_pid: run.pid, forward_to: o.forwardTo, ready_timeout_s: o.readyTimeoutS, ...(why ? { forward_error: why } : {}) };
   }
 
   /** Read afresh: readiness must not go by a view seconds old. */
@@ -372,7 +372,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     const was = run.portHeldBy;
     run.portHeldBy = holder ? { pid: holder.pid, comm: holder.command } : null;
     if (holder && was?.pid !== holder.pid) {
-      o.logger.warn({ child: this.name, pid: run.pid, forward_to: o.forwardTo, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by another process; the child is not ready while it is');
+      o.logger.warn({ child: this.name, child_pid: run.pid, forward_to: o.forwardTo, holder_pid: holder.pid, holder_comm: holder.command }, 'the Forward port is held by another process; the child is not ready while it is');
     }
     if (was?.pid !== run.portHeldBy?.pid) this.emit('state', this.status());
     return holder;
@@ -438,11 +438,11 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     const next = findSuccessor(run, code, signal, this.now(), this.opts.procRoot);
     if (!next) return false;
     followSuccessor(run, next, this.opts.procRoot, () => void this.onExit(run, null, null, null));
-    this.opts.logger.info({ child: this.name, pid: next.pid, previous_pid: old, pgid: run.pid }, 'child handed over to a successor after the reload signal; following it');
+    this.opts.logger.info({ child: this.name, child_pid: next.pid, previous_child_pid: old, pgid: run.pid }, 'child handed over to a successor after the reload signal; following it');
     this.emit('state', this.status());
     if (run.reloadAgain) {
       run.reloadAgain = false;
-      this.opts.logger.info({ child: this.name, pid: next.pid }, 'a reload came during the handover: sending it to the successor');
+      this.opts.logger.info({ child: this.name, child_pid: next.pid }, 'a reload came during the handover: sending it to the successor');
       const o = this.opts;
       signalReload(run, { reloadSignal: o.reloadSignal, procRoot: o.procRoot, logger: o.logger, child: this.name, now: this.now }, this.state);
     }

@@ -24,7 +24,7 @@ describe('ChildSupervisor reload of a supervised child', () => {
     await waitFor('the supervisor got it', () => marks(marker).length >= 1);
     await new Promise((r) => setTimeout(r, 300)); // a group signal would reach the worker within this
     expect(marks(marker)).toEqual([`supervisor SIGUSR2 ${pid}`]);
-    expect(h.entries.some((e) => e.msg === 'reload signal sent to the child' && e.pid === pid)).toBe(true);
+    expect(h.entries.some((e) => e.msg === 'reload signal sent to the child' && e.child_pid === pid)).toBe(true);
   });
 
   it('follows a zero-downtime restart: the successor becomes the child, no restart counted, stop ends it', async () => {
@@ -89,6 +89,27 @@ describe('ChildSupervisor reload of a supervised child', () => {
     await waitFor('the last one up', () => alive(third) && h.child.status().state === 'ready');
     await h.child.stop();
     expect(groupExists(first)).toBe(false);
+  });
+
+  it('a followed successor killed is a crash: `vanished` (no exit status for a process not ours), logged by its own pid, restarted', async () => {
+    const port = await freePort();
+    const h = scope.make({ command: [node, fixture('supervised.mjs')], port, env: { PORT: String(port), HANDOVER: '1' } });
+    h.child.start();
+    await waitFor('ready', () => h.child.status().state === 'ready');
+    const first = h.child.pid()!;
+    await waitForLog(() => h.entries, { msg: `supervisor ${first}` });
+    expect(await h.child.reload()).toEqual({ ok: true });
+    const second = await waitFor('the successor followed', () => {
+      const p = h.child.pid();
+      return p !== null && p !== first && p;
+    });
+    await waitFor('old supervisor gone', () => !alive(first));
+    process.kill(second, 'SIGKILL');
+    await waitFor('restarted', () => h.child.status().restarts >= 1, 10_000);
+    expect(h.child.status().last_exit).toMatchObject({ kind: 'vanished', reason: 'vanished', code: null, signal: null });
+    expect(h.entries.find((e) => e.msg === 'child exited')).toMatchObject({ child_pid: second, pgid: first, reason: 'vanished' });
+    expect(groupExists(first)).toBe(false); // the successor's orphaned worker was cleared with the group
+    await waitFor('ready again', () => h.child.status().state === 'ready', 10_000);
   });
 
   it('a leader that exits after a reload signal leaving only its old worker is a crash, not a handover', async () => {

@@ -15,6 +15,8 @@ const cases: [string, ExitFacts, string, string][] = [
   ['SIGKILL with no readable counter', { code: null, signal: 'SIGKILL', oomKillsBefore: null, oomKillsAfter: null }, 'signaled', 'signaled(SIGKILL)'],
   ['SIGSEGV while oom_kill rose is not an OOM kill', { code: null, signal: 'SIGSEGV', oomKillsBefore: 0, oomKillsAfter: 1 }, 'signaled', 'signaled(SIGSEGV)'],
   ['ENOENT', { code: null, signal: null, spawnError: 'ENOENT' }, 'start_failed', 'start_failed(ENOENT)'],
+  ['no code and no signal: a followed successor found gone', { code: null, signal: null }, 'vanished', 'vanished'],
+  ['gone with the oom_kill count risen', { code: null, signal: null, oomKillsBefore: 0, oomKillsAfter: 1 }, 'oom_killed', 'oom_killed'],
   ['EACCES', { code: null, signal: null, spawnError: 'EACCES' }, 'start_failed', 'start_failed(EACCES)'],
 ];
 
