@@ -38,6 +38,9 @@ const budgetPair = z
 const fileFormats = ['auto', 'docker', 'cri', 'plain'] as const;
 const journalKeys = ['units', 'matches', 'journal_dir', 'journal_files'] as const;
 
+/** `forward.flush_interval_ms` unless set: a chunk waits at most this long, and changed files are read at this tick. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 500;
+
 /**
  * One input: files by glob (`format` auto | docker | cri | plain, with `paths`), or the systemd
  * journal (`format: journald`, with `units` and/or `matches`, optionally `journal_dir` or
@@ -155,7 +158,7 @@ export const configSchema = z
         shared_key: z.string().min(1).default('auto'),
         batch_max_records: z.number().int().min(1).default(4096),
         batch_max_bytes: z.number().int().min(1024).default(512 * 1024),
-        flush_interval_ms: z.number().int().min(1).default(500),
+        flush_interval_ms: z.number().int().min(1).default(DEFAULT_FLUSH_INTERVAL_MS),
         max_inflight_batches: z.number().int().min(1).default(8),
         ack_timeout_s: z.number().positive().default(30),
         connect_timeout_ms: z.number().int().min(10).default(5000),
