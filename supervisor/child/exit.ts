@@ -4,7 +4,7 @@ import type { ExitInfo } from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
 import type { ExitClass } from '../exit-classify.js';
 import { nextRestart, type RestartPolicyConfig, type RestartPolicyState } from '../../core/restart-policy.js';
-import type { Run } from './run-state.js';
+import { leaderPid, type Run } from './run-state.js';
 
 const LOGGED_LAST_LINES = 20;
 
@@ -28,7 +28,7 @@ export function logExit(logger: Logger, child: string, run: Run, info: ExitInfo,
   const fields = {
     child,
     // After a handover the process that ended is the followed successor; its group keeps the first pid.
-    child_pid: run.leader?.pid ?? run.pid,
+    child_pid: leaderPid(run),
     ...(run.leader && run.leader.pid !== run.pid ? { pgid: run.pid } : {}),
     reason: info.reason,
     ...(ours ? { exit: cls.reason } : {}),

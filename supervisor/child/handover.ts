@@ -4,7 +4,7 @@
 // its exit (it is not our child, so no exit event comes for it).
 import { listProcs } from '../procfs/tree.js';
 import { identity, readStat, type ProcPlace as ProcStat } from '../procfs/stat.js';
-import type { Run } from './run-state.js';
+import { leaderPid, type Run } from './run-state.js';
 
 /**
  * After a reload signal, how long an exit of the leader that leaves a successor in its group is
@@ -19,7 +19,7 @@ export function findSuccessor(run: Run, code: number | null, signal: NodeJS.Sign
   if (run.pid === null || run.reloadedAt === null) return null;
   // code null with no signal: a followed successor found gone by the poll, which may hand over again.
   if (now - run.reloadedAt > HANDOVER_WINDOW_MS || signal !== null || (code !== 0 && code !== null)) return null;
-  const old = run.leader?.pid ?? run.pid;
+  const old = leaderPid(run);
   const members = listProcs(procRoot).filter((p) => p.pgrp === run.pid && p.pid !== old && p.state !== 'Z');
   const inGroup = new Set(members.map((p) => p.pid));
   // The successor started after the signal (an orphaned worker of a crashed leader did not),

@@ -91,3 +91,8 @@ export function isRunning(run: Run | null): run is Run & { pid: number } {
   return run !== null && run.pid !== null && !run.exitSeen;
 }
 
+/** The run's process as users see it: the spawned one, or the successor followed after a handover. */
+export function leaderPid(run: Run): number | null {
+  return run.leader?.pid ?? run.pid;
+}
+

@@ -25,7 +25,7 @@ import { LAST_LINES, type ChildOptions, type ShownCommand } from './options.js';
 import { PortHolders, findPortHolders, type MarkedHolder, type OwnChild, type PortHolder } from './port-holders.js';
 import { childOutputPairs, compileRedaction } from './redact.js';
 import { runCheck, signalReload, type ReloadResult } from './reload.js';
-import { isRunning, newRun, type Run } from './run-state.js';
+import { isRunning, leaderPid, newRun, type Run } from './run-state.js';
 import { pipeOutput, spawnChild, spawnedLeader } from './spawn.js';
 import { clearLeftovers, KILL_WAIT_MS, sampleEscaped, terminateRun } from './stop.js';
 import { killByIdentity } from '../process-group.js';
@@ -174,7 +174,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     const run = this.run;
     const running = isRunning(run);
     return {
-      pid: running ? (run.leader?.pid ?? run.pid) : null,
+      pid: this.pid(),
       state: this.state,
       degraded: this.policy.degraded,
       uptime_s: running ? Math.max(0, (this.now() - run.startedAt) / 1000) : 0,
@@ -187,7 +187,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   }
 
   pid(): number | null {
-    return this.status().pid;
+    return isRunning(this.run) ? leaderPid(this.run) : null;
   }
 
   signalGroup(signal: NodeJS.Signals): boolean {
@@ -434,7 +434,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
   /** The leader exited on its own soon after a reload signal while its group lives on: follow the successor. */
   private followHandover(run: Run, code: number | null, signal: NodeJS.Signals | null): boolean {
     if (run.intent || !this.wanted) return false;
-    const old = run.leader?.pid ?? run.pid;
+    const old = leaderPid(run);
     const next = findSuccessor(run, code, signal, this.now(), this.opts.procRoot);
     if (!next) return false;
     followSuccessor(run, next, this.opts.procRoot, () => void this.onExit(run, null, null, null));
