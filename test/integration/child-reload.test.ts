@@ -11,6 +11,21 @@ const node = process.execPath;
 const scope = childScope();
 const marks = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
+/** Starts `h`'s supervised child and reloads it: the first supervisor, and the successor followed once the first is gone. */
+async function handedOver(h: ReturnType<typeof scope.make>): Promise<{ first: number; second: number }> {
+  h.child.start();
+  await waitFor('ready', () => h.child.status().state === 'ready');
+  const first = h.child.pid()!;
+  await waitForLog(() => h.entries, { msg: `supervisor ${first}` });
+  expect(await h.child.reload()).toEqual({ ok: true });
+  const second = await waitFor('the successor followed', () => {
+    const p = h.child.pid();
+    return p !== null && p !== first && p;
+  });
+  await waitFor('old supervisor gone', () => !alive(first));
+  return { first, second };
+}
+
 describe('ChildSupervisor reload of a supervised child', () => {
   it('signals the leader only: its worker in the same group gets no reload signal', async () => {
     const port = await freePort();
@@ -31,16 +46,7 @@ describe('ChildSupervisor reload of a supervised child', () => {
     const port = await freePort();
     const marker = join(scope.tempDir(), 'marker');
     const h = scope.make({ command: [node, fixture('supervised.mjs')], port, env: { PORT: String(port), MARKER_FILE: marker, HANDOVER: '1' } });
-    h.child.start();
-    await waitFor('ready', () => h.child.status().state === 'ready');
-    const first = h.child.pid()!;
-    await waitForLog(() => h.entries, { msg: `supervisor ${first}` });
-    expect(await h.child.reload()).toEqual({ ok: true });
-    const second = await waitFor('the successor followed', () => {
-      const p = h.child.pid();
-      return p !== null && p !== first && p;
-    });
-    await waitFor('old supervisor gone', () => !alive(first));
+    const { first, second } = await handedOver(h);
     await waitForLog(() => h.entries, { msg: `supervisor ${second}` });
     expect(h.child.status()).toMatchObject({ state: 'ready', restarts: 0, last_exit: null });
     expect(h.entries.some((e) => e.msg === 'child exited')).toBe(false);
@@ -94,16 +100,7 @@ describe('ChildSupervisor reload of a supervised child', () => {
   it('a followed successor killed is a crash: `vanished` (no exit status for a process not ours), logged by its own pid, restarted', async () => {
     const port = await freePort();
     const h = scope.make({ command: [node, fixture('supervised.mjs')], port, env: { PORT: String(port), HANDOVER: '1' } });
-    h.child.start();
-    await waitFor('ready', () => h.child.status().state === 'ready');
-    const first = h.child.pid()!;
-    await waitForLog(() => h.entries, { msg: `supervisor ${first}` });
-    expect(await h.child.reload()).toEqual({ ok: true });
-    const second = await waitFor('the successor followed', () => {
-      const p = h.child.pid();
-      return p !== null && p !== first && p;
-    });
-    await waitFor('old supervisor gone', () => !alive(first));
+    const { first, second } = await handedOver(h);
     process.kill(second, 'SIGKILL');
     await waitFor('restarted', () => h.child.status().restarts >= 1, 10_000);
     expect(h.child.status().last_exit).toMatchObject({ kind: 'vanished', reason: 'vanished', code: null, signal: null });

@@ -64,6 +64,10 @@ describe('warden run with warden sink as the child', () => {
     expect(code).toBe(0);
     await waitFor('the child group to be gone', () => !groupAlive(childPid), 2000);
     expect(w.output()).not.toContain(process.env.WARDEN_FORWARD_SHARED_KEY ?? 'no-such-key-in-env');
+    // Each entry's `pid` is warden's own, once; the child's process is `child_pid`.
+    const started = w.stdout().split('\n').find((l) => l.includes('"msg":"child started"'));
+    expect(started?.match(/"pid":/g)).toHaveLength(1);
+    expect(JSON.parse(started!)).toMatchObject({ pid: w.proc.pid, child_pid: childPid });
   });
 
   it('kill -9 of the child: /readyz goes 503, the child is restarted, signaled(SIGKILL) in /status and metrics', async () => {
