@@ -19,9 +19,21 @@ export interface LineBytes {
    * cache only saves work, whatever file parsed last).
    */
   times: TimeBytes;
+  /** The read buffer's memory as 32-bit words (parseDockerBytes scans plain text 4 bytes at a time), and whose memory it is. */
+  words: Int32Array;
+  wordsOf: ArrayBufferLike | null;
+}
+
+/** `out.words` over `b`'s memory, made once per buffer memory (a read block), not per line. */
+export function wordsOver(b: Buffer, out: LineBytes): Int32Array {
+  if (out.wordsOf !== b.buffer) {
+    out.words = new Int32Array(b.buffer, 0, b.buffer.byteLength >> 2);
+    out.wordsOf = b.buffer;
+  }
+  return out.words;
 }
 
 /** A LineBytes to parse into, with its own timestamp reader. */
 export function newLineBytes(): LineBytes {
-  return { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0, times: new TimeBytes() };
+  return { start: 0, end: 0, length: 0, stream: 'stdout', sec: 0, nsec: 0, times: new TimeBytes(), words: new Int32Array(0), wordsOf: null };
 }

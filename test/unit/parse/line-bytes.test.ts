@@ -19,12 +19,22 @@ type Format = 'docker' | 'cri';
 const byBytes: Record<Format, (b: Buffer, s: number, e: number, out: LineBytes) => boolean> = { docker: parseDockerBytes, cri: parseCriBytes };
 const byString: Record<Format, (line: string, sec: number, nsec: number) => Fragment> = { docker: parseDocker, cri: parseCri };
 
-/** What the byte path writes for `line`, or null where it declines. Bytes sit inside a larger buffer, as in a read. */
+let calls = 0;
+
+/**
+ * What the byte path writes for `line`, or null where it declines. Bytes sit inside a larger
+ * buffer, as in a read, starting at each of the four positions within a 32-bit word in turn
+ * (the docker scan reads aligned words).
+ */
 function viaBytes(line: string | Buffer, format: Format = 'docker'): Buffer | null {
   const body = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
-  const data = Buffer.concat([Buffer.from('junk\n'), body, Buffer.from('\nmore')]);
+  const pad = 5 + (calls++ % 4);
+  const data = Buffer.allocUnsafeSlow(pad + body.length + 5);
+  data.write(`${'x'.repeat(pad - 1)}\n`, 0, 'latin1');
+  body.copy(data, pad);
+  data.write('\nmore', pad + body.length, 'latin1');
   const d = scratch();
-  if (!byBytes[format](data, 5, 5 + body.length, d)) return null;
+  if (!byBytes[format](data, pad, pad + body.length, d)) return null;
   const out = new EntryBuffer(16);
   writeLineBytesEntry(out, data, d, meta);
   return Buffer.from(out.view());
@@ -81,6 +91,22 @@ describe('parseDockerBytes', () => {
       if (agree(l)) taken++;
     }
     expect(taken).toBeGreaterThan(1000);
+  });
+
+  it('finds a byte that is not plain text at every position of a word, at every alignment', () => {
+    // A raw control character, a raw quote, a lone backslash, a byte that is not UTF-8, DEL (plain).
+    const odd: Array<[number, boolean]> = [[0x01, false], [0x1f, false], [0x22, false], [0x5c, false], [0x80, false], [0xff, false], [0x7f, true], [0x20, true]];
+    for (const [byte, ok] of odd) {
+      for (let at = 0; at < 40; at++) {
+        for (let k = 0; k < 4; k++) {
+          const text = Buffer.from('xyzwxyzw'.repeat(6)); // no escape starts with these letters
+          text[at] = byte;
+          const l = Buffer.concat([Buffer.from('{"log":"'), text, Buffer.from('\\n","stream":"stdout","time":"2026-11-27T18:00:00Z"}')]);
+          if (ok) expect(agree(l), `0x${byte.toString(16)} at ${at}`).toBe(true);
+          else expect(viaBytes(l), `0x${byte.toString(16)} at ${at}`).toBeNull();
+        }
+      }
+    }
   });
 
   it('takes escapes that stand for ASCII, unescaping them as JSON.parse does', () => {
