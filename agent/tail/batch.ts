@@ -23,6 +23,7 @@ const POOL_MAX = 4;
  * mostly unused buffers behind.
  */
 const BATCH_START_BYTES = 1024;
+const NONE: readonly Batch[] = Object.freeze([]);
 
 export class Batcher {
   private readonly open = new Map<string, Batch>();
@@ -96,7 +97,9 @@ export class Batcher {
   }
 
   /** While the open batches together hold more than `maxBytes`, take the biggest out to be sent. */
-  overBudget(): Batch[] {
+  overBudget(): readonly Batch[] {
+    // Called once per record: no array unless there is something to take out.
+    if (this.openBytes <= this.maxBytes) return NONE;
     const out: Batch[] = [];
     while (this.openBytes > this.maxBytes && this.open.size > 0) {
       let big: Batch | null = null;
