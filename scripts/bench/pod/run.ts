@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPod, type PodCgroup, type PodStats } from '../cgroup.js';
+import { coldPageCache, createPod, type PodCgroup, type PodStats } from '../cgroup.js';
 import { fluentBitConfig, fluentdConfig, stopProc } from '../others.js';
 import { childPids, cpuSeconds, treeCpuSeconds } from '../proc.js';
 import { Scope } from '../row.js';
@@ -182,8 +182,9 @@ export function startRow(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: string
 }
 
 /**
- * A pod's own scope: what the row started is stopped, and its cgroup removed, when the row ends
- * (before the next row starts), or with the section when that ends first.
+ * A pod's own scope, started on a cold page cache (coldPageCache): what the row started is
+ * stopped, and its cgroup removed, when the row ends (before the next row starts), or with the
+ * section when that ends first.
  */
 export async function inPod<T>(env: PodEnv, name: string, fn: (env: PodEnv, pod: PodCgroup, dir: string) => Promise<T>): Promise<T> {
   const scope = new Scope();
@@ -193,6 +194,7 @@ export async function inPod<T>(env: PodEnv, name: string, fn: (env: PodEnv, pod:
     mkdirSync(dir, { recursive: true });
     const pod = createPod(`warden-bench-${process.pid}-${name}`);
     scope.defer(() => pod.remove());
+    coldPageCache();
     return await fn({ ...env, scope }, pod, dir);
   } finally {
     await scope.close();
