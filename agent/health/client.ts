@@ -125,7 +125,7 @@ export function renderStatus(s: any): string {
     const podLine =
       pod.memory_limit_bytes == null && pod.cpu_limit_millicores == null
         ? 'no container limits'
-        : `pod memory ${mi(pod.working_set_bytes)} of ${pod.memory_limit_bytes == null ? 'no limit' : mi(pod.memory_limit_bytes)}, cpu ${millicores(pod.cpu_millicores)} of ${pod.cpu_limit_millicores == null ? 'no limit' : millicores(pod.cpu_limit_millicores)}`;
+        : `pod memory ${mi(pod.working_set_bytes)}${pod.unreclaimable_bytes == null ? '' : ` (${mi(pod.unreclaimable_bytes)} unreclaimable)`} of ${pod.memory_limit_bytes == null ? 'no limit' : mi(pod.memory_limit_bytes)}, cpu ${millicores(pod.cpu_millicores)} of ${pod.cpu_limit_millicores == null ? 'no limit' : millicores(pod.cpu_limit_millicores)}`;
     out.push(`BUDGETS (${b.mode ?? '?'}; ${podLine})`);
     out.push(table([['resource', 'state', 'usage', 'budget', 'actions', 'reason'], ...b.rows.map((r: any) => [String(r.resource), String(r.state), String(r.usage), String(r.budget), String(r.actions), String(r.reason)])]));
   }

@@ -77,7 +77,7 @@ export class BudgetGovernor {
   private running = false;
   private lastChild: TreeSample | null = null;
   private lastSelf: SelfSample | null = null;
-  private lastPod: PodFigures = { workingSetBytes: null, cpuMillicores: null };
+  private lastPod: PodFigures = { workingSetBytes: null, unreclaimableBytes: null, cpuMillicores: null };
   private readonly actionLog: ActionLog;
   private readonly priority: PriorityKeeper;
   private oomAdjFailed = false;
@@ -206,7 +206,7 @@ export class BudgetGovernor {
       const rate = this.podCpu.rate();
       cpuMillicores = rate === null ? null : Math.round(rate / 1000);
     }
-    this.lastPod = { workingSetBytes: u.workingSetBytes, cpuMillicores };
+    this.lastPod = { workingSetBytes: u.workingSetBytes, unreclaimableBytes: u.unreclaimableBytes, cpuMillicores };
   }
 
   private async tick(): Promise<number> {
@@ -227,7 +227,7 @@ export class BudgetGovernor {
       this.state,
       {
         at: this.now(),
-        pod: { workingSetBytes: this.lastPod.workingSetBytes },
+        pod: { workingSetBytes: this.lastPod.workingSetBytes, unreclaimableBytes: this.lastPod.unreclaimableBytes },
         child: child ? { pid: child.rootPid, cpuMillicores: child.cpuMillicores, cpuMillicoresLast: child.cpuMillicoresLast, memoryBytes: child.memoryBytes } : null,
         agent: { cpuMillicores: this.lastSelf.cpuMillicores, memoryBytes: this.lastSelf.anonBytes },
         readBytesPerSec,

@@ -17,8 +17,17 @@ export interface BudgetSnapshot {
   mode: BudgetMode;
   mode_reason: string;
   limits: Limits;
-  /** The pod: the container's limits and its cgroup's usage (working set = usage less inactive file, as the kubelet counts). */
-  pod: { cpu_limit_millicores: number | null; memory_limit_bytes: number | null; working_set_bytes: number | null; cpu_millicores: number | null };
+  /**
+   * The pod: the container's limits and its cgroup's usage (working set = usage less inactive
+   * file, as the kubelet counts; unreclaimable = usage less clean file pages, what an OOM kill counts).
+   */
+  pod: {
+    cpu_limit_millicores: number | null;
+    memory_limit_bytes: number | null;
+    working_set_bytes: number | null;
+    unreclaimable_bytes: number | null;
+    cpu_millicores: number | null;
+  };
   budgets: {
     child: { cpu_millicores: number; cpu_enforced: boolean; memory_bytes: number };
     agent: { cpu_millicores: number | null; cpu_enforced: boolean; memory_bytes: number };
@@ -53,6 +62,7 @@ export interface BudgetSnapshot {
 /** The pod's latest figures: its cgroup's working set and CPU. */
 export interface PodFigures {
   workingSetBytes: number | null;
+  unreclaimableBytes: number | null;
   cpuMillicores: number | null;
 }
 
@@ -81,7 +91,7 @@ export function budgetSnapshot(i: SnapshotInput): BudgetSnapshot {
     mode: i.mode,
     mode_reason: i.modeReason,
     limits: i.limits,
-    pod: { cpu_limit_millicores: b.pod.cpuMillicores, memory_limit_bytes: podLimit, working_set_bytes: i.pod.workingSetBytes, cpu_millicores: i.pod.cpuMillicores },
+    pod: { cpu_limit_millicores: b.pod.cpuMillicores, memory_limit_bytes: podLimit, working_set_bytes: i.pod.workingSetBytes, unreclaimable_bytes: i.pod.unreclaimableBytes, cpu_millicores: i.pod.cpuMillicores },
     budgets: {
       child: { cpu_millicores: b.child.cpuMillicores, cpu_enforced: b.child.cpuEnforced, memory_bytes: b.child.memoryBytes },
       agent: { cpu_millicores: b.agent.cpuMillicores, cpu_enforced: b.agent.cpuEnforced, memory_bytes: b.agent.memoryBytes },

@@ -1,4 +1,5 @@
-// What the pod uses now, from its cgroup: the kubelet's working set and cumulative CPU time.
+// What the pod uses now, from its cgroup: the kubelet's working set, what the kernel could not
+// reclaim before an OOM kill, and cumulative CPU time.
 import { join } from 'node:path';
 import { readText } from '../procfs/read.js';
 import type { Limits } from './limits.js';
@@ -22,34 +23,60 @@ export function parseMemoryStat(text: string | null): Map<string, number> {
  * `total_inactive_file` (the hierarchical figure, as the kubelet uses; `inactive_file` when absent).
  */
 export function workingSet(usageText: string | null, statText: string | null, version: 'v1' | 'v2'): number | null {
-  if (usageText == null) return null;
-  const usage = Number(usageText.trim());
-  if (!Number.isFinite(usage) || usageText.trim() === '') return null;
+  const usage = usageOf(usageText);
+  if (usage === null) return null;
   const stat = parseMemoryStat(statText);
   const inactive = version === 'v2' ? stat.get('inactive_file') : (stat.get('total_inactive_file') ?? stat.get('inactive_file'));
   return Math.max(0, usage - (inactive ?? 0));
 }
 
+function usageOf(usageText: string | null): number | null {
+  if (usageText == null || usageText.trim() === '') return null;
+  const usage = Number(usageText.trim());
+  return Number.isFinite(usage) ? usage : null;
+}
+
+/**
+ * What the kernel cannot reclaim without killing: the cgroup's usage less its clean file pages
+ * (file LRU pages neither dirty nor under writeback), floored at 0. The working set counts active
+ * file pages (a mapped executable, log pages read twice) that the kernel drops before any OOM kill.
+ * v2: memory.current − (active_file + inactive_file − file_dirty − file_writeback); v1: the same
+ * from memory.stat's `total_` figures (`active_file`, `inactive_file`, `dirty`, `writeback` where
+ * the hierarchical ones are absent).
+ */
+export function unreclaimable(usageText: string | null, statText: string | null, version: 'v1' | 'v2'): number | null {
+  const usage = usageOf(usageText);
+  if (usage === null) return null;
+  const stat = parseMemoryStat(statText);
+  const get = (v2: string, v1: string) => (version === 'v2' ? stat.get(v2) : (stat.get(`total_${v1}`) ?? stat.get(v1))) ?? 0;
+  const clean = get('active_file', 'active_file') + get('inactive_file', 'inactive_file') - get('file_dirty', 'dirty') - get('file_writeback', 'writeback');
+  return Math.max(0, usage - Math.max(0, clean));
+}
+
 export interface PodUsage {
   /** Working set of our memory cgroup, bytes; null without a readable memory controller. */
   workingSetBytes: number | null;
+  /** Usage less clean file pages (unreclaimable), bytes; null without a readable memory controller. */
+  unreclaimableBytes: number | null;
   /** Cumulative CPU time of our cgroup, µs (v2 cpu.stat usage_usec, v1 cpuacct.usage); null when unreadable. */
   cpuUsageMicros: number | null;
 }
 
 /**
- * The pod's usage now, from the directories readContainerLimits found. Five small reads; never
+ * The pod's usage now, from the directories readContainerLimits found. At most five small reads; never
  * throws. v2 is told from v1 by which usage file exists, so a hybrid host reads whichever holds
  * the memory controller.
  */
 export function readPodUsage(paths: Limits['paths']): PodUsage {
   let workingSetBytes: number | null = null;
+  let unreclaimableBytes: number | null = null;
   if (paths.memory) {
     const current = readText(join(paths.memory, 'memory.current'));
-    workingSetBytes =
-      current != null
-        ? workingSet(current, readText(join(paths.memory, 'memory.stat')), 'v2')
-        : workingSet(readText(join(paths.memory, 'memory.usage_in_bytes')), readText(join(paths.memory, 'memory.stat')), 'v1');
+    const version = current != null ? 'v2' : 'v1';
+    const usage = current ?? readText(join(paths.memory, 'memory.usage_in_bytes'));
+    const stat = readText(join(paths.memory, 'memory.stat'));
+    workingSetBytes = workingSet(usage, stat, version);
+    unreclaimableBytes = unreclaimable(usage, stat, version);
   }
   let cpuUsageMicros: number | null = null;
   const acct = paths.cpuacct ?? paths.cpu;
@@ -59,5 +86,5 @@ export function readPodUsage(paths: Limits['paths']): PodUsage {
     const usec = parseMemoryStat(readText(join(paths.cpu, 'cpu.stat'))).get('usage_usec');
     if (usec !== undefined) cpuUsageMicros = usec;
   }
-  return { workingSetBytes, cpuUsageMicros };
+  return { workingSetBytes, unreclaimableBytes, cpuUsageMicros };
 }

@@ -1,6 +1,7 @@
 // The shipped binary inside a real pod-sized cgroup (cgroup v1 here: one memory, one cpu and one
 // cpuacct cgroup, as the pod bench makes them): limits read from the kernel, the working set
-// watched, the child restarted before the OOM killer and before its own budget's hard ceiling,
+// watched, the child restarted before the OOM killer (never for clean page cache) and before its
+// own budget's hard ceiling,
 // and no read throttle under the kernel's quota. Needs root and writable v1 hierarchies; skipped
 // with the reason elsewhere.
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
@@ -140,6 +141,34 @@ describe.skipIf(skipReason !== null)(`budgets in a real cgroup v1 pod (root)${sk
       .filter((e) => e.msg === 'budget state' && e.resource === 'pod.memory');
     expect(states.map((e) => e.to)).toContain('acting');
   }, 60_000);
+
+  it('pod memory: a working set over 90% that is mostly clean page cache gets fewer chunks and a flush, never a restart', async () => {
+    const t = tempDir();
+    scope.cleanup = t.cleanup;
+    const pod = makePod({ memoryBytes: 200 * MIB, cpuMillicores: 200 });
+    const { config, port } = await podConfig(t.dir, 'file-cache.mjs', { child: { cpu_millicores: 150, memory_mib: 1024 } });
+    const env = { PORT: String(port), CACHE_MIB: '150', CACHE_FILE: join(t.dir, 'cache.bin') };
+    const w = (scope.running = spawnWarden(t.dir, config, { wrapper: pod.wrapper, env }));
+    const first: number = await waitFor('child ready', async () => {
+      const s = await w.json('/status').catch(() => null);
+      return s?.child?.state === 'ready' ? (s.child.pid as number) : null;
+    }, 15_000);
+    // The child's 150 MiB of active, clean file pages carry the pod's working set past 90%.
+    const full = await waitFor('working set ≥ 90% of the pod, from page cache', async () => {
+      const s = await w.json('/status').catch(() => null);
+      const pod = s?.budgets?.pod;
+      return pod && pod.working_set_bytes >= 0.9 * 200 * MIB && s.budgets.violations['pod.memory.flush'] >= 1 ? pod : null;
+    }, 45_000);
+    expect(full.unreclaimable_bytes).toBeLessThan(0.75 * 200 * MIB);
+    // Held there for several samples at the fast interval, the child is never restarted for it.
+    await new Promise((r) => setTimeout(r, 4000));
+    const s = await w.json('/status');
+    expect(s.budgets.pod.working_set_bytes).toBeGreaterThanOrEqual(0.85 * 200 * MIB);
+    expect(s.budgets.violations['pod.memory.window']).toBeGreaterThanOrEqual(1);
+    expect(s.budgets.violations['pod.memory.restart'] ?? 0).toBe(0);
+    expect(s.child.pid).toBe(first);
+    expect(oomKills(pod.file)).toBe(0);
+  }, 90_000);
 
   it('child memory: leaking 20 MiB/s under a 100 MiB child budget, restarted before 150 MiB; the new child keeps the better CPU priority', async () => {
     const t = tempDir();

@@ -70,8 +70,11 @@ export interface PolicyParams {
 export interface PolicySample {
   /** Monotonic milliseconds. */
   at: number;
-  /** The pod's cgroup working set; null without a readable memory controller. */
-  pod: { workingSetBytes: number | null };
+  /**
+   * The pod's cgroup working set, and its usage less clean file pages (what the kernel cannot
+   * reclaim); null without a readable memory controller.
+   */
+  pod: { workingSetBytes: number | null; unreclaimableBytes: number | null };
   child: { pid: number; cpuMillicores: number | null; cpuMillicoresLast: number | null; memoryBytes: number } | null;
   /** memoryBytes: warden's anonymous RSS. */
   agent: { cpuMillicores: number | null; memoryBytes: number };

@@ -1,5 +1,8 @@
 // The pod's memory machine: working set over POD.pressure of the limit → fewer chunks in flight
-// → ≥ POD.flush: the child flushes → ≥ memory_hard_share: the child restarts, before the OOM killer.
+// → ≥ POD.flush: the child flushes → unreclaimable memory ≥ memory_hard_share: the child restarts,
+// before the OOM killer. The restart waits for memory the kernel cannot drop: clean file pages in
+// the working set (warden's mapped executable, log pages read twice) are reclaimed before any OOM
+// kill, and restarting the child for them only loses its buffer and costs a resend.
 import { mib, percent } from '../../../core/units.js';
 import type { Budgets } from '../derive.js';
 import { dwellMs, POD, POD_WINDOW, type PolicyParams, type PolicySample } from './model.js';
@@ -8,7 +11,7 @@ import type { Step } from './step.js';
 const KEY = 'pod.memory';
 
 /** The next rungs of the ladder the level has reached, each pulled once per episode. */
-function escalatePod(s: Step, what: string, level: number, hasChild: boolean, params: PolicyParams): void {
+function escalatePod(s: Step, what: string, level: number, hard: { level: number; what: string }, hasChild: boolean, params: PolicyParams): void {
   if (s.m(KEY).step < 1) {
     s.state.window = POD_WINDOW;
     s.act(KEY, { action: 'window', value: POD_WINDOW, detail: `${what}: ${POD_WINDOW} chunks in flight` }, 1);
@@ -16,9 +19,9 @@ function escalatePod(s: Step, what: string, level: number, hasChild: boolean, pa
   if (level >= POD.flush && s.m(KEY).step < 2 && hasChild) {
     s.act(KEY, { action: 'flush', detail: `${what}: child asked to flush` }, 2);
   }
-  if (level >= params.memoryHardShare && s.m(KEY).step < 3 && hasChild && !s.state.restarting) {
+  if (hard.level >= params.memoryHardShare && s.m(KEY).step < 3 && hasChild && !s.state.restarting) {
     s.state.restarting = true;
-    s.act(KEY, { action: 'restart', detail: `${what}, at or over memory_hard_share ${params.memoryHardShare}: child restarted before the OOM killer` }, 3);
+    s.act(KEY, { action: 'restart', detail: `${hard.what}, at or over memory_hard_share ${params.memoryHardShare}: child restarted before the OOM killer` }, 3);
   }
 }
 
@@ -36,7 +39,10 @@ export function podMemory(s: Step, sample: PolicySample, budgets: Budgets, param
       s.act(key, { action: 'window', value: null, detail: `${what}: chunks in flight back to the maximum` });
     }
   };
-  const escalate = () => escalatePod(s, what, level, sample.child !== null, params);
+  // Never more eager than the working set alone: dirty pages count as held, yet are inactive.
+  const held = Math.min(ws, sample.pod.unreclaimableBytes ?? ws);
+  const hard = { level: held / limit, what: `${what}, unreclaimable ${mib(held)} = ${percent(held / limit)}` };
+  const escalate = () => escalatePod(s, what, level, hard, sample.child !== null, params);
   switch (m.phase) {
     case 'normal':
       if (level >= POD.pressure) s.go(key, 'pressure', what);

@@ -7,7 +7,7 @@ import { delegatedCgroupV2 } from '../../../supervisor/cgroup/delegation.js';
 import { parseCfsQuota, parseCpuMax, parseMemoryValue, readContainerLimits } from '../../../supervisor/cgroup/limits.js';
 import { parseMountinfo, parseProcCgroup } from '../../../supervisor/cgroup/mounts.js';
 import { parseOomKills } from '../../../supervisor/cgroup/oom.js';
-import { readPodUsage, workingSet } from '../../../supervisor/cgroup/usage.js';
+import { readPodUsage, unreclaimable, workingSet } from '../../../supervisor/cgroup/usage.js';
 import { MAX_TEXT_BYTES } from '../../../supervisor/procfs/read.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/cgroup/', import.meta.url));
@@ -179,19 +179,28 @@ describe('delegatedCgroupV2', () => {
   });
 });
 
-describe('the pod working set, as the kubelet counts it', () => {
+describe('the pod working set, as the kubelet counts it, and what the kernel cannot reclaim', () => {
   it('v1: memory.usage_in_bytes − memory.stat total_inactive_file (the hierarchical figure), cpuacct.usage in µs', () => {
     const limits = readContainerLimits({ root: join(fixtures, 'v1') });
-    expect(readPodUsage(limits.paths)).toEqual({ workingSetBytes: 200 * MIB, cpuUsageMicros: 123456789 });
+    // Unreclaimable: 300 MiB used − (20 active + 100 inactive file − 4 dirty) clean file pages.
+    expect(readPodUsage(limits.paths)).toEqual({ workingSetBytes: 200 * MIB, unreclaimableBytes: 184 * MIB, cpuUsageMicros: 123456789 });
   });
 
   it('v2: memory.current − memory.stat inactive_file, cpu.stat usage_usec', () => {
     const limits = readContainerLimits({ root: join(fixtures, 'v2') });
-    expect(readPodUsage(limits.paths)).toEqual({ workingSetBytes: 120 * MIB, cpuUsageMicros: 98765432 });
+    // Unreclaimable: 150 MiB current − (20 active + 30 inactive file − 2 dirty − 1 under writeback).
+    expect(readPodUsage(limits.paths)).toEqual({ workingSetBytes: 120 * MIB, unreclaimableBytes: 103 * MIB, cpuUsageMicros: 98765432 });
+  });
+
+  it('unreclaimable: v1 uses the non-hierarchical figures where the total_ ones are absent; dirty pages are never counted as reclaimable', () => {
+    expect(unreclaimable(`${300 * MIB}\n`, `active_file ${50 * MIB}\ninactive_file ${50 * MIB}\ndirty ${10 * MIB}\nwriteback ${5 * MIB}\n`, 'v1')).toBe(215 * MIB);
+    expect(unreclaimable(`${100 * MIB}\n`, `active_file ${80 * MIB}\ninactive_file ${40 * MIB}\n`, 'v2')).toBe(0);
+    expect(unreclaimable(`${100 * MIB}\n`, `active_file ${1 * MIB}\nfile_dirty ${5 * MIB}\n`, 'v2')).toBe(100 * MIB);
+    expect(unreclaimable('', null, 'v1')).toBeNull();
   });
 
   it('unreadable usage is null, never a throw; inactive file above usage floors at 0', () => {
-    expect(readPodUsage({ cpu: null, memory: '/nonexistent', cpuacct: null, unified: null })).toEqual({ workingSetBytes: null, cpuUsageMicros: null });
+    expect(readPodUsage({ cpu: null, memory: '/nonexistent', cpuacct: null, unified: null })).toEqual({ workingSetBytes: null, unreclaimableBytes: null, cpuUsageMicros: null });
     expect(workingSet('100\n', 'total_inactive_file 300\n', 'v1')).toBe(0);
     expect(workingSet('100\n', null, 'v2')).toBe(100);
     expect(workingSet('garbage', null, 'v2')).toBeNull();

@@ -34,6 +34,8 @@ interface At {
 interface Series {
   /** Pod working set; omitted = the sum of the child and warden (anon). */
   pod?: (x: At) => number;
+  /** Pod usage less clean file pages; omitted = the working set (no file pages). */
+  podHeld?: (x: At) => number;
   childMem?: (x: At) => number;
   childCpu?: (x: At) => number;
   agentMem?: (x: At) => number;
@@ -90,11 +92,12 @@ function simulate(sc: Scenario): Run {
     const x: At = { t: atMs / 1000, childT: (atMs - childStart) / 1000, restarts: pid - 100, dutyStop: state.dutyStop };
     const childMem = s.childMem?.(x) ?? 40 * MIB;
     const agentMem = s.agentMem?.(x) ?? 50 * MIB;
+    const ws = sc.limits.memoryBytes === null ? null : (s.pod?.(x) ?? childMem + agentMem);
     const d = decide(
       state,
       {
         at: atMs,
-        pod: { workingSetBytes: sc.limits.memoryBytes === null ? null : (s.pod?.(x) ?? childMem + agentMem) },
+        pod: { workingSetBytes: ws, unreclaimableBytes: ws === null ? null : (s.podHeld?.(x) ?? ws) },
         child: { pid, cpuMillicores: s.childCpu?.(x) ?? 30, cpuMillicoresLast: s.childCpu?.(x) ?? 30, memoryBytes: childMem },
         agent: { cpuMillicores: s.agentCpu?.(x) ?? 10, memoryBytes: agentMem },
         readBytesPerSec: 8 * MIB,
@@ -167,6 +170,27 @@ const scenarios: Scenario[] = [
     check: (r) => {
       const restart = r.steps.find((s) => s.actions.some((a) => a.action === 'restart'))!;
       expect(restart.childMem + 40 * MIB).toBeLessThan(0.95 * 200 * MIB);
+    },
+  },
+  {
+    name: 'a pod near its limit in clean file pages (a mapped executable, logs read twice): fewer chunks and a flush, never a restart',
+    limits: POD,
+    seconds: 30,
+    // The working set at 95% of 200 MiB, of which 80 MiB are clean file pages the kernel drops before any OOM kill.
+    series: { pod: () => 190 * MIB, podHeld: () => 110 * MIB, childMem: () => 60 * MIB, agentMem: () => 40 * MIB },
+    actions: ['pod.memory:window', 'pod.memory:flush'],
+    check: (r) => expect(r.final.machines['pod.memory'].phase).toBe('acting'),
+  },
+  {
+    name: 'the same pod once the unreclaimable part reaches memory_hard_share: the child is restarted',
+    limits: POD,
+    seconds: 30,
+    series: { pod: () => 190 * MIB, podHeld: (x) => (x.restarts ? 110 * MIB : Math.min(185 * MIB, 110 * MIB + 10 * MIB * x.t)), childMem: () => 60 * MIB, agentMem: () => 40 * MIB },
+    // The new child is asked to flush too: the working set is still over POD.flush, and the ladder starts over.
+    actions: ['pod.memory:window', 'pod.memory:flush', 'pod.memory:restart', 'pod.memory:flush'],
+    check: (r) => {
+      const restart = r.steps.find((s) => s.actions.some((a) => a.action === 'restart'))!;
+      expect(restart.t).toBeGreaterThanOrEqual(7); // 90% of 200 MiB = 180 MiB held at 7 s
     },
   },
   {

@@ -14,7 +14,7 @@ describe('warden status: budgets', () => {
       child: { state: 'ready', pid: 7 },
       budgets: {
         mode: 'watchdog',
-        pod: { memory_limit_bytes: 200 * MIB, working_set_bytes: 152 * MIB, cpu_limit_millicores: 200, cpu_millicores: 190 },
+        pod: { memory_limit_bytes: 200 * MIB, working_set_bytes: 152 * MIB, unreclaimable_bytes: 96 * MIB, cpu_limit_millicores: 200, cpu_millicores: 190 },
         rows: [
           { resource: 'pod.memory', state: 'acting', usage: '152.0Mi', budget: '200.0Mi', actions: 1, reason: 'working set 152.0MiB = 76% of 200.0MiB' },
           { resource: 'child.memory', state: 'normal', usage: '80.0Mi', budget: '110.0Mi', actions: 0, reason: 'start' },
@@ -27,7 +27,7 @@ describe('warden status: budgets', () => {
     });
     const lines = text.split('\n');
     const head = lines.findIndex((l) => l.startsWith('BUDGETS'));
-    expect(lines[head]).toBe('BUDGETS (watchdog; pod memory 152.0Mi of 200.0Mi, cpu 190m of 200m)');
+    expect(lines[head]).toBe('BUDGETS (watchdog; pod memory 152.0Mi (96.0Mi unreclaimable) of 200.0Mi, cpu 190m of 200m)');
     expect(lines[head + 1]).toMatch(/^resource\s+state\s+usage\s+budget\s+actions\s+reason$/);
     expect(lines[head + 2]).toMatch(/^pod\.memory\s+acting\s+152\.0Mi\s+200\.0Mi\s+1\s+working set 152\.0MiB = 76% of 200\.0MiB$/);
     expect(lines.slice(head + 2, head + 7).map((l) => l.split(/\s+/)[0])).toEqual(['pod.memory', 'child.memory', 'child.cpu', 'agent.memory', 'agent.cpu']);
