@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { unreclaimable, workingSet } from '../../supervisor/cgroup/usage.js';
 import { sleep } from '../lib/util.js';
 
 const MOUNT = '/sys/fs/cgroup';
@@ -42,6 +43,8 @@ export interface PodCgroup {
    * before it OOM-kills anything.
    */
   workingSet(): number | null;
+  /** Memory use now less the clean file cache: what the kernel could not reclaim before an OOM kill, bytes. */
+  unreclaimable(): number | null;
   /** CPU time of everything in the pod so far, seconds (v1 cpuacct.usage, v2 cpu.stat usage_usec); null if unreadable. */
   cpuSeconds(): number | null;
   /** Removes the cgroup directories (once its processes are gone; retried while busy). */
@@ -158,10 +161,10 @@ function stats({ version, cpuDir, memDir }: PodDirs): PodStats {
   };
 }
 
-function workingSet({ version, memDir }: PodDirs): number | null {
+/** The pod's memory now, as warden's governor reads it: working set and unreclaimable bytes. */
+function memoryNow({ version, memDir }: PodDirs, of: typeof workingSet): number | null {
   const usage = readOrNull(join(memDir, version === 'v2' ? 'memory.current' : 'memory.usage_in_bytes'));
-  const inactive = field(readOrNull(join(memDir, 'memory.stat')), version === 'v2' ? 'inactive_file' : 'total_inactive_file');
-  return usage === null || inactive === null ? null : Number(usage.trim()) - inactive;
+  return of(usage, readOrNull(join(memDir, 'memory.stat')), version);
 }
 
 function cpuSeconds({ version, acctDir }: PodDirs): number | null {
@@ -200,7 +203,8 @@ export function createPod(name: string, limits: PodLimits = SEED_LIMITS): PodCgr
     procsFiles,
     enterCommand: (command) => enterCommand(procsFiles, command),
     stats: () => stats(dirs),
-    workingSet: () => workingSet(dirs),
+    workingSet: () => memoryNow(dirs, workingSet),
+    unreclaimable: () => memoryNow(dirs, unreclaimable),
     cpuSeconds: () => cpuSeconds(dirs),
     remove: () => removeDirs(dirs.made),
   };

@@ -27,7 +27,7 @@ export function podNote(r: PodResult): string {
     r.halfSeconds === null ? null : `half delivered after ${r.halfSeconds.toFixed(1)} s`,
     r.backlog === null ? null : r.backlog.seconds <= 0 ? 'every line acked before the pod was seen ready' : `every line acked (warden's checkpoint covered the tree) after ${r.backlog.seconds.toFixed(1)} s`,
     m === null ? null : `pod CPU ${m.toFixed(0)}m of ${r.quotaMillicores}m`,
-    `peak ${mib(s.peakBytes)} MiB (working set ${mib(r.peakWorkingSet)})`,
+    `peak ${mib(s.peakBytes)} MiB (working set ${mib(r.peakWorkingSet)}, unreclaimable ${mib(r.peakUnreclaimable)})`,
     `OOM kills ${s.oomKills ?? '—'}`,
     `throttled periods ${s.throttledPeriods ?? '—'}`,
     r.wardenCpuPerM === null ? null : `warden ${r.wardenCpuPerM.toFixed(2)} CPU-s/M`,
@@ -45,7 +45,7 @@ export function targetRows(w: PodResult | undefined, ceiling: PodResult | undefi
   const vsSeed = ratio(seed);
   const peak = w?.stats.peakBytes == null ? null : w.stats.peakBytes / MiB;
   const peakNote = w
-    ? `${((w.stats.peakBytes ?? 0) / w.limitBytes * 100).toFixed(0)}% of the ${w.limitBytes / MiB}Mi limit (cgroup ${w.cgroup} ${w.cgroup === 'v1' ? 'memory.max_usage_in_bytes' : 'memory.peak'}, page cache included; working set at most ${mib(w.peakWorkingSet)} MiB)`
+    ? `${((w.stats.peakBytes ?? 0) / w.limitBytes * 100).toFixed(0)}% of the ${w.limitBytes / MiB}Mi limit (cgroup ${w.cgroup} ${w.cgroup === 'v1' ? 'memory.max_usage_in_bytes' : 'memory.peak'}, page cache included; working set at most ${mib(w.peakWorkingSet)} MiB, unreclaimable at most ${mib(w.peakUnreclaimable)} MiB)`
     : missing('');
   return [
     { section: 'pod', metric: 'warden pod / ceiling', value: vsCeiling, unit: '×', target: '≥ 0.9', met: vsCeiling === null ? null : judge(vsCeiling >= 0.9), note: vsCeiling === null ? missing('the ceiling row did not run') : undefined },

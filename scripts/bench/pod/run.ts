@@ -37,6 +37,8 @@ export interface PodResult {
   stats: PodStats;
   /** The highest working set seen while polling (usage less inactive file cache), bytes. */
   peakWorkingSet: number | null;
+  /** The highest usage less clean file cache seen (what an OOM kill would count). */
+  peakUnreclaimable: number | null;
   cgroup: 'v1' | 'v2';
   /** The pod's CPU limit, millicores. */
   quotaMillicores: number;
@@ -182,7 +184,7 @@ export function startRow(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: string
 }
 
 /**
- * A pod's own scope, started on a cold page cache (coldPageCache): what the row started is
+ * A pod's own scope, started on a cold page cache (coldPageCache) unless the run is quick: what the row started is
  * stopped, and its cgroup removed, when the row ends (before the next row starts), or with the
  * section when that ends first.
  */
@@ -194,7 +196,8 @@ export async function inPod<T>(env: PodEnv, name: string, fn: (env: PodEnv, pod:
     mkdirSync(dir, { recursive: true });
     const pod = createPod(`warden-bench-${process.pid}-${name}`);
     scope.defer(() => pod.remove());
-    coldPageCache();
+    // A quick run (a sink child, as in CI's smoke test) leaves the machine's page cache alone.
+    if (!env.sinkChild) coldPageCache();
     return await fn({ ...env, scope }, pod, dir);
   } finally {
     await scope.close();
@@ -224,10 +227,13 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
   let delivered = 0;
   let halfAt: number | null = null;
   let peakWorkingSet: number | null = null;
+  let peakUnreclaimable: number | null = null;
   const deadline = spawnedAt + env.timeoutMs;
   for (;;) {
     const ws = pod.workingSet();
     if (ws !== null && (peakWorkingSet === null || ws > peakWorkingSet)) peakWorkingSet = ws;
+    const held = pod.unreclaimable();
+    if (held !== null && (peakUnreclaimable === null || held > peakUnreclaimable)) peakUnreclaimable = held;
     const failed = row.failed();
     if (failed) throw new Error(failed);
     if (start === null && (await row.ready())) {
@@ -266,6 +272,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
     expected,
     stats: pod.stats(),
     peakWorkingSet,
+    peakUnreclaimable,
     cgroup: pod.version,
     quotaMillicores: pod.limits.cpuMillicores,
     limitBytes: pod.limits.memoryBytes,
