@@ -32,7 +32,7 @@ function shippedWardenYaml(checkoutRoot: string): Record<string, any> {
 /**
  * deploy/docker/warden.yaml with its paths under the tree's root, its ports on loopback and
  * `read_from: head` (the backlog is the workload); the child command is the shipped one with
- * `fluentd` and the fluent.conf path replaced. Budgets and log level as shipped (budgets derived
+ * `fluentd` and the fluent.conf path replaced (in `reload.watch_also` too). Budgets and log level as shipped (budgets derived
  * from the cgroup; the governor's transitions are logged at info).
  */
 export function shippedWardenConfig(root: string, dir: string, health: number, childPort: number, child: string[], checkoutRoot = ROOT): Record<string, unknown> {
@@ -46,6 +46,9 @@ export function shippedWardenConfig(root: string, dir: string, health: number, c
   c.forward = { ...c.forward, to: `tcp://127.0.0.1:${childPort}` };
   c.child = { ...c.child, command: child };
   delete c.child.check_command;
+  // The shipped watch on fluent.conf follows the bench's copy (none with a sink child).
+  const conf = child.includes('-c') ? child[child.indexOf('-c') + 1] : undefined;
+  if (c.reload?.watch_also) c.reload = { ...c.reload, watch_also: conf ? [conf] : [] };
   return c;
 }
 
