@@ -21,7 +21,7 @@ import { agentMemory } from './policy/agent-memory.js';
 import { childMemory } from './policy/child-memory.js';
 import { agentCpu, childCpu } from './policy/cpu.js';
 import { fastIntervalMs, NEAR_BUDGET, POD, type Decision, type PolicySample, type PolicyParams, type PolicyState } from './policy/model.js';
-import { podMemory } from './policy/pod-memory.js';
+import { podHeldBytes, podMemory } from './policy/pod-memory.js';
 import { applyRate } from './policy/read-rate.js';
 import { Step } from './policy/step.js';
 
@@ -54,10 +54,9 @@ export function decide(prev: PolicyState, sample: PolicySample, budgets: Budgets
   applyRate(s, sample.readBytesPerSec);
 
   const podLimit = budgets.pod.memoryBytes;
-  const ws = sample.pod.workingSetBytes;
   const near =
     (child !== null && child.memoryBytes >= budgets.child.memoryBytes * NEAR_BUDGET) ||
-    (podLimit !== null && ws !== null && ws >= podLimit * POD.exit) ||
+    (podLimit !== null && sample.pod.workingSetBytes !== null && podHeldBytes(sample.pod) >= podLimit * POD.exit) ||
     s.m('child.memory').phase === 'pressure' ||
     s.m('child.memory').phase === 'acting';
   return { state, actions: s.actions, transitions: s.transitions, nextIntervalMs: near ? fastIntervalMs(params) : params.sampleIntervalMs };

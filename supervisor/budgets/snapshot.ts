@@ -6,6 +6,7 @@ import type { Limits } from '../cgroup/limits.js';
 import type { Budgets } from './derive.js';
 import type { NodeFigures } from './node.js';
 import { MACHINES, type MachineKey, type Phase, type PolicyState } from './policy.js';
+import { podHeldBytes } from './policy/pod-memory.js';
 import { niceOf } from './priority.js';
 import type { SelfSample, TreeSample } from './proc.js';
 
@@ -132,7 +133,8 @@ function rows(i: SnapshotInput, states: BudgetSnapshot['states']): BudgetSnapsho
   const { child: c, self: a, budgets: b } = i;
   const cpuBudget = (n: number | null, enforced: boolean) => (n === null ? '-' : `${n}m${enforced ? '' : ' (share)'}`);
   const usage: Record<MachineKey, [string, string]> = {
-    'pod.memory': [mi(i.pod.workingSetBytes), mi(b.pod.memoryBytes)],
+    // What the pod machine acts on: unreclaimable, capped at the working set (podHeldBytes).
+    'pod.memory': [mi(i.pod.workingSetBytes === null ? null : podHeldBytes(i.pod)), mi(b.pod.memoryBytes)],
     'child.memory': [mi(c?.memoryBytes), mi(b.child.memoryBytes)],
     'child.cpu': [millicores(c?.cpuMillicores), cpuBudget(b.child.cpuMillicores, b.child.cpuEnforced)],
     'agent.memory': [mi(a?.anonBytes), mi(b.agent.memoryBytes)],

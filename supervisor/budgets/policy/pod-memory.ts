@@ -1,8 +1,10 @@
-// The pod's memory machine: working set over POD.pressure of the limit → fewer chunks in flight
-// → ≥ POD.flush: the child flushes → unreclaimable memory ≥ memory_hard_share: the child restarts,
-// before the OOM killer. The restart waits for memory the kernel cannot drop: clean file pages in
-// the working set (warden's mapped executable, log pages read twice) are reclaimed before any OOM
-// kill, and restarting the child for them only loses its buffer and costs a resend.
+// The pod's memory machine, on the memory the kernel could not reclaim (usage less clean file pages,
+// never above the working set): over POD.pressure of the limit → fewer chunks in flight → ≥
+// POD.flush: the child flushes → ≥ memory_hard_share: the child restarts, before the OOM killer.
+// The working set alone would also count active clean file pages (warden's mapped executable, log
+// pages read twice), which the kernel drops before any OOM kill: a pod on a node sits near 80% of
+// 200Mi in working set with nothing at risk, and acting on that only slows it and, at the last
+// rung, loses the child's buffer.
 import { mib, percent } from '../../../core/units.js';
 import type { Budgets } from '../derive.js';
 import { dwellMs, POD, POD_WINDOW, type PolicyParams, type PolicySample } from './model.js';
@@ -10,8 +12,18 @@ import type { Step } from './step.js';
 
 const KEY = 'pod.memory';
 
+/**
+ * The pod memory the machine acts on: unreclaimable, capped at the working set (dirty pages count
+ * as held, yet are inactive: never more eager than the working set alone); the working set where
+ * the unreclaimable figure is unknown.
+ */
+export function podHeldBytes(pod: PolicySample['pod']): number {
+  const ws = pod.workingSetBytes ?? 0;
+  return Math.min(ws, pod.unreclaimableBytes ?? ws);
+}
+
 /** The next rungs of the ladder the level has reached, each pulled once per episode. */
-function escalatePod(s: Step, what: string, level: number, hard: { level: number; what: string }, hasChild: boolean, params: PolicyParams): void {
+function escalatePod(s: Step, what: string, level: number, hasChild: boolean, params: PolicyParams): void {
   if (s.m(KEY).step < 1) {
     s.state.window = POD_WINDOW;
     s.act(KEY, { action: 'window', value: POD_WINDOW, detail: `${what}: ${POD_WINDOW} chunks in flight` }, 1);
@@ -19,9 +31,9 @@ function escalatePod(s: Step, what: string, level: number, hard: { level: number
   if (level >= POD.flush && s.m(KEY).step < 2 && hasChild) {
     s.act(KEY, { action: 'flush', detail: `${what}: child asked to flush` }, 2);
   }
-  if (hard.level >= params.memoryHardShare && s.m(KEY).step < 3 && hasChild && !s.state.restarting) {
+  if (level >= params.memoryHardShare && s.m(KEY).step < 3 && hasChild && !s.state.restarting) {
     s.state.restarting = true;
-    s.act(KEY, { action: 'restart', detail: `${hard.what}, at or over memory_hard_share ${params.memoryHardShare}: child restarted before the OOM killer` }, 3);
+    s.act(KEY, { action: 'restart', detail: `${what}, at or over memory_hard_share ${params.memoryHardShare}: child restarted before the OOM killer` }, 3);
   }
 }
 
@@ -30,19 +42,17 @@ export function podMemory(s: Step, sample: PolicySample, budgets: Budgets, param
   const limit = budgets.pod.memoryBytes;
   const ws = sample.pod.workingSetBytes;
   if (limit === null || ws === null) return;
-  const level = ws / limit;
+  const held = podHeldBytes(sample.pod);
+  const level = held / limit;
   const m = s.m(key);
-  const what = `working set ${mib(ws)} = ${percent(level)} of ${mib(limit)}`;
+  const what = `unreclaimable ${mib(held)} = ${percent(level)} of ${mib(limit)} (working set ${mib(ws)})`;
   const releaseWindow = () => {
     if (s.state.window !== null) {
       s.state.window = null;
       s.act(key, { action: 'window', value: null, detail: `${what}: chunks in flight back to the maximum` });
     }
   };
-  // Never more eager than the working set alone: dirty pages count as held, yet are inactive.
-  const held = Math.min(ws, sample.pod.unreclaimableBytes ?? ws);
-  const hard = { level: held / limit, what: `${what}, unreclaimable ${mib(held)} = ${percent(held / limit)}` };
-  const escalate = () => escalatePod(s, what, level, hard, sample.child !== null, params);
+  const escalate = () => escalatePod(s, what, level, sample.child !== null, params);
   switch (m.phase) {
     case 'normal':
       if (level >= POD.pressure) s.go(key, 'pressure', what);
