@@ -46,9 +46,10 @@ export function shippedWardenConfig(root: string, dir: string, health: number, c
   c.forward = { ...c.forward, to: `tcp://127.0.0.1:${childPort}` };
   c.child = { ...c.child, command: child };
   delete c.child.check_command;
-  // The shipped watch on fluent.conf follows the bench's copy (none with a sink child).
-  const conf = child.includes('-c') ? child[child.indexOf('-c') + 1] : undefined;
-  if (c.reload?.watch_also) c.reload = { ...c.reload, watch_also: conf ? [conf] : [] };
+  // The shipped watch on fluent.conf follows the bench's copy (shippedFluentConf writes it in
+  // `dir`), wherever the child command names it (after the pod's wrapper, too); none with a sink child.
+  const conf = join(dir, 'fluent.conf');
+  if (c.reload?.watch_also) c.reload = { ...c.reload, watch_also: child.includes(conf) ? [conf] : [] };
   return c;
 }
 
