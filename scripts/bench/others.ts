@@ -123,6 +123,11 @@ export interface CountingSink {
   records(): number;
   /** Asks the sink for its count (SIGUSR1) and waits `ms` for the answer. */
   refresh(ms?: number): Promise<number>;
+  /**
+   * The count once it has not moved for `quietMs` (at most `maxMs`): what a stopped sender still had
+   * on its way (a chunk resent as it stopped) is counted before the next row takes its base.
+   */
+  settled(quietMs?: number, maxMs?: number): Promise<number>;
 }
 
 export async function startCountingSink(scope: Scope): Promise<CountingSink> {
@@ -148,15 +153,26 @@ export async function startCountingSink(scope: Scope): Promise<CountingSink> {
     }
   });
   await waitFor('the sink listening', () => listening, 15_000, 50);
+  const refresh = async (ms = 100) => {
+    if (sink.exitCode !== null || sink.signalCode !== null) throw new Error(`the receiver exited (${sink.exitCode ?? sink.signalCode})`);
+    sink.kill('SIGUSR1');
+    await sleep(ms);
+    return records;
+  };
   return {
     port,
     pid: sink.pid!,
     records: () => records,
-    refresh: async (ms = 100) => {
-      if (sink.exitCode !== null || sink.signalCode !== null) throw new Error(`the receiver exited (${sink.exitCode ?? sink.signalCode})`);
-      sink.kill('SIGUSR1');
-      await sleep(ms);
-      return records;
+    refresh,
+    settled: async (quietMs = 1000, maxMs = 10_000) => {
+      const until = Date.now() + maxMs;
+      let last = await refresh();
+      let since = Date.now();
+      while (Date.now() - since < quietMs && Date.now() < until) {
+        const now = await refresh(200);
+        if (now !== last) [last, since] = [now, Date.now()];
+      }
+      return last;
     },
   };
 }

@@ -19,6 +19,11 @@ export function podMillicores(r: PodResult): number | null {
   return r.podCpuSeconds === null ? null : (r.podCpuSeconds / r.seconds) * 1000;
 }
 
+/** Records that reached the receiver after the row ended (resent as its programs stopped). */
+function lateNote(r: PodResult): string {
+  return r.late ? ` (+${r.late.toLocaleString('en-US')} after the row ended: resent as it stopped)` : '';
+}
+
 export function podNote(r: PodResult): string {
   const s = r.stats;
   const m = podMillicores(r);
@@ -32,7 +37,7 @@ export function podNote(r: PodResult): string {
     `throttled periods ${s.throttledPeriods ?? '—'}`,
     r.wardenCpuPerM === null ? null : `warden ${r.wardenCpuPerM.toFixed(2)} CPU-s/M`,
     r.fluentdCpuPerM === null ? null : `${r.kind === 'fluent-bit' ? 'Fluent Bit' : 'fluentd'} ${r.fluentdCpuPerM.toFixed(2)} CPU-s/M`,
-    `delivered ${r.delivered.toLocaleString('en-US')}/${r.expected.toLocaleString('en-US')}`,
+    `delivered ${r.delivered.toLocaleString('en-US')}/${r.expected.toLocaleString('en-US')}${lateNote(r)}`,
   ];
   return parts.filter(Boolean).join(' · ');
 }
@@ -52,7 +57,7 @@ export function targetRows(w: PodResult | undefined, ceiling: PodResult | undefi
     { section: 'pod', metric: 'warden pod / seed', value: vsSeed, unit: '×', target: '≥ 3', met: vsSeed === null ? null : judge(vsSeed >= 3), note: vsSeed === null ? missing('the seed row did not run') : undefined },
     { section: 'pod', metric: 'warden pod peak cgroup memory', value: peak, unit: 'MiB', target: '≤ 150', met: peak === null ? null : judge(peak <= 150), note: peakNote },
     { section: 'pod', metric: 'warden pod OOM kills', value: w?.stats.oomKills ?? null, unit: '', target: '0', met: w?.stats.oomKills == null ? null : judge(w.stats.oomKills === 0), note: w ? undefined : missing('') },
-    { section: 'pod', metric: 'warden pod delivered / expected', value: w ? w.delivered / w.expected : null, unit: '×', target: '1', met: w ? judge(w.delivered >= w.expected) : null, note: w ? `${w.delivered.toLocaleString('en-US')} of ${w.expected.toLocaleString('en-US')} lines` : missing('') },
+    { section: 'pod', metric: 'warden pod delivered / expected', value: w ? w.delivered / w.expected : null, unit: '×', target: '1', met: w ? judge(w.delivered >= w.expected) : null, note: w ? `${w.delivered.toLocaleString('en-US')} of ${w.expected.toLocaleString('en-US')} lines${lateNote(w)}` : missing('') },
     { section: 'pod', metric: 'warden CPU per million lines in the pod', value: w?.wardenCpuPerM ?? null, unit: 'CPU-s', target: '≤ 2', met: w?.wardenCpuPerM == null ? null : judge(w.wardenCpuPerM <= 2), note: w ? 'utime+stime of warden alone, at the pod\'s rate' : missing('') },
   ];
 }

@@ -33,6 +33,11 @@ export interface PodResult {
   /** From the first spawn of the row to the last line delivered. */
   wallSeconds: number;
   delivered: number;
+  /**
+   * Records that reached the receiver after the row had ended, once its programs were stopped (a
+   * chunk resent as they stopped): counted to this row, not the next; null with a sink child.
+   */
+  late: number | null;
   expected: number;
   stats: PodStats;
   /** The highest working set seen while polling (usage less inactive file cache), bytes. */
@@ -205,8 +210,11 @@ export async function inPod<T>(env: PodEnv, name: string, fn: (env: PodEnv, pod:
 }
 
 /** Runs one pod row to the end: every line delivered, or the time bound (then delivered < expected). `name` is its dir and cgroup. */
-export function runPod(kind: PodKind, env: PodEnv, name: string = kind): Promise<PodResult> {
-  return inPod(env, name, (env, pod, dir) => measurePod(kind, env, pod, dir));
+export async function runPod(kind: PodKind, env: PodEnv, name: string = kind): Promise<PodResult> {
+  const base = env.sinkChild ? 0 : await env.receiver.settled();
+  const r = await inPod(env, name, (env, pod, dir) => measurePod(kind, env, pod, dir));
+  if (!env.sinkChild) r.late = (await env.receiver.settled()) - base - r.delivered;
+  return r;
 }
 
 interface Mark {
@@ -269,6 +277,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
     backlog: drainedAt === null ? null : { seconds: (drainedAt - startWall) / 1000, podCpuSeconds: diff(podCpuAt(polls, drainedAt), start.pod) },
     wallSeconds: (end.at - spawnedAt) / 1000,
     delivered,
+    late: null,
     expected,
     stats: pod.stats(),
     peakWorkingSet,
