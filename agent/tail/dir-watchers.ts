@@ -9,9 +9,12 @@
 // lines/s into one file were ~900 wake-ups a second, ~17m of CPU with nothing done per event. With
 // `restMs` set, a directory that sees REST_AFTER writes between two wake() calls (the flush tick
 // calls it) rests: its watch is closed until the next wake(), at most `restMs`, since its files are
-// read at that tick anyway. At wake() the watch is made again first, then the directory is listed:
-// each file in it is reported as a `change` (read if tailed), or, when the directory's mtime moved
-// (names created, renamed or removed while it rested), each name as an `entry`.
+// read at that tick anyway. At each wake() a resting directory is listed: each file in it is
+// reported as a `change` (read if tailed), or, when the directory's mtime moved (names created,
+// renamed or removed while it rested), each name as an `entry`. A busy directory stays busy: its
+// watch is made again (first, before the listing) only at every POLL_PERIODS-th wake, to see
+// whether it still is; in between it is listed at each wake and costs no event, no watch made or
+// closed. A directory that quietens is so watched again within POLL_PERIODS ticks.
 import { watch, lstatSync, readdirSync, type Dirent, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
 
@@ -40,6 +43,8 @@ export function entriesOf(dir: string): Dirent[] {
 
 /** Writes seen in one directory between two wake() calls after which its watch rests. */
 export const REST_AFTER = 8;
+/** Wakes a directory's watch rests for, listed at each: its watch is made again at the last. */
+export const POLL_PERIODS = 8;
 
 interface Watched {
   /** null while the directory rests. */
@@ -48,8 +53,10 @@ interface Watched {
   /** The wake period `changes` were counted in. */
   period: number;
   changes: number;
-  /** The directory's mtime when it began to rest. */
+  /** The directory's mtime when it began to rest (or was last listed while resting). */
   mtime: bigint;
+  /** Wakes since the watch began to rest. */
+  rested: number;
 }
 
 const LIMIT_CODES = new Set(['ENOSPC', 'EMFILE', 'ENFILE']);
@@ -76,7 +83,7 @@ export class DirWatchers {
       this.onError(dir, err as NodeJS.ErrnoException);
       return false;
     }
-    this.dirs.set(dir, { w, ino, period: this.period, changes: 0, mtime: 0n });
+    this.dirs.set(dir, { w, ino, period: this.period, changes: 0, mtime: 0n, rested: 0 });
     return true;
   }
 
@@ -86,17 +93,24 @@ export class DirWatchers {
   }
 
   /**
-   * The resting directories are watched again and listed (see above); a new period of counting
-   * writes begins for all.
+   * The resting directories are listed, and watched again where they have rested POLL_PERIODS
+   * wakes (see above); a new period of counting writes begins for all.
    */
   wake(): void {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = null;
     this.period++;
     if (this.resting.size === 0) return;
-    const dirs = [...this.resting];
-    this.resting.clear();
-    for (const dir of dirs) this.resume(dir);
+    for (const dir of [...this.resting]) {
+      const d = this.dirs.get(dir);
+      if (d && ++d.rested < POLL_PERIODS && !this.failed) {
+        this.list(dir, d, false);
+        continue;
+      }
+      this.resting.delete(dir);
+      this.resume(dir);
+    }
+    if (this.resting.size > 0) this.wakeTimer = setTimeout(() => this.wake(), this.opts.restMs).unref();
   }
 
   private make(dir: string): FSWatcher {
@@ -118,6 +132,7 @@ export class DirWatchers {
     const st = lstatSync(dir, { bigint: true, throwIfNoEntry: false });
     if (!st) return;
     d.mtime = st.mtimeNs;
+    d.rested = 0;
     d.w.close();
     d.w = null;
     this.resting.add(dir);
@@ -128,19 +143,31 @@ export class DirWatchers {
   private resume(dir: string): void {
     const d = this.dirs.get(dir);
     if (!d || d.w || this.failed) return;
+    this.list(dir, d, true);
+  }
+
+  /**
+   * A resting directory's files reported as changed, or every name as an entry where its mtime
+   * moved; with `rewatch` its watch is made first. A directory gone or replaced is an entry itself
+   * and no longer watched.
+   */
+  private list(dir: string, d: Watched, rewatch: boolean): void {
     const st = lstatSync(dir, { bigint: true, throwIfNoEntry: false });
     if (!st || Number(st.ino) !== d.ino) {
       this.unwatch(dir);
       this.opts.onEvent('entry', dir);
       return;
     }
-    try {
-      d.w = this.make(dir);
-    } catch (err) {
-      this.onError(dir, err as NodeJS.ErrnoException);
-      return;
+    if (rewatch) {
+      try {
+        d.w = this.make(dir);
+      } catch (err) {
+        this.onError(dir, err as NodeJS.ErrnoException);
+        return;
+      }
     }
     const moved = st.mtimeNs !== d.mtime;
+    d.mtime = st.mtimeNs;
     for (const e of entriesOf(dir)) {
       if (moved) this.opts.onEvent('entry', join(dir, e.name));
       else if (!e.isDirectory()) this.opts.onEvent('change', join(dir, e.name));

@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSy
 import { watch as fsWatch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirWatchers, REST_AFTER, type WatchEvent } from '../../../agent/tail/dir-watchers.js';
+import { DirWatchers, POLL_PERIODS, REST_AFTER, type WatchEvent } from '../../../agent/tail/dir-watchers.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -112,7 +112,7 @@ describe('DirWatchers', () => {
   });
 
   describe('resting busy directories (restMs)', () => {
-    it(`after ${REST_AFTER} writes in one period the watch rests; wake() watches again and reports each file as changed`, async () => {
+    it(`after ${REST_AFTER} writes in one period the watch rests; each wake() reports each file as changed, the ${POLL_PERIODS}th watches again`, async () => {
       const { dir, events, w } = setup(60_000);
       const f = join(dir, 'busy.log');
       const quiet = join(dir, 'quiet.log');
@@ -129,14 +129,24 @@ describe('DirWatchers', () => {
       expect(changesOf(events, f)).toBe(REST_AFTER);
       expect(changesOf(events, quiet)).toBe(0);
       w.wake();
-      expect(w.restingCount).toBe(0);
       // Both files may have been written unseen: both are reported; the subdirectory is not.
       expect(changesOf(events, f)).toBe(REST_AFTER + 1);
       expect(changesOf(events, quiet)).toBe(1);
       expect(events.some(([, p]) => p === join(dir, 'sub'))).toBe(false);
+      // Still resting: a busy directory is listed at each wake, without a watch made or an event.
+      expect(w.restingCount).toBe(1);
+      appendFileSync(f, 'still unseen\n');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(changesOf(events, f)).toBe(REST_AFTER + 1);
+      for (let i = 2; i < POLL_PERIODS; i++) w.wake();
+      expect(changesOf(events, f)).toBe(REST_AFTER + POLL_PERIODS - 1);
+      expect(w.restingCount).toBe(1);
+      w.wake();
+      expect(w.restingCount).toBe(0);
+      expect(changesOf(events, f)).toBe(REST_AFTER + POLL_PERIODS);
       // Watched again, and a new period: a write is an event again.
       appendFileSync(f, 'seen\n');
-      await until('a change after wake', () => changesOf(events, f) === REST_AFTER + 2);
+      await until('a change after the watch is made again', () => changesOf(events, f) === REST_AFTER + POLL_PERIODS + 1);
       w.close();
     });
 
@@ -153,11 +163,29 @@ describe('DirWatchers', () => {
       w.close();
     });
 
-    it('without a wake() the rest ends after restMs, reporting what may have been missed', async () => {
-      const { dir, events, w, f } = await resting(150);
+    it('without a wake() the directory is woken every restMs, reporting what may have been missed, and watched again in the end', async () => {
+      const { events, w, f } = await resting(50);
       const before = changesOf(events, f);
-      await until('the rest over', () => w.restingCount === 0, 2000);
-      expect(changesOf(events, f)).toBe(before + 1);
+      await until('the rest over', () => w.restingCount === 0, 10_000);
+      expect(changesOf(events, f)).toBe(before + POLL_PERIODS);
+      w.close();
+    });
+
+    it('a watch made again that sees the directory still busy rests again at once', async () => {
+      let made = 0;
+      const { dir, events } = setup(60_000);
+      const w = new DirWatchers({ onEvent: (e, p) => events.push([e, p]), onUnavailable: () => undefined, restMs: 60_000, watchFn: ((...a: Parameters<typeof fsWatch>) => (made++, fsWatch(...a))) as typeof fsWatch });
+      const f = join(dir, 'busy.log');
+      writeFileSync(f, '');
+      w.watch(dir);
+      await writeUntilResting(w, events, f);
+      for (let i = 0; i < POLL_PERIODS; i++) w.wake();
+      expect(made).toBe(2);
+      await writeUntilResting(w, events, f);
+      for (let i = 1; i < POLL_PERIODS; i++) w.wake();
+      // Two periods of POLL_PERIODS wakes each, one watch made for each: not one a wake.
+      expect(made).toBe(2);
+      expect(w.restingCount).toBe(1);
       w.close();
     });
 
