@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { unreclaimable, workingSet } from '../../supervisor/cgroup/usage.js';
+import { memoryFigures } from '../../supervisor/cgroup/usage.js';
 import { sleep } from '../lib/util.js';
 
 const MOUNT = '/sys/fs/cgroup';
@@ -38,13 +38,12 @@ export interface PodCgroup {
   enterCommand(command: string[]): string[];
   stats(): PodStats;
   /**
-   * Memory use now less the inactive file cache (what the kubelet calls the working set), bytes:
-   * the cgroup's usage also counts page cache (fluentd's buffer files), which the kernel reclaims
-   * before it OOM-kills anything.
+   * Memory use now, bytes, from one read of the cgroup's files: less the inactive file cache (what
+   * the kubelet calls the working set; the usage also counts page cache, such as fluentd's buffer
+   * files, which the kernel reclaims before it OOM-kills anything), and less the clean file cache
+   * (what the kernel could not reclaim before an OOM kill).
    */
-  workingSet(): number | null;
-  /** Memory use now less the clean file cache: what the kernel could not reclaim before an OOM kill, bytes. */
-  unreclaimable(): number | null;
+  memory(): { workingSetBytes: number | null; unreclaimableBytes: number | null };
   /** CPU time of everything in the pod so far, seconds (v1 cpuacct.usage, v2 cpu.stat usage_usec); null if unreadable. */
   cpuSeconds(): number | null;
   /** Removes the cgroup directories (once its processes are gone; retried while busy). */
@@ -162,9 +161,9 @@ function stats({ version, cpuDir, memDir }: PodDirs): PodStats {
 }
 
 /** The pod's memory now, as warden's governor reads it: working set and unreclaimable bytes. */
-function memoryNow({ version, memDir }: PodDirs, of: typeof workingSet): number | null {
+function memoryNow({ version, memDir }: PodDirs): ReturnType<typeof memoryFigures> {
   const usage = readOrNull(join(memDir, version === 'v2' ? 'memory.current' : 'memory.usage_in_bytes'));
-  return of(usage, readOrNull(join(memDir, 'memory.stat')), version);
+  return memoryFigures(usage, readOrNull(join(memDir, 'memory.stat')), version);
 }
 
 function cpuSeconds({ version, acctDir }: PodDirs): number | null {
@@ -203,8 +202,7 @@ export function createPod(name: string, limits: PodLimits = SEED_LIMITS): PodCgr
     procsFiles,
     enterCommand: (command) => enterCommand(procsFiles, command),
     stats: () => stats(dirs),
-    workingSet: () => memoryNow(dirs, workingSet),
-    unreclaimable: () => memoryNow(dirs, unreclaimable),
+    memory: () => memoryNow(dirs),
     cpuSeconds: () => cpuSeconds(dirs),
     remove: () => removeDirs(dirs.made),
   };

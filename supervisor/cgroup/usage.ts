@@ -23,11 +23,7 @@ export function parseMemoryStat(text: string | null): Map<string, number> {
  * `total_inactive_file` (the hierarchical figure, as the kubelet uses; `inactive_file` when absent).
  */
 export function workingSet(usageText: string | null, statText: string | null, version: 'v1' | 'v2'): number | null {
-  const usage = usageOf(usageText);
-  if (usage === null) return null;
-  const stat = parseMemoryStat(statText);
-  const inactive = version === 'v2' ? stat.get('inactive_file') : (stat.get('total_inactive_file') ?? stat.get('inactive_file'));
-  return Math.max(0, usage - (inactive ?? 0));
+  return memoryFigures(usageText, statText, version).workingSetBytes;
 }
 
 function usageOf(usageText: string | null): number | null {
@@ -45,12 +41,19 @@ function usageOf(usageText: string | null): number | null {
  * the hierarchical ones are absent).
  */
 export function unreclaimable(usageText: string | null, statText: string | null, version: 'v1' | 'v2'): number | null {
+  return memoryFigures(usageText, statText, version).unreclaimableBytes;
+}
+
+/** Both figures from one read of the usage and one parse of memory.stat (workingSet, unreclaimable). */
+export function memoryFigures(usageText: string | null, statText: string | null, version: 'v1' | 'v2'): Pick<PodUsage, 'workingSetBytes' | 'unreclaimableBytes'> {
   const usage = usageOf(usageText);
-  if (usage === null) return null;
+  if (usage === null) return { workingSetBytes: null, unreclaimableBytes: null };
   const stat = parseMemoryStat(statText);
+  // v2's names, or v1's hierarchical `total_` figure (the kubelet's), its own where that is absent.
   const get = (v2: string, v1: string) => (version === 'v2' ? stat.get(v2) : (stat.get(`total_${v1}`) ?? stat.get(v1))) ?? 0;
-  const clean = get('active_file', 'active_file') + get('inactive_file', 'inactive_file') - get('file_dirty', 'dirty') - get('file_writeback', 'writeback');
-  return Math.max(0, usage - Math.max(0, clean));
+  const inactive = get('inactive_file', 'inactive_file');
+  const clean = get('active_file', 'active_file') + inactive - get('file_dirty', 'dirty') - get('file_writeback', 'writeback');
+  return { workingSetBytes: Math.max(0, usage - inactive), unreclaimableBytes: Math.max(0, usage - Math.max(0, clean)) };
 }
 
 export interface PodUsage {
@@ -68,15 +71,11 @@ export interface PodUsage {
  * the memory controller.
  */
 export function readPodUsage(paths: Limits['paths']): PodUsage {
-  let workingSetBytes: number | null = null;
-  let unreclaimableBytes: number | null = null;
+  let memory: Pick<PodUsage, 'workingSetBytes' | 'unreclaimableBytes'> = { workingSetBytes: null, unreclaimableBytes: null };
   if (paths.memory) {
     const current = readText(join(paths.memory, 'memory.current'));
-    const version = current != null ? 'v2' : 'v1';
     const usage = current ?? readText(join(paths.memory, 'memory.usage_in_bytes'));
-    const stat = readText(join(paths.memory, 'memory.stat'));
-    workingSetBytes = workingSet(usage, stat, version);
-    unreclaimableBytes = unreclaimable(usage, stat, version);
+    memory = memoryFigures(usage, readText(join(paths.memory, 'memory.stat')), current != null ? 'v2' : 'v1');
   }
   let cpuUsageMicros: number | null = null;
   const acct = paths.cpuacct ?? paths.cpu;
@@ -86,5 +85,5 @@ export function readPodUsage(paths: Limits['paths']): PodUsage {
     const usec = parseMemoryStat(readText(join(paths.cpu, 'cpu.stat'))).get('usage_usec');
     if (usec !== undefined) cpuUsageMicros = usec;
   }
-  return { workingSetBytes, unreclaimableBytes, cpuUsageMicros };
+  return { ...memory, cpuUsageMicros };
 }

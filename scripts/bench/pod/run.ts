@@ -238,9 +238,8 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
   let peakUnreclaimable: number | null = null;
   const deadline = spawnedAt + env.timeoutMs;
   for (;;) {
-    const ws = pod.workingSet();
+    const { workingSetBytes: ws, unreclaimableBytes: held } = pod.memory();
     if (ws !== null && (peakWorkingSet === null || ws > peakWorkingSet)) peakWorkingSet = ws;
-    const held = pod.unreclaimable();
     if (held !== null && (peakUnreclaimable === null || held > peakUnreclaimable)) peakUnreclaimable = held;
     const failed = row.failed();
     if (failed) throw new Error(failed);
