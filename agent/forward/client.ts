@@ -420,6 +420,7 @@ export class ForwardClient extends EventEmitter {
     c.sends++;
     this.opts.metrics?.recordsSent.inc(c.count);
     if (c.sends > 1) this.opts.metrics?.chunksResent.inc();
+    else this.opts.metrics?.chunksSent.inc();
     this.corkedWrite(socket, c.frame);
   }
 

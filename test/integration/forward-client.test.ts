@@ -130,6 +130,7 @@ describe('ForwardClient with the sink', () => {
     expect(got.map((l) => l.record.seq)).toEqual([0, 1, 2, 3, 4]);
     expect(got[1]).toEqual({ tag: 'kube.ns.pod.app', time: '2026-11-27T18:00:00.000000001Z', record: { log: 'line 1', stream: 'stdout', seq: 1 } });
     expect(await value(metrics.recordsSent)).toBe(5);
+    expect(await value(metrics.chunksSent)).toBe(2);
     expect(await value(metrics.recordsAcked)).toBe(5);
     expect(await value(metrics.forwardConnected)).toBe(1);
     expect(await value(metrics.forwardInflight)).toBe(0);
@@ -224,6 +225,7 @@ describe('ForwardClient failure handling', () => {
     expect(rx.seen.length).toBeGreaterThanOrEqual(2);
     expect(rx.seen[1]).toEqual(rx.seen[0]);
     expect(await value(metrics.chunksResent)).toBe(1);
+    expect(await value(metrics.chunksSent)).toBe(1);
     expect(await value(metrics.recordsSent)).toBe(4);
     expect(await value(metrics.recordsAcked)).toBe(2);
   });

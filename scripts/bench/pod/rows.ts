@@ -36,6 +36,7 @@ export function podNote(r: PodResult): string {
     `OOM kills ${s.oomKills ?? '—'}`,
     `throttled periods ${s.throttledPeriods ?? '—'}`,
     r.wardenCpuPerM === null ? null : `warden ${r.wardenCpuPerM.toFixed(2)} CPU-s/M`,
+    r.recordsPerChunk === null ? null : `${r.recordsPerChunk.toFixed(0)} records per chunk to the child`,
     r.fluentdCpuPerM === null ? null : `${r.kind === 'fluent-bit' ? 'Fluent Bit' : 'fluentd'} ${r.fluentdCpuPerM.toFixed(2)} CPU-s/M`,
     `delivered ${r.delivered.toLocaleString('en-US')}/${r.expected.toLocaleString('en-US')}${lateNote(r)}`,
   ];

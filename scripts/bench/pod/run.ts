@@ -58,6 +58,8 @@ export interface PodResult {
   wardenPid: number | null;
   /** warden's own log (stdout and stderr) of this row; null where the row has no warden. */
   wardenLog: string | null;
+  /** Records per Forward chunk warden wrote to its child (resends included); null for rows without warden. */
+  recordsPerChunk: number | null;
   /** The governor's transitions in that log up to the end of the drain. */
   transitions: TransitionCount[];
 }
@@ -72,6 +74,8 @@ export interface Started {
   /** Error text when something the row needs has exited. */
   failed(): string | null;
   cpu(): { warden: number | null; fluentd: number | null };
+  /** Records per chunk warden has written so far (its metrics); null for rows without warden. */
+  recordsPerChunk(): Promise<number | null>;
   wardenPid: number | null;
   wardenLog: string | null;
 }
@@ -131,6 +135,7 @@ function startAlone(kind: 'seed' | 'fluent-bit', env: PodEnv, pod: PodCgroup, di
     committed: () => null,
     failed: () => (alive(proc) ? null : `${kind} exited (${proc.exitCode ?? proc.signalCode}): ${err.slice(-400)}`),
     cpu: () => ({ warden: null, fluentd: treeCpuSeconds(proc.pid!) }),
+    recordsPerChunk: async () => null,
     wardenPid: null,
     wardenLog: null,
   };
@@ -166,6 +171,15 @@ async function startWardenRow(kind: 'warden' | 'ceiling' | 'governor-off', env: 
       return 0; // health endpoint not up yet
     }
   };
+  const recordsPerChunk = async () => {
+    try {
+      const m = await w.metrics();
+      const writes = metricSum(m, 'warden_forward_chunks_sent_total') + metricSum(m, 'warden_forward_chunks_resent_total');
+      return writes > 0 ? metricSum(m, 'warden_forward_records_sent_total') / writes : null;
+    } catch {
+      return null;
+    }
+  };
   const childReady = async () => {
     try {
       return metricSum(await w.metrics(), 'warden_child_ready') > 0;
@@ -179,6 +193,7 @@ async function startWardenRow(kind: 'warden' | 'ceiling' | 'governor-off', env: 
     committed: () => checkpointed(join(dir, 'state', 'checkpoints.json')),
     failed: () => (alive(w.proc) ? null : `warden exited: ${w.output().slice(-600)}`),
     cpu: () => ({ warden: cpuSeconds(w.pid), fluentd: env.sinkChild ? null : fluentdCpu() }),
+    recordsPerChunk,
     wardenPid: w.pid,
     wardenLog,
   };
@@ -257,6 +272,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
   }
   const end = mark();
   start ??= end;
+  const recordsPerChunk = await row.recordsPerChunk();
   // Drained within the poll that first saw the pod ready: half was delivered by then.
   if (halfAt === null && delivered * 2 >= expected) halfAt = end.at;
   // The last lines can be delivered before the next checkpoint write (each second) records them.
@@ -289,6 +305,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
     fluentdCpuPerM: perM(end.cpu.fluentd, start.cpu.fluentd),
     wardenPid: row.wardenPid,
     wardenLog: row.wardenLog,
+    recordsPerChunk,
     transitions: row.wardenLog ? budgetTransitions(row.wardenLog) : [],
   };
 }
