@@ -38,7 +38,7 @@ function sideRow(side: Side, label: string): Row {
     const m = podMillicores(r);
     const transitions = r.transitions.reduce((a, t) => a + t.count, 0);
     const delivered = `delivered ${r.delivered.toLocaleString('en-US')}/${r.expected.toLocaleString('en-US')}`;
-    return `${Math.round(podRate(r)).toLocaleString('en-US')}/s, warden ${r.wardenCpuPerM?.toFixed(2) ?? '—'} CPU-s/M, pod ${m === null ? '—' : m.toFixed(0)}m, peak ${((r.stats.peakBytes ?? 0) / 1048576).toFixed(0)} MiB, OOM kills ${r.stats.oomKills ?? '—'}, ${delivered}, ${transitions} transitions`;
+    return `${Math.round(podRate(r)).toLocaleString('en-US')}/s, warden ${r.wardenCpuPerM?.toFixed(2) ?? '—'} CPU-s/M, fluentd ${r.fluentdCpuPerM?.toFixed(2) ?? '—'} CPU-s/M, ${r.recordsPerChunk?.toFixed(0) ?? '—'} records/chunk, pod ${m === null ? '—' : m.toFixed(0)}m, peak ${((r.stats.peakBytes ?? 0) / 1048576).toFixed(0)} MiB, OOM kills ${r.stats.oomKills ?? '—'}, ${delivered}, ${transitions} transitions`;
   });
   const errors = side.errors.map((e) => `failed: ${e}`);
   return { section: 'pod', metric: label, value: median(rates), unit: 'lines/s', note: [`median of ${rates.length}`, ...each, ...errors].join(' · ') };
