@@ -120,8 +120,8 @@ describe('npm run bench -- --quick', () => {
       const pod = report.rows.find((r) => r.section === 'pod' && /`warden sink` child/.test(r.metric))!;
       expect(pod.note).toMatch(/ · pod CPU \d+m of 200m · /);
       expect(pod.note).toMatch(/ · half delivered after [\d.]+ s · /);
-      expect(pod.note).toMatch(/ · every line acked (before the pod was seen ready|\(warden's checkpoint covered the tree\) after [\d.]+ s) · /);
-      expect(pod.note).toMatch(/peak \d+ MiB \(working set \d+, unreclaimable \d+\) · OOM kills 0 · throttled periods \d+ · warden [\d.]+ CPU-s\/M · delivered ([\d,]+)\/\1$/);
+      expect(pod.note).toMatch(/ · every line acked (before the pod was seen ready|\(warden's checkpoint covered the tree\) after [\d.]+ s \(warden [\d.]+ CPU-s by then\)) · /);
+      expect(pod.note).toMatch(/peak \d+ MiB \(working set \d+, unreclaimable \d+\) · OOM kills 0 · throttled periods \d+ · warden [\d.]+ CPU-s\/M · \d+ records per chunk to the child · delivered ([\d,]+)\/\1$/);
       const transitions = report.rows.find((r) => r.metric === 'warden pod budget state transitions')!;
       expect(transitions.note).toMatch(/^(none|(\w+\.\w+: \w+ → \w+ \(\d+\)( · )?)+) \(warden's log: \/.*\/warden\/warden\.log\)$/);
       const share = report.rows.find((r) => /^warden pod CPU, share of its 200m quota/.test(r.metric))!;
@@ -131,7 +131,7 @@ describe('npm run bench -- --quick', () => {
         expect(backlog.note).toMatch(/before the pod was seen ready/);
       } else {
         expect(backlog.value).toBeGreaterThan(0);
-        expect(backlog.note).toMatch(/^[\d.]+ CPU-s over the [\d.]+ s from ready to the ack after which warden's checkpoint covered every byte of the tree/);
+        expect(backlog.note).toMatch(/^[\d.]+ CPU-s \(warden [\d.]+ CPU-s\) over the [\d.]+ s from ready to the ack after which warden's checkpoint covered every byte of the tree/);
       }
     }
   }, 240_000);

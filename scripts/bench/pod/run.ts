@@ -24,10 +24,11 @@ export interface PodResult {
   /**
    * From the pod ready to the last ack that made warden's checkpoint cover every byte of the tree
    * (every line in fluentd's buffer: the files no longer hold a backlog; the newest `updated` of its
-   * entries), and the pod's CPU time over it (interpolated between polls); null for rows without
+   * entries), and the CPU time over it of the pod, of warden and of fluentd (each interpolated
+   * between polls): what the pod spent while it was bound by its quota; null for rows without
    * warden in the pod or when the checkpoint never covered it all.
    */
-  backlog: { seconds: number; podCpuSeconds: number | null } | null;
+  backlog: { seconds: number; podCpuSeconds: number | null; wardenCpuSeconds: number | null; fluentdCpuSeconds: number | null } | null;
   /** From the pod ready to the poll that saw half the lines delivered; null when it never did. */
   halfSeconds: number | null;
   /** From the first spawn of the row to the last line delivered. */
@@ -99,15 +100,17 @@ function checkpointed(path: string): { bytes: number; lastMovedMs: number } {
   }
 }
 
-/** The pod's CPU seconds at wall time `at`, interpolated between the polls around it. */
-function podCpuAt(polls: Array<{ wall: number; pod: number | null }>, at: number): number | null {
+/** CPU seconds (the pod's, warden's or fluentd's) at wall time `at`, interpolated between the polls around it. */
+function cpuAt(polls: Poll[], at: number, who: keyof Omit<Poll, 'wall'>): number | null {
   for (let i = 1; i < polls.length; i++) {
     const a = polls[i - 1]!;
     const b = polls[i]!;
     if (b.wall < at) continue;
-    if (a.pod === null || b.pod === null) return null;
+    const x = a[who];
+    const y = b[who];
+    if (x === null || y === null) return null;
     const f = b.wall === a.wall ? 1 : Math.min(1, Math.max(0, (at - a.wall) / (b.wall - a.wall)));
-    return a.pod + (b.pod - a.pod) * f;
+    return x + (y - x) * f;
   }
   return null;
 }
@@ -232,6 +235,13 @@ export async function runPod(kind: PodKind, env: PodEnv, name: string = kind): P
   return r;
 }
 
+interface Poll {
+  wall: number;
+  pod: number | null;
+  warden: number | null;
+  fluentd: number | null;
+}
+
 interface Mark {
   at: number;
   cpu: { warden: number | null; fluentd: number | null };
@@ -246,7 +256,8 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
   let start: Mark | null = null;
   let startWall = 0;
   let drainedAt: number | null = null;
-  const polls: Array<{ wall: number; pod: number | null }> = [];
+  const polls: Poll[] = [];
+  const poll = (): Poll => ({ wall: Date.now(), pod: pod.cpuSeconds(), ...row.cpu() });
   let delivered = 0;
   let halfAt: number | null = null;
   let peakWorkingSet: number | null = null;
@@ -262,7 +273,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
       start = mark();
       startWall = Date.now();
     }
-    if (start !== null) polls.push({ wall: Date.now(), pod: pod.cpuSeconds() });
+    if (start !== null) polls.push(poll());
     const acked: { bytes: number; lastMovedMs: number } | null = start !== null && drainedAt === null ? row.committed() : null;
     if (acked && acked.bytes >= env.tree.bytes) drainedAt = acked.lastMovedMs;
     delivered = await row.delivered();
@@ -278,7 +289,7 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
   // The last lines can be delivered before the next checkpoint write (each second) records them.
   for (let waited = 0; drainedAt === null && row.committed() !== null && delivered >= expected && waited < 3000; waited += 100) {
     await sleep(100);
-    polls.push({ wall: Date.now(), pod: pod.cpuSeconds() });
+    polls.push(poll());
     const acked = row.committed();
     if (acked && acked.bytes >= env.tree.bytes) drainedAt = acked.lastMovedMs;
   }
@@ -289,7 +300,15 @@ async function measurePod(kind: PodKind, env: PodEnv, pod: PodCgroup, dir: strin
     seconds: (end.at - start.at) / 1000,
     bootSeconds: (start.at - spawnedAt) / 1000,
     halfSeconds: halfAt === null ? null : (halfAt - start.at) / 1000,
-    backlog: drainedAt === null ? null : { seconds: (drainedAt - startWall) / 1000, podCpuSeconds: diff(podCpuAt(polls, drainedAt), start.pod) },
+    backlog:
+      drainedAt === null
+        ? null
+        : {
+            seconds: (drainedAt - startWall) / 1000,
+            podCpuSeconds: diff(cpuAt(polls, drainedAt, 'pod'), start.pod),
+            wardenCpuSeconds: diff(cpuAt(polls, drainedAt, 'warden'), start.cpu.warden),
+            fluentdCpuSeconds: diff(cpuAt(polls, drainedAt, 'fluentd'), start.cpu.fluentd),
+          },
     wallSeconds: (end.at - spawnedAt) / 1000,
     delivered,
     late: null,
