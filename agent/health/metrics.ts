@@ -99,7 +99,7 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
     checkpointWrites: counter('warden_checkpoint_writes_total', 'Checkpoint file writes by result', ['result']),
     // forward
     recordsSent: counter('warden_forward_records_sent_total', 'Records sent (resends included)'),
-    chunksSent: counter('warden_forward_chunks_sent_total', 'Chunks sent, each counted once (resends are chunks_resent); records_sent over it is the records per chunk'),
+    chunksSent: counter('warden_forward_chunks_sent_total', 'Chunks sent, each counted once (its resends are chunks_resent); records_sent over the two together is the records per chunk written'),
     recordsAcked: counter('warden_forward_records_acked_total', 'Records acknowledged by the receiver'),
     chunksResent: counter('warden_forward_chunks_resent_total', 'Chunks sent again after an ack timeout or reconnect'),
     forwardConnected: gauge('warden_forward_connected', '1 while the Forward connection is up'),

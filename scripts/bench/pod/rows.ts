@@ -24,15 +24,19 @@ function lateNote(r: PodResult): string {
   return r.late ? ` (+${r.late.toLocaleString('en-US')} after the row ended: resent as it stopped)` : '';
 }
 
-/** The CPU warden and fluentd each spent until warden's checkpoint covered the tree: `warden 0.45 CPU-s, fluentd 0.30 CPU-s`, or ''. */
-function backlogSplit(r: PodResult): string {
+/**
+ * The CPU warden and fluentd each spent until warden's checkpoint covered the tree, in `wrap`
+ * (`warden 0.45 CPU-s, fluentd 0.30 CPU-s`); '' where neither was measured.
+ */
+function backlogSplit(r: PodResult, wrap: (split: string) => string): string {
   const b = r.backlog;
-  return [
+  const split = [
     b?.wardenCpuSeconds == null ? null : `warden ${b.wardenCpuSeconds.toFixed(2)} CPU-s`,
     b?.fluentdCpuSeconds == null ? null : `fluentd ${b.fluentdCpuSeconds.toFixed(2)} CPU-s`,
   ]
     .filter(Boolean)
     .join(', ');
+  return split ? wrap(split) : '';
 }
 
 export function podNote(r: PodResult): string {
@@ -41,7 +45,7 @@ export function podNote(r: PodResult): string {
   const parts = [
     `wall ${r.wallSeconds.toFixed(1)} s (boot ${r.bootSeconds.toFixed(1)} s, then ${r.seconds.toFixed(1)} s from ready to the last line delivered)`,
     r.halfSeconds === null ? null : `half delivered after ${r.halfSeconds.toFixed(1)} s`,
-    r.backlog === null ? null : r.backlog.seconds <= 0 ? 'every line acked before the pod was seen ready' : `every line acked (warden's checkpoint covered the tree) after ${r.backlog.seconds.toFixed(1)} s${backlogSplit(r) ? ` (${backlogSplit(r)} by then)` : ''}`,
+    r.backlog === null ? null : r.backlog.seconds <= 0 ? 'every line acked before the pod was seen ready' : `every line acked (warden's checkpoint covered the tree) after ${r.backlog.seconds.toFixed(1)} s${backlogSplit(r, (x) => ` (${x} by then)`)}`,
     m === null ? null : `pod CPU ${m.toFixed(0)}m of ${r.quotaMillicores}m`,
     `peak ${mib(s.peakBytes)} MiB (working set ${mib(r.peakWorkingSet)}, unreclaimable ${mib(r.peakUnreclaimable)})`,
     `OOM kills ${s.oomKills ?? '—'}`,
@@ -92,7 +96,7 @@ export function budgetRows(w: PodResult | undefined, judge: (ok: boolean) => boo
       ? 'warden\'s checkpoint covered the whole tree before the pod was seen ready (polled every 150 ms): a tree too small to measure this'
       : backlogShare === null
         ? 'warden\'s checkpoint never covered the whole tree, or the pod\'s CPU usage was unreadable'
-      : `${b!.podCpuSeconds!.toFixed(2)} CPU-s${backlogSplit(w!) ? ` (${backlogSplit(w!)})` : ''} over the ${b!.seconds.toFixed(1)} s from ready to the ack after which warden's checkpoint covered every byte of the tree; after it the backlog is in fluentd's buffer, bound by its output`;
+      : `${b!.podCpuSeconds!.toFixed(2)} CPU-s${backlogSplit(w!, (x) => ` (${x})`)} over the ${b!.seconds.toFixed(1)} s from ready to the ack after which warden's checkpoint covered every byte of the tree; after it the backlog is in fluentd's buffer, bound by its output`;
   return [
     { section: 'pod', metric: `warden pod CPU while a backlog waits in the files, share of its ${quota}m quota`, value: backlogShare, unit: '%', target: '≥ 90', met: backlogShare === null ? null : judge(backlogShare >= 90), note: backlogNote },
     { section: 'pod', metric: `warden pod CPU, share of its ${quota}m quota`, value: m === null ? null : (m / quota) * 100, unit: '%', note: cpuNote },
