@@ -1,7 +1,7 @@
 // What the numbers were measured on: cores, CPU model, memory, runtimes, warden's version, date.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { availableParallelism, totalmem } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { describeRuntime, SHIPPED_NODE_FLAGS, wardenCommand, type Checkout } from './warden.js';
 
 export interface Machine {
@@ -14,7 +14,36 @@ export interface Machine {
   /** What warden ran as (describeRuntime). */
   runtime: string;
   warden: string;
+  /**
+   * The block devices' readahead under the bench's temp dir (the trees, the pods' buffers) and
+   * under the program warden runs as. A page fault in a mapped binary reads that much around it,
+   * so with a large readahead starting the binary caches most of it, charged to its pod.
+   */
+  readahead: string;
   date: string;
+}
+
+/** `read_ahead_kb` of the block device holding `path` ("no block device" for tmpfs, overlay and the like). */
+export function readaheadOf(path: string): string {
+  let dev: number;
+  try {
+    dev = statSync(path).dev;
+  } catch (err) {
+    return `unknown (${(err as Error).message})`;
+  }
+  // Linux's dev_t: major in bits 8–19 (and 32+), minor in bits 0–7 and 20+.
+  const major = Math.floor(dev / 256) & 0xfff;
+  const minor = (dev & 0xff) | ((Math.floor(dev / 1048576) & 0xfff) << 8);
+  if (major === 0) return 'no block device';
+  // A partition's queue is its disk's, one directory up.
+  for (const q of [`/sys/dev/block/${major}:${minor}/queue/read_ahead_kb`, `/sys/dev/block/${major}:${minor}/../queue/read_ahead_kb`]) {
+    try {
+      return `${readFileSync(q, 'utf8').trim()} KiB`;
+    } catch {
+      // not this one
+    }
+  }
+  return `unknown (no queue for block device ${major}:${minor})`;
 }
 
 export function describeMachine(checkout: Checkout): Machine {
@@ -40,6 +69,7 @@ export function describeMachine(checkout: Checkout): Machine {
     nodeFlags: SHIPPED_NODE_FLAGS.join(' '),
     runtime: describeRuntime(checkout),
     warden,
+    readahead: [...new Set([tmpdir(), checkout.runtime === 'binary' ? checkout.binary : process.execPath])].map((p) => `${p}: ${readaheadOf(p)}`).join(', '),
     date: new Date().toISOString(),
   };
 }

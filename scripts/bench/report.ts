@@ -54,6 +54,7 @@ export function markdown(machine: Machine, rows: Row[], settings: string, profil
     `| warden runs as | ${machine.runtime} |`,
     `| warden's node flags | \`${machine.nodeFlags}\` |`,
     `| warden | ${md(machine.warden)} |`,
+    `| disk readahead | ${md(machine.readahead)} |`,
     `| run | ${md(settings)} |`,
     '',
     `| ${HEAD.join(' | ')} |`,
