@@ -116,7 +116,7 @@ describe('npm run bench -- --quick', () => {
     expect(md).toMatch(runtime === 'binary' ? /\| warden runs as \| \/\S+\/dist\/warden \(single executable\) \|/ : /\| warden runs as \| node v[\d.]+ \/\S+\/dist\/warden\.mjs \|/);
     expect(md).toContain(`--runtime ${runtime}`);
     // Both the temp dir and the program are named, each with its device's readahead or why there is none.
-    expect(md).toMatch(/\| disk readahead \| \/\S+: (\d+ KiB|no block device)(, \/\S+: (\d+ KiB|no block device))? \|/);
+    expect(md).toMatch(/\| disk readahead \| \/\S+: (\d+ KiB|no block device|unknown \([^|]*\))(, \/\S+: (\d+ KiB|no block device|unknown \([^|]*\)))? \|/);
     for (const [section] of EXPECTED) expect(md).toContain(`| ${section} |`);
     if (podUnavailable() === null) {
       const pod = report.rows.find((r) => r.section === 'pod' && /`warden sink` child/.test(r.metric))!;
