@@ -217,15 +217,24 @@ async function getText(url: string): Promise<string> {
 
 /** Waits for /readyz 200 (child up, Forward connected), failing fast if warden exits. */
 export async function waitReady(w: WardenRun, timeoutMs = 30_000): Promise<void> {
-  await waitFor(
-    'warden /readyz 200',
-    async () => {
-      if (w.proc.exitCode !== null || w.proc.signalCode !== null) throw new Error(`warden exited early: ${w.output().slice(-600)}`);
-      return (await fetch(w.base + '/readyz')).status === 200;
-    },
-    timeoutMs,
-    50,
-  );
+  try {
+    await waitFor(
+      'warden /readyz 200',
+      async () => {
+        if (w.proc.exitCode !== null || w.proc.signalCode !== null) throw new Error(`warden exited early: ${w.output().slice(-600)}`);
+        // fetch's own message is only "fetch failed": the reason (ECONNREFUSED, a reset) is its cause.
+        const res = await fetch(w.base + '/readyz').catch((err: Error & { cause?: { code?: string; message?: string } }) => {
+          throw new Error(`GET ${w.base}/readyz: ${err.cause?.code ?? err.cause?.message ?? err.message}`);
+        });
+        return res.status === 200;
+      },
+      timeoutMs,
+      50,
+    );
+  } catch (err) {
+    // What warden said while it was not ready is what explains it.
+    throw new Error(`${(err as Error).message}; warden's output: ${w.output().slice(-600) || '(none)'}`);
+  }
 }
 
 /** Prometheus text → `name{labels}` → value (label sets kept verbatim). */
