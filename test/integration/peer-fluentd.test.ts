@@ -86,6 +86,13 @@ async function allDelivered(dir: string, prefix: string, n: number): Promise<Out
   }, SLOW, 200);
 }
 
+/** A temp dir for one case (removed after it) and two free ports: fluentd's in_forward and warden's health. */
+async function peerCase(prefix: string): Promise<{ dir: string; fwdPort: number; healthPort: number }> {
+  const t = tempDir(prefix);
+  scope.cleanup = t.cleanup;
+  return { dir: t.dir, fwdPort: await freePort(), healthPort: await freePort() };
+}
+
 const modes = [
   { name: 'as shipped (--no-supervisor)', supervised: false },
   { name: "with fluentd's own supervisor", supervised: true },
@@ -94,11 +101,7 @@ const modes = [
 describe.each(FLUENTDS.length > 0 ? FLUENTDS : ['fluentd'])(`warden with a real fluentd child: %s${skipNote(FLUENTDS.length > 0 ? null : '$WARDEN_TEST_FLUENTD names no fluentd (comma-separated commands)')}`, (fluentd) => {
   describe.each(modes)('$name', ({ supervised }) => {
     it.skipIf(FLUENTDS.length === 0)('ships every line, applies a fluent.conf edit in place, survives kill -9 of fluentd, stops cleanly and loses nothing across the stop', { timeout: 6 * SLOW }, async () => {
-      const t = tempDir('warden-peer-');
-      scope.cleanup = t.cleanup;
-      const dir = t.dir;
-      const fwdPort = await freePort();
-      const healthPort = await freePort();
+      const { dir, fwdPort, healthPort } = await peerCase('warden-peer-');
       const file = join(dir, 'logs', 'c1', 'c1-json.log');
       mkdirSync(join(dir, 'logs', 'c1'), { recursive: true });
       writeFileSync(file, dockerLines('before', 500));
@@ -162,11 +165,7 @@ describe.each(FLUENTDS.length > 0 ? FLUENTDS : ['fluentd'])(`warden with a real 
   // chunk that is due into the send queue together. With fluentd's default queued_chunks_limit_size
   // (the flush thread count, 2) 2 chunks left per 0.5 s pass: 20 tags took about 5 s.
   it.skipIf(FLUENTDS.length === 0)('sends a backlog of 20 containers, a chunk each, out of its buffer together', { timeout: 2 * SLOW }, async () => {
-    const t = tempDir('warden-peer-tags-');
-    scope.cleanup = t.cleanup;
-    const dir = t.dir;
-    const fwdPort = await freePort();
-    const healthPort = await freePort();
+    const { dir, fwdPort, healthPort } = await peerCase('warden-peer-tags-');
     const tags = 20;
     for (let c = 0; c < tags; c++) {
       mkdirSync(join(dir, 'logs', `c${c}`), { recursive: true });
