@@ -216,12 +216,14 @@ async function getText(url: string): Promise<string> {
 }
 
 /** Waits for /readyz 200 (child up, Forward connected), failing fast if warden exits. */
-export async function waitReady(w: WardenRun, timeoutMs = 30_000): Promise<void> {
+export async function waitReady(w: Pick<WardenRun, 'proc' | 'base' | 'output'>, timeoutMs = 30_000): Promise<void> {
+  const exited = () => w.proc.exitCode !== null || w.proc.signalCode !== null;
   try {
+    // waitFor retries whatever its check throws: an exit ends the wait by returning, not throwing.
     await waitFor(
       'warden /readyz 200',
       async () => {
-        if (w.proc.exitCode !== null || w.proc.signalCode !== null) throw new Error(`warden exited early: ${w.output().slice(-600)}`);
+        if (exited()) return true;
         // fetch's own message is only "fetch failed": the reason (ECONNREFUSED, a reset) is its cause.
         const res = await fetch(w.base + '/readyz').catch((err: Error & { cause?: { code?: string; message?: string } }) => {
           throw new Error(`GET ${w.base}/readyz: ${err.cause?.code ?? err.cause?.message ?? err.message}`);
@@ -235,6 +237,7 @@ export async function waitReady(w: WardenRun, timeoutMs = 30_000): Promise<void>
     // What warden said while it was not ready is what explains it.
     throw new Error(`${(err as Error).message}; warden's output: ${w.output().slice(-600) || '(none)'}`);
   }
+  if (exited()) throw new Error(`warden exited early (${w.proc.exitCode ?? w.proc.signalCode}): ${w.output().slice(-600) || '(no output)'}`);
 }
 
 /** Prometheus text → `name{labels}` → value (label sets kept verbatim). */
