@@ -31,7 +31,7 @@ export function readaheadOf(path: string): string {
   } catch (err) {
     return `unknown (${(err as Error).message})`;
   }
-  // Linux's dev_t: major in bits 8–19 (and 32+), minor in bits 0–7 and 20+.
+  // Linux's dev_t: major in bits 8–19, minor in bits 0–7 and 20–31 (majors above 4095 do not occur).
   const major = Math.floor(dev / 256) & 0xfff;
   const minor = (dev & 0xff) | ((Math.floor(dev / 1048576) & 0xfff) << 8);
   if (major === 0) return 'no block device';
@@ -55,8 +55,9 @@ export function describeMachine(checkout: Checkout): Machine {
     // no /proc/cpuinfo (not Linux): keep "unknown"
   }
   let warden = 'unknown';
+  // The program the runtime runs: the single executable, or node on dist/warden.mjs.
+  const { argv, env } = wardenCommand(checkout, ['--version']);
   try {
-    const { argv, env } = wardenCommand(checkout, ['--version']);
     warden = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 10_000, env }).trim();
   } catch (err) {
     warden = `unknown (${(err as Error).message.split('\n')[0]})`;
@@ -69,7 +70,7 @@ export function describeMachine(checkout: Checkout): Machine {
     nodeFlags: SHIPPED_NODE_FLAGS.join(' '),
     runtime: describeRuntime(checkout),
     warden,
-    readahead: [...new Set([tmpdir(), checkout.runtime === 'binary' ? checkout.binary : process.execPath])].map((p) => `${p}: ${readaheadOf(p)}`).join(', '),
+    readahead: [...new Set([tmpdir(), argv[0]!])].map((p) => `${p}: ${readaheadOf(p)}`).join(', '),
     date: new Date().toISOString(),
   };
 }
