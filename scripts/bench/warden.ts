@@ -5,9 +5,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort, sleep, waitFor } from '../lib/util.js';
+import { freePort, GiveUp, sleep, waitFor } from '../lib/util.js';
 
-export { freePort, sleep, waitFor };
+export { freePort, GiveUp, sleep, waitFor };
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const WARDEN = join(ROOT, 'dist/warden.mjs');
@@ -217,13 +217,11 @@ async function getText(url: string): Promise<string> {
 
 /** Waits for /readyz 200 (child up, Forward connected), failing fast if warden exits. */
 export async function waitReady(w: Pick<WardenRun, 'proc' | 'base' | 'output'>, timeoutMs = 30_000): Promise<void> {
-  const exited = () => w.proc.exitCode !== null || w.proc.signalCode !== null;
   try {
-    // waitFor retries whatever its check throws: an exit ends the wait by returning, not throwing.
     await waitFor(
       'warden /readyz 200',
       async () => {
-        if (exited()) return true;
+        if (w.proc.exitCode !== null || w.proc.signalCode !== null) throw new GiveUp(`warden exited early (${w.proc.exitCode ?? w.proc.signalCode}): ${w.output().slice(-600) || '(no output)'}`);
         // fetch's own message is only "fetch failed": the reason (ECONNREFUSED, a reset) is its cause.
         const res = await fetch(w.base + '/readyz').catch((err: Error & { cause?: { code?: string; message?: string } }) => {
           throw new Error(`GET ${w.base}/readyz: ${err.cause?.code ?? err.cause?.message ?? err.message}`);
@@ -234,10 +232,10 @@ export async function waitReady(w: Pick<WardenRun, 'proc' | 'base' | 'output'>, 
       50,
     );
   } catch (err) {
+    if (err instanceof GiveUp) throw err;
     // What warden said while it was not ready is what explains it.
     throw new Error(`${(err as Error).message}; warden's output: ${w.output().slice(-600) || '(none)'}`);
   }
-  if (exited()) throw new Error(`warden exited early (${w.proc.exitCode ?? w.proc.signalCode}): ${w.output().slice(-600) || '(no output)'}`);
 }
 
 /** Prometheus text → `name{labels}` → value (label sets kept verbatim). */

@@ -27,7 +27,13 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** Polls `fn` until it returns a truthy value; throws naming `what` (and the last error) after `timeoutMs`. */
+/** Thrown by a waitFor check that knows waiting longer cannot help (what it waits on has exited): the wait ends with it. */
+export class GiveUp extends Error {}
+
+/**
+ * Polls `fn` until it returns a truthy value; throws naming `what` (and the last error) after
+ * `timeoutMs`. What `fn` throws is retried, except a GiveUp, which ends the wait at once.
+ */
 export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 15000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -36,6 +42,7 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
       const v = await fn();
       if (v) return v as NonNullable<T>;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { rng } from '../../gen-logs.js';
 import type { PodCgroup } from '../cgroup.js';
 import { containerId, linkContainers, makeLine, newContainerFile, type DockerTree } from '../tree.js';
-import { sleep, waitFor } from '../warden.js';
+import { GiveUp, sleep, waitFor } from '../warden.js';
 import { inPod, startRow } from './run.js';
 import type { PodEnv } from './setup.js';
 
@@ -54,8 +54,9 @@ async function measureSteady(env: PodEnv, pod: PodCgroup, dir: string, opts: Ste
   await waitFor(
     'the warden pod delivering',
     async () => {
+      // A program of the pod that exited will not deliver: stop waiting (waitFor retries other errors).
       const failed = row.failed();
-      if (failed) throw new Error(failed);
+      if (failed) throw new GiveUp(failed);
       return (await row.delivered()) >= opts.files;
     },
     120_000,

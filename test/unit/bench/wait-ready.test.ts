@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, waitReady } from '../../../scripts/bench/warden.js';
+import { freePort, GiveUp, waitFor, waitReady } from '../../../scripts/bench/warden.js';
 
 const procs: ChildProcess[] = [];
 afterEach(() => {
@@ -17,6 +17,21 @@ function run(script: string): { proc: ChildProcess; output: () => string } {
   for (const s of [proc.stdout!, proc.stderr!]) s.on('data', (d: Buffer) => (out += d.toString()));
   return { proc, output: () => out };
 }
+
+describe('waitFor', () => {
+  it('retries what the check throws, but a GiveUp ends the wait at once', async () => {
+    let tries = 0;
+    await expect(waitFor('a third try', () => {
+      if (++tries < 3) throw new Error('not yet');
+      return tries;
+    }, 5_000, 10)).resolves.toBe(3);
+    const t0 = performance.now();
+    await expect(waitFor('an exited program', () => {
+      throw new GiveUp('it exited');
+    }, 20_000, 10)).rejects.toThrow(/^it exited$/);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+});
 
 describe('waitReady', () => {
   it('fails as soon as the process exits, with its exit code and output, not at the timeout', async () => {
