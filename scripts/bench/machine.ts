@@ -79,9 +79,10 @@ export function describeMachine(checkout: Checkout): Machine {
  * Drops `path`'s pages from the page cache (synced first, so none is dirty), as GNU dd does with
  * `iflag=nocache count=0` (posix_fadvise DONTNEED on the whole file; no root needed, nothing else's
  * cache is touched). The program a bench has just built sits in the cache as its build wrote it,
- * and on this kernel a fault in a mapped file maps the whole cached folio around it: the freshly
- * written binary mapped 62 MiB of its pages at idle where the same binary read back from disk, as
- * a pod starts it from its image, maps 48. Returns null, or why the pages could not be dropped.
+ * and how many of its pages a process maps depends on that (a fault maps what is cached around
+ * it, on this kernel in large folios): the freshly built binary mapped 62-64 MiB of itself at idle
+ * where the same binary read back from disk, as a pod starts it from its image, mapped 48.
+ * Returns null, or why the pages could not be dropped.
  */
 export function evictFromPageCache(path: string): string | null {
   try {
