@@ -2,17 +2,14 @@
 // nothing is written. No scrapes during the window: they would be the only work warden does.
 // The window starts after a settle time: the first seconds after the initial read still carry
 // V8's shrinking of the heap that read grew, which is start-up cost, not idle cost. It spans a
-// full rescan (every FULL_SCAN_EVERY × rescan_interval_ms = 30 s). The program's pages are dropped
-// from the page cache first, so warden maps them as read from disk, as a pod starting from its
-// image does, not as the build that just wrote them left them (evictFromPageCache).
+// full rescan (every FULL_SCAN_EVERY × rescan_interval_ms = 30 s).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../gen-logs.js';
-import { evictFromPageCache } from './machine.js';
 import { cpuSeconds, memoryMiB } from './proc.js';
 import type { Scope } from './row.js';
 import { containerId, DOCKER_DIR, dockerGlob, makeLine, newContainerFile } from './tree.js';
-import { metricSum, sleep, startWarden, THIS_CHECKOUT, waitFor, waitReady } from './warden.js';
+import { metricSum, sleep, startWarden, waitFor, waitReady } from './warden.js';
 
 export interface IdleResult {
   files: number;
@@ -21,16 +18,12 @@ export interface IdleResult {
   anonMiB: number;
   fileMiB: number;
   openFiles: number;
-  /** Why the program's pages could not be dropped from the cache before the start, or null. */
-  notEvicted: string | null;
 }
 
 export async function idle(scope: Scope, dir: string, files: number, seconds: number, settleS: number, nodeFlags: string[] = []): Promise<IdleResult> {
   const root = join(dir, 'logs');
   const r = rng(7);
   for (let i = 0; i < files; i++) writeFileSync(newContainerFile(root, containerId(r)), makeLine(r, `idle${i}`, 0, 1_780_000_000_000_000_000n));
-  const programs = THIS_CHECKOUT.runtime === 'binary' ? [THIS_CHECKOUT.binary] : [process.execPath, THIS_CHECKOUT.program];
-  const notEvicted = programs.map(evictFromPageCache).find((why) => why !== null) ?? null;
   const w = await startWarden({ dir, globs: [dockerGlob(root)], roots: [join(root, DOCKER_DIR)], readFrom: 'head', nodeFlags });
   scope.defer(() => w.stop());
   await waitReady(w);
@@ -53,5 +46,5 @@ export async function idle(scope: Scope, dir: string, files: number, seconds: nu
   const t1 = performance.now();
   const mem = memoryMiB(w.pid);
   if (c0 === null || c1 === null || !mem) throw new Error(`warden exited while idle: ${w.output().slice(-400)}`);
-  return { files, cpuPercent: ((c1 - c0) / ((t1 - t0) / 1000)) * 100, rssMiB: mem.rss, anonMiB: mem.anon, fileMiB: mem.file, openFiles: open, notEvicted };
+  return { files, cpuPercent: ((c1 - c0) / ((t1 - t0) / 1000)) * 100, rssMiB: mem.rss, anonMiB: mem.anon, fileMiB: mem.file, openFiles: open };
 }

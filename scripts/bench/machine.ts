@@ -74,23 +74,3 @@ export function describeMachine(checkout: Checkout): Machine {
     date: new Date().toISOString(),
   };
 }
-
-/**
- * Drops `path`'s pages from the page cache (synced first, so none is dirty), as GNU dd does with
- * `iflag=nocache count=0` (posix_fadvise DONTNEED on the whole file; no root needed, nothing else's
- * cache is touched). The program a bench has just built sits in the cache as its build wrote it,
- * and how many of its pages a process maps depends on that (a fault maps what is cached around
- * it, on this kernel in large folios): the freshly built binary mapped 62-64 MiB of itself at idle
- * where the same binary read back from disk, as a pod starts it from its image, mapped 48.
- * Returns null, or why the pages could not be dropped.
- */
-export function evictFromPageCache(path: string): string | null {
-  try {
-    execFileSync('sync', [path], { stdio: ['ignore', 'ignore', 'pipe'] });
-    execFileSync('dd', [`if=${path}`, 'iflag=nocache', 'count=0', 'status=none'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    return null;
-  } catch (e) {
-    const err = e as { stderr?: Buffer; message: string };
-    return `${path}: ${err.stderr?.toString().trim() || err.message}`;
-  }
-}

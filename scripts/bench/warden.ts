@@ -6,6 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort, GiveUp, sleep, waitFor } from '../lib/util.js';
+import { evictFromPageCache } from './cgroup.js';
 
 export { freePort, GiveUp, sleep, waitFor };
 
@@ -89,6 +90,9 @@ export function prepareCheckout(c: Checkout, log: (line: string) => void): void 
     const why = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().split('\n').slice(-5).join(' | ');
     throw new Error(`${c.root}: could not build the single executable (exit ${r.status ?? r.signal ?? r.error?.message}): ${why}`);
   }
+  // Every section then maps the binary as read from disk, as a pod starting from its image does.
+  const kept = evictFromPageCache(c.binary);
+  log(kept === null ? `dropped ${c.binary} from the page cache: every section maps it as read from disk` : `${c.binary} stays in the page cache as its build wrote it (${kept}): rows that count its mapped pages count more than a pod would`);
 }
 
 export interface WardenRunOptions {
