@@ -28,6 +28,14 @@ const forwardTo = address('forward.to', parseForwardAddress);
 
 const command = z.array(z.string().min(1)).min(1, 'must name a program');
 
+/**
+ * What fluentd prints while its output cannot deliver: each failed flush of a chunk ("failed to
+ * flush the buffer. retry_times=…") and a full buffer with `overflow_action block` making
+ * in_forward wait ("failed to write data into buffer by buffer overflow action=:block"), both at
+ * warn. `child.backpressure_patterns` unless set (supervisor/backpressure.ts).
+ */
+export const FLUENTD_BACKPRESSURE_PATTERNS = ['failed to flush the buffer', 'failed to write data into buffer by buffer overflow'];
+
 const budgetPair = z
   .object({
     cpu_millicores: z.number().int().positive(),
@@ -177,6 +185,8 @@ export const configSchema = z
         reload_signal: signal.default('SIGUSR2'),
         stop_grace_s: z.number().min(0).default(30),
         hang_timeout_s: z.number().positive().default(60),
+        // Lines of the child's output that say its own output cannot deliver (supervisor/backpressure.ts).
+        backpressure_patterns: z.array(z.string().min(1).max(200)).max(16).default(FLUENTD_BACKPRESSURE_PATTERNS),
         ready_timeout_s: z.number().positive().default(60),
         restart: z
           .object({

@@ -130,6 +130,8 @@ export class ChildOutput {
     lastLines: number,
     /** What the child's lines must not carry into the log (secrets it was handed), and what is shown instead. */
     readonly redact: (line: string) => string = (line) => line,
+    /** Told each line (redacted) as it comes, before it is logged. */
+    readonly observe?: (line: string) => void,
   ) {
     this.ring = new LineRing(lastLines);
   }
@@ -200,6 +202,7 @@ export class ChildStream {
   private onLine(raw: string, truncatedBytes: number): void {
     const line = this.out.redact(raw);
     this.out.ring.push(line);
+    this.out.observe?.(line);
     this.lastLineAt = Date.now();
     const p = this.pending;
     if (p && isContinuation(line) && p.lines.length < MAX_ENTRY_LINES && p.bytes + 1 + line.length <= MAX_ENTRY_BYTES) {

@@ -5,6 +5,7 @@ import type { JournalInputs } from '../agent/journal/inputs.js';
 import type { TailPipeline } from '../agent/tail/pipeline.js';
 import type { Config } from '../config/schema.js';
 import type { ChildHandle, HealthVerdict } from '../core/contracts.js';
+import type { BackpressureSeen } from './backpressure.js';
 
 /** What the rules look at; `current` is read on each call (a reload replaces its config). */
 export interface HealthFacts {
@@ -13,6 +14,8 @@ export interface HealthFacts {
   tail: Pick<TailPipeline, 'checkpointHealth'>;
   journal: Pick<JournalInputs, 'cursorHealth'>;
   current: { readonly config: Config; readonly stopping: boolean };
+  /** The child's last line saying its output cannot deliver, if it still holds (backpressure.ts). */
+  backpressure: () => BackpressureSeen | null;
 }
 
 /** Ready: the child is ready, the Forward client connected, acks flowing, checkpoints and cursors written. */
@@ -26,7 +29,11 @@ export function readyVerdict(f: HealthFacts): HealthVerdict {
   else if (!f.client.connected) reasons.push(`no Forward connection to ${config.forward.to}`);
   const pendingMs = f.client.oldestPendingMs();
   const stallMs = Math.min(10_000, config.child.hang_timeout_s * 1000);
-  if (pendingMs !== null && pendingMs > stallMs) reasons.push(`acks are not flowing: oldest chunk pending for ${Math.round(pendingMs / 1000)}s`);
+  if (pendingMs !== null && pendingMs > stallMs) {
+    const said = f.backpressure();
+    const why = said ? `; the child says its output cannot deliver (${Math.round(said.agoMs / 1000)}s ago: ${said.line})` : '';
+    reasons.push(`acks are not flowing: oldest chunk pending for ${Math.round(pendingMs / 1000)}s${why}`);
+  }
   const cp = f.tail.checkpointHealth();
   if (!cp.ok) reasons.push(`checkpoints cannot be written in ${config.state_dir}: ${cp.error}`);
   const jc = f.journal.cursorHealth();

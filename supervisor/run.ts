@@ -32,6 +32,7 @@ import { nextForwardConnection } from './forward-ready.js';
 import { childOptions, resolveSharedKey } from './child-config.js';
 import { liveVerdict, readyVerdict } from './health-rules.js';
 import { startHangWatch } from './hang-watch.js';
+import { BackpressureLines, backpressureHoldMs, type BackpressureSeen } from './backpressure.js';
 import { statusSnapshot } from './status.js';
 import { recordMarks, takeMarks } from './child/marker-file.js';
 import type { Marks } from './child/leftovers.js';
@@ -49,6 +50,8 @@ interface Current {
 
 interface Parts {
   logger: Logger;
+  /** The child's output watched for lines saying its output cannot deliver. */
+  backpressure: () => BackpressureSeen | null;
   metrics: Metrics;
   notifier: Notifier;
   child: ChildSupervisor;
@@ -146,10 +149,13 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
   // One walk of the child's tree a second serves the governor's sampler and the child's tracking
   // of descendants that left its process group.
   const walker = new TreeWalker();
+  const outputSays = new BackpressureLines(() => current.config.child.backpressure_patterns);
+  const backpressure = () => outputSays.recent(backpressureHoldMs(current.config.child.hang_timeout_s));
   const child: ChildSupervisor = new ChildSupervisor({
     ...childOptions(config, sharedKey),
     walker,
     marks,
+    onOutputLine: (line) => outputSays.observe(line),
     // Ready = warden's Forward client got through to the child, not merely "the port accepts".
     readyProbe: (p) => {
       client.expectReceiver(p.timeoutMs);
@@ -168,6 +174,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
     connectTimeoutMs: config.forward.connect_timeout_ms,
     maxInflight: config.forward.max_inflight_batches,
     rejectLimit: config.forward.reject_limit,
+    acksHeldBack: () => backpressure() !== null,
     logger,
     metrics,
   });
@@ -201,7 +208,7 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
     logger,
     onChange: (path) => void reloader.request('watch', path),
   });
-  return { logger, metrics, notifier, child, client, tail, journal, governor, reloader, watcher };
+  return { logger, backpressure, metrics, notifier, child, client, tail, journal, governor, reloader, watcher };
 }
 
 /** The health server, or null (logged) when health.listen cannot be bound. */
@@ -274,7 +281,7 @@ async function runUntilStopped(parts: Parts, current: Current, health: HealthSer
     reloadNow();
   });
   await started;
-  watches.push(startHangWatch({ child, client: parts.client, current, logger }));
+  watches.push(startHangWatch({ child, client: parts.client, current, backpressure: parts.backpressure, logger, metrics: parts.metrics }));
   if (pid1) watches.push(watchZombieOrphans(parts.metrics.zombieOrphans));
   reloadNow = () => reloader.request('signal');
   watcher.start();

@@ -5,6 +5,7 @@ import type { JournalInputs } from '../agent/journal/inputs.js';
 import type { TailPipeline } from '../agent/tail/pipeline.js';
 import type { Config } from '../config/schema.js';
 import type { HealthVerdict } from '../core/contracts.js';
+import type { BackpressureSeen } from './backpressure.js';
 import type { BudgetGovernor } from './budgets/governor.js';
 import type { ChildSupervisor } from './child.js';
 import type { Reloader } from './reload.js';
@@ -21,6 +22,7 @@ export interface StatusSources {
   /** Where the running config came from (a path, or `built-in defaults`). */
   source: string;
   ready: () => HealthVerdict;
+  backpressure: () => BackpressureSeen | null;
 }
 
 export function statusSnapshot(s: StatusSources) {
@@ -34,6 +36,8 @@ export function statusSnapshot(s: StatusSources) {
     config_hash: s.reloader.hash,
     ready: s.ready(),
     child: s.child.status(),
+    // The child's last line saying its output cannot deliver, while it holds (no hung restart then).
+    child_backpressure: backpressureOf(s.backpressure()),
     forward: {
       to: config.forward.to,
       connected: s.client.connected,
@@ -54,6 +58,10 @@ export function statusSnapshot(s: StatusSources) {
     journal: s.journal.status(),
     reload: s.reloader.last,
   };
+}
+
+function backpressureOf(b: BackpressureSeen | null): { line: string; seen_s_ago: number } | null {
+  return b === null ? null : { line: b.line, seen_s_ago: Math.round(b.agoMs) / 1000 };
 }
 
 function secondsOrNull(ms: number | null): number | null {

@@ -41,7 +41,7 @@ export interface ForwardClientOptions {
   sharedKey: string | null;
   /** Sent in PING; must differ from the receiver's own hostname for fluentd. */
   selfHostname: string;
-  /** A chunk not acked within this long counts as lost: reconnect and send it again. */
+  /** A chunk not acked within this long counts as lost: reconnect and send it again (not while acksHeldBack). */
   ackTimeoutMs: number;
   /** Connecting plus the handshake must finish within this long. */
   connectTimeoutMs: number;
@@ -56,6 +56,13 @@ export interface ForwardClientOptions {
    * counted in warden_bytes_lost_total{reason="rejected"}; 0 = never (default 3).
    */
   rejectLimit?: number;
+  /**
+   * True while the receiver is known to hold its acks back on purpose (its own output cannot
+   * deliver and its buffer blocks): chunks on the connection wait past ackTimeoutMs. A resend on a
+   * new connection would duplicate every chunk the blocked receiver has already read and will still
+   * write once it has room.
+   */
+  acksHeldBack?: () => boolean;
 }
 
 /** Who sent a chunk, in words for the log line of a record given up (the tail names its files and offsets). */
@@ -487,6 +494,7 @@ export class ForwardClient extends EventEmitter {
   }
 
   private checkAckTimeout(socket: Socket): void {
+    if (this.opts.acksHeldBack?.()) return;
     const limit = monotonicMs() - this.opts.ackTimeoutMs;
     for (const c of this.pending.values()) {
       if (c.sentAt !== null && c.sentAt <= limit) {

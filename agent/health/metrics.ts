@@ -68,6 +68,7 @@ export function createMetrics(opts: { defaults?: boolean; inputs?: string[] } = 
     childUp: gauge('warden_child_up', '1 while the child process is running'),
     childReady: gauge('warden_child_ready', '1 while the child accepts Forward connections'),
     childDegraded: gauge('warden_child_degraded', '1 while the child is in a crash loop (retried at the maximum delay)'),
+    childBackpressure: gauge('warden_child_backpressure', "1 while the child's output says it cannot deliver (child.backpressure_patterns, within 5 x child.hang_timeout_s): unacked chunks then wait, no hung restart"),
     childRestarts: counter('warden_child_restarts_total', 'Child restarts by reason of the exit that caused them', ['reason']),
     childStarts: counter('warden_child_starts_total', 'Child process starts'),
     childLogDropped: counter('warden_child_log_dropped_total', "Child output lines dropped because warden's own log could not keep up"),

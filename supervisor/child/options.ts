@@ -58,6 +58,8 @@ export interface ChildOptions {
    * warden before.
    */
   marks?: Marks;
+  /** Each line of the child's output (redacted), e.g. to see it say that its output cannot deliver. */
+  onOutputLine?: (line: string) => void;
 }
 
 /** A command to run, and the form of it that is shown: as configured, `${VAR}` unexpanded. */

@@ -244,7 +244,7 @@ export class ChildSupervisor extends EventEmitter implements ChildHandle {
     // The secrets this start hands the child (its command's expansions, the shared key), kept out
     // of what it prints into warden's log: compiled once here, applied to every line.
     const redact = compileRedaction(childOutputPairs({ run: o.command, shown: this.shownCommand }, o.env));
-    const run = newRun({ marker, startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES, redact) });
+    const run = newRun({ marker, startedAt: this.now(), policyAtStart: this.policy, oomBefore: this.oom.read(), output: new ChildOutput(o.logger, o.metrics, this.name, LAST_LINES, redact, o.onOutputLine) });
     this.run = run;
     this.setState('starting');
     try {

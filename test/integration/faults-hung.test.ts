@@ -47,6 +47,47 @@ describe('hung child (child.hang_timeout_s)', () => {
     expect((await w.get('/readyz')).status).toBe(200);
   }, 40000);
 
+  it('a child that says its output cannot deliver (fluentd: failed to flush the buffer) waits unacked without a restart; once it goes quiet it is restarted as hung', async () => {
+    const t = tempDir('warden-hung-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir, { sharedKey: 'none' });
+    const marker = join(t.dir, 'wedged-once');
+    const says = '2026-12-07 09:39:45 +0000 [warn]: failed to flush the buffer. retry_times=1 next_retry_time=2026-12-07 09:39:47 +0000 chunk="66207fff067ac445b2a271e32070c8e0" error_class=Errno::ECONNREFUSED';
+    c.child.command = [process.execPath, NO_ACK];
+    c.child.env = {
+      PORT: String(c.fwdPort),
+      SINK_AFTER_MARKER: marker,
+      SINK_ARGV: JSON.stringify([WARDEN, 'sink', '--listen', c.forward.to, '--out', c.out]),
+      SAYS_LINE: says,
+      SAYS_FOR_MS: '6000',
+    };
+    // A line holds for 5 × 2 s.
+    c.child.hang_timeout_s = 2;
+    writeFileSync(join(c.logs, 'app.log'), 'one\ntwo\nthree\n');
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    await waitFor('warden saying it waits for the child', () => w.output().includes('the child says its output cannot deliver: not restarted'), 15000);
+    const waitingSince = performance.now();
+    const st = await w.json('/status');
+    expect(st.child).toMatchObject({ state: 'ready', restarts: 0 });
+    expect(st.child_backpressure.line).toBe(says);
+    expect((await w.get('/metrics')).body).toMatch(/^warden_child_backpressure 1$/m);
+    const ready = await w.get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toContain('the child says its output cannot deliver');
+    expect(w.output()).not.toContain('restarting it as hung');
+    // Quiet since 6 s after it started: a hang once its last line is 10 s old.
+    const hung = await waitFor('last_exit hung', async () => {
+      const s = await w.json('/status');
+      return s.child.last_exit?.reason === 'hung' && s.child.restarts >= 1 ? s : null;
+    }, 40000);
+    expect(performance.now() - waitingSince).toBeGreaterThan(7000);
+    expect(hung.child_backpressure).toBeNull();
+    await waitFor('the lines in the healthy sink', () => sinkLogs(c.out).length >= 3, 15000);
+    expect(sinkLogs(c.out).sort()).toEqual(['one', 'three', 'two']);
+    expect((await w.get('/metrics')).body).toMatch(/^warden_child_backpressure 0$/m);
+  }, 90000);
+
   it('SIGSTOP of the real warden sink child: restarted as hung (SIGKILL after the grace), lines written meanwhile arrive', async () => {
     const t = tempDir('warden-hung-');
     scope.cleanup = t.cleanup;

@@ -230,6 +230,24 @@ describe('ForwardClient failure handling', () => {
     expect(await value(metrics.recordsAcked)).toBe(2);
   });
 
+  it('while the receiver holds its acks back on purpose, a chunk waits past the ack timeout on its connection: no resend, no duplicate', async () => {
+    // A receiver whose buffer blocks: it has read the chunk and acks it, on the same connection,
+    // only once it has room again (here: 5 ack timeouts later).
+    let heldBack = true;
+    const rx = await rawReceiver((s, chunk) => {
+      setTimeout(() => {
+        heldBack = false;
+        s.write(encodeMessage({ ack: chunk }));
+      }, 1000);
+    });
+    const { c, metrics } = client(`tcp://127.0.0.1:${rx.port}`, { ackTimeoutMs: 200, acksHeldBack: () => heldBack });
+    c.start();
+    await c.send('t', batch(0, 2), 2);
+    expect(rx.seen).toHaveLength(1);
+    expect(await value(metrics.chunksResent)).toBe(0);
+    expect(await value(metrics.recordsAcked)).toBe(2);
+  });
+
   it('reads acks that arrive one byte at a time', async () => {
     // every ack's bytes go out one at a time, acks one after another
     const queue: number[] = [];

@@ -4,12 +4,12 @@
 // `/usr/local/bin/fluentd,/usr/local/bin/fluentd-1.18`) and both ways of running it: as shipped
 // (`--no-supervisor`, warden is the supervisor) and with fluentd's own supervisor. CI has no
 // fluentd, so there these are skipped (the README's "Quick start" says how to run them).
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { ROOT, alive, freePort, groupAlive, skipNote, tempDir, waitFor } from '../support/index.js';
+import { ROOT, WARDEN, alive, freePort, groupAlive, sinkLogs, skipNote, tempDir, waitFor } from '../support/index.js';
 import { startWarden, wardenScope } from '../support/warden.js';
 
 const scope = wardenScope();
@@ -159,6 +159,74 @@ describe.each(FLUENTDS.length > 0 ? FLUENTDS : ['fluentd'])(`warden with a real 
       await allDelivered(dir, 'stop', 2000);
       expect((await again.stop()).code).toBe(0);
     });
+  });
+
+  // The destination is down longer than child.hang_timeout_s. fluentd's buffer fills to its
+  // total_limit_size and `overflow_action block` holds back its acks: warden must wait (the files
+  // on the node are the buffer), not restart a fluentd that only waits for its output. Buffer sizes
+  // and the timeouts are scaled down (the shipped 1g buffer takes an hour of logs to fill); the rest
+  // is the shipped fluent.conf and warden.yaml.
+  it.skipIf(FLUENTDS.length === 0)('waits out a destination outage: a full buffer holds acks back, no restart, every line once when it returns', { timeout: 4 * SLOW }, async () => {
+    const { dir, fwdPort, healthPort } = await peerCase('warden-peer-outage-');
+    const destPort = await freePort();
+    const file = join(dir, 'logs', 'c1', 'c1-json.log');
+    mkdirSync(join(dir, 'logs', 'c1'), { recursive: true });
+    let conf = readFileSync(join(ROOT, 'deploy/docker/fluent.conf'), 'utf8');
+    for (const [from, to] of [
+      ['port 24224', `port ${fwdPort}`],
+      ['path /var/lib/warden/fluentd-buffer', `path ${join(dir, 'fluentd-buffer')}`],
+      ['<match **>\n  @type null\n', `<match **>\n  @type forward\n  require_ack_response true\n  <server>\n    host 127.0.0.1\n    port ${destPort}\n  </server>\n`],
+      ['chunk_limit_size 8m', 'chunk_limit_size 16k'],
+      ['total_limit_size 1g', 'total_limit_size 64k'],
+      ['retry_max_interval 60s', 'retry_max_interval 1s'],
+    ]) {
+      if (!conf.includes(from)) throw new Error(`deploy/docker/fluent.conf no longer has ${JSON.stringify(from)}`);
+      conf = conf.replace(from, to);
+    }
+    writeFileSync(join(dir, 'fluent.conf'), conf);
+    const hangS = 8;
+    const c = wardenYaml(dir, fluentd, false, fwdPort, healthPort);
+    c.child.hang_timeout_s = hangS;
+    const w = (scope.running = await startWarden(dir, c));
+    await waitFor('ready', async () => (await w.get('/readyz').catch(() => ({ status: 0 }))).status === 200, SLOW, 200);
+    // In rounds, as containers write: fluentd checks its limit before each write of a chunk, so a
+    // single chunk may take it past the limit, the next one waits.
+    const n = 4000;
+    const round = 250;
+    for (let i = 0; i < n; i += round) {
+      appendFileSync(file, dockerLines('out', round).replace(/"out-(\d+)\\n"/g, (_, k: string) => `"out-${i + Number(k)}\\n"`));
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    // Well past the hang timeout with the buffer full: nothing restarted, the rest waits in the file.
+    await new Promise((r) => setTimeout(r, (3 * hangS + 5) * 1000));
+    const metric = async (name: string) => {
+      const body = (await w.get('/metrics')).body;
+      return body.split('\n').filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+    };
+    const acked = await metric('warden_forward_records_acked_total');
+    expect(acked, 'records fluentd acked while its output was down').toBeLessThan(n);
+    // Its buffer at its limit (a write may pass it by one chunk), not the ~500 KiB written.
+    const buffered = readdirSync(join(dir, 'fluentd-buffer')).reduce((a, f) => a + statSync(join(dir, 'fluentd-buffer', f)).size, 0);
+    expect(buffered).toBeLessThan(128 * 1024);
+    expect(w.stdout()).toContain('the child says its output cannot deliver: not restarted');
+    const waiting = await w.json('/status');
+    expect(waiting.child, JSON.stringify(waiting.child)).toMatchObject({ state: 'ready', restarts: 0 });
+    expect(w.stdout()).not.toContain('restarting it as hung');
+
+    const out = join(dir, 'dest.ndjson');
+    const env = { ...process.env };
+    delete env.WARDEN_FORWARD_SHARED_KEY;
+    const dest = spawn(process.execPath, [WARDEN, 'sink', '--listen', `tcp://127.0.0.1:${destPort}`, '--out', out], { env, stdio: 'ignore' });
+    try {
+      const logs = await waitFor(`${n} lines at the destination`, () => {
+        const l = sinkLogs(out).filter((x) => x.startsWith('out-'));
+        return new Set(l).size === n && l;
+      }, SLOW, 500);
+      expect(logs.length, 'duplicates at the destination').toBe(n);
+      expect((await w.json('/status')).child.restarts).toBe(0);
+    } finally {
+      dest.kill('SIGTERM');
+    }
   });
 
   // A backlog over many containers (a tag each, a chunk per tag): the shipped buffer lets every

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isHung, type HangFacts } from '../../../supervisor/hang-watch.js';
 
 const limitMs = 30_000;
-const hung: HangFacts = { stalledMs: 31_000, child: { state: 'ready', uptime_s: 31 }, limitMs };
+const hung: HangFacts = { stalledMs: 31_000, child: { state: 'ready', uptime_s: 31 }, limitMs, backpressure: null };
 
 describe('isHung', () => {
   it('is hung when the connected time without an ack and the uptime both exceed the window', () => {
@@ -16,6 +16,7 @@ describe('isHung', () => {
     ['nothing was ever pending on a connection', { stalledMs: 0 }],
     ['this child has not been up for a full window', { child: { state: 'ready', uptime_s: 10 } }],
     ['the child is not ready', { child: { state: 'starting', uptime_s: 31 } }],
+    ['the child said its output cannot deliver, recently enough to hold', { backpressure: { agoMs: 50_000, line: 'failed to flush the buffer. retry_times=3' } }],
   ])('is not hung when %s', (_why, change) => {
     expect(isHung({ ...hung, ...change })).toBe(false);
   });
