@@ -154,7 +154,7 @@ export class Discovery {
             // The walk entered real directories only, from a prefix resolved just now: the file's
             // directory resolves to the prefix's realpath plus the rest of its path.
             c = await this.classifier.classify(path, input, realPrefix + dirname(path).slice(g.prefix.length), regular);
-            if (regular.is && !fileMemo.has(path)) fileMemo.set(path, c && { ...c, reused: true });
+            if (regular.is && !fileMemo.has(path)) fileMemo.set(path, c && reusedCandidate(c));
           }
           if (c) out.set(path, c);
         }
@@ -288,4 +288,9 @@ export class Discovery {
   close(): Promise<void> {
     return this.watcher.close();
   }
+}
+
+/** `c` marked reused, as a literal: V8 gave each spread copy a hidden class of its own (one per file). */
+function reusedCandidate(c: Candidate): Candidate {
+  return { path: c.path, realPath: c.realPath, input: c.input, dev: c.dev, ino: c.ino, size: c.size, birth: c.birth, reused: true };
 }

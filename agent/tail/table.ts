@@ -186,5 +186,6 @@ export class FileTable {
 /** A file's Kubernetes or Docker metadata and its tag, from where it was found and what it resolves to. */
 function fileMeta(c: Candidate): TailedFile['meta'] {
   const meta = pathMeta(c.path, c.realPath);
-  return { ...meta, tag: tagFor(meta, c.path) };
+  // A literal, not a spread: V8 gave each spread copy a hidden class of its own (one per file).
+  return { k8s: meta.k8s, dockerId: meta.dockerId, tag: tagFor(meta, c.path) };
 }

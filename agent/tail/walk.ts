@@ -93,7 +93,8 @@ export async function walk(
         return;
       }
       const stamp = trustedStamp(st);
-      if (stamp) dirs.next.set(d, { ...stamp, entries });
+      // A literal, not a spread: V8 gave each spread copy a hidden class of its own (one per directory).
+      if (stamp) dirs.next.set(d, { mtimeMs: stamp.mtimeMs, ctimeMs: stamp.ctimeMs, ino: stamp.ino, entries });
     }
     for (const e of entries) {
       const p = e.path;
