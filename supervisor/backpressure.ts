@@ -42,6 +42,12 @@ export class BackpressureLines {
     }
   }
 
+  /** A new child starts: what the one before said does not vouch for it. */
+  forget(): void {
+    this.at = null;
+    this.line = '';
+  }
+
   /** The last matching line, when it came within `holdMs`; else null. */
   recent(holdMs: number): BackpressureSeen | null {
     if (this.at === null) return null;

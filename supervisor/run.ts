@@ -166,6 +166,9 @@ function wire(configPath: string | null, loaded: ReadConfig, current: Current, l
     logger,
     metrics,
   });
+  child.on('state', (s) => {
+    if (s.state === 'starting') outputSays.forget();
+  });
   const client = new ForwardClient({
     to: config.forward.to,
     sharedKey,

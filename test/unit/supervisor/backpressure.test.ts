@@ -50,6 +50,15 @@ describe('BackpressureLines', () => {
     expect(lines.recent(5)).toBeNull();
   });
 
+  it('forgets what the child before said once a new one starts', () => {
+    const { lines } = clocked();
+    lines.observe(FAILED_FLUSH);
+    lines.forget();
+    expect(lines.recent(60_000)).toBeNull();
+    lines.observe(BLOCKED);
+    expect(lines.recent(60_000)?.line).toBe(BLOCKED);
+  });
+
   it('holds for 5 × child.hang_timeout_s: 5 minutes by default, longer than the shipped retry_max_interval (60 s)', () => {
     const c = parseConfig({}, 'test.yaml');
     expect(c.child.backpressure_patterns).toEqual(FLUENTD_BACKPRESSURE_PATTERNS);
