@@ -11,6 +11,8 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ROOT, WARDEN, alive, freePort, groupAlive, sinkLogs, skipNote, tempDir, waitFor } from '../support/index.js';
 import { startWarden, wardenScope } from '../support/warden.js';
+import { sleep } from '../../scripts/lib/util.js';
+import { metricSum, parseMetrics } from '../../scripts/bench/warden.js';
 
 const scope = wardenScope();
 const FLUENTDS = (process.env.WARDEN_TEST_FLUENTD ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -195,15 +197,11 @@ describe.each(FLUENTDS.length > 0 ? FLUENTDS : ['fluentd'])(`warden with a real 
     const round = 250;
     for (let i = 0; i < n; i += round) {
       appendFileSync(file, dockerLines('out', round).replace(/"out-(\d+)\\n"/g, (_, k: string) => `"out-${i + Number(k)}\\n"`));
-      await new Promise((r) => setTimeout(r, 700));
+      await sleep(700);
     }
     // Well past the hang timeout with the buffer full: nothing restarted, the rest waits in the file.
-    await new Promise((r) => setTimeout(r, (3 * hangS + 5) * 1000));
-    const metric = async (name: string) => {
-      const body = (await w.get('/metrics')).body;
-      return body.split('\n').filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
-    };
-    const acked = await metric('warden_forward_records_acked_total');
+    await sleep((3 * hangS + 5) * 1000);
+    const acked = metricSum(parseMetrics((await w.get('/metrics')).body), 'warden_forward_records_acked_total');
     expect(acked, 'records fluentd acked while its output was down').toBeLessThan(n);
     // Its buffer at its limit (a write may pass it by one chunk), not the ~500 KiB written.
     const buffered = readdirSync(join(dir, 'fluentd-buffer')).reduce((a, f) => a + statSync(join(dir, 'fluentd-buffer', f)).size, 0);
