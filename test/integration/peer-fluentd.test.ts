@@ -13,6 +13,7 @@ import { ROOT, WARDEN, alive, freePort, groupAlive, sinkLogs, skipNote, tempDir,
 import { startWarden, wardenScope } from '../support/warden.js';
 import { sleep } from '../../scripts/lib/util.js';
 import { metricSum, parseMetrics } from '../../scripts/bench/warden.js';
+import { shippedFluentConf } from '../../scripts/bench/pod/config.js';
 
 const scope = wardenScope();
 const FLUENTDS = (process.env.WARDEN_TEST_FLUENTD ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -166,18 +167,16 @@ describe.each(FLUENTDS.length > 0 ? FLUENTDS : ['fluentd'])(`warden with a real 
   // The destination is down longer than child.hang_timeout_s. fluentd's buffer fills to its
   // total_limit_size and `overflow_action block` holds back its acks: warden must wait (the files
   // on the node are the buffer), not restart a fluentd that only waits for its output. Buffer sizes
-  // and the timeouts are scaled down (the shipped 1g buffer takes an hour of logs to fill); the rest
+  // and the timeouts are scaled down (the shipped 1g buffer takes a long outage to fill); the rest
   // is the shipped fluent.conf and warden.yaml.
   it.skipIf(FLUENTDS.length === 0)('waits out a destination outage: a full buffer holds acks back, no restart, every line once when it returns', { timeout: 4 * SLOW }, async () => {
     const { dir, fwdPort, healthPort } = await peerCase('warden-peer-outage-');
     const destPort = await freePort();
     const file = join(dir, 'logs', 'c1', 'c1-json.log');
     mkdirSync(join(dir, 'logs', 'c1'), { recursive: true });
-    let conf = readFileSync(join(ROOT, 'deploy/docker/fluent.conf'), 'utf8');
+    // The pod bench's adaptation (out_forward with acks to the destination), its buffer scaled down.
+    let conf = readFileSync(shippedFluentConf(dir, fwdPort, destPort), 'utf8');
     for (const [from, to] of [
-      ['port 24224', `port ${fwdPort}`],
-      ['path /var/lib/warden/fluentd-buffer', `path ${join(dir, 'fluentd-buffer')}`],
-      ['<match **>\n  @type null\n', `<match **>\n  @type forward\n  require_ack_response true\n  <server>\n    host 127.0.0.1\n    port ${destPort}\n  </server>\n`],
       ['chunk_limit_size 8m', 'chunk_limit_size 16k'],
       ['total_limit_size 1g', 'total_limit_size 64k'],
       ['retry_max_interval 60s', 'retry_max_interval 1s'],
@@ -196,7 +195,7 @@ describe.each(FLUENTDS.length > 0 ? FLUENTDS : ['fluentd'])(`warden with a real 
     const n = 4000;
     const round = 250;
     for (let i = 0; i < n; i += round) {
-      appendFileSync(file, dockerLines('out', round).replace(/"out-(\d+)\\n"/g, (_, k: string) => `"out-${i + Number(k)}\\n"`));
+      appendFileSync(file, dockerLines(`out${i}`, round));
       await sleep(700);
     }
     // Well past the hang timeout with the buffer full: nothing restarted, the rest waits in the file.
@@ -217,7 +216,7 @@ describe.each(FLUENTDS.length > 0 ? FLUENTDS : ['fluentd'])(`warden with a real 
     const dest = spawn(process.execPath, [WARDEN, 'sink', '--listen', `tcp://127.0.0.1:${destPort}`, '--out', out], { env, stdio: 'ignore' });
     try {
       const logs = await waitFor(`${n} lines at the destination`, () => {
-        const l = sinkLogs(out).filter((x) => x.startsWith('out-'));
+        const l = sinkLogs(out).filter((x) => x.startsWith('out'));
         return new Set(l).size === n && l;
       }, SLOW, 500);
       expect(logs.length, 'duplicates at the destination').toBe(n);
