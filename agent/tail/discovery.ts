@@ -20,7 +20,7 @@ import { Classifier } from './classify.js';
 import { findByInode, openConfined, Roots, type Opened } from './confine.js';
 import { compileGlob, isInside, type CompiledGlob } from './glob.js';
 import type { DirInodes, Listed } from './rotations.js';
-import { walk, type Listing } from './walk.js';
+import { walk, type DirMemo, type DirStamp, type Listing } from './walk.js';
 import { PathWatcher } from './watch.js';
 
 export interface Candidate {
@@ -141,7 +141,7 @@ export class Discovery {
       for (const g of globs) {
         const realPrefix = this.walkable(g.prefix);
         if (realPrefix === null) continue;
-        for (const path of await walk(g.prefix, g.depth, g, excluded, onDirError, dirs, onLink)) {
+        for (const path of await walk(g.prefix, g.depth, g, excluded, onDirError, dirs, onLink, realPrefix === g.prefix)) {
           if (out.has(path) || excluded(path)) continue;
           let c: Candidate | null;
           const memo = dirs.unchanged.has(dirname(path)) ? this.fileMemo.get(path) : undefined;
@@ -188,6 +188,21 @@ export class Discovery {
     return where.real;
   }
 
+  /**
+   * The stamp the latest scan took of `dir`, when its walk entered `dir` as its own realpath (from
+   * a prefix inside the roots, through real directories only) and the stamp could be trusted
+   * (walk.ts, RACY_MS); undefined otherwise. With the Docker layout every file's directory is
+   * walked, and the siblings' pass that follows each scan stat'ed and resolved it again.
+   */
+  walkedStamp(dir: string): DirStamp | undefined {
+    return this.walked(dir);
+  }
+
+  private walked(dir: string): DirMemo | undefined {
+    const m = this.dirMemo.get(dir);
+    return m?.real ? m : undefined;
+  }
+
   /** True when `path` lies in a directory the last scan could not list: not seeing it says nothing. */
   hidden(path: string): boolean {
     for (const dir of this.unlistable.keys()) if (isInside(path, dir)) return true;
@@ -228,9 +243,13 @@ export class Discovery {
 
   /**
    * The regular files of `dir` (each directory once per `listed`), listed only when `dir`
-   * resolves inside the roots: a refusal otherwise, and nothing listed.
+   * resolves inside the roots: a refusal otherwise, and nothing listed. A directory the latest
+   * scan entered as its own realpath (walkedStamp) is not resolved again: it is its realpath, and
+   * only checked against the roots as they are now. Nor is it read again: its entries are the walk's.
    */
   async listDir(dir: string, listed: DirInodes): Promise<Listed[]> {
+    const walked = this.walked(dir);
+    if (walked && this.roots.contains(dir)) return [...(await listed.list(dir, walked.entries)).values()];
     const where = this.roots.resolveDir(dir);
     if (!where) return [];
     if (!where.inside) {

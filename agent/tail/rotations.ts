@@ -4,6 +4,7 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { inodeKey } from './identity.js';
+import type { WalkedEntry } from './walk.js';
 
 /** A regular file of a listed directory. */
 export interface Listed {
@@ -17,18 +18,18 @@ export interface Listed {
 /**
  * The regular files of `dir` (lstat: a symlink is not the file it names), by `dev:ino`. Listed
  * synchronously, as discovery's walk is: a directory's entries are in the kernel's caches, and a
- * trip through the threadpool per entry cost more than the lstat.
+ * trip through the threadpool per entry cost more than the lstat. `entries`: the directory's
+ * entries as a walk of this scan listed them (its stamp unchanged since), instead of a readdir.
  */
-export async function inodesIn(dir: string): Promise<Map<string, Listed>> {
+export async function inodesIn(dir: string, entries?: readonly WalkedEntry[]): Promise<Map<string, Listed>> {
   const out = new Map<string, Listed>();
-  let names: string[];
+  let paths: string[];
   try {
-    names = readdirSync(dir);
+    paths = entries ? entries.filter((e) => !e.dir).map((e) => e.path) : readdirSync(dir).map((n) => join(dir, n));
   } catch {
     return out;
   }
-  for (const n of names) {
-    const p = join(dir, n);
+  for (const p of paths) {
     let st: Stats | undefined;
     try {
       st = lstatSync(p, { throwIfNoEntry: false });
@@ -48,9 +49,10 @@ export class DirInodes {
     return this.list(dir).then((x) => x.get(inodeKey(dev, ino))?.path ?? null);
   }
 
-  list(dir: string): Promise<Map<string, Listed>> {
+  /** `entries`: as a walk of this scan listed `dir` (see inodesIn). */
+  list(dir: string, entries?: readonly WalkedEntry[]): Promise<Map<string, Listed>> {
     let m = this.dirs.get(dir);
-    if (!m) this.dirs.set(dir, (m = inodesIn(dir)));
+    if (!m) this.dirs.set(dir, (m = inodesIn(dir, entries)));
     return m;
   }
 }

@@ -12,10 +12,21 @@ export interface DirStamp {
   ino: number;
 }
 
+/** An entry of a listed directory, with its full path (joined once while the directory stays unchanged). */
+export interface WalkedEntry {
+  name: string;
+  path: string;
+  dir: boolean;
+}
+
 /** A directory as last listed: reused while its stamp stays the same. */
-interface DirMemo extends DirStamp {
-  /** Each entry with its full path, joined once while the directory stays unchanged. */
-  entries: Array<{ name: string; path: string; dir: boolean }>;
+export interface DirMemo extends DirStamp {
+  entries: WalkedEntry[];
+  /**
+   * Entered by a walk from a prefix that was its own realpath, through real directories only: the
+   * path is the directory's realpath as of this scan, and it lies inside the prefix.
+   */
+  real: boolean;
 }
 
 /**
@@ -51,7 +62,8 @@ export interface Listing {
  * normal (no containers yet). A directory whose mtime, ctime and inode match `dirs.prev` is not
  * listed again: its last entries are reused. A symlink met where the walk could go down (one
  * swapped in for a directory) is not entered either, but it goes to `onLink` when it is listed,
- * so that one pointing out of the roots is said and counted, not skipped in silence.
+ * so that one pointing out of the roots is said and counted, not skipped in silence. `real`: `dir`
+ * is its own realpath, resolved just now (so every directory entered is too; see DirMemo.real).
  */
 export async function walk(
   dir: string,
@@ -61,6 +73,7 @@ export async function walk(
   onError: (dir: string, err: NodeJS.ErrnoException) => void,
   dirs: Listing,
   onLink: (path: string) => void = () => {},
+  real = false,
 ): Promise<string[]> {
   const out: string[] = [];
   const visit = async (d: string, level: number) => {
@@ -94,7 +107,7 @@ export async function walk(
       }
       const stamp = trustedStamp(st);
       // A literal, not a spread: V8 gave each spread copy a hidden class of its own (one per directory).
-      if (stamp) dirs.next.set(d, { mtimeMs: stamp.mtimeMs, ctimeMs: stamp.ctimeMs, ino: stamp.ino, entries });
+      if (stamp) dirs.next.set(d, { mtimeMs: stamp.mtimeMs, ctimeMs: stamp.ctimeMs, ino: stamp.ino, entries, real });
     }
     for (const e of entries) {
       const p = e.path;

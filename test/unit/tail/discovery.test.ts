@@ -1,9 +1,10 @@
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../agent/health/metrics.js';
 import { Discovery, FULL_SCAN_EVERY, type Candidate } from '../../../agent/tail/discovery.js';
+import { DirInodes } from '../../../agent/tail/rotations.js';
 import { createLogger } from '../../../core/log.js';
 import { tailConfig } from '../../support/tail.js';
 
@@ -92,5 +93,65 @@ describe('Discovery rescans', () => {
     expect(after.ino).not.toBe(before.ino);
     expect(after.size).toBe(9);
     expect(after.reused).toBeUndefined();
+  });
+});
+
+describe('the walk handed to the siblings\' pass', () => {
+  const names = (listed: { path: string }[]) => listed.map((l) => l.path).sort();
+
+  it('gives each walked directory\'s stamp and entries; a listing of it is the walk\'s, not a new readdir', async () => {
+    const { root, files, d } = tree();
+    await d.init();
+    const aaa = join(root, 'aaa');
+    const rotated = join(aaa, 'aaa-json.log.1');
+    writeFileSync(rotated, 'rotated\n');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(aaa, old, old);
+    await d.scan();
+    const st = statSync(aaa);
+    expect(d.walkedStamp(aaa)).toMatchObject({ mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+    expect(names(await d.listDir(aaa, new DirInodes()))).toEqual([files[0], rotated].sort());
+    // A file that appeared after this scan's walk, its directory's stamp made to look unchanged,
+    // is not in the listing: the walk's entries stand in for a readdir until the next scan stats it again.
+    writeFileSync(join(aaa, 'aaa-json.log.2'), 'later\n');
+    utimesSync(aaa, old, old);
+    expect(names(await d.listDir(aaa, new DirInodes()))).toEqual([files[0], rotated].sort());
+    // No walk of this scan entered the prefix's parent.
+    expect(d.walkedStamp(dir)).toBeUndefined();
+  });
+
+  it('not a directory changed too recently for its stamp to be trusted: that one is stat\'ed and listed again', async () => {
+    const { root, d } = tree();
+    await d.init();
+    const bbb = join(root, 'bbb');
+    writeFileSync(join(bbb, 'bbb-json.log.1'), 'just rotated\n');
+    await d.scan();
+    expect(d.walkedStamp(bbb)).toBeUndefined();
+    expect(names(await d.listDir(bbb, new DirInodes()))).toContain(join(bbb, 'bbb-json.log.1'));
+  });
+
+  it('not a directory walked through a symlinked prefix: its path is not its realpath', async () => {
+    const { root } = tree();
+    const link = join(dir, 'link');
+    symlinkSync(root, link);
+    const config = tailConfig(join(dir, 'state'), [root], [{ name: 'docker', paths: [join(link, '*/*-json.log')], format: 'docker' }] as never);
+    const d = new Discovery(config, createLogger('silent'), createMetrics({ defaults: false }));
+    await d.init();
+    expect((await d.scan()).map((c) => c.path).sort()).toEqual([join(link, 'aaa', 'aaa-json.log'), join(link, 'bbb', 'bbb-json.log')]);
+    expect(d.walkedStamp(join(link, 'aaa'))).toBeUndefined();
+    expect(d.walkedStamp(join(root, 'aaa'))).toBeUndefined();
+  });
+
+  it('a walked directory the roots no longer hold (a reload since the scan) is refused, not listed', async () => {
+    const { root, d } = tree();
+    await d.init();
+    await d.scan();
+    const aaa = join(root, 'aaa');
+    expect(d.walkedStamp(aaa)).toBeDefined();
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    d.configure(tailConfig(join(dir, 'state'), [elsewhere], [{ name: 'docker', paths: [join(elsewhere, '*/*-json.log')], format: 'docker' }] as never));
+    await d.init();
+    expect(await d.listDir(aaa, new DirInodes())).toEqual([]);
   });
 });
