@@ -61,11 +61,15 @@ export function statusSnapshot(s: StatusSources) {
 }
 
 function backpressureOf(b: BackpressureSeen | null): { line: string; seen_s_ago: number } | null {
-  return b === null ? null : { line: b.line, seen_s_ago: Math.round(b.agoMs) / 1000 };
+  return b === null ? null : { line: b.line, seen_s_ago: seconds(b.agoMs) };
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms) / 1000;
 }
 
 function secondsOrNull(ms: number | null): number | null {
-  return ms === null ? null : Math.round(ms) / 1000;
+  return ms === null ? null : seconds(ms);
 }
 
 /** Wall clock: a timestamp shown to users. */

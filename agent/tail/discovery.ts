@@ -20,7 +20,7 @@ import { Classifier } from './classify.js';
 import { findByInode, openConfined, Roots, type Opened } from './confine.js';
 import { compileGlob, isInside, type CompiledGlob } from './glob.js';
 import type { DirInodes, Listed } from './rotations.js';
-import { walk, type DirMemo, type DirStamp, type Listing } from './walk.js';
+import { walk, type DirMemo, type Listing } from './walk.js';
 import { PathWatcher } from './watch.js';
 
 export interface Candidate {
@@ -189,16 +189,13 @@ export class Discovery {
   }
 
   /**
-   * The stamp the latest scan took of `dir`, when its walk entered `dir` as its own realpath (from
-   * a prefix inside the roots, through real directories only) and the stamp could be trusted
-   * (walk.ts, RACY_MS); undefined otherwise. With the Docker layout every file's directory is
-   * walked, and the siblings' pass that follows each scan stat'ed and resolved it again.
+   * The latest scan's memo of `dir` (its stamp and entries), when its walk entered `dir` as its own
+   * realpath (from a prefix inside the roots, through real directories only) and the stamp could
+   * be trusted (walk.ts, RACY_MS); undefined otherwise. With the Docker layout every file's
+   * directory is walked, and the siblings' pass that follows each scan stat'ed, resolved and read
+   * it again.
    */
-  walkedStamp(dir: string): DirStamp | undefined {
-    return this.walked(dir);
-  }
-
-  private walked(dir: string): DirMemo | undefined {
+  walked(dir: string): DirMemo | undefined {
     const m = this.dirMemo.get(dir);
     return m?.real ? m : undefined;
   }
@@ -244,19 +241,21 @@ export class Discovery {
   /**
    * The regular files of `dir` (each directory once per `listed`), listed only when `dir`
    * resolves inside the roots: a refusal otherwise, and nothing listed. A directory the latest
-   * scan entered as its own realpath (walkedStamp) is not resolved again: it is its realpath, and
-   * only checked against the roots as they are now. Nor is it read again: its entries are the walk's.
+   * scan entered as its own realpath (walked) is not resolved again, only checked against the
+   * roots as they are now, and its entries are the walk's, not a second readdir.
    */
   async listDir(dir: string, listed: DirInodes): Promise<Listed[]> {
     const walked = this.walked(dir);
-    if (walked && this.roots.contains(dir)) return [...(await listed.list(dir, walked.entries)).values()];
-    const where = this.roots.resolveDir(dir);
-    if (!where) return [];
-    if (!where.inside) {
-      this.classifier.refuse(dir, 'outside_roots', { target: where.real });
-      return [];
+    const known = walked !== undefined && this.roots.contains(dir);
+    if (!known) {
+      const where = this.roots.resolveDir(dir);
+      if (!where) return [];
+      if (!where.inside) {
+        this.classifier.refuse(dir, 'outside_roots', { target: where.real });
+        return [];
+      }
     }
-    return [...(await listed.list(dir)).values()];
+    return [...(await listed.list(dir, known ? walked.entries : undefined)).values()];
   }
 
   /**

@@ -144,7 +144,7 @@ export class Siblings {
     const skipQuiet = !everyDir && !this.t.discovery.lastScanFull;
     const quiet = new Map<string, DirStamp>();
     for (const [dir, files] of byDir) {
-      const st = this.t.discovery.walkedStamp(dir) ?? stampOf(dir);
+      const st = this.t.discovery.walked(dir) ?? stampOf(dir);
       if (skipQuiet && st && sameStamp(this.quiet.get(dir), st)) {
         quiet.set(dir, this.quiet.get(dir)!);
         continue;

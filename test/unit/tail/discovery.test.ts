@@ -109,7 +109,7 @@ describe('the walk handed to the siblings\' pass', () => {
     utimesSync(aaa, old, old);
     await d.scan();
     const st = statSync(aaa);
-    expect(d.walkedStamp(aaa)).toMatchObject({ mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
+    expect(d.walked(aaa)).toMatchObject({ mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
     expect(names(await d.listDir(aaa, new DirInodes()))).toEqual([files[0], rotated].sort());
     // A file that appeared after this scan's walk, its directory's stamp made to look unchanged,
     // is not in the listing: the walk's entries stand in for a readdir until the next scan stats it again.
@@ -117,7 +117,7 @@ describe('the walk handed to the siblings\' pass', () => {
     utimesSync(aaa, old, old);
     expect(names(await d.listDir(aaa, new DirInodes()))).toEqual([files[0], rotated].sort());
     // No walk of this scan entered the prefix's parent.
-    expect(d.walkedStamp(dir)).toBeUndefined();
+    expect(d.walked(dir)).toBeUndefined();
   });
 
   it('not a directory changed too recently for its stamp to be trusted: that one is stat\'ed and listed again', async () => {
@@ -126,7 +126,7 @@ describe('the walk handed to the siblings\' pass', () => {
     const bbb = join(root, 'bbb');
     writeFileSync(join(bbb, 'bbb-json.log.1'), 'just rotated\n');
     await d.scan();
-    expect(d.walkedStamp(bbb)).toBeUndefined();
+    expect(d.walked(bbb)).toBeUndefined();
     expect(names(await d.listDir(bbb, new DirInodes()))).toContain(join(bbb, 'bbb-json.log.1'));
   });
 
@@ -138,8 +138,8 @@ describe('the walk handed to the siblings\' pass', () => {
     const d = new Discovery(config, createLogger('silent'), createMetrics({ defaults: false }));
     await d.init();
     expect((await d.scan()).map((c) => c.path).sort()).toEqual([join(link, 'aaa', 'aaa-json.log'), join(link, 'bbb', 'bbb-json.log')]);
-    expect(d.walkedStamp(join(link, 'aaa'))).toBeUndefined();
-    expect(d.walkedStamp(join(root, 'aaa'))).toBeUndefined();
+    expect(d.walked(join(link, 'aaa'))).toBeUndefined();
+    expect(d.walked(join(root, 'aaa'))).toBeUndefined();
   });
 
   it('a walked directory the roots no longer hold (a reload since the scan) is refused, not listed', async () => {
@@ -147,7 +147,7 @@ describe('the walk handed to the siblings\' pass', () => {
     await d.init();
     await d.scan();
     const aaa = join(root, 'aaa');
-    expect(d.walkedStamp(aaa)).toBeDefined();
+    expect(d.walked(aaa)).toBeDefined();
     const elsewhere = join(dir, 'elsewhere');
     mkdirSync(elsewhere);
     d.configure(tailConfig(join(dir, 'state'), [elsewhere], [{ name: 'docker', paths: [join(elsewhere, '*/*-json.log')], format: 'docker' }] as never));
