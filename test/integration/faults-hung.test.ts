@@ -88,6 +88,38 @@ describe('hung child (child.hang_timeout_s)', () => {
     expect((await w.get('/metrics')).body).toMatch(/^warden_child_backpressure 0$/m);
   }, 90000);
 
+  it('what a crashed child said does not vouch for the next one: a restarted child that wedges silently is restarted as hung', async () => {
+    const t = tempDir('warden-hung-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir, { sharedKey: 'none' });
+    const said = join(t.dir, 'said-once');
+    const marker = join(t.dir, 'wedged-once');
+    c.child.command = [process.execPath, NO_ACK];
+    c.child.env = {
+      PORT: String(c.fwdPort),
+      // First start: says fluentd's line and crashes; second: wedges without a word; third: the real sink.
+      SAYS_ONCE_MARKER: said,
+      SAYS_ONCE_LINE: '2026-12-07 09:39:45 +0000 [warn]: failed to flush the buffer. retry_times=3 error_class=Errno::ECONNREFUSED',
+      SINK_AFTER_MARKER: marker,
+      SINK_ARGV: JSON.stringify([WARDEN, 'sink', '--listen', c.forward.to, '--out', c.out]),
+    };
+    // The first child's line would hold for 5 × 2 s.
+    c.child.hang_timeout_s = 2;
+    writeFileSync(join(c.logs, 'app.log'), 'one\ntwo\nthree\n');
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    await waitFor('the silent second child to wedge', () => existsSync(marker), 15000);
+    const hung = await waitFor('last_exit hung', async () => {
+      const s = await w.json('/status');
+      return s.child.last_exit?.reason === 'hung' ? s : null;
+    }, 30000);
+    expect(hung.child_backpressure).toBeNull();
+    expect(w.output()).toContain('restarting it as hung');
+    expect(w.output()).not.toContain('the child says its output cannot deliver: not restarted');
+    await waitFor('the lines in the healthy sink', () => sinkLogs(c.out).length >= 3, 15000);
+    expect(sinkLogs(c.out).sort()).toEqual(['one', 'three', 'two']);
+  }, 60000);
+
   it('SIGSTOP of the real warden sink child: restarted as hung (SIGKILL after the grace), lines written meanwhile arrive', async () => {
     const t = tempDir('warden-hung-');
     scope.cleanup = t.cleanup;
