@@ -4,6 +4,7 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { ROOT, WARDEN, tempDir, waitFor, sinkLogs } from '../support/index.js';
 import { type RunningWarden, wardenScope, spawnWarden } from '../support/warden.js';
 import { faultConfig, wardenConfig } from '../support/faults.js';
@@ -119,6 +120,42 @@ describe('hung child (child.hang_timeout_s)', () => {
     await waitFor('the lines in the healthy sink', () => sinkLogs(c.out).length >= 3, 15000);
     expect(sinkLogs(c.out).sort()).toEqual(['one', 'three', 'two']);
   }, 60000);
+
+  it('child.backpressure_patterns is what counts, and a reload that changes it applies to the running child', async () => {
+    const t = tempDir('warden-hung-');
+    scope.cleanup = t.cleanup;
+    const c = await faultConfig(t.dir, { sharedKey: 'none' });
+    const marker = join(t.dir, 'wedged-once');
+    c.child.command = [process.execPath, NO_ACK];
+    c.child.env = {
+      PORT: String(c.fwdPort),
+      SINK_AFTER_MARKER: marker,
+      SINK_ARGV: JSON.stringify([WARDEN, 'sink', '--listen', c.forward.to, '--out', c.out]),
+      // Said every 500 ms for as long as the wedged receiver runs.
+      SAYS_LINE: 'my output is stuck: retry 3',
+    };
+    c.child.hang_timeout_s = 2;
+    (c.child as Record<string, unknown>).backpressure_patterns = ['output is stuck'];
+    writeFileSync(join(c.logs, 'app.log'), 'one\ntwo\nthree\n');
+    scope.running = spawnWarden(t.dir, wardenConfig(c));
+    const w = scope.running;
+    await waitFor('warden saying it waits for the child', () => w.output().includes('the child says its output cannot deliver: not restarted'), 15000);
+    expect((await w.json('/status')).child_backpressure.line).toBe('my output is stuck: retry 3');
+    (c.child as Record<string, unknown>).backpressure_patterns = ['failed to flush the buffer'];
+    writeFileSync(join(t.dir, 'warden.yaml'), stringify(wardenConfig(c)));
+    w.proc.kill('SIGHUP');
+    await waitFor('reload applied', async () => (await w.json('/status')).reload?.result === 'applied', 10000);
+    expect((await w.json('/status')).child.restarts).toBe(0);
+    // The child goes on saying its line, which no longer counts: once the last match is older than
+    // the hold (5 × 2 s), the stall is a hang.
+    const hung = await waitFor('last_exit hung', async () => {
+      const s = await w.json('/status');
+      return s.child.last_exit?.reason === 'hung' ? s : null;
+    }, 30000);
+    expect(hung.child_backpressure).toBeNull();
+    await waitFor('the lines in the healthy sink', () => sinkLogs(c.out).length >= 3, 15000);
+    expect(sinkLogs(c.out).sort()).toEqual(['one', 'three', 'two']);
+  }, 70000);
 
   it('SIGSTOP of the real warden sink child: restarted as hung (SIGKILL after the grace), lines written meanwhile arrive', async () => {
     const t = tempDir('warden-hung-');
