@@ -129,7 +129,7 @@ export class Discovery {
     };
     const full = this.scans++ % FULL_SCAN_EVERY === 0;
     this.lastScanFull = full;
-    const dirs: Listing = { prev: full ? new Map() : this.dirMemo, next: new Map(), unchanged: new Set() };
+    const dirs: Listing = { prev: this.dirMemo, full, next: new Map(), unchanged: new Set() };
     const fileMemo = new Map<string, Candidate | null>();
     const excluded = (p: string) => this.excluded(p);
     const onLink = (p: string) => {
@@ -141,7 +141,7 @@ export class Discovery {
       for (const g of globs) {
         const realPrefix = this.walkable(g.prefix);
         if (realPrefix === null) continue;
-        for (const path of await walk(g.prefix, g.depth, g, excluded, onDirError, dirs, onLink, realPrefix === g.prefix)) {
+        for (const path of walk(g.prefix, g.depth, g, excluded, onDirError, dirs, onLink, realPrefix === g.prefix)) {
           if (out.has(path) || excluded(path)) continue;
           let c: Candidate | null;
           const memo = dirs.unchanged.has(dirname(path)) ? this.fileMemo.get(path) : undefined;
@@ -173,7 +173,9 @@ export class Discovery {
   }
 
   private excluded(path: string): boolean {
-    return this.excludes.some((x) => x.match(path));
+    // A loop, not `some`: it runs for every path of every rescan, and a closure each was garbage.
+    for (const x of this.excludes) if (x.match(path)) return true;
+    return false;
   }
 
   /**

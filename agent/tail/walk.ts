@@ -1,7 +1,7 @@
 // The walk of one glob's fixed prefix: the paths below it that the glob matches, entering real
 // directories only. A directory unchanged since the last scan (same mtime, ctime and inode) is not
 // listed again: its entries are reused (see FULL_SCAN_EVERY in discovery.ts for what that misses).
-import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { CompiledGlob } from './glob.js';
 
@@ -45,9 +45,25 @@ export function sameStamp(a: DirStamp | undefined, b: DirStamp): a is DirStamp {
   return a !== undefined && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
+/** Whether `listed` names the same entries, of the same kinds, in the same order, as `entries`. */
+function sameListing(entries: WalkedEntry[], listed: Dirent[]): boolean {
+  if (entries.length !== listed.length) return false;
+  for (let i = 0; i < listed.length; i++) {
+    const e = entries[i]!;
+    const l = listed[i]!;
+    if (e.name !== l.name || e.dir !== l.isDirectory()) return false;
+  }
+  return true;
+}
+
 export interface Listing {
-  /** Directories as listed at the last scan (empty on a full scan). */
+  /** Directories as listed at the last scan. */
   prev: Map<string, DirMemo>;
+  /**
+   * A full scan: every directory is listed again, whatever its stamp. A listing the same as the
+   * last (names and kinds, in order) keeps the last one's entries, paths and all.
+   */
+  full: boolean;
   /** Directories as seen by this scan, for the next one. */
   next: Map<string, DirMemo>;
   /** Directories this scan did not list again: their files' last classification still holds. */
@@ -59,13 +75,13 @@ export interface Listing {
  * excluded directories are not entered; below `dir` a directory is lstat'ed, so one swapped for a
  * symlink since its parent was listed is not entered either. A directory that cannot be listed
  * goes to `onError`, except when it does not exist (ENOENT, ENOTDIR): a missing input directory is
- * normal (no containers yet). A directory whose mtime, ctime and inode match `dirs.prev` is not
- * listed again: its last entries are reused. A symlink met where the walk could go down (one
+ * normal (no containers yet). Except on a full scan, a directory whose mtime, ctime and inode match
+ * `dirs.prev` is not listed again: its last entries are reused. A symlink met where the walk could go down (one
  * swapped in for a directory) is not entered either, but it goes to `onLink` when it is listed,
  * so that one pointing out of the roots is said and counted, not skipped in silence. `real`: `dir`
  * is its own realpath, resolved just now (so every directory entered is too; see DirMemo.real).
  */
-export async function walk(
+export function walk(
   dir: string,
   depth: number,
   g: CompiledGlob,
@@ -74,9 +90,11 @@ export async function walk(
   dirs: Listing,
   onLink: (path: string) => void = () => {},
   real = false,
-): Promise<string[]> {
+): string[] {
   const out: string[] = [];
-  const visit = async (d: string, level: number) => {
+  // Synchronous throughout, the recursion too: every read in it is, and an async frame per
+  // directory was most of what an idle rescan allocated.
+  const visit = (d: string, level: number) => {
     let entries: DirMemo['entries'];
     const again = dirs.next.get(d);
     const memo = dirs.prev.get(d);
@@ -92,12 +110,18 @@ export async function walk(
         // wake-up) was most of an idle rescan's CPU.
         st = level === 0 ? statSync(d) : lstatSync(d);
         if (!st.isDirectory()) return;
-        if (sameStamp(memo, st)) {
-          entries = memo.entries;
+        if (!dirs.full && sameStamp(memo, st)) {
           dirs.unchanged.add(d);
+          // Its stamp was trusted when recorded and is older now: the memo serves again as it is.
+          if (memo.real === real) {
+            dirs.next.set(d, memo);
+            visitEntries(memo.entries, level);
+            return;
+          }
+          entries = memo.entries;
         } else {
           const listed = readdirSync(d, { withFileTypes: true });
-          entries = listed.map((e) => ({ name: e.name, path: join(d, e.name), dir: e.isDirectory() }));
+          entries = memo && sameListing(memo.entries, listed) ? memo.entries : listed.map((e) => ({ name: e.name, path: join(d, e.name), dir: e.isDirectory() }));
           if (level < depth) for (const e of listed) if (e.isSymbolicLink() && !g.match(join(d, e.name))) onLink(join(d, e.name));
         }
       } catch (err) {
@@ -109,12 +133,15 @@ export async function walk(
       // A literal, not a spread: V8 gave each spread copy a hidden class of its own (one per directory).
       if (stamp) dirs.next.set(d, { mtimeMs: stamp.mtimeMs, ctimeMs: stamp.ctimeMs, ino: stamp.ino, entries, real });
     }
+    visitEntries(entries, level);
+  };
+  const visitEntries = (entries: WalkedEntry[], level: number) => {
     for (const e of entries) {
       const p = e.path;
       if (g.match(p)) out.push(p);
-      if (e.dir && level < depth && !excluded(p)) await visit(p, level + 1);
+      if (e.dir && level < depth && !excluded(p)) visit(p, level + 1);
     }
   };
-  await visit(dir, 0);
+  visit(dir, 0);
   return out;
 }

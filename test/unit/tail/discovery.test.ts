@@ -142,6 +142,31 @@ describe('the walk handed to the siblings\' pass', () => {
     expect(d.walked(join(root, 'aaa'))).toBeUndefined();
   });
 
+  it('an unchanged directory keeps its memo from scan to scan, and a full pass that lists the same entries keeps them', async () => {
+    const { root, files, d } = tree();
+    await d.init();
+    const aaa = join(root, 'aaa');
+    await d.scan();
+    const first = d.walked(aaa)!;
+    for (let i = 1; i < FULL_SCAN_EVERY; i++) {
+      await d.scan();
+      expect(d.walked(aaa)).toBe(first);
+    }
+    await d.scan(); // a full pass: listed again, the same names
+    const full = d.walked(aaa)!;
+    expect(full.entries).toBe(first.entries);
+    // An entry added before the next full pass: that pass's listing is a new one, holding it.
+    for (let i = 1; i < FULL_SCAN_EVERY; i++) await d.scan();
+    const rotated = join(aaa, 'aaa-json.log.1');
+    writeFileSync(rotated, 'rotated\n');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(aaa, old, old);
+    await d.scan();
+    const after = d.walked(aaa)!;
+    expect(after.entries).not.toBe(first.entries);
+    expect(after.entries.map((e) => e.path).sort()).toEqual([files[0], rotated].sort());
+  });
+
   it('a walked directory the roots no longer hold (a reload since the scan) is refused, not listed', async () => {
     const { root, d } = tree();
     await d.init();
