@@ -3,11 +3,10 @@
 // and a path that names another file now rotates the one it named. A rescan is the source of
 // truth: a tracked file it no longer finds was rotated (found by its inode) or is gone.
 import { promises as fsp, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Tail } from './context.js';
 import type { Candidate } from './discovery.js';
 import type { ResumePlan, TailedFile } from './file.js';
-import { inodeKey } from './identity.js';
+import { candidateKey } from './identity.js';
 import { reborn } from './open.js';
 import { DirInodes } from './rotations.js';
 
@@ -27,7 +26,7 @@ export class Adopter {
   /** A candidate from discovery (`initial`: found by the first scan at start). */
   adopt(c: Candidate, initial: boolean): void {
     const { table, scheduler } = this.t;
-    const known = table.get(inodeKey(c.dev, c.ino));
+    const known = table.get(candidateKey(c));
     const prev = table.at(c.path);
     if (prev && prev !== known) this.t.rotations.rotated(prev);
     if (!known) {
@@ -82,7 +81,7 @@ export class Adopter {
         const where = new DirInodes();
         for (const c of await this.t.discovery.scan()) {
           if (this.t.env.stopping) return;
-          seen.add(inodeKey(c.dev, c.ino));
+          seen.add(candidateKey(c));
           this.adopt(c, false);
         }
         for (const f of this.t.table.list()) {
@@ -117,7 +116,7 @@ export class Adopter {
     // Closed while idle, or never opened yet (adopted while reading was paused, e.g. while the
     // child was down): find where it went, or forget it. A file never opened still carries
     // its start plan (f.resume), which is verified against its fingerprint when it is opened.
-    const found = await discovery.findByInode(dirname(f.realPath), f.dev, f.ino, where);
+    const found = await discovery.findByInode(f.realDir, f.dev, f.ino, where);
     // Not there, or its inode freed and taken by a file born since: it is gone.
     if (!found || reborn(f, statSync(found, { throwIfNoEntry: false })?.birthtimeMs ?? 0)) {
       this.t.rotations.gone(f);

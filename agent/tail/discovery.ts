@@ -21,6 +21,7 @@ import { findByInode, openConfined, Roots, type Opened } from './confine.js';
 import { compileGlob, isInside, type CompiledGlob } from './glob.js';
 import type { DirInodes, Listed } from './rotations.js';
 import { walk, type DirMemo, type Listing } from './walk.js';
+import { inodeKey } from './identity.js';
 import { PathWatcher } from './watch.js';
 
 export interface Candidate {
@@ -39,6 +40,8 @@ export interface Candidate {
    * hold, but `size` is the size then, not now (growth is for events and the per-file re-check).
    */
   reused?: boolean;
+  /** Its `dev:ino` key, worked out once for a reused candidate (identity.ts, candidateKey). */
+  key?: string;
 }
 
 /**
@@ -312,5 +315,5 @@ export class Discovery {
 
 /** `c` marked reused, as a literal: V8 gave each spread copy a hidden class of its own (one per file). */
 function reusedCandidate(c: Candidate): Candidate {
-  return { path: c.path, realPath: c.realPath, input: c.input, dev: c.dev, ino: c.ino, size: c.size, birth: c.birth, reused: true };
+  return { path: c.path, realPath: c.realPath, input: c.input, dev: c.dev, ino: c.ino, size: c.size, birth: c.birth, reused: true, key: inodeKey(c.dev, c.ino) };
 }

@@ -1,6 +1,7 @@
 // One tailed file's state, keyed by identity (dev:ino, fingerprint checked beside it). Its life
 // state changes only through the mark* methods below. Times: `lastActivity`, `eofSince` and
 // `rotatedAt` are monotonic (durations); `updated` is wall-clock time (the checkpoint's field).
+import { dirname } from 'node:path';
 import type { InputConfig } from '../../config/schema.js';
 import type { K8sMeta } from '../parse/kubernetes.js';
 import { Reassembler } from '../parse/reassemble.js';
@@ -113,6 +114,18 @@ export class TailedFile {
 
   get state(): FileState {
     return this.life;
+  }
+
+  private dirOf: string | null = null;
+  private dir = '';
+
+  /** The directory of `realPath`, worked out again only when `realPath` changes (a rescan asks for it per file). */
+  get realDir(): string {
+    if (this.dirOf !== this.realPath) {
+      this.dir = dirname(this.realPath);
+      this.dirOf = this.realPath;
+    }
+    return this.dir;
   }
 
   /** Rotated or done: its path no longer names it. */

@@ -93,6 +93,11 @@ export function inodeKey(dev: number | bigint, ino: number | bigint): string {
   return `${dev}:${ino}`;
 }
 
+/** A found file's `dev:ino` key: one carried along (a reused classification's) or made now, so a rescan makes none per unchanged file. */
+export function candidateKey(c: { dev: number; ino: number; key?: string }): string {
+  return c.key ?? inodeKey(c.dev, c.ino);
+}
+
 /** The identity shown in `/status`: `dev:ino:fp`. */
 export function displayIdentity(dev: number | bigint, ino: number | bigint, fp: string): string {
   return `${dev}:${ino}:${fp}`;

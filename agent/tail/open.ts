@@ -3,7 +3,6 @@
 // fingerprint and tail mark, or after an idle close the fingerprint, tail mark and birth time seen
 // before. A file that cannot be opened is given up, forgotten, or kept `unreadable` and retried.
 import { closeSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Opened } from './confine.js';
 import type { Tail } from './context.js';
 import type { TailedFile } from './file.js';
@@ -93,7 +92,7 @@ export class Opener {
     // Renamed again before it was (re)opened: a docker shift moves `.1` to `.2` under a file
     // recovered at start; a file closed while idle was rotated. Its inode says where it went,
     // unless the inode was freed and reused by a new file, born since.
-    const found = await discovery.findByInode(dirname(f.realPath), f.dev, f.ino);
+    const found = await discovery.findByInode(f.realDir, f.dev, f.ino);
     if (!found || found === f.realPath) return opened;
     const there = await discovery.open(found, f.dev, f.ino);
     if ('fd' in there && reborn(f, there.st.birthtimeMs)) {

@@ -6,7 +6,7 @@ import type { CheckpointEntry, LoadResult } from './checkpoint.js';
 import type { Tail } from './context.js';
 import type { Candidate } from './discovery.js';
 import type { ResumePlan } from './file.js';
-import { inodeKey } from './identity.js';
+import { candidateKey, inodeKey } from './identity.js';
 
 export class StartPlans {
   private readonly saved = new Map<string, CheckpointEntry>();
@@ -51,7 +51,7 @@ export class StartPlans {
 
   /** The start of a file adopted from discovery (`initial`: found by the first scan at start). */
   planFor(c: Candidate, initial: boolean): ResumePlan {
-    const saved = this.take(inodeKey(c.dev, c.ino));
+    const saved = this.take(candidateKey(c));
     if (saved) {
       const tail = saved.tail_hash !== undefined ? { at: saved.tail_at!, len: saved.tail_len!, hash: saved.tail_hash } : undefined;
       return { offset: saved.offset, fp: saved.fp, fpLen: saved.fp_len, tail };

@@ -4,7 +4,6 @@
 // counted lost), truncated in place (copytruncate: read again from 0), gone while closed, and
 // forgotten. Deleted files still open are drained at stop: no restart can find them again.
 import { fstat, fstatSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { LostReason, RotationKind } from '../health/labels.js';
 import type { Tail } from './context.js';
@@ -150,7 +149,7 @@ export class Rotations {
     const { table, ledger } = this.t;
     if (drained && table.holds(f)) {
       const entry = entryOf(f, new Date(this.t.env.wall()).toISOString());
-      if (entry) this.t.drained.remember(f.key, entry, Math.max(f.size, f.readPos), dirname(f.realPath));
+      if (entry) this.t.drained.remember(f.key, entry, Math.max(f.size, f.readPos), f.realDir);
     }
     this.retire(f);
     if (table.remove(f)) this.t.siblings.forgetGenerations(f.key);

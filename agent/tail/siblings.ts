@@ -37,7 +37,7 @@ export class Siblings {
    * them every rescan was most of an idle warden's CPU. A sibling that only grows is found at the
    * next full scan, as discovery's reused listings are.
    */
-  private readonly quiet = new Map<string, DirStamp>();
+  private quiet = new Map<string, DirStamp>();
 
   /**
    * Rotations left unread as history (StartPlans.beforeFirstStart): by directory, `dev:ino` and
@@ -132,23 +132,27 @@ export class Siblings {
    * oldest first. `everyDir`: list quiet directories too (at stop).
    */
   private async unread(where: DirInodes, everyDir = false): Promise<Array<{ s: Listed; of: TailedFile }>> {
-    const byDir = new Map<string, TailedFile[]>();
-    for (const f of this.t.table.files()) {
-      if (f.unlinked) continue;
-      const dir = dirname(f.realPath);
-      const list = byDir.get(dir);
-      if (list) list.push(f);
-      else byDir.set(dir, [f]);
-    }
-    const found: Array<{ s: Listed; of: TailedFile }> = [];
     const skipQuiet = !everyDir && !this.t.discovery.lastScanFull;
     const quiet = new Map<string, DirStamp>();
-    for (const [dir, files] of byDir) {
-      const st = this.t.discovery.walked(dir) ?? stampOf(dir);
-      if (skipQuiet && st && sameStamp(this.quiet.get(dir), st)) {
-        quiet.set(dir, this.quiet.get(dir)!);
+    // A directory still quiet is passed over file by file, with nothing gathered for it: between
+    // full scans that is most of them.
+    const byDir = new Map<string, { st: DirStamp | undefined; files: TailedFile[] }>();
+    for (const f of this.t.table.files()) {
+      if (f.unlinked) continue;
+      const dir = f.realDir;
+      if (quiet.has(dir)) continue;
+      const listed = byDir.get(dir);
+      if (listed) {
+        listed.files.push(f);
         continue;
       }
+      const st = this.t.discovery.walked(dir) ?? stampOf(dir);
+      const was = this.quiet.get(dir);
+      if (skipQuiet && st && sameStamp(was, st)) quiet.set(dir, was);
+      else byDir.set(dir, { st, files: [f] });
+    }
+    const found: Array<{ s: Listed; of: TailedFile }> = [];
+    for (const [dir, { st, files }] of byDir) {
       const keys = new Set<string>();
       const before = found.length;
       for (const s of await this.t.discovery.listDir(dir, where)) {
@@ -167,10 +171,7 @@ export class Siblings {
       const stamp = found.length === before && st ? trustedStamp(st) : null;
       if (stamp) quiet.set(dir, stamp);
     }
-    if (!everyDir) {
-      this.quiet.clear();
-      for (const [d, m] of quiet) this.quiet.set(d, m);
-    }
+    if (!everyDir) this.quiet = quiet;
     return found.sort((a, b) => a.s.mtimeMs - b.s.mtimeMs);
   }
 

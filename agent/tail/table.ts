@@ -8,7 +8,7 @@ import { tagFor } from '../parse/tag.js';
 import type { Tail } from './context.js';
 import type { Candidate } from './discovery.js';
 import { TailedFile, type ResumePlan } from './file.js';
-import { inodeKey } from './identity.js';
+import { candidateKey } from './identity.js';
 
 export class FileTable {
   private readonly byKey = new Map<string, TailedFile>();
@@ -59,7 +59,7 @@ export class FileTable {
   /** Track a new file for a candidate, starting at `plan` (verified when it is opened). */
   create(c: Candidate, plan: ResumePlan): TailedFile {
     const { config, wall, mono, metrics } = this.t.env;
-    const key = inodeKey(c.dev, c.ino);
+    const key = candidateKey(c);
     const f = new TailedFile(key, c.dev, c.ino, '', -1, c.path, c.realPath, c.input, fileMeta(c), config.tail.max_line_bytes, wall(), mono());
     f.size = c.size;
     f.birth = c.birth !== undefined && c.birth > 0 ? c.birth : null;
