@@ -1,7 +1,9 @@
 // Before/after in the same run: the warden pod (shipped config and defaults of each checkout)
 // run with a baseline checkout's build and with this one's, alternately, `rounds` rounds each,
 // on the same tree, receiver, fluentd and cgroup limits. Rounds alternate before/after, then
-// after/before (ABBA), so a drift of the machine over the run weighs on both sides alike.
+// after/before (ABBA), so a drift of the machine over the run weighs on both sides alike. Each
+// ratio row gives the medians' ratio and, in its note, each round's own after ÷ before: the two
+// sides of a round ran back to back, so the spread of those ratios is the run's noise.
 import { execFileSync } from 'node:child_process';
 import type { Row } from '../row.js';
 import { THIS_CHECKOUT, type Checkout } from '../warden.js';
@@ -12,9 +14,12 @@ import type { PodEnv } from './setup.js';
 interface Side {
   name: 'before' | 'after';
   checkout: Checkout;
-  results: PodResult[];
+  /** Each round's result, by round; undefined where that round failed. */
+  rounds: Array<PodResult | undefined>;
   errors: string[];
 }
+
+const measured = (s: Side): PodResult[] => s.rounds.filter((r): r is PodResult => r !== undefined);
 
 function median(xs: number[]): number | null {
   if (!xs.length) return null;
@@ -33,8 +38,8 @@ function describe(c: Checkout): string {
 }
 
 function sideRow(side: Side, label: string): Row {
-  const rates = side.results.map(podRate);
-  const each = side.results.map((r) => {
+  const rates = measured(side).map(podRate);
+  const each = measured(side).map((r) => {
     const m = podMillicores(r);
     const transitions = r.transitions.reduce((a, t) => a + t.count, 0);
     const delivered = `delivered ${r.delivered.toLocaleString('en-US')}/${r.expected.toLocaleString('en-US')}`;
@@ -44,31 +49,40 @@ function sideRow(side: Side, label: string): Row {
   return { section: 'pod', metric: label, value: median(rates), unit: 'lines/s', note: [`median of ${rates.length}`, ...each, ...errors].join(' · ') };
 }
 
-function ratioRow(metric: string, after: number | null, before: number | null, unit: string): Row {
-  const value = after === null || before === null || before === 0 ? null : after / before;
-  return { section: 'pod', metric, value, unit: '×', note: value === null ? 'a side has no measured round' : `medians ${after!.toFixed(2)} / ${before!.toFixed(2)} ${unit}` };
+/** after ÷ before of the medians of `of` over each side's rounds; the note adds each round's own ratio. */
+function ratioRow(metric: string, before: Side, after: Side, of: (r: PodResult) => number | null, unit: string): Row {
+  const med = (s: Side) => median(measured(s).flatMap((r) => (of(r) === null ? [] : [of(r)!])));
+  const a = med(after);
+  const b = med(before);
+  const value = a === null || b === null || b === 0 ? null : a / b;
+  if (value === null) return { section: 'pod', metric, value, unit: '×', note: 'a side has no measured round' };
+  const perRound = after.rounds.map((r, i) => {
+    const x = r && of(r);
+    const y = before.rounds[i] && of(before.rounds[i]!);
+    return x == null || !y ? '—' : (x / y).toFixed(2);
+  });
+  return { section: 'pod', metric, value, unit: '×', note: `medians ${a!.toFixed(2)} / ${b!.toFixed(2)} ${unit}; by round ${perRound.join(' · ')}` };
 }
 
 /** The before/after rows: each side's median rate (every round in its note), and after ÷ before. */
 export async function compareRows(env: PodEnv, baseline: Checkout, rounds: number, log: (line: string) => void): Promise<Row[]> {
-  const before: Side = { name: 'before', checkout: baseline, results: [], errors: [] };
-  const after: Side = { name: 'after', checkout: THIS_CHECKOUT, results: [], errors: [] };
+  const before: Side = { name: 'before', checkout: baseline, rounds: [], errors: [] };
+  const after: Side = { name: 'after', checkout: THIS_CHECKOUT, rounds: [], errors: [] };
   for (let i = 0; i < rounds; i++) {
     for (const side of i % 2 === 0 ? [before, after] : [after, before]) {
       log(`pod ${side.name} round ${i + 1}/${rounds}: ${side.checkout.program}`);
       try {
-        side.results.push(await runPod('warden', { ...env, checkout: side.checkout }, `${side.name}${i}`));
+        side.rounds[i] = await runPod('warden', { ...env, checkout: side.checkout }, `${side.name}${i}`);
       } catch (err) {
         side.errors.push((err as Error).message.replace(/\s+/g, ' ').slice(0, 200));
       }
     }
   }
   const what = env.sinkChild ? '`warden sink` child (quick run)' : 'fluentd child';
-  const cpuPerM = (s: Side) => median(s.results.flatMap((r) => (r.wardenCpuPerM === null ? [] : [r.wardenCpuPerM])));
   return [
     sideRow(before, `before: warden pod + ${what}, ${describe(baseline)}`),
     sideRow(after, `after: warden pod + ${what}, ${describe(THIS_CHECKOUT)}`),
-    ratioRow('after / before, lines/s', median(after.results.map(podRate)), median(before.results.map(podRate)), 'lines/s'),
-    ratioRow('after / before, warden CPU-s per million lines', cpuPerM(after), cpuPerM(before), 'CPU-s/M'),
+    ratioRow('after / before, lines/s', before, after, podRate, 'lines/s'),
+    ratioRow('after / before, warden CPU-s per million lines', before, after, (r) => r.wardenCpuPerM, 'CPU-s/M'),
   ];
 }
