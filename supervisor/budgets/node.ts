@@ -3,7 +3,7 @@
 // only every `every`-th governor tick.
 import { statfsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import si from 'systeminformation';
+import { mem as memory } from 'systeminformation/lib/memory.js';
 
 export interface NodeFigures {
   at: string;
@@ -44,7 +44,7 @@ export class NodeSampler {
   }
 
   async refresh(): Promise<NodeFigures> {
-    const mem = await si.mem();
+    const mem = await memory();
     const [load1, load5, load15] = loadavg();
     const free = statfsFree(this.stateDir);
     this.latestFigures = {
