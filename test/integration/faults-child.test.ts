@@ -8,15 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { tempDir, waitFor, readNdjson, sleep } from '../support/index.js';
 import { type RunningWarden, wardenScope, spawnWarden } from '../support/warden.js';
 import { faultConfig, wardenConfig } from '../support/faults.js';
+import { parseMetrics } from '../../scripts/bench/warden.js';
 
 const scope = wardenScope<RunningWarden>();
 let squatter: Server | undefined;
-
-
-function metric(body: string, name: string): number {
-  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(body);
-  return m ? Number(m[1]) : 0;
-}
 
 async function startFails(program: (dir: string) => string, errno: string): Promise<void> {
   const t = tempDir('warden-child-');
@@ -42,7 +37,7 @@ async function startFails(program: (dir: string) => string, errno: string): Prom
   expect(JSON.parse(line!).level).toBe('error');
   // No hot loop: backoff 100 ms doubling to 1 s allows about ten attempts in 3 s, not hundreds.
   // Failed spawns are not starts; they are counted as restarts with reason start_failed.
-  const attempts = async () => metric((await w.get('/metrics')).body, 'warden_child_restarts_total\\{reason="start_failed"\\}');
+  const attempts = async () => parseMetrics((await w.get('/metrics')).body).get('warden_child_restarts_total{reason="start_failed"}') ?? 0;
   const before = await attempts();
   await sleep(3000);
   const after = await attempts();
