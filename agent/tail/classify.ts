@@ -38,7 +38,7 @@ export class Classifier {
    * set when the path itself is not a symlink: then its answer may be reused while its directory
    * is unchanged.
    */
-  async classify(path: string, input: InputConfig, realDir: string | null, regular?: { is?: boolean }): Promise<Candidate | null> {
+  classify(path: string, input: InputConfig, realDir: string | null, regular?: { is?: boolean }): Candidate | null {
     let l: Stats | undefined;
     try {
       l = lstatSync(path, { throwIfNoEntry: false });

@@ -132,7 +132,7 @@ export class Discovery {
     };
     const full = this.scans++ % FULL_SCAN_EVERY === 0;
     this.lastScanFull = full;
-    const dirs: Listing = { prev: this.dirMemo, full, next: new Map(), unchanged: new Set() };
+    const dirs: Listing = { prev: this.dirMemo, full, next: new Map() };
     const fileMemo = new Map<string, Candidate | null>();
     const excluded = (p: string) => this.excluded(p);
     const onLink = (p: string) => {
@@ -140,27 +140,29 @@ export class Discovery {
       const where = this.roots.resolveDir(p);
       if (where && !where.inside && statSync(p, { throwIfNoEntry: false })?.isDirectory()) this.classifier.refuse(p, 'outside_roots', { target: where.real });
     };
+    const regular: { is?: boolean } = {};
     for (const { input, globs } of this.inputs) {
       for (const g of globs) {
         const realPrefix = this.walkable(g.prefix);
         if (realPrefix === null) continue;
-        for (const path of walk(g.prefix, g.depth, g, excluded, onDirError, dirs, onLink, realPrefix === g.prefix)) {
-          if (out.has(path) || excluded(path)) continue;
+        const onMatch = (path: string, dir: string, unchanged: boolean) => {
+          if (out.has(path) || excluded(path)) return;
           let c: Candidate | null;
-          const memo = dirs.unchanged.has(dirname(path)) ? this.fileMemo.get(path) : undefined;
+          const memo = unchanged ? this.fileMemo.get(path) : undefined;
           if (memo === null || (memo !== undefined && memo.input === input)) {
             // Memos are stored marked `reused` (and never changed): handed out as they are.
             if (!fileMemo.has(path)) fileMemo.set(path, memo);
             c = memo;
           } else {
-            const regular: { is?: boolean } = {};
+            regular.is = false;
             // The walk entered real directories only, from a prefix resolved just now: the file's
             // directory resolves to the prefix's realpath plus the rest of its path.
-            c = await this.classifier.classify(path, input, realPrefix + dirname(path).slice(g.prefix.length), regular);
+            c = this.classifier.classify(path, input, realPrefix + dir.slice(g.prefix.length), regular);
             if (regular.is && !fileMemo.has(path)) fileMemo.set(path, c && reusedCandidate(c));
           }
           if (c) out.set(path, c);
-        }
+        };
+        walk(g.prefix, g.depth, g, excluded, onDirError, dirs, onMatch, onLink, realPrefix === g.prefix);
       }
     }
     this.dirMemo = dirs.next;
@@ -231,7 +233,7 @@ export class Discovery {
     if (!input) return null;
     const found = await this.findByInode(dirname(e.real_path ?? e.path), e.dev, e.ino, listed);
     if (!found) return null;
-    const c = await this.classifier.classify(found, input, null);
+    const c = this.classifier.classify(found, input, null);
     if (!c || c.dev !== e.dev || c.ino !== e.ino) return null;
     return { ...c, path: e.path };
   }
@@ -271,7 +273,7 @@ export class Discovery {
   async sibling(found: Listed, path: string, input: InputConfig): Promise<Candidate | null> {
     // tail.exclude holds for a rotation as for any file: by its own path, and by the name it is tailed under.
     if (this.excluded(found.path) || this.excluded(path)) return null;
-    const c = await this.classifier.classify(found.path, input, null);
+    const c = this.classifier.classify(found.path, input, null);
     if (!c || c.dev !== found.dev || c.ino !== found.ino) return null;
     return { ...c, path };
   }

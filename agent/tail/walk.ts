@@ -66,12 +66,17 @@ export interface Listing {
   full: boolean;
   /** Directories as seen by this scan, for the next one. */
   next: Map<string, DirMemo>;
-  /** Directories this scan did not list again: their files' last classification still holds. */
-  unchanged: Set<string>;
 }
 
 /**
- * Paths below `dir`, at most `depth` directories down, that the glob matches. Symlinked and
+ * A path the glob matches, with the directory it was listed in, and whether this scan did not
+ * list that directory again (its files' last classification still holds).
+ */
+export type OnMatch = (path: string, dir: string, unchanged: boolean) => void;
+
+/**
+ * Paths below `dir`, at most `depth` directories down, that the glob matches, each to `onMatch`
+ * as it is found (no list of them is built: a rescan walks every file). Symlinked and
  * excluded directories are not entered; below `dir` a directory is lstat'ed, so one swapped for a
  * symlink since its parent was listed is not entered either. A directory that cannot be listed
  * goes to `onError`, except when it does not exist (ENOENT, ENOTDIR): a missing input directory is
@@ -88,10 +93,10 @@ export function walk(
   excluded: (path: string) => boolean,
   onError: (dir: string, err: NodeJS.ErrnoException) => void,
   dirs: Listing,
+  onMatch: OnMatch,
   onLink: (path: string) => void = () => {},
   real = false,
-): string[] {
-  const out: string[] = [];
+): void {
   // Synchronous throughout, the recursion too: every read in it is, and an async frame per
   // directory was most of what an idle rescan allocated.
   const visit = (d: string, level: number) => {
@@ -99,49 +104,48 @@ export function walk(
     const again = dirs.next.get(d);
     const memo = dirs.prev.get(d);
     if (again) {
-      // A second glob over the same directory in this scan.
-      entries = again.entries;
-    } else {
-      let st: Stats;
-      try {
-        // Stat before readdir: an entry added in between moves the mtime past the one recorded.
-        // Synchronous on purpose (here, for readdir, and for the lstat in classify): these are
-        // dentry-cache hits, and a thread-pool round trip each (two thread switches and a loop
-        // wake-up) was most of an idle rescan's CPU.
-        st = level === 0 ? statSync(d) : lstatSync(d);
-        if (!st.isDirectory()) return;
-        if (!dirs.full && sameStamp(memo, st)) {
-          dirs.unchanged.add(d);
-          // Its stamp was trusted when recorded and is older now: the memo serves again as it is.
-          if (memo.real === real) {
-            dirs.next.set(d, memo);
-            visitEntries(memo.entries, level);
-            return;
-          }
-          entries = memo.entries;
-        } else {
-          const listed = readdirSync(d, { withFileTypes: true });
-          entries = memo && sameListing(memo.entries, listed) ? memo.entries : listed.map((e) => ({ name: e.name, path: join(d, e.name), dir: e.isDirectory() }));
-          if (level < depth) for (const e of listed) if (e.isSymbolicLink() && !g.match(join(d, e.name))) onLink(join(d, e.name));
-        }
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, err as NodeJS.ErrnoException);
-        return;
+      // A second glob over the same directory in this scan: unchanged when this scan found it so
+      // (the stamp it recorded is the last scan's).
+      visitEntries(d, again.entries, level, !dirs.full && sameStamp(memo, again));
+      return;
+    }
+    let st: Stats;
+    let unchanged = false;
+    try {
+      // Stat before readdir: an entry added in between moves the mtime past the one recorded.
+      // Synchronous on purpose (here, for readdir, and for the lstat in classify): these are
+      // dentry-cache hits, and a thread-pool round trip each (two thread switches and a loop
+      // wake-up) was most of an idle rescan's CPU.
+      st = level === 0 ? statSync(d) : lstatSync(d);
+      if (!st.isDirectory()) return;
+      if (!dirs.full && sameStamp(memo, st)) {
+        unchanged = true;
+        entries = memo.entries;
+        // Its stamp was trusted when recorded and is older now: the memo serves again as it is.
+        dirs.next.set(d, memo.real === real ? memo : { mtimeMs: memo.mtimeMs, ctimeMs: memo.ctimeMs, ino: memo.ino, entries, real });
+      } else {
+        const listed = readdirSync(d, { withFileTypes: true });
+        entries = memo && sameListing(memo.entries, listed) ? memo.entries : listed.map((e) => ({ name: e.name, path: join(d, e.name), dir: e.isDirectory() }));
+        if (level < depth) for (const e of listed) if (e.isSymbolicLink() && !g.match(join(d, e.name))) onLink(join(d, e.name));
       }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') onError(d, err as NodeJS.ErrnoException);
+      return;
+    }
+    if (!unchanged) {
       const stamp = trustedStamp(st);
       // A literal, not a spread: V8 gave each spread copy a hidden class of its own (one per directory).
       if (stamp) dirs.next.set(d, { mtimeMs: stamp.mtimeMs, ctimeMs: stamp.ctimeMs, ino: stamp.ino, entries, real });
     }
-    visitEntries(entries, level);
+    visitEntries(d, entries, level, unchanged);
   };
-  const visitEntries = (entries: WalkedEntry[], level: number) => {
+  const visitEntries = (d: string, entries: WalkedEntry[], level: number, unchanged: boolean) => {
     for (const e of entries) {
       const p = e.path;
-      if (g.match(p)) out.push(p);
+      if (g.match(p)) onMatch(p, d, unchanged);
       if (e.dir && level < depth && !excluded(p)) visit(p, level + 1);
     }
   };
   visit(dir, 0);
-  return out;
 }

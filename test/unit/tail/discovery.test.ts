@@ -57,6 +57,36 @@ describe('Discovery rescans', () => {
     expect(byPath(await d.scan()).get(files[0])!.size).toBe(0);
   });
 
+  it('a second glob over the same directories reuses their classification as the first does, and sees a new entry as soon as it', async () => {
+    const { root, files, d } = tree();
+    const rotatedOf = (f: string) => `${f}.1`;
+    for (const f of files) writeFileSync(rotatedOf(f), 'r\n');
+    const old = new Date(Date.now() - 60_000);
+    for (const id of ['aaa', 'bbb']) utimesSync(join(root, id), old, old);
+    const two = tailConfig(join(dir, 'state'), [root], [{ name: 'docker', paths: [join(root, '*/*-json.log'), join(root, '*/*-json.log.1')], format: 'docker' }] as never);
+    d.configure(two);
+    await d.init();
+    const first = byPath(await d.scan());
+    expect([...first.keys()].sort()).toEqual([...files, ...files.map(rotatedOf)].sort());
+    for (const c of first.values()) expect(c.reused).toBeUndefined();
+    const second = byPath(await d.scan());
+    for (const f of [...files, ...files.map(rotatedOf)]) expect(second.get(f)!.reused, f).toBe(true);
+    // An entry added under the second glob: its directory is listed again for both globs.
+    rmSync(rotatedOf(files[0]));
+    writeFileSync(rotatedOf(files[0]), 'a new file at the rotated path\n');
+    const third = byPath(await d.scan());
+    expect(third.get(rotatedOf(files[0]))).toMatchObject({ size: 31 });
+    expect(third.get(rotatedOf(files[0]))!.reused).toBeUndefined();
+    expect(third.get(files[0])!.reused).toBeUndefined();
+    expect(third.get(rotatedOf(files[1]))!.reused).toBe(true);
+    // The full pass lists the directories again for the second glob too, and sees growth there.
+    appendFileSync(rotatedOf(files[1]), 'more\n');
+    for (let i = 3; i < FULL_SCAN_EVERY; i++) expect(byPath(await d.scan()).get(rotatedOf(files[1]))!.size).toBe(2);
+    const full = byPath(await d.scan()).get(rotatedOf(files[1]))!;
+    expect(full.reused).toBeUndefined();
+    expect(full.size).toBe(7);
+  });
+
   it('lists a directory again as soon as an entry is added or removed', async () => {
     const { root, files, d } = tree();
     await d.init();
