@@ -41,8 +41,8 @@ export async function killTree(proc: ChildProcess, exited: Promise<unknown>): Pr
 }
 
 /**
- * Per-test clean-up for tests that run warden, registered once per file: kill -9 of the warden under
- * test with its children, SIGCONT of a process a test stopped, deferred undo steps (unmount, close
+ * Per-test clean-up for tests that run warden, registered once per file: warden's last output when
+ * the test failed, kill -9 of the warden under test with its children, SIGCONT of a process a test stopped, deferred undo steps (unmount, close
  * a squatting server), then removal of the temp dir.
  */
 export function wardenScope<W extends RunningWarden = RunningWarden & { stdout: () => string }>() {
@@ -52,7 +52,9 @@ export function wardenScope<W extends RunningWarden = RunningWarden & { stdout: 
     stopped: undefined as number | undefined,
     deferred: [] as Array<() => unknown>,
   };
-  afterEach(async () => {
+  afterEach(async (ctx) => {
+    // A failed test shows what warden said: a timeout alone does not tell why nothing arrived.
+    if (ctx.task.result?.state === 'fail' && scope.running) console.error(`warden's output, last 6 KiB:\n${scope.running.output().slice(-6144)}`);
     if (scope.stopped) {
       try {
         process.kill(scope.stopped, 'SIGCONT');
