@@ -73,8 +73,18 @@ for (const tini of [true, false]) {
           200,
         );
         // The binary runs with the shipped V8 flags (package.json config.nodeFlags), with no node command line.
-        const status = (await (await fetch(`http://127.0.0.1:${health}/status`)).json()) as { runtime: { exec_argv: string[] } };
+        type Status = { runtime: { exec_argv: string[] }; budgets: { usage: { node: { memTotalBytes: number; memAvailableBytes: number } | null } } };
+        // The node figures come from the part of systeminformation the bundle carries (its memory
+        // module alone): the binary reads them as the sources do. The first refresh runs in the
+        // background at the governor's first tick.
+        const status = await waitFor('node figures in /status', async () => {
+          const s = (await (await fetch(`http://127.0.0.1:${health}/status`)).json()) as Status;
+          return s.budgets.usage.node ? s : null;
+        }, 10_000, 200);
         expect(status.runtime.exec_argv).toEqual(pkg.config.nodeFlags.split(' '));
+        const memTotalKb = Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]);
+        expect(status.budgets.usage.node!.memTotalBytes).toBe(memTotalKb * 1024);
+        expect(status.budgets.usage.node!.memAvailableBytes).toBeGreaterThan(0);
         const nsInit = childOf(proc.pid!);
         expect(nsInit).not.toBeNull();
         process.kill(nsInit!, 'SIGTERM');
