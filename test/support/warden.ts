@@ -42,8 +42,8 @@ export async function killTree(proc: ChildProcess, exited: Promise<unknown>): Pr
 
 /**
  * Per-test clean-up for tests that run warden, registered once per file: warden's last output when
- * the test failed, kill -9 of the warden under test with its children, SIGCONT of a process a test stopped, deferred undo steps (unmount, close
- * a squatting server), then removal of the temp dir.
+ * the test failed, kill -9 of the warden under test with its children, SIGCONT of a process a test
+ * stopped, deferred undo steps (unmount, close a squatting server), then removal of the temp dir.
  */
 export function wardenScope<W extends RunningWarden = RunningWarden & { stdout: () => string }>() {
   const scope = {

@@ -51,7 +51,7 @@ function sideRow(side: Side, label: string): Row {
 
 /** after ÷ before of the medians of `of` over each side's rounds; the note adds each round's own ratio. */
 function ratioRow(metric: string, before: Side, after: Side, of: (r: PodResult) => number | null, unit: string): Row {
-  const med = (s: Side) => median(measured(s).flatMap((r) => (of(r) === null ? [] : [of(r)!])));
+  const med = (s: Side) => median(measured(s).map(of).filter((x): x is number => x !== null));
   const a = med(after);
   const b = med(before);
   const value = a === null || b === null || b === 0 ? null : a / b;
