@@ -4,7 +4,7 @@
 //
 //   npm run bench -- [--mib 256] [--tree DIR] [--quick] [--only baseline,drain,latency,idle,pickup,others,pod]
 //                    [--cpu-prof DIR] [--results FILE] [--keep] [--pod-mib N] [--runtime binary|node]
-//   npm run bench -- --only pod --baseline DIR [--rounds 2]   (before/after: DIR's warden against this one's)
+//   npm run bench -- --only pod --baseline DIR [--rounds 4]   (before/after: DIR's warden against this one's)
 //
 // Sections: baseline (Node ceiling), drain (backlog → every line acked: lines/s, MiB/s,
 // CPU-s per million lines, peak RSS), latency (steady 10k lines/s, write → sink p50/p99 and the

@@ -84,7 +84,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       runtime: { type: 'string' },
     },
   });
-  const rounds = positive('rounds', values.rounds) ?? 2;
+  const rounds = positive('rounds', values.rounds) ?? 4;
   if (!Number.isInteger(rounds)) throw new Error(`--rounds: must be a whole number (got ${JSON.stringify(values.rounds)})`);
   if (values.rounds !== undefined && !values.baseline) throw new Error('--rounds: only with --baseline DIR');
   return {

@@ -1,7 +1,10 @@
 // Before/after in the same run: the warden pod (shipped config and defaults of each checkout)
 // run with a baseline checkout's build and with this one's, alternately, `rounds` rounds each,
-// on the same tree, receiver, fluentd and cgroup limits. Rounds alternate before/after, then
-// after/before (ABBA), so a drift of the machine over the run weighs on both sides alike. Each
+// on the same tree, receiver, fluentd and cgroup limits. Which side goes first in round i follows
+// the Thue–Morse sequence (AB, BA, BA, AB, BA, AB, AB, BA, …): over 2^k rounds the slots each
+// side holds have equal sums of their positions' powers up to k, so a drift of the machine over
+// the run that is linear (2 rounds), quadratic (4) or cubic (8) weighs on both sides alike. Over
+// 2 rounds the first and last slots both go to the baseline; over 4, one each. Each
 // ratio row gives the medians' ratio and, in its note, each round's own after ÷ before: the two
 // sides of a round ran back to back, so the spread of those ratios is the run's noise.
 import { execFileSync } from 'node:child_process';
@@ -64,12 +67,19 @@ function ratioRow(metric: string, before: Side, after: Side, of: (r: PodResult) 
   return { section: 'pod', metric, value, unit: '×', note: `medians ${a!.toFixed(2)} / ${b!.toFixed(2)} ${unit}; by round ${perRound.join(' · ')}` };
 }
 
+/** Whether `after` runs first in round `i` (0-based): the parity of i's set bits. */
+export function afterFirst(i: number): boolean {
+  let bits = 0;
+  for (let n = i; n > 0; n >>>= 1) bits += n & 1;
+  return bits % 2 === 1;
+}
+
 /** The before/after rows: each side's median rate (every round in its note), and after ÷ before. */
 export async function compareRows(env: PodEnv, baseline: Checkout, rounds: number, log: (line: string) => void): Promise<Row[]> {
   const before: Side = { name: 'before', checkout: baseline, rounds: [], errors: [] };
   const after: Side = { name: 'after', checkout: THIS_CHECKOUT, rounds: [], errors: [] };
   for (let i = 0; i < rounds; i++) {
-    for (const side of i % 2 === 0 ? [before, after] : [after, before]) {
+    for (const side of afterFirst(i) ? [after, before] : [before, after]) {
       log(`pod ${side.name} round ${i + 1}/${rounds}: ${side.checkout.program}`);
       try {
         side.rounds[i] = await runPod('warden', { ...env, checkout: side.checkout }, `${side.name}${i}`);
