@@ -1,16 +1,45 @@
 // Small helpers shared by the scripts (generators, bench, chaos) and the tests.
 import { createServer } from 'node:net';
 
-/** A TCP port free on 127.0.0.1 right now (bind to 0, read, release). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+/**
+ * Where freePort looks: below the kernel's ephemeral range (32768–60999 by default), which every
+ * `listen(0)` and every outgoing connection draws from, in one block of PORT_SPAN ports per
+ * vitest worker (VITEST_POOL_ID 1–8) and a ninth for any other process (the bench, chaos).
+ * Two test files running at once never get the same port, and a port handed out is not handed
+ * out again by the same process until its block wraps around.
+ */
+export const PORT_BASE = 20_000;
+export const PORT_SPAN = 1_400;
+const PORT_BLOCKS = 9;
+
+/** The first port of the block freePort uses in a process with `poolId` (process.env.VITEST_POOL_ID). */
+export function portBlock(poolId: string | undefined): number {
+  const id = Number(poolId);
+  const slot = Number.isInteger(id) && id >= 1 ? (id - 1) % (PORT_BLOCKS - 1) : PORT_BLOCKS - 1;
+  return PORT_BASE + slot * PORT_SPAN;
+}
+
+let nextPort: number | undefined;
+
+/** Whether 127.0.0.1:`port` can be listened on right now (bound and released at once). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((res) => {
     const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
   });
+}
+
+/** A TCP port free on 127.0.0.1 right now, from this process's block (see PORT_BASE). */
+export async function freePort(): Promise<number> {
+  const base = portBlock(process.env.VITEST_POOL_ID);
+  // A random start, so consecutive processes of one worker do not walk the same ports in step.
+  nextPort ??= Math.floor(Math.random() * PORT_SPAN);
+  for (let tries = 0; tries < PORT_SPAN; tries++) {
+    const port = base + (nextPort++ % PORT_SPAN);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`freePort: no free port in 127.0.0.1:${base}–${base + PORT_SPAN - 1}`);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
