@@ -67,25 +67,32 @@ function ratioRow(metric: string, before: Side, after: Side, of: (r: PodResult) 
   return { section: 'pod', metric, value, unit: '×', note: `medians ${a!.toFixed(2)} / ${b!.toFixed(2)} ${unit}; by round ${perRound.join(' · ')}` };
 }
 
-/** Whether `after` runs first in round `i` (0-based): the parity of i's set bits. */
-export function afterFirst(i: number): boolean {
-  let bits = 0;
-  for (let n = i; n > 0; n >>>= 1) bits += n & 1;
-  return bits % 2 === 1;
+/**
+ * The pods of a before/after run in the order they run: each round's two sides, `after` first
+ * in round i (0-based) when i has an odd number of set bits (Thue–Morse).
+ */
+export function podOrder(rounds: number): Array<{ side: Side['name']; round: number }> {
+  const order: Array<{ side: Side['name']; round: number }> = [];
+  for (let round = 0; round < rounds; round++) {
+    let bits = 0;
+    for (let n = round; n > 0; n >>>= 1) bits += n & 1;
+    const sides: Array<Side['name']> = bits % 2 === 1 ? ['after', 'before'] : ['before', 'after'];
+    for (const side of sides) order.push({ side, round });
+  }
+  return order;
 }
 
 /** The before/after rows: each side's median rate (every round in its note), and after ÷ before. */
 export async function compareRows(env: PodEnv, baseline: Checkout, rounds: number, log: (line: string) => void): Promise<Row[]> {
   const before: Side = { name: 'before', checkout: baseline, rounds: [], errors: [] };
   const after: Side = { name: 'after', checkout: THIS_CHECKOUT, rounds: [], errors: [] };
-  for (let i = 0; i < rounds; i++) {
-    for (const side of afterFirst(i) ? [after, before] : [before, after]) {
-      log(`pod ${side.name} round ${i + 1}/${rounds}: ${side.checkout.program}`);
-      try {
-        side.rounds[i] = await runPod('warden', { ...env, checkout: side.checkout }, `${side.name}${i}`);
-      } catch (err) {
-        side.errors.push((err as Error).message.replace(/\s+/g, ' ').slice(0, 200));
-      }
+  for (const { side: name, round: i } of podOrder(rounds)) {
+    const side = name === 'before' ? before : after;
+    log(`pod ${side.name} round ${i + 1}/${rounds}: ${side.checkout.program}`);
+    try {
+      side.rounds[i] = await runPod('warden', { ...env, checkout: side.checkout }, `${side.name}${i}`);
+    } catch (err) {
+      side.errors.push((err as Error).message.replace(/\s+/g, ' ').slice(0, 200));
     }
   }
   const what = env.sinkChild ? '`warden sink` child (quick run)' : 'fluentd child';

@@ -2,15 +2,16 @@
 // machine over the run (a neighbour's load, a warming cache) must weigh on both sides alike.
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../../../scripts/bench/options.js';
-import { afterFirst } from '../../../scripts/bench/pod/compare.js';
+import { podOrder } from '../../../scripts/bench/pod/compare.js';
 
-/** Every slot of `rounds` rounds, in run order: 'A' for before, 'B' for after. */
-const slots = (rounds: number): string[] => Array.from({ length: rounds }, (_, i) => (afterFirst(i) ? ['B', 'A'] : ['A', 'B'])).flat();
+/** Every slot of `rounds` rounds, in the order compareRows runs them: 'A' for before, 'B' for after. */
+const slots = (rounds: number): string[] => podOrder(rounds).map((p) => (p.side === 'before' ? 'A' : 'B'));
 
 describe('bench --baseline round order', () => {
-  it('follows the Thue–Morse sequence: AB BA BA AB BA AB AB BA', () => {
+  it('follows the Thue–Morse sequence: AB BA BA AB BA AB AB BA, each round both sides once', () => {
     expect(slots(2).join('')).toBe('ABBA');
     expect(slots(8).join('')).toBe('ABBABAABBAABABBA');
+    expect(podOrder(3).map((p) => p.round)).toEqual([0, 0, 1, 1, 2, 2]);
   });
 
   it('over 2^k rounds gives both sides equal sums of their slots’ positions to the power 0…k', () => {
